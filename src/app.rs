@@ -1,0 +1,95 @@
+//! Application state and the HTTP server. `Application::build` binds first (port 0 in
+//! tests) so the caller learns the real port before serving.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Config;
+use crate::db::{self, AnyConnection, Pool};
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+}
+
+impl AppState {
+    /// Runs blocking diesel work on actix's blocking pool with a pooled connection, so no
+    /// connection is held across an await of the request.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the pool, applies migrations and binds `config.bind`.
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
+        let applied = db::run_migrations(&mut *pool.get()?)?;
+        if applied > 0 {
+            tracing::info!(applied, "migrations applied");
+        }
+        let state = AppState {
+            config: Arc::new(config),
+            pool,
+        };
+        let listener = TcpListener::bind(&state.config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let workers = state.config.workers;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(crate::web::session_middleware(&data.config))
+            .wrap(crate::web::security_headers())
+            .wrap(crate::web::access_log())
+            .configure(crate::web::routes)
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

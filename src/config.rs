@@ -1,0 +1,399 @@
+//! Typed configuration, read once from the environment and passed through `AppState`.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `leadmarket.db` | `postgres://user:pass@host/db` for PostgreSQL, or a SQLite file path (`sqlite://path` also accepted) |
+//! | `BIND` | `127.0.0.1:8080` | address and port `serve` listens on |
+//! | `PUBLIC_URL` | `http://<BIND>` | the URL people reach the site at; `https://` makes the session cookie `Secure` |
+//! | `SECRET_KEY` | generated on SQLite | at least 32 characters; signs and encrypts session cookies. Every `serve` process of one site must share it. Required on PostgreSQL |
+//! | `JWT_SECRET` | generated on SQLite | at least 32 characters; HS256 key of API access tokens. Required on PostgreSQL |
+//! | `JWT_ISSUER` | `leadmarket` | `iss` claim written and checked |
+//! | `JWT_AUDIENCE` | `leadmarket-api` | `aud` claim written and checked |
+//! | `TOKEN_TTL_SECONDS` | `900` | access token lifetime, 60 to 900 |
+//! | `SESSION_TTL_HOURS` | `12` | how long a login lasts |
+//! | `DB_POOL_SIZE` | `10` | connections per process |
+//! | `WORKERS` | number of cores | HTTP worker threads |
+//! | `LOGIN_MAX_FAILURES` | `5` | failed logins allowed per account and per IP address within the window |
+//! | `LOGIN_WINDOW_SECONDS` | `60` | the throttle window |
+//! | `TRUST_PROXY_HEADERS` | `false` | take the client address from `X-Forwarded-For` (only behind your own load balancer) |
+//! | `CURRENCY` | `EUR` | ISO 4217 code of the one currency all money is kept in |
+//! | `RUST_LOG` | `info` | log filter (tracing) |
+//!
+//! Without `SECRET_KEY` and `JWT_SECRET`, a SQLite site (and `demo` on any backend)
+//! generates both once and keeps them in a private file beside the database
+//! (`<database>.secrets`); on PostgreSQL `serve` refuses to start, because several
+//! processes must share the same secrets.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore as _;
+
+use crate::db::DatabaseUrl;
+
+/// Secret bytes that never show in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+    fn parse(name: &str, value: &str) -> Result<Self, ConfigError> {
+        if value.len() < 32 {
+            return Err(ConfigError::Invalid {
+                name: name.into(),
+                reason: "must be at least 32 characters (try `openssl rand -hex 32`)".into(),
+            });
+        }
+        Ok(Self(value.as_bytes().to_vec()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+    #[error(
+        "{0} is not set. On PostgreSQL every `serve` process must share the same secrets: set SECRET_KEY and JWT_SECRET (each at least 32 characters, e.g. `openssl rand -hex 32`)"
+    )]
+    MissingSecret(&'static str),
+    #[error("cannot read or write the secrets file {path}: {source}")]
+    SecretsFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    pub secret: Secret,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_seconds: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginThrottle {
+    pub max_failures: i64,
+    pub window_seconds: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub public_url: String,
+    pub secret_key: Secret,
+    pub jwt: JwtConfig,
+    pub session_ttl_hours: i64,
+    pub db_pool_size: u32,
+    pub workers: usize,
+    pub login_throttle: LoginThrottle,
+    pub trust_proxy_headers: bool,
+    pub currency: String,
+}
+
+/// What to do when `SECRET_KEY` / `JWT_SECRET` are not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSecrets {
+    /// Generate and keep them beside a SQLite database; refuse on PostgreSQL (`serve`).
+    GenerateForSqlite,
+    /// Generate and keep them in a file on any backend (`demo`).
+    Generate,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(missing: MissingSecrets) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), missing)
+    }
+
+    /// Reads configuration from any variable source (tests pass a map).
+    pub fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+        missing: MissingSecrets,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let database_url =
+            DatabaseUrl::parse(&get("DATABASE_URL").unwrap_or_else(|| "leadmarket.db".into()))
+                .map_err(|reason| ConfigError::Invalid {
+                    name: "DATABASE_URL".into(),
+                    reason,
+                })?;
+        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_URL".into(),
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let (secret_key, jwt_secret) = match (get("SECRET_KEY"), get("JWT_SECRET")) {
+            (Some(s), Some(j)) => (
+                Secret::parse("SECRET_KEY", &s)?,
+                Secret::parse("JWT_SECRET", &j)?,
+            ),
+            (s, j) => {
+                let file = match (&database_url, missing) {
+                    (DatabaseUrl::Sqlite(path), _) => secrets_path_beside(path),
+                    (DatabaseUrl::Postgres(_), MissingSecrets::Generate) => {
+                        PathBuf::from("leadmarket-demo.secrets")
+                    }
+                    (DatabaseUrl::Postgres(_), MissingSecrets::GenerateForSqlite) => {
+                        return Err(ConfigError::MissingSecret(if s.is_none() {
+                            "SECRET_KEY"
+                        } else {
+                            "JWT_SECRET"
+                        }));
+                    }
+                };
+                let stored = load_or_create_secrets(&file)?;
+                let s = match s {
+                    Some(s) => Secret::parse("SECRET_KEY", &s)?,
+                    None => stored.0,
+                };
+                let j = match j {
+                    Some(j) => Secret::parse("JWT_SECRET", &j)?,
+                    None => stored.1,
+                };
+                (s, j)
+            }
+        };
+        let ttl_seconds = parse_num(&get, "TOKEN_TTL_SECONDS", 900)?;
+        if !(60..=900).contains(&ttl_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "TOKEN_TTL_SECONDS".into(),
+                reason: "must be between 60 and 900".into(),
+            });
+        }
+        let currency = get("CURRENCY")
+            .unwrap_or_else(|| "EUR".into())
+            .to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ConfigError::Invalid {
+                name: "CURRENCY".into(),
+                reason: "must be a three-letter ISO 4217 code such as EUR".into(),
+            });
+        }
+        Ok(Self {
+            database_url,
+            bind,
+            public_url,
+            secret_key,
+            jwt: JwtConfig {
+                secret: jwt_secret,
+                issuer: get("JWT_ISSUER").unwrap_or_else(|| "leadmarket".into()),
+                audience: get("JWT_AUDIENCE").unwrap_or_else(|| "leadmarket-api".into()),
+                ttl_seconds,
+            },
+            session_ttl_hours: parse_num(&get, "SESSION_TTL_HOURS", 12)?.max(1),
+            db_pool_size: parse_num(&get, "DB_POOL_SIZE", 10)?.clamp(1, 1000) as u32,
+            workers: parse_num(
+                &get,
+                "WORKERS",
+                std::thread::available_parallelism()
+                    .map(|n| n.get() as i64)
+                    .unwrap_or(2),
+            )?
+            .clamp(1, 256) as usize,
+            login_throttle: LoginThrottle {
+                max_failures: parse_num(&get, "LOGIN_MAX_FAILURES", 5)?.max(1),
+                window_seconds: parse_num(&get, "LOGIN_WINDOW_SECONDS", 60)?.max(1),
+            },
+            trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
+            currency,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn parse_num(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+            name: name.into(),
+            reason: format!("`{v}` is not a whole number"),
+        }),
+    }
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name: name.into(),
+            reason: format!("`{other}` is not true or false"),
+        }),
+    }
+}
+
+/// `data/leadmarket.db` keeps its secrets in `data/leadmarket.db.secrets`.
+pub fn secrets_path_beside(db: &Path) -> PathBuf {
+    let mut name = db
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "leadmarket.db".into());
+    name.push(".secrets");
+    db.with_file_name(name)
+}
+
+fn load_or_create_secrets(path: &Path) -> Result<(Secret, Secret), ConfigError> {
+    let io_err = |source| ConfigError::SecretsFile {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+                .map(str::trim)
+        };
+        if let (Some(s), Some(j)) = (value("SECRET_KEY"), value("JWT_SECRET")) {
+            return Ok((
+                Secret::parse("SECRET_KEY", s)?,
+                Secret::parse("JWT_SECRET", j)?,
+            ));
+        }
+        return Err(io_err(std::io::Error::other(
+            "the file lacks SECRET_KEY= or JWT_SECRET= lines",
+        )));
+    }
+    let random_hex = || {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    };
+    let (s, j) = (random_hex(), random_hex());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io_err)?;
+    writeln!(
+        file,
+        "# Generated by leadmarket. Keep private: these sign sessions and API tokens.\nSECRET_KEY={s}\nJWT_SECRET={j}"
+    )
+    .map_err(io_err)?;
+    Ok((Secret::new(s.into_bytes()), Secret::new(j.into_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const S: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn postgres_serve_refuses_to_start_without_secrets() {
+        let err = Config::from_lookup(
+            lookup(&[("DATABASE_URL", "postgres://x@h/db")]),
+            MissingSecrets::GenerateForSqlite,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SECRET_KEY is not set"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_generates_secrets_once_beside_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("site.db");
+        let vars = [("DATABASE_URL", db.to_str().unwrap())];
+        let first = Config::from_lookup(lookup(&vars), MissingSecrets::GenerateForSqlite).unwrap();
+        let second = Config::from_lookup(lookup(&vars), MissingSecrets::GenerateForSqlite).unwrap();
+        assert_eq!(first.secret_key, second.secret_key);
+        assert_eq!(first.jwt.secret, second.jwt.secret);
+        assert_ne!(first.secret_key, first.jwt.secret);
+        assert!(dir.path().join("site.db.secrets").exists());
+    }
+
+    #[test]
+    fn short_secrets_and_bad_numbers_are_refused_with_the_variable_name() {
+        let err = Config::from_lookup(
+            lookup(&[
+                ("DATABASE_URL", "postgres://h/db"),
+                ("SECRET_KEY", "short"),
+                ("JWT_SECRET", S),
+            ]),
+            MissingSecrets::GenerateForSqlite,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("SECRET_KEY is invalid"),
+            "{err}"
+        );
+        let err = Config::from_lookup(
+            lookup(&[
+                ("DATABASE_URL", "postgres://h/db"),
+                ("SECRET_KEY", S),
+                ("JWT_SECRET", S),
+                ("TOKEN_TTL_SECONDS", "3600"),
+            ]),
+            MissingSecrets::GenerateForSqlite,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("TOKEN_TTL_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = Config::from_lookup(
+            lookup(&[
+                ("DATABASE_URL", "postgres://h/db"),
+                ("SECRET_KEY", S),
+                ("JWT_SECRET", S),
+            ]),
+            MissingSecrets::GenerateForSqlite,
+        )
+        .unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(!c.secure_cookies());
+        assert_eq!(c.jwt.ttl_seconds, 900);
+        assert_eq!(c.login_throttle.max_failures, 5);
+        assert!(!c.trust_proxy_headers);
+        assert!(
+            !format!("{c:?}").contains(S),
+            "secrets must not appear in Debug output"
+        );
+    }
+}

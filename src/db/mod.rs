@@ -1,0 +1,310 @@
+//! Owns database access: the two-backend `AnyConnection`, the r2d2 pool with SQLite's
+//! PRAGMAs, the embedded migrations per backend, and the few operations whose SQL must
+//! differ per backend (write transactions, multi-row inserts). Every such `match` on the
+//! connection variant lives in this module and nowhere else.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// One connection type for both backends; PostgreSQL first, SQLite last.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which backend a `DATABASE_URL` names, decided by its scheme alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `postgres://` or `postgresql://` selects PostgreSQL; `sqlite://path`, `file:path`
+    /// or a bare path selects SQLite.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("DATABASE_URL is empty".into());
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_string()));
+        }
+        if raw == ":memory:" || raw.contains("mode=memory") {
+            // Each pooled connection would get its own empty database.
+            return Err("an in-memory SQLite database cannot be shared by a connection pool; give a file path".into());
+        }
+        if let Some((scheme, _)) = raw.split_once("://")
+            && scheme != "sqlite"
+        {
+            return Err(format!(
+                "DATABASE_URL scheme `{scheme}` is not supported: use postgres://... or a SQLite file path"
+            ));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("file:"))
+            .unwrap_or(raw);
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// A form safe to log: the password of a PostgreSQL URL is masked.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(p) => p.display().to_string(),
+            Self::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if at > s => {
+                    let creds = &url[s + 3..at];
+                    match creds.split_once(':') {
+                        Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                        None => url.clone(),
+                    }
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// r2d2 manager that picks the backend from the URL itself, so a failure reports the
+/// real cause instead of the derived `establish`'s "Invalid connection url".
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+/// Applied to every new SQLite connection, `busy_timeout` first so the others wait
+/// rather than fail while another process holds the write lock.
+const SQLITE_CONNECTION_PRAGMAS: [&str; 3] = [
+    "PRAGMA busy_timeout = 10000;",
+    "PRAGMA foreign_keys = ON;",
+    "PRAGMA synchronous = NORMAL;",
+];
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                for pragma in SQLITE_CONNECTION_PRAGMAS {
+                    conn.batch_execute(pragma)
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot open the database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+/// Opens a pool. For SQLite the WAL journal is switched on once here (it persists in the
+/// file); the per-connection PRAGMAs run in `ConnectionManager::connect`.
+pub fn connect_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupError> {
+    let connect_err = |e: Box<dyn std::error::Error + Send + Sync>| DbSetupError::Connect {
+        url: url.redacted(),
+        source: e,
+    };
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::Folder {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        let manager = ConnectionManager::new(url.clone());
+        let mut conn = manager.connect().map_err(|e| connect_err(Box::new(e)))?;
+        conn.batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(|e| connect_err(Box::new(e)))?;
+    }
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(ConnectionManager::new(url.clone()))
+        .map_err(|e| connect_err(Box::new(e)))
+}
+
+fn harness_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbSetupError {
+    DbSetupError::Migrate(e.to_string())
+}
+
+/// Applies pending migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
+    match conn {
+        AnyConnection::Postgresql(c) => c
+            .run_pending_migrations(PG_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(harness_error),
+        AnyConnection::Sqlite(c) => {
+            // Table rebuilds in SQLite migrations need foreign keys off, and the PRAGMA is
+            // a no-op inside the migration's transaction, so switch it around the run.
+            c.batch_execute("PRAGMA foreign_keys = OFF;")
+                .map_err(|e| harness_error(Box::new(e)))?;
+            let result = c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(harness_error);
+            c.batch_execute("PRAGMA foreign_keys = ON;")
+                .map_err(|e| harness_error(Box::new(e)))?;
+            result
+        }
+    }
+}
+
+/// True when the database has every migration this binary embeds.
+pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, DbSetupError> {
+    let pending = match conn {
+        AnyConnection::Postgresql(c) => c.has_pending_migration(PG_MIGRATIONS),
+        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    };
+    pending.map(|p| !p).map_err(harness_error)
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so a
+/// transaction that reads then writes waits for the lock instead of failing with
+/// "database is locked". Nested calls become savepoints on both backends.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let sqlite_top_level = match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(E::from)?
+            .is_none(),
+        AnyConnection::Postgresql(_) => false,
+    };
+    if !sqlite_top_level {
+        return conn.transaction(f);
+    }
+    if let AnyConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(E::from)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(E::from)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) =
+                <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Multi-row INSERT, which the derived `MultiConnection` does not offer: the statement is
+/// built per backend. Callers chunk their rows under the bind-parameter limits.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::AnyConnection::Postgresql(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+            $crate::db::AnyConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_backend() {
+        assert!(
+            DatabaseUrl::parse("postgres://u@h/db")
+                .unwrap()
+                .is_postgres()
+        );
+        assert!(
+            DatabaseUrl::parse("postgresql://u@h/db")
+                .unwrap()
+                .is_postgres()
+        );
+        assert_eq!(
+            DatabaseUrl::parse("leadmarket.db").unwrap(),
+            DatabaseUrl::Sqlite("leadmarket.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse(":memory:").is_err());
+        assert!(DatabaseUrl::parse("  ").is_err());
+    }
+
+    #[test]
+    fn redacted_url_hides_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/lm").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/lm");
+        assert!(!url.redacted().contains("s3cret"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Table definitions, written by hand with portable types only (Text, BigInt, Integer,
+//! Bool, Timestamp) so the same schema serves PostgreSQL and SQLite.
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        slug -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Text,
+        account_hash -> Text,
+        ip -> Text,
+        succeeded -> Bool,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    segments (slug) {
+        slug -> Text,
+        name -> Text,
+        parent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    channels (slug) {
+        slug -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    batches (id) {
+        id -> Text,
+        agency_id -> Text,
+        kind -> Text,
+        order_id -> Nullable<Text>,
+        segment -> Text,
+        channel -> Text,
+        price_cents -> BigInt,
+        max_sales -> Integer,
+        billing -> Text,
+        action_price_cents -> Nullable<BigInt>,
+        consent_text -> Text,
+        source -> Text,
+        filename -> Nullable<Text>,
+        status -> Text,
+        error -> Nullable<Text>,
+        rows_total -> Integer,
+        rows_done -> Integer,
+        accepted -> Integer,
+        rejected -> Integer,
+        duplicates -> Integer,
+        suppressed -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        batch_id -> Text,
+        agency_id -> Text,
+        kind -> Text,
+        segment -> Text,
+        channel -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        phone_key -> Nullable<Text>,
+        age -> Integer,
+        income_cents -> Nullable<BigInt>,
+        country -> Text,
+        region -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        street -> Nullable<Text>,
+        warmth -> Text,
+        contact_type -> Text,
+        verified -> Bool,
+        consent_at -> Timestamp,
+        consent_text -> Text,
+        captured_at -> Timestamp,
+        score -> Integer,
+        flags -> Text,
+        price_cents -> BigInt,
+        max_sales -> Integer,
+        sales_count -> Integer,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(api_keys -> organisations (organisation_id));
+diesel::joinable!(batches -> organisations (agency_id));
+diesel::joinable!(leads -> batches (batch_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    api_keys,
+    login_attempts,
+    segments,
+    channels,
+    batches,
+    leads,
+);

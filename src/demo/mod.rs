@@ -1,0 +1,530 @@
+//! Demo data: a believable marketplace seeded deterministically (fixed RNG seed) into an
+//! empty database: agencies, buyers, platform staff, the segment tree (from the first
+//! migration) and tens of thousands of leads across countries, segments and channels.
+
+mod geo;
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::password::NewPassword;
+use crate::domain::scoring::{self, ContactType, ScoreInput, Warmth};
+use crate::domain::{OrgKind, Role, dedup};
+use crate::services::accounts;
+use crate::store::{self, batches::BatchRow, leads::NewLeadRow};
+
+pub const SEED: u64 = 20_261_124;
+pub const PASSWORD: &str = "demo-password-2026";
+pub const LEADS: usize = 20_000;
+
+struct DemoOrg {
+    kind: OrgKind,
+    name: &'static str,
+    slug: &'static str,
+    /// Users: (role, first name, email local part).
+    users: &'static [(Role, &'static str, &'static str)],
+    /// Agencies: home countries (weighted by repetition).
+    countries: &'static [&'static str],
+}
+
+const ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        kind: OrgKind::Platform,
+        name: "Leadmarket Platform",
+        slug: "leadmarket",
+        users: &[
+            (Role::Admin, "Alex Admin", "admin"),
+            (Role::Finance, "Fiona Finance", "finance"),
+        ],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Agency,
+        name: "Northwind Leads",
+        slug: "northwind-leads",
+        users: &[(Role::Agency, "Nora Hughes", "nora")],
+        countries: &["GB", "GB", "GB", "NL"],
+    },
+    DemoOrg {
+        kind: OrgKind::Agency,
+        name: "Blue Harbor Media",
+        slug: "blue-harbor-media",
+        users: &[
+            (Role::Agency, "Ben Carter", "ben"),
+            (Role::Agency, "Maya Lopez", "maya"),
+        ],
+        countries: &["US"],
+    },
+    DemoOrg {
+        kind: OrgKind::Agency,
+        name: "Rheinland Kontakt",
+        slug: "rheinland-kontakt",
+        users: &[(Role::Agency, "Jonas Weber", "jonas")],
+        countries: &["DE", "DE", "DE", "PL"],
+    },
+    DemoOrg {
+        kind: OrgKind::Agency,
+        name: "Soleil Acquisition",
+        slug: "soleil-acquisition",
+        users: &[(Role::Agency, "Claire Martin", "claire")],
+        countries: &["FR", "FR", "IT"],
+    },
+    DemoOrg {
+        kind: OrgKind::Agency,
+        name: "Iberia Growth Partners",
+        slug: "iberia-growth",
+        users: &[(Role::Agency, "Lucía Gómez", "lucia")],
+        countries: &["ES", "ES", "IT"],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "SureCover Insurance",
+        slug: "surecover",
+        users: &[(Role::Buyer, "Sam Reid", "sam")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Keystone Lending",
+        slug: "keystone-lending",
+        users: &[(Role::Buyer, "Kate Moore", "kate")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Habitat Realty",
+        slug: "habitat-realty",
+        users: &[(Role::Buyer, "Hugo Laurent", "hugo")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Brightpath Academy",
+        slug: "brightpath-academy",
+        users: &[(Role::Buyer, "Priya Patel", "priya")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Wanderlust Tours",
+        slug: "wanderlust-tours",
+        users: &[(Role::Buyer, "Marco Rossi", "marco")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Motorline Dealers",
+        slug: "motorline",
+        users: &[(Role::Buyer, "Dana Fischer", "dana")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "Connectel Telecom",
+        slug: "connectel",
+        users: &[(Role::Buyer, "Tom Jansen", "tom")],
+        countries: &[],
+    },
+    DemoOrg {
+        kind: OrgKind::Buyer,
+        name: "CareFirst Clinics",
+        slug: "carefirst-clinics",
+        users: &[(Role::Buyer, "Elena Nowak", "elena")],
+        countries: &[],
+    },
+];
+
+/// (segment, base price in cents range, typical channels).
+const SEGMENTS: &[(&str, (i64, i64), &[&str])] = &[
+    (
+        "insurance.car",
+        (1200, 3500),
+        &["landing_page", "search_ads", "web_form"],
+    ),
+    (
+        "insurance.health",
+        (1500, 4500),
+        &["landing_page", "online_consultation", "web_form"],
+    ),
+    (
+        "insurance.travel",
+        (600, 1800),
+        &["popup", "email", "search_ads"],
+    ),
+    (
+        "finance.loans",
+        (2000, 6000),
+        &["search_ads", "landing_page", "sms"],
+    ),
+    (
+        "finance.deposits",
+        (1500, 4000),
+        &["webinar", "email", "landing_page"],
+    ),
+    (
+        "real_estate",
+        (2500, 8000),
+        &["web_form", "event", "referral"],
+    ),
+    ("education", (800, 2500), &["webinar", "ebook", "social"]),
+    ("travel", (500, 1500), &["social", "email", "popup"]),
+    (
+        "car_dealers",
+        (1500, 5000),
+        &["landing_page", "event", "cold_call"],
+    ),
+    ("telecom", (400, 1200), &["cold_call", "flyer", "sms"]),
+    (
+        "delivery_taxi",
+        (200, 800),
+        &["social", "popup", "word_of_mouth"],
+    ),
+    ("ecommerce", (200, 900), &["popup", "email", "social"]),
+    (
+        "mobile_apps",
+        (150, 600),
+        &["social", "search_ads", "popup"],
+    ),
+    (
+        "medical",
+        (1800, 5500),
+        &["online_consultation", "web_form", "referral"],
+    ),
+];
+
+/// The login lines `demo` prints: email, password, role and organisation of every user.
+pub fn logins_text() -> String {
+    let mut out = String::from("Demo logins (password for all: ");
+    let _ = writeln!(out, "{PASSWORD}):");
+    for org in ORGS {
+        for (role, _, local) in org.users {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<40} {}",
+                role.as_str(),
+                email_for(local, org.slug),
+                org.name
+            );
+        }
+    }
+    out
+}
+
+fn email_for(local: &str, slug: &str) -> String {
+    format!("{local}@{slug}.example.com")
+}
+
+/// Seeds when the database has no organisation yet; either way returns the login lines.
+pub fn seed_if_empty(
+    conn: &mut AnyConnection,
+    progress: &mut impl Write,
+) -> anyhow::Result<String> {
+    if store::organisations::count(conn)? > 0 {
+        let _ = writeln!(
+            progress,
+            "The database already has data; not seeding again."
+        );
+        return Ok(logins_text());
+    }
+    let started = std::time::Instant::now();
+    let leads = seed(conn, store::now(), LEADS)?;
+    let _ = writeln!(
+        progress,
+        "Seeded {} organisations and {leads} leads in {:.1} s.",
+        ORGS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(logins_text())
+}
+
+/// Seeds everything relative to `now`; returns the number of leads written.
+pub fn seed(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    lead_count: usize,
+) -> anyhow::Result<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let password = NewPassword::parse(PASSWORD).map_err(anyhow::Error::msg)?;
+    let mut agencies = Vec::new();
+    for org in ORGS {
+        let row = accounts::create_organisation(conn, org.kind, org.name, Some(org.slug))?;
+        for (role, name, local) in org.users {
+            accounts::create_user(
+                conn,
+                org.slug,
+                &email_for(local, org.slug),
+                Some(name),
+                *role,
+                &password,
+            )?;
+        }
+        if org.kind == OrgKind::Agency {
+            agencies.push((row.id, org));
+        }
+    }
+    let batches_per_agency = 8;
+    let per_batch = lead_count.div_ceil(agencies.len() * batches_per_agency);
+    let mut written = 0;
+    write_transaction(conn, |conn| -> anyhow::Result<()> {
+        for (agency_id, org) in &agencies {
+            for _ in 0..batches_per_agency {
+                let n = per_batch.min(lead_count - written);
+                if n == 0 {
+                    break;
+                }
+                let (batch, leads) = make_batch(&mut rng, agency_id, org.countries, n, now);
+                store::batches::insert(conn, &batch)?;
+                store::leads::insert_many(conn, &leads)?;
+                written += n;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(written)
+}
+
+fn uuid(rng: &mut impl Rng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+fn make_batch(
+    rng: &mut ChaCha8Rng,
+    agency_id: &str,
+    countries: &[&str],
+    n: usize,
+    now: NaiveDateTime,
+) -> (BatchRow, Vec<NewLeadRow>) {
+    let (segment, (lo, hi), channels) = *geo::pick(SEGMENTS, rng);
+    let channel = *geo::pick(channels, rng);
+    let max_sales = *geo::pick(&[1, 1, 3, 3, 5], rng);
+    let price_cents = rng.random_range(lo..=hi) / 10 * 10;
+    let created_at = now - TimeDelta::minutes(rng.random_range(60..60 * 24 * 45));
+    let consent_text = "I agree that my details may be shared with selected partners who will contact me about offers.".to_string();
+    let batch_id = uuid(rng);
+    let mut leads = Vec::with_capacity(n);
+    for _ in 0..n {
+        let country_code = *geo::pick(countries, rng);
+        let country = geo::COUNTRIES
+            .iter()
+            .find(|c| c.code == country_code)
+            .expect("demo country exists");
+        leads.push(make_lead(
+            rng,
+            country,
+            &batch_id,
+            agency_id,
+            segment,
+            channel,
+            price_cents,
+            max_sales,
+            &consent_text,
+            created_at,
+        ));
+    }
+    let batch = BatchRow {
+        id: batch_id,
+        agency_id: agency_id.to_string(),
+        kind: "consumer".into(),
+        order_id: None,
+        segment: segment.into(),
+        channel: channel.into(),
+        price_cents,
+        max_sales,
+        billing: "per_lead".into(),
+        action_price_cents: None,
+        consent_text,
+        source: "demo".into(),
+        filename: Some(format!(
+            "{}-{}.csv",
+            segment.replace('.', "-"),
+            created_at.format("%Y%m%d")
+        )),
+        status: "done".into(),
+        error: None,
+        rows_total: n as i32,
+        rows_done: n as i32,
+        accepted: n as i32,
+        rejected: 0,
+        duplicates: 0,
+        suppressed: 0,
+        created_by: None,
+        created_at,
+        finished_at: Some(created_at + TimeDelta::seconds(3)),
+    };
+    (batch, leads)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_lead(
+    rng: &mut ChaCha8Rng,
+    country: &geo::Country,
+    batch_id: &str,
+    agency_id: &str,
+    segment: &str,
+    channel: &str,
+    price_cents: i64,
+    max_sales: i32,
+    consent_text: &str,
+    batch_created: NaiveDateTime,
+) -> NewLeadRow {
+    let first = *geo::pick(country.first_names, rng);
+    let last = *geo::pick(country.last_names, rng);
+    let region = geo::pick(country.regions, rng);
+    let city = geo::pick(region.cities, rng);
+    let phone = geo::fill(*geo::pick(country.mobiles, rng), rng);
+    let email = format!(
+        "{}.{}{}@{}",
+        geo::ascii_fold(first),
+        geo::ascii_fold(last),
+        rng.random_range(1..10_000),
+        geo::pick(geo::EMAIL_DOMAINS, rng)
+    );
+    let warmth = *geo::pick(
+        &[
+            Warmth::Cold,
+            Warmth::Cold,
+            Warmth::Cold,
+            Warmth::Warm,
+            Warmth::Warm,
+            Warmth::Hot,
+        ],
+        rng,
+    );
+    let contact_type = *geo::pick(
+        &[
+            ContactType::Quick,
+            ContactType::Quick,
+            ContactType::Registration,
+            ContactType::Promotional,
+            ContactType::Interested,
+        ],
+        rng,
+    );
+    // Quick contacts leave a name and phone only; registrations may lack a phone.
+    let has_email = contact_type != ContactType::Quick;
+    let has_phone = contact_type != ContactType::Registration || rng.random_bool(0.5);
+    let has_street = contact_type == ContactType::Interested || rng.random_bool(0.3);
+    let verified = rng.random_bool(0.4);
+    let captured_at = batch_created - TimeDelta::minutes(rng.random_range(5..60 * 24 * 3));
+    let age_days = (batch_created.date() - captured_at.date()).num_days();
+    // Ages cluster in the working years; incomes follow the country's spread.
+    let age = (rng.random_range(18..=45) + rng.random_range(0..=35)).min(120);
+    let (lo, hi) = country.income;
+    let income = (rng.random_range(lo..=hi) + rng.random_range(lo..=hi)) / 2 / 100 * 100;
+    let score = scoring::score(&ScoreInput {
+        has_name: true,
+        has_phone,
+        has_email,
+        has_address: has_street,
+        warmth,
+        contact_type,
+        verified,
+        age_days,
+    });
+    let phone = has_phone.then_some(phone);
+    let email = has_email.then_some(email);
+    NewLeadRow {
+        id: uuid(rng),
+        batch_id: batch_id.into(),
+        agency_id: agency_id.into(),
+        kind: "consumer".into(),
+        segment: segment.into(),
+        channel: channel.into(),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        email_key: email.as_deref().map(dedup::email_key),
+        phone_key: phone.as_deref().map(dedup::phone_key),
+        email,
+        phone,
+        age,
+        income_cents: rng.random_bool(0.85).then_some(income * 100),
+        country: country.code.into(),
+        region: Some(region.name.into()),
+        city: Some(city.name.into()),
+        postal_code: Some(geo::fill(city.postal, rng)),
+        street: has_street.then(|| {
+            format!(
+                "{} {}",
+                rng.random_range(1..200),
+                geo::pick(country.streets, rng)
+            )
+        }),
+        warmth: warmth.to_string(),
+        contact_type: contact_type.to_string(),
+        verified,
+        consent_at: captured_at,
+        consent_text: consent_text.into(),
+        captured_at,
+        score,
+        flags: String::new(),
+        price_cents,
+        max_sales,
+        sales_count: 0,
+        status: "available".into(),
+        created_at: batch_created,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_logins_name_every_user_with_the_password() {
+        let text = logins_text();
+        assert!(text.contains(PASSWORD));
+        assert!(text.contains("admin@leadmarket.example.com"));
+        assert!(text.contains("finance@leadmarket.example.com"));
+        let users: usize = ORGS.iter().map(|o| o.users.len()).sum();
+        assert_eq!(text.lines().count(), users + 1);
+        assert!(ORGS.iter().filter(|o| o.kind == OrgKind::Agency).count() >= 5);
+        assert!(ORGS.iter().filter(|o| o.kind == OrgKind::Buyer).count() >= 8);
+    }
+
+    #[test]
+    fn batches_are_deterministic_and_leads_believable() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let make = || {
+            let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+            make_batch(&mut rng, "agency", &["GB", "DE"], 200, now)
+        };
+        let (a, leads_a) = make();
+        let (b, leads_b) = make();
+        assert_eq!(a.id, b.id);
+        assert_eq!(
+            leads_a.iter().map(|l| &l.id).collect::<Vec<_>>(),
+            leads_b.iter().map(|l| &l.id).collect::<Vec<_>>()
+        );
+        for l in &leads_a {
+            assert!((18..=120).contains(&l.age));
+            assert!(
+                l.email.is_some() || l.phone.is_some(),
+                "without a contact there is no lead"
+            );
+            if let Some(e) = &l.email {
+                assert!(
+                    e.ends_with("@example.com")
+                        || e.ends_with("@example.org")
+                        || e.ends_with("@example.net"),
+                    "{e}"
+                );
+                assert!(e.parse::<crate::domain::Email>().is_ok(), "{e}");
+            }
+            if let Some(p) = &l.phone {
+                assert!(p.starts_with("+44") || p.starts_with("+49"), "{p}");
+            }
+            assert!(l.captured_at <= now && l.consent_at <= l.captured_at);
+            assert!((0..=100).contains(&l.score));
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! De-duplication keys: normalised contact values, hashed so they can be indexed and
+//! compared (and kept on the suppression list) without holding the contact itself.
+
+use sha2::{Digest, Sha256};
+
+/// Domains whose mailboxes ignore dots and `+tags` in the local part.
+const GMAIL_STYLE: &[&str] = &["gmail.com", "googlemail.com"];
+
+/// Lower-cases the address; for gmail-style domains drops dots and the `+tag`.
+pub fn normalise_email(email: &str) -> String {
+    let lower = email.trim().to_lowercase();
+    let Some((local, domain)) = lower.rsplit_once('@') else {
+        return lower;
+    };
+    if GMAIL_STYLE.contains(&domain) {
+        let base = local.split('+').next().unwrap_or(local).replace('.', "");
+        format!("{base}@gmail.com")
+    } else {
+        lower
+    }
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn email_key(email: &str) -> String {
+    sha256_hex(&format!("email:{}", normalise_email(email)))
+}
+
+/// `phone_e164` must already be in E.164 (`+` and digits).
+pub fn phone_key(phone_e164: &str) -> String {
+    sha256_hex(&format!("phone:{}", phone_e164.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_style_addresses_collapse() {
+        assert_eq!(
+            normalise_email("Ann.Lee+promo@GMail.com"),
+            "annlee@gmail.com"
+        );
+        assert_eq!(
+            normalise_email("ann.lee@googlemail.com"),
+            "annlee@gmail.com"
+        );
+        assert_eq!(
+            email_key("annlee@gmail.com"),
+            email_key("A.nn.Lee+x@gmail.com")
+        );
+    }
+
+    #[test]
+    fn other_domains_keep_dots_and_tags() {
+        assert_eq!(
+            normalise_email("Ann.Lee+x@Example.com"),
+            "ann.lee+x@example.com"
+        );
+        assert_ne!(
+            email_key("ann.lee@example.com"),
+            email_key("annlee@example.com")
+        );
+    }
+
+    #[test]
+    fn keys_are_hashes_not_contacts() {
+        let k = phone_key("+447911123456");
+        assert_eq!(k.len(), 64);
+        assert!(!k.contains("7911123456"));
+        assert_ne!(phone_key("+447911123456"), email_key("+447911123456"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure business rules and the typed values they work on. Nothing here does I/O: every
+//! function takes what it needs (including the current time) and is unit-tested.
+
+pub mod apikey;
+pub mod dedup;
+pub mod email;
+pub mod org;
+pub mod password;
+pub mod scoring;
+pub mod slug;
+pub mod throttle;
+pub mod token;
+
+pub use email::Email;
+pub use org::{OrgKind, OrgStatus, Role};

@@ -1,0 +1,292 @@
+//! The one application error. Pages render it as a friendly HTML page; `/api` handlers
+//! wrap it in `ApiError`, which renders api.md's JSON shape. Causes are logged once here,
+//! and users only ever see a stable code and a message, never SQL or a backtrace.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub problem: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("login required")]
+    LoginRequired { next: Option<String> },
+    #[error("the form has expired or did not come from this site")]
+    CsrfRejected,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the input is not valid")]
+    Validation(Vec<FieldProblem>),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: i64 },
+    #[error("the service is busy; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Forbidden => "forbidden",
+            AppError::Unauthorized(_) | AppError::LoginRequired { .. } => "unauthorized",
+            AppError::CsrfRejected => "csrf_rejected",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation(_) => "invalid_input",
+            AppError::Conflict { code, .. } => code,
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a user may read.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::NotFound => "There is nothing here, or it is not yours to see.".into(),
+            AppError::Internal(_) => {
+                "Something went wrong on our side. It has been logged; please try again.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn details(&self) -> Vec<FieldProblem> {
+        match self {
+            AppError::Validation(problems) => problems.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            AppError::Unavailable => tracing::warn!("database pool exhausted"),
+            _ => {}
+        }
+    }
+
+    fn with_retry_after(&self, mut resp: HttpResponse) -> HttpResponse {
+        if let AppError::TooManyRequests {
+            retry_after_seconds,
+        } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Conflict {
+                code: "conflict",
+                message: "this already exists".into(),
+            },
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection available");
+        AppError::Unavailable
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    layout: crate::web::layout::Layout,
+    status: u16,
+    title: &'static str,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        if let AppError::LoginRequired { next } = self {
+            let target = match next {
+                Some(n) => format!("/login?next={}", crate::web::urlencode(n)),
+                None => "/login".into(),
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target))
+                .finish();
+        }
+        let status = self.status();
+        let page = ErrorPage {
+            layout: crate::web::layout::Layout::anonymous(
+                status.canonical_reason().unwrap_or("Error"),
+            ),
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            message: self.public_message(),
+        };
+        let resp = match page.render() {
+            Ok(html) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(e) => {
+                tracing::error!(error = %e, "error page failed to render");
+                HttpResponse::build(status)
+                    .content_type("text/plain; charset=utf-8")
+                    .body(page.message)
+            }
+        };
+        self.with_retry_after(resp)
+    }
+}
+
+/// `AppError` as `/api` renders it: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorContent<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorContent<'a> {
+    code: &'a str,
+    message: String,
+    details: Vec<FieldProblem>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self.0 {
+            // A missing login on the API is a 401, never a redirect.
+            AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
+            ref e => e.status(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let body = ErrorBody {
+            error: ErrorContent {
+                code: self.0.code(),
+                message: self.0.public_message(),
+                details: self.0.details(),
+            },
+        };
+        self.0
+            .with_retry_after(HttpResponse::build(self.status_code()).json(body))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn api_errors_have_the_documented_shape_and_hide_internals() {
+        let err = ApiError(AppError::internal(anyhow::anyhow!(
+            "SELECT secret FROM users failed"
+        )));
+        let resp = err.error_response();
+        assert_eq!(resp.status(), 500);
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(!String::from_utf8_lossy(&body).contains("SELECT"));
+    }
+
+    #[actix_web::test]
+    async fn validation_errors_list_every_problem() {
+        let err = ApiError(AppError::Validation(vec![
+            FieldProblem::new("email", "is not valid"),
+            FieldProblem::new("age", "must be 18-120"),
+        ]));
+        let resp = err.error_response();
+        assert_eq!(resp.status(), 422);
+        let json: serde_json::Value =
+            serde_json::from_slice(&to_bytes(resp.into_body()).await.unwrap()).unwrap();
+        assert_eq!(json["error"]["details"][1]["field"], "age");
+    }
+
+    #[test]
+    fn database_not_found_is_404_and_pool_timeouts_are_503() {
+        assert_eq!(
+            AppError::from(diesel::result::Error::NotFound).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            AppError::Unavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Organisations, users, API keys and authentication.
+
+use chrono::TimeDelta;
+
+use crate::config::{JwtConfig, LoginThrottle};
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::password::{self, NewPassword};
+use crate::domain::throttle::{self, ThrottleDecision};
+use crate::domain::{Email, OrgKind, Role, apikey, org, slug, token};
+use crate::error::{AppError, FieldProblem};
+use crate::store::{self, organisations::OrganisationRow, users::UserRow};
+
+fn invalid(field: &str, problem: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldProblem::new(field, problem)])
+}
+
+pub fn create_organisation(
+    conn: &mut AnyConnection,
+    kind: OrgKind,
+    name: &str,
+    explicit_slug: Option<&str>,
+) -> Result<OrganisationRow, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(invalid("name", "must be 1-120 characters"));
+    }
+    let slug = match explicit_slug {
+        Some(s) => slug::parse_slug(s).map_err(|e| invalid("slug", e))?,
+        None => {
+            let derived = slug::slugify(name);
+            slug::parse_slug(&derived)
+                .map_err(|_| invalid("slug", "cannot be derived from this name; give one"))?
+        }
+    };
+    write_transaction(conn, |conn| {
+        if store::organisations::find_by_slug(conn, &slug).is_ok() {
+            return Err(AppError::Conflict {
+                code: "slug_taken",
+                message: format!("an organisation with slug `{slug}` exists already"),
+            });
+        }
+        Ok(store::organisations::create(conn, kind, name, &slug)?)
+    })
+}
+
+pub fn create_user(
+    conn: &mut AnyConnection,
+    org_slug: &str,
+    email: &str,
+    display_name: Option<&str>,
+    role: Role,
+    password: &NewPassword,
+) -> Result<UserRow, AppError> {
+    let email: Email = email.parse().map_err(|e: String| invalid("email", e))?;
+    let hash = password::hash(password);
+    write_transaction(conn, |conn| {
+        let org = store::organisations::find_by_slug(conn, org_slug)
+            .map_err(|_| invalid("org", format!("no organisation with slug `{org_slug}`")))?;
+        let kind: OrgKind = org
+            .kind
+            .parse()
+            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+        org::check_role_fits(role, kind).map_err(|e| invalid("role", e))?;
+        if store::users::find_active_by_email(conn, email.as_str())?.is_some() {
+            return Err(AppError::Conflict {
+                code: "email_taken",
+                message: format!("a user with email {email} exists already"),
+            });
+        }
+        let name = display_name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or("user")
+                    .to_string()
+            });
+        Ok(store::users::create(
+            conn, &org.id, &email, &name, &hash, role,
+        )?)
+    })
+}
+
+/// A new API key; the secret is returned once and only its hash is kept.
+pub struct IssuedApiKey {
+    pub id: String,
+    pub secret: String,
+}
+
+pub fn create_api_key(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    name: &str,
+    created_by: Option<&str>,
+) -> Result<IssuedApiKey, AppError> {
+    let name = name.trim();
+    let name = if name.is_empty() { "API key" } else { name };
+    if name.chars().count() > 80 {
+        return Err(invalid("name", "must be at most 80 characters"));
+    }
+    let key = apikey::generate();
+    let id = write_transaction(conn, |conn| {
+        store::api_keys::create(
+            conn,
+            organisation_id,
+            name,
+            &key.display_prefix,
+            &key.hash,
+            created_by,
+        )
+    })?;
+    Ok(IssuedApiKey {
+        id,
+        secret: key.secret,
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginError {
+    Throttled { retry_after_seconds: i64 },
+    BadCredentials,
+}
+
+/// Checks a login against the throttle and the stored hash, and records the attempt.
+pub fn authenticate(
+    conn: &mut AnyConnection,
+    limits: &LoginThrottle,
+    email_as_typed: &str,
+    password_attempt: &str,
+    ip: &str,
+) -> Result<Result<UserRow, LoginError>, AppError> {
+    let account = throttle::account_key(email_as_typed);
+    let since = store::now() - TimeDelta::seconds(limits.window_seconds);
+    let (by_account, by_ip) = store::login_attempts::recent_failures(conn, &account, ip, since)?;
+    if let ThrottleDecision::Block {
+        retry_after_seconds,
+    } = throttle::decide(
+        by_account,
+        by_ip,
+        limits.max_failures,
+        limits.window_seconds,
+    ) {
+        return Ok(Err(LoginError::Throttled {
+            retry_after_seconds,
+        }));
+    }
+    let user = match email_as_typed.parse::<Email>() {
+        Ok(email) => store::users::find_active_by_email(conn, email.as_str())?,
+        Err(_) => None,
+    };
+    // Verify against a dummy hash when there is no such user, so timing reveals nothing.
+    let ok = password::verify(
+        password_attempt,
+        user.as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or_else(|| password::dummy_hash()),
+    ) && user.is_some();
+    store::login_attempts::record(conn, &account, ip, ok)?;
+    match user {
+        Some(user) if ok => {
+            store::users::touch_login(conn, &user.id)?;
+            Ok(Ok(user))
+        }
+        _ => Ok(Err(LoginError::BadCredentials)),
+    }
+}
+
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// Exchanges an API key for a short-lived access token.
+pub fn exchange_api_key(
+    conn: &mut AnyConnection,
+    jwt: &JwtConfig,
+    api_key: &str,
+) -> Result<AccessToken, AppError> {
+    let refused = || AppError::Unauthorized("the API key is not valid or has been revoked".into());
+    if !apikey::looks_like_key(api_key) {
+        return Err(refused());
+    }
+    let (key_id, org_id) =
+        store::api_keys::find_active_by_hash(conn, &apikey::hash(api_key))?.ok_or_else(refused)?;
+    store::api_keys::touch(conn, &key_id)?;
+    Ok(AccessToken {
+        token: token::issue(jwt, &org_id, &key_id, chrono::Utc::now().timestamp()),
+        expires_in: jwt.ttl_seconds,
+    })
+}

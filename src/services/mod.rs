@@ -1,0 +1,4 @@
+//! Use cases shared by the CLI, the pages and the API: they combine domain rules with the
+//! store inside one transaction each.
+
+pub mod accounts;

@@ -1,0 +1,134 @@
+//! Leads: bulk insertion and the counts pages show. Contact fields never leave this module
+//! in a type meant for a buyer before sale.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::db::schema::leads;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = leads)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewLeadRow {
+    pub id: String,
+    pub batch_id: String,
+    pub agency_id: String,
+    pub kind: String,
+    pub segment: String,
+    pub channel: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub email_key: Option<String>,
+    pub phone_key: Option<String>,
+    pub age: i32,
+    pub income_cents: Option<i64>,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub street: Option<String>,
+    pub warmth: String,
+    pub contact_type: String,
+    pub verified: bool,
+    pub consent_at: NaiveDateTime,
+    pub consent_text: String,
+    pub captured_at: NaiveDateTime,
+    pub score: i32,
+    pub flags: String,
+    pub price_cents: i64,
+    pub max_sales: i32,
+    pub sales_count: i32,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Rows per INSERT statement: 32 columns x 500 rows stays under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bind parameters.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Inserts many leads with multi-row statements; the caller holds the transaction.
+pub fn insert_many(conn: &mut AnyConnection, rows: &[NewLeadRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        n += crate::insert_many!(&mut *conn, leads::table, chunk)?;
+    }
+    Ok(n)
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    leads::table.count().get_result(conn)
+}
+
+/// Counts of one agency's leads: (total, available with sales left, sales made).
+pub fn agency_totals(conn: &mut AnyConnection, agency_id: &str) -> QueryResult<(i64, i64, i64)> {
+    let total = leads::table
+        .filter(leads::agency_id.eq(agency_id))
+        .count()
+        .get_result(conn)?;
+    let available = leads::table
+        .filter(leads::agency_id.eq(agency_id))
+        .filter(leads::status.eq("available"))
+        .filter(leads::sales_count.lt(leads::max_sales))
+        .count()
+        .get_result(conn)?;
+    let sold: Option<i64> = leads::table
+        .filter(leads::agency_id.eq(agency_id))
+        .select(diesel::dsl::sum(leads::sales_count))
+        .first(conn)?;
+    Ok((total, available, sold.unwrap_or(0)))
+}
+
+/// Consumer leads a buyer could buy now, per top-level segment, most first.
+pub fn open_catalogue_by_segment(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = leads::table
+        .filter(leads::kind.eq("consumer"))
+        .filter(leads::status.eq("available"))
+        .filter(leads::sales_count.lt(leads::max_sales))
+        .group_by(leads::segment)
+        .select((leads::segment, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut top: std::collections::BTreeMap<String, i64> = Default::default();
+    for (segment, n) in rows {
+        let root = segment.split('.').next().unwrap_or(&segment).to_string();
+        *top.entry(root).or_default() += n;
+    }
+    let mut out: Vec<_> = top.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// Open consumer leads captured since `since`.
+pub fn open_catalogue_since(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryResult<i64> {
+    leads::table
+        .filter(leads::kind.eq("consumer"))
+        .filter(leads::status.eq("available"))
+        .filter(leads::sales_count.lt(leads::max_sales))
+        .filter(leads::captured_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Leads per status across the marketplace.
+pub fn count_by_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    leads::table
+        .group_by(leads::status)
+        .select((leads::status, diesel::dsl::count_star()))
+        .order(leads::status.asc())
+        .load(conn)
+}
+
+/// A batch's leads per warmth, for its page.
+pub fn batch_warmth_counts(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    leads::table
+        .filter(leads::batch_id.eq(batch_id))
+        .group_by(leads::warmth)
+        .select((leads::warmth, diesel::dsl::count_star()))
+        .order(leads::warmth.asc())
+        .load(conn)
+}

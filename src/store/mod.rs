@@ -1,0 +1,21 @@
+//! Database queries per aggregate. Every function takes `&mut AnyConnection`; callers own
+//! the transaction (see `db::write_transaction`). Row types live here and never leave
+//! for a page or an API body without being turned into a view type first.
+
+pub mod api_keys;
+pub mod batches;
+pub mod leads;
+pub mod login_attempts;
+pub mod organisations;
+pub mod reference;
+pub mod users;
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Current UTC time at microsecond precision, as both backends store it.
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}

@@ -1,0 +1,85 @@
+//! Organisations: agencies, buyers and the platform itself.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::db::schema::organisations;
+use crate::domain::OrgKind;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = organisations)]
+pub struct NewOrganisation<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn create(
+    conn: &mut AnyConnection,
+    kind: OrgKind,
+    name: &str,
+    slug: &str,
+) -> QueryResult<OrganisationRow> {
+    let id = super::new_id();
+    let row = NewOrganisation {
+        id: &id,
+        kind: kind.as_str(),
+        name,
+        slug,
+        status: "active",
+        created_at: super::now(),
+    };
+    diesel::insert_into(organisations::table)
+        .values(&row)
+        .execute(conn)?;
+    find(conn, &id)
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<OrganisationRow> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+}
+
+pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<OrganisationRow> {
+    organisations::table
+        .filter(organisations::slug.eq(slug))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+}
+
+pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .order((organisations::kind.asc(), organisations::name.asc()))
+        .select(OrganisationRow::as_select())
+        .load(conn)
+}
+
+pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
+    organisations::table.count().get_result(conn)
+}
+
+/// Organisations per kind, for dashboards.
+pub fn count_by_kind(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    organisations::table
+        .group_by(organisations::kind)
+        .select((organisations::kind, diesel::dsl::count_star()))
+        .order(organisations::kind.asc())
+        .load(conn)
+}

@@ -1,0 +1,117 @@
+//! Users and the organisation each belongs to.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::organisations::OrganisationRow;
+use crate::db::AnyConnection;
+use crate::db::schema::{organisations, users};
+use crate::domain::{Email, Role};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    id: &'a str,
+    organisation_id: &'a str,
+    email: &'a str,
+    display_name: &'a str,
+    password_hash: &'a str,
+    role: &'a str,
+    active: bool,
+    created_at: NaiveDateTime,
+}
+
+pub fn create(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    email: &Email,
+    display_name: &str,
+    password_hash: &str,
+    role: Role,
+) -> QueryResult<UserRow> {
+    let id = super::new_id();
+    diesel::insert_into(users::table)
+        .values(&NewUser {
+            id: &id,
+            organisation_id,
+            email: email.as_str(),
+            display_name,
+            password_hash,
+            role: role.as_str(),
+            active: true,
+            created_at: super::now(),
+        })
+        .execute(conn)?;
+    users::table
+        .find(&id)
+        .select(UserRow::as_select())
+        .first(conn)
+}
+
+pub fn find_active_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .filter(users::active.eq(true))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The user with their organisation, for the session extractor.
+pub fn find_active_with_org(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> QueryResult<Option<(UserRow, OrganisationRow)>> {
+    users::table
+        .inner_join(organisations::table)
+        .filter(users::id.eq(user_id))
+        .filter(users::active.eq(true))
+        .select((UserRow::as_select(), OrganisationRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn list_for_org(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .order(users::email.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+pub fn touch_login(conn: &mut AnyConnection, user_id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_login_at.eq(super::now()))
+        .execute(conn)
+}
+
+/// Users per role, for the admin dashboard.
+pub fn count_by_role(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    users::table
+        .group_by(users::role)
+        .select((users::role, diesel::dsl::count_star()))
+        .order(users::role.asc())
+        .load(conn)
+}
+
+/// Users per organisation id, for the admin's organisation list.
+pub fn count_by_org(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    users::table
+        .group_by(users::organisation_id)
+        .select((users::organisation_id, diesel::dsl::count_star()))
+        .load(conn)
+}

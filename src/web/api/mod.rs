@@ -1,0 +1,58 @@
+//! The JSON API of api.md under `/api/v1`: bearer JWTs, errors as `{"error": {...}}`.
+
+mod batches;
+mod caller;
+mod openapi;
+mod reference;
+mod token;
+
+pub use caller::ApiCaller;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, web};
+
+use crate::error::{ApiError, AppError};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1 << 20)
+            .error_handler(json_error),
+    )
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .route("/auth/token", web::post().to(token::issue_token))
+    .route("/segments", web::get().to(reference::segments))
+    .route("/channels", web::get().to(reference::channels))
+    .route("/batches/{id}", web::get().to(batches::get_batch))
+    .route("/openapi.json", web::get().to(openapi::document));
+}
+
+/// actix's own extractor errors, rendered in the API's error shape.
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let app = match &err {
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            AppError::Validation(vec![crate::error::FieldProblem::new("body", e.to_string())])
+        }
+        JsonPayloadError::ContentType => {
+            AppError::BadRequest("send the body as application/json".into())
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::BadRequest("the body is too large".into())
+        }
+        other => AppError::BadRequest(format!("the body is not valid JSON: {other}")),
+    };
+    ApiError(app).into()
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError(AppError::NotFound).into()
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError(AppError::Validation(vec![crate::error::FieldProblem::new(
+        "query",
+        err.to_string(),
+    )]))
+    .into()
+}

@@ -1,0 +1,157 @@
+//! Who is calling. `CurrentUser` comes from the session cookie and knows its organisation
+//! and role; the role extractors (`AgencyUser`, `BuyerUser`, `FinanceUser`, `AdminUser`)
+//! refuse everyone else with 403 before the handler runs.
+
+use std::ops::Deref;
+
+use actix_session::{Session, SessionExt as _};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use crate::app::AppState;
+use crate::domain::{OrgKind, Role};
+use crate::error::AppError;
+use crate::store;
+
+const USER_KEY: &str = "uid";
+const AUTH_AT_KEY: &str = "auth_at";
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub org_id: String,
+    pub org_name: String,
+    pub org_slug: String,
+    pub org_kind: OrgKind,
+    pub csrf_token: String,
+}
+
+/// Starts a fresh session for this user (a new cookie, a new CSRF token).
+pub fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+    session.renew();
+    session
+        .insert(USER_KEY, user_id)
+        .map_err(AppError::internal)?;
+    session
+        .insert(AUTH_AT_KEY, chrono::Utc::now().timestamp())
+        .map_err(AppError::internal)?;
+    super::csrf::rotate(session)?;
+    Ok(())
+}
+
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState is not registered")))
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = state(req);
+        // After login, bring people back to the page they asked for.
+        let next = (req.method() == actix_web::http::Method::GET)
+            .then(|| req.uri().path_and_query().map(|p| p.to_string()))
+            .flatten();
+        Box::pin(async move {
+            let state = state?;
+            let login = || AppError::LoginRequired { next: next.clone() };
+            let user_id = session.get::<String>(USER_KEY).ok().flatten();
+            let auth_at = session.get::<i64>(AUTH_AT_KEY).ok().flatten();
+            let (Some(user_id), Some(auth_at)) = (user_id, auth_at) else {
+                return Err(login());
+            };
+            if chrono::Utc::now().timestamp() - auth_at > state.config.session_ttl_hours * 3600 {
+                session.purge();
+                return Err(login());
+            }
+            let found = state
+                .db(move |conn| Ok(store::users::find_active_with_org(conn, &user_id)?))
+                .await?;
+            let Some((user, org)) = found else {
+                session.purge();
+                return Err(login());
+            };
+            let role = user
+                .role
+                .parse::<Role>()
+                .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+            let org_kind = org
+                .kind
+                .parse::<OrgKind>()
+                .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+            Ok(CurrentUser {
+                id: user.id,
+                email: user.email,
+                display_name: user.display_name,
+                role,
+                org_id: org.id,
+                org_name: org.name,
+                org_slug: org.slug,
+                org_kind,
+                csrf_token: super::csrf::token(&session)?,
+            })
+        })
+    }
+}
+
+/// Declares an extractor that admits only the given roles.
+macro_rules! role_guard {
+    ($(#[$doc:meta])* $name:ident: $($role:path),+) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub CurrentUser);
+
+        impl Deref for $name {
+            type Target = CurrentUser;
+            fn deref(&self) -> &CurrentUser {
+                &self.0
+            }
+        }
+
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let user = CurrentUser::from_request(req, payload);
+                Box::pin(async move {
+                    let user = user.await?;
+                    if matches!(user.role, $($role)|+) {
+                        Ok($name(user))
+                    } else {
+                        Err(AppError::Forbidden)
+                    }
+                })
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// A user of an agency.
+    AgencyUser: Role::Agency
+);
+role_guard!(
+    /// A user of a buyer.
+    BuyerUser: Role::Buyer
+);
+role_guard!(
+    /// Platform finance staff (admins may do finance work too).
+    FinanceUser: Role::Finance, Role::Admin
+);
+role_guard!(
+    /// A platform administrator.
+    AdminUser: Role::Admin
+);

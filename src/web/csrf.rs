@@ -1,0 +1,85 @@
+//! CSRF protection for form posts: a random token kept in the (encrypted) session and
+//! echoed by every form as `csrf_token`. `CsrfForm<T>` refuses a post without the right
+//! token before the handler runs, so a handler cannot forget the check.
+
+use actix_session::{Session, SessionExt as _};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use rand::RngCore as _;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq as _;
+
+use crate::error::AppError;
+
+const SESSION_KEY: &str = "csrf";
+pub const FIELD: &str = "csrf_token";
+
+/// The session's token, created on first use.
+pub fn token(session: &Session) -> Result<String, AppError> {
+    if let Ok(Some(existing)) = session.get::<String>(SESSION_KEY) {
+        return Ok(existing);
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let fresh = hex::encode(bytes);
+    session
+        .insert(SESSION_KEY, &fresh)
+        .map_err(AppError::internal)?;
+    Ok(fresh)
+}
+
+/// A new token, after login, so one taken before sign-in is worthless after it.
+pub fn rotate(session: &Session) -> Result<String, AppError> {
+    session.remove(SESSION_KEY);
+    token(session)
+}
+
+fn matches(sent: &str, expected: &str) -> bool {
+    sent.len() == expected.len() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// A url-encoded form whose `csrf_token` matched the session's.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|_| {
+                AppError::BadRequest("the form could not be read (is it too large?)".into())
+            })?;
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).unwrap_or_default();
+            let sent = pairs
+                .iter()
+                .find(|(k, _)| k == FIELD)
+                .map(|(_, v)| v.as_str());
+            let expected = session.get::<String>(SESSION_KEY).ok().flatten();
+            match (sent, expected) {
+                (Some(sent), Some(expected)) if matches(sent, &expected) => {}
+                _ => return Err(AppError::CsrfRejected),
+            }
+            serde_urlencoded::from_bytes(&body)
+                .map(CsrfForm)
+                .map_err(|e| AppError::BadRequest(format!("the form is not valid: {e}")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(matches("abc", "abc"));
+        assert!(!matches("abd", "abc"));
+        assert!(!matches("ab", "abc"));
+        assert!(!matches("", "abc"));
+    }
+}

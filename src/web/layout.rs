@@ -1,0 +1,66 @@
+//! What the base template needs on every page: title, the signed-in user and the
+//! navigation of their role.
+
+use super::auth::CurrentUser;
+use crate::domain::Role;
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+pub struct Layout {
+    pub title: String,
+    pub user: Option<UserBadge>,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+}
+
+pub struct UserBadge {
+    pub name: String,
+    pub role: &'static str,
+    pub org_name: String,
+}
+
+/// Pages each role can reach from the navigation.
+fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
+    let mut items = vec![("/dashboard", "Dashboard")];
+    if role == Role::Admin {
+        items.push(("/admin/organisations", "Organisations"));
+    }
+    items.push(("/settings/organisation", "My organisation"));
+    items
+}
+
+impl Layout {
+    pub fn anonymous(title: &str) -> Self {
+        Self {
+            title: title.to_string(),
+            user: None,
+            nav: Vec::new(),
+            csrf_token: String::new(),
+        }
+    }
+
+    /// `current` is the nav entry to mark as the current page.
+    pub fn for_user(user: &CurrentUser, title: &str, current: &str) -> Self {
+        Self {
+            title: title.to_string(),
+            user: Some(UserBadge {
+                name: user.display_name.clone(),
+                role: user.role.as_str(),
+                org_name: user.org_name.clone(),
+            }),
+            nav: nav_for(user.role)
+                .into_iter()
+                .map(|(href, label)| NavItem {
+                    href,
+                    label,
+                    current: href == current,
+                })
+                .collect(),
+            csrf_token: user.csrf_token.clone(),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! HTTP routes: server-rendered pages, the JSON API under `/api/v1`, health checks and
+//! static files. Handlers parse and authorise, call services or the store, and render.
+
+pub mod api;
+pub mod auth;
+pub mod csrf;
+pub mod layout;
+pub mod pages;
+mod static_files;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use sha2::{Digest, Sha512};
+
+use crate::config::Config;
+use crate::error::{ApiError, AppError, AppResult};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/api/v1").configure(api::routes))
+        .configure(pages::routes)
+        .service(web::resource("/static/{path:.*}").route(web::get().to(static_files::serve)))
+        .default_service(web::to(not_found));
+}
+
+/// Unknown paths: JSON under `/api`, the HTML page elsewhere.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError as _;
+    if req.path().starts_with("/api/") {
+        ApiError(AppError::NotFound).error_response()
+    } else {
+        AppError::NotFound.error_response()
+    }
+}
+
+/// Encrypted, signed cookie sessions: no server-side store, so any `serve` process of the
+/// site can read a session that another one wrote.
+pub fn session_middleware(config: &Config) -> SessionMiddleware<CookieSessionStore> {
+    // SHA-512 stretches the configured secret to the 64 bytes `Key` needs.
+    let key = Key::from(&Sha512::digest(config.secret_key.expose()));
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name("lm_session".into())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(config.secure_cookies())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(BrowserSession::default())
+        .build()
+}
+
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+}
+
+/// Method, path without the query string (queries may carry tokens or contact data),
+/// status and duration.
+pub fn access_log() -> Logger {
+    Logger::new("%{method}xi %U %s %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+}
+
+pub fn render(template: &impl Template) -> AppResult<HttpResponse> {
+    let html = template.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)])
+        .map(|q| q[2..].to_string())
+        .unwrap_or_default()
+}
+
+/// The client address for throttling: the socket peer, or the first `X-Forwarded-For`
+/// hop when the operator says a trusted proxy sets it.
+pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
+    if trust_proxy_headers
+        && let Some(first) = req
+            .headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return first.to_string();
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Formats whole numbers with thousands separators for display.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Minor units as a decimal amount with the currency code, e.g. `1,234.50 EUR`.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!(
+        "{sign}{}.{:02} {currency}",
+        thousands((abs / 100) as i64),
+        abs % 100
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_money_are_formatted_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(20000), "20,000");
+        assert_eq!(thousands(-1234567), "-1,234,567");
+        assert_eq!(money(123450, "EUR"), "1,234.50 EUR");
+        assert_eq!(money(-5, "EUR"), "-0.05 EUR");
+    }
+
+    #[test]
+    fn urlencode_escapes_query_values() {
+        assert_eq!(
+            urlencode("/batches/x?a=1&b=2"),
+            "%2Fbatches%2Fx%3Fa%3D1%26b%3D2"
+        );
+    }
+}

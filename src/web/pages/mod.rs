@@ -1,0 +1,28 @@
+//! Server-rendered pages, one module per area; askama structs sit beside their handlers.
+
+mod admin;
+mod batches;
+mod dashboard;
+mod health;
+mod login;
+mod settings;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(dashboard::home))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/login", web::get().to(login::form))
+        .route("/login", web::post().to(login::submit))
+        .route("/logout", web::post().to(login::logout))
+        .route("/dashboard", web::get().to(dashboard::show))
+        .route("/settings/organisation", web::get().to(settings::show))
+        .route("/settings/api-keys", web::post().to(settings::create_key))
+        .route(
+            "/settings/api-keys/{id}/revoke",
+            web::post().to(settings::revoke_key),
+        )
+        .route("/batches/{id}", web::get().to(batches::show))
+        .route("/admin/organisations", web::get().to(admin::organisations));
+}

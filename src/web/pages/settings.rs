@@ -1,0 +1,154 @@
+//! The organisation's settings: its users and its API keys.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::services::accounts;
+use crate::store;
+use crate::web::auth::CurrentUser;
+use crate::web::csrf::CsrfForm;
+use crate::web::layout::Layout;
+use crate::web::{redirect, render};
+
+pub struct UserView {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub last_login: String,
+}
+
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings/organisation.html")]
+struct SettingsPage {
+    layout: Layout,
+    org_name: String,
+    org_slug: String,
+    org_kind: String,
+    users: Vec<UserView>,
+    keys: Vec<KeyView>,
+    new_key: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    revoked: Option<String>,
+}
+
+fn fmt_time(t: Option<chrono::NaiveDateTime>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+async fn page(
+    user: &CurrentUser,
+    state: &AppState,
+    new_key: Option<String>,
+    notice: Option<&'static str>,
+) -> AppResult<SettingsPage> {
+    let org_id = user.org_id.clone();
+    let (users, keys) = state
+        .db(move |conn| {
+            Ok((
+                store::users::list_for_org(conn, &org_id)?,
+                store::api_keys::list_for_org(conn, &org_id)?,
+            ))
+        })
+        .await?;
+    Ok(SettingsPage {
+        layout: Layout::for_user(user, "My organisation", "/settings/organisation"),
+        org_name: user.org_name.clone(),
+        org_slug: user.org_slug.clone(),
+        org_kind: user.org_kind.to_string(),
+        users: users
+            .into_iter()
+            .map(|u| UserView {
+                name: u.display_name,
+                email: u.email,
+                role: u.role,
+                last_login: fmt_time(u.last_login_at),
+            })
+            .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyView {
+                revoked: k.revoked_at.is_some(),
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                created: fmt_time(Some(k.created_at)),
+                last_used: fmt_time(k.last_used_at),
+            })
+            .collect(),
+        new_key,
+        notice,
+    })
+}
+
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    query: web::Query<Notice>,
+) -> AppResult<HttpResponse> {
+    let notice = query
+        .revoked
+        .as_ref()
+        .map(|_| "The API key was revoked. Tokens made with it stop working at once.");
+    render(&page(&user, &state, None, notice).await?)
+}
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    name: String,
+}
+
+/// Creates a key and shows its secret on this one response only.
+pub async fn create_key(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<NewKeyForm>,
+) -> AppResult<HttpResponse> {
+    let (org_id, user_id) = (user.org_id.clone(), user.id.clone());
+    let issued = state
+        .db(move |conn| accounts::create_api_key(conn, &org_id, &form.name, Some(&user_id)))
+        .await?;
+    let mut resp = render(&page(&user, &state, Some(issued.secret), None).await?)?;
+    // The secret must not linger in any cache.
+    resp.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {}
+
+pub async fn revoke_key(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: CsrfForm<RevokeForm>,
+) -> AppResult<HttpResponse> {
+    let key_id = path.into_inner();
+    let org_id = user.org_id.clone();
+    let found = state
+        .db(move |conn| Ok(store::api_keys::revoke(conn, &org_id, &key_id)?))
+        .await?;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    Ok(redirect("/settings/organisation?revoked=1"))
+}
