@@ -162,18 +162,24 @@ pub fn connect_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupErr
         url: url.redacted(),
         source: e,
     };
-    if let DatabaseUrl::Sqlite(path) = url {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::Folder {
-                path: path.display().to_string(),
-                source,
-            })?;
-        }
-        let manager = ConnectionManager::new(url.clone());
-        let mut conn = manager.connect().map_err(|e| connect_err(Box::new(e)))?;
-        conn.batch_execute("PRAGMA journal_mode = WAL;")
+    if let DatabaseUrl::Sqlite(path) = url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| DbSetupError::Folder {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    // One direct connection first: it fails fast with the real cause, where the pool
+    // would wait out its timeout and report only that.
+    let mut first = ConnectionManager::new(url.clone())
+        .connect()
+        .map_err(|e| connect_err(Box::new(e)))?;
+    if let AnyConnection::Sqlite(c) = &mut first {
+        c.batch_execute("PRAGMA journal_mode = WAL;")
             .map_err(|e| connect_err(Box::new(e)))?;
     }
+    drop(first);
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
@@ -306,5 +312,39 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/lm").unwrap();
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/lm");
         assert!(!url.redacted().contains("s3cret"));
+    }
+}
+
+#[cfg(test)]
+mod folder_tests {
+    fn versions(backend: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let pg = versions("postgres");
+        assert!(!pg.is_empty());
+        assert_eq!(pg, versions("sqlite"));
+        for name in pg {
+            for backend in ["postgres", "sqlite"] {
+                for file in ["up.sql", "down.sql"] {
+                    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("migrations")
+                        .join(backend)
+                        .join(&name)
+                        .join(file);
+                    assert!(path.exists(), "{} is missing", path.display());
+                }
+            }
+        }
     }
 }

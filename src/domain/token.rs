@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let t = issue(&config(), "org-1", "key-1", now() - 901);
+        let t = issue(&config(), "org-1", "key-1", now() - 910);
         assert_eq!(verify(&config(), &t), Err(TokenError::Expired));
     }
 

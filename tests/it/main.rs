@@ -1,1 +1,13 @@
-fn main() {}
+//! The one integration test binary: each module drives the real app over HTTP against a
+//! real database, on SQLite and (with `TEST_DATABASE_URL`) on PostgreSQL.
+
+mod helpers;
+
+mod api_auth;
+mod cli;
+mod db;
+mod demo;
+mod health;
+mod login;
+mod migrations;
+mod scoping;

@@ -1,0 +1,189 @@
+//! The `leadmarket` command's account commands and exit codes.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
+
+fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadmarket"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("SECRET_KEY", SECRET_KEY)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: TestApp) {
+    let out = run(
+        &app,
+        &[
+            "org",
+            "create",
+            "--kind",
+            "agency",
+            "--name",
+            "Acme Leads Ltd",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout(&out), "acme-leads-ltd");
+
+    let out = run(
+        &app,
+        &[
+            "user",
+            "create",
+            "--org",
+            "acme-leads-ltd",
+            "--email",
+            "Ops@Acme.example.com",
+            "--role",
+            "agency",
+            "--password-stdin",
+        ],
+        "a-good-long-password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = app.browser();
+    let token = b.csrf("/login").await;
+    let resp = b
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "ops@acme.example.com"),
+                ("password", "a-good-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303, "the CLI-created user can sign in");
+
+    let out = run(
+        &app,
+        &[
+            "apikey",
+            "create",
+            "--org",
+            "acme-leads-ltd",
+            "--name",
+            "CRM",
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    let key = stdout(&out);
+    assert!(key.starts_with("lmk_"));
+    let _ = app.token(&key).await;
+
+    let bad: [(&[&str], &str, &str); 6] = [
+        (
+            &[
+                "user",
+                "create",
+                "--org",
+                "acme-leads-ltd",
+                "--email",
+                "x@acme.example.com",
+                "--role",
+                "agency",
+            ],
+            "short\n",
+            "at least 10",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--org",
+                "acme-leads-ltd",
+                "--email",
+                "y@acme.example.com",
+                "--role",
+                "buyer",
+            ],
+            "a-good-long-password\n",
+            "belongs to a buyer organisation",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--org",
+                "nope",
+                "--email",
+                "z@acme.example.com",
+                "--role",
+                "agency",
+            ],
+            "a-good-long-password\n",
+            "no organisation",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--org",
+                "acme-leads-ltd",
+                "--email",
+                "ops@acme.example.com",
+                "--role",
+                "agency",
+            ],
+            "a-good-long-password\n",
+            "exists already",
+        ),
+        (
+            &[
+                "org",
+                "create",
+                "--kind",
+                "agency",
+                "--name",
+                "Acme Leads Ltd",
+            ],
+            "",
+            "exists already",
+        ),
+        (
+            &["apikey", "create", "--org", "missing-org"],
+            "",
+            "no organisation",
+        ),
+    ];
+    for (args, stdin, reason) in bad {
+        let out = run(&app, args, stdin);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}

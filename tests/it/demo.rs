@@ -1,0 +1,53 @@
+//! The demo seed writes a believable marketplace on both backends.
+
+use leadmarket::demo;
+use leadmarket::store;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(the_demo_seed_fills_an_empty_database_once);
+
+async fn the_demo_seed_fills_an_empty_database_once(app: TestApp) {
+    let mut conn = app.conn();
+    let written = demo::seed(&mut conn, store::now(), 1_200).unwrap();
+    assert_eq!(written, 1_200);
+    assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
+    let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
+    let count = |k: &str| {
+        kinds
+            .iter()
+            .find(|(kind, _)| kind == k)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    assert!(count("agency") >= 5 && count("buyer") >= 8 && count("platform") == 1);
+    let segments = store::leads::open_catalogue_by_segment(&mut conn).unwrap();
+    assert!(
+        segments.len() >= 5,
+        "leads spread over segments: {segments:?}"
+    );
+    // Seeding again does nothing: the database is not empty.
+    let logins = demo::seed_if_empty(&mut conn, &mut std::io::sink()).unwrap();
+    assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
+    drop(conn);
+    assert!(logins.contains(demo::PASSWORD));
+    // Every printed login works.
+    for line in logins.lines().skip(1) {
+        let email = line.split_whitespace().nth(1).unwrap();
+        let b = app.browser();
+        let token = b.csrf("/login").await;
+        let resp = b
+            .post_form(
+                "/login",
+                &[
+                    ("csrf_token", &token),
+                    ("email", email),
+                    ("password", demo::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 303, "{email}");
+        assert_eq!(b.get("/dashboard").await.status(), 200);
+    }
+}

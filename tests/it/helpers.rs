@@ -1,0 +1,343 @@
+//! `TestApp`: the real application on port 0 against a fresh database per test (a SQLite
+//! temp file, or a new PostgreSQL database from `TEST_DATABASE_URL`, dropped afterwards),
+//! plus fixture builders and a cookie-keeping `Browser`.
+
+use std::collections::HashMap;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::prelude::*;
+use leadmarket::app::{AppState, Application};
+use leadmarket::config::{Config, MissingSecrets};
+use leadmarket::db::AnyConnection;
+use leadmarket::domain::password::NewPassword;
+use leadmarket::domain::{OrgKind, Role};
+use leadmarket::services::accounts;
+use leadmarket::store::{self, batches::BatchRow, organisations::OrganisationRow};
+
+pub const PASSWORD: &str = "a-long-test-password";
+pub const SECRET_KEY: &str = "test-secret-key-test-secret-key-0123456789";
+pub const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+enum TestDb {
+    Sqlite(
+        #[expect(dead_code, reason = "held so the folder lives as long as the test")]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub database_url: String,
+    _db: TestDb,
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// The app on this backend; `None` (with the reason printed) when PostgreSQL is
+    /// asked for but `TEST_DATABASE_URL` is not set.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// As `spawn`, with extra configuration variables.
+    pub async fn spawn_with(backend: Backend, extra: &[(&'static str, &str)]) -> Option<TestApp> {
+        let (database_url, db) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("test.db");
+                (path.to_string_lossy().to_string(), TestDb::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                else {
+                    eprintln!("skipped on PostgreSQL: TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .expect("create test database");
+                (
+                    with_database(&admin_url, &name),
+                    TestDb::Postgres { admin_url, name },
+                )
+            }
+        };
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", database_url.clone()),
+            ("BIND", "127.0.0.1:0".into()),
+            ("SECRET_KEY", SECRET_KEY.into()),
+            ("JWT_SECRET", JWT_SECRET.into()),
+            ("WORKERS", "1".into()),
+            ("DB_POOL_SIZE", "4".into()),
+        ]);
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let config =
+            Config::from_lookup(|k| vars.get(k).cloned(), MissingSecrets::GenerateForSqlite)
+                .expect("config");
+        let app = Application::build(config).expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp {
+            address,
+            state,
+            database_url,
+            _db: db,
+        })
+    }
+
+    pub fn conn(&self) -> leadmarket::db::PooledConn {
+        self.state.pool.get().expect("a pooled connection")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: self.address.clone(),
+        }
+    }
+
+    pub fn api(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    pub fn org(&self, kind: OrgKind, name: &str) -> OrganisationRow {
+        accounts::create_organisation(&mut self.conn(), kind, name, None).expect("organisation")
+    }
+
+    /// A user of `org` with `role`; returns the email (the password is `PASSWORD`).
+    pub fn user(&self, org: &OrganisationRow, role: Role) -> String {
+        let email = format!("{}-{}@example.com", role, uuid::Uuid::new_v4().simple());
+        let pw = NewPassword::parse(PASSWORD).unwrap();
+        accounts::create_user(&mut self.conn(), &org.slug, &email, None, role, &pw).expect("user");
+        email
+    }
+
+    /// An organisation of the role's kind with one user; returns (org, email).
+    pub fn member(&self, role: Role, org_name: &str) -> (OrganisationRow, String) {
+        let org = self.org(role.org_kind(), org_name);
+        let email = self.user(&org, role);
+        (org, email)
+    }
+
+    pub fn api_key(&self, org: &OrganisationRow) -> String {
+        accounts::create_api_key(&mut self.conn(), &org.id, "test", None)
+            .expect("api key")
+            .secret
+    }
+
+    /// Exchanges an API key for an access token.
+    pub async fn token(&self, api_key: &str) -> String {
+        let resp = self
+            .api()
+            .post(self.url("/api/v1/auth/token"))
+            .json(&serde_json::json!({"api_key": api_key}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A finished batch of this agency.
+    pub fn batch(&self, agency: &OrganisationRow) -> BatchRow {
+        let now = store::now();
+        let row = BatchRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            agency_id: agency.id.clone(),
+            kind: "consumer".into(),
+            order_id: None,
+            segment: "insurance.car".into(),
+            channel: "web_form".into(),
+            price_cents: 2500,
+            max_sales: 1,
+            billing: "per_lead".into(),
+            action_price_cents: None,
+            consent_text: "I agree to be contacted.".into(),
+            source: "api".into(),
+            filename: None,
+            status: "done".into(),
+            error: None,
+            rows_total: 10,
+            rows_done: 10,
+            accepted: 7,
+            rejected: 2,
+            duplicates: 1,
+            suppressed: 0,
+            created_by: None,
+            created_at: now,
+            finished_at: Some(now),
+        };
+        store::batches::insert(&mut self.conn(), &row).expect("batch");
+        row
+    }
+
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut AnyConnection) -> T) -> T {
+        f(&mut self.conn())
+    }
+}
+
+/// A browser session: keeps cookies, does not follow redirects.
+pub struct Browser {
+    pub client: reqwest::Client,
+    base: String,
+}
+
+/// The value of the first hidden `csrf_token` input in a page.
+pub fn csrf_from(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf_token\" value=\"")?;
+    let rest = &html[at + "name=\"csrf_token\" value=\"".len()..];
+    rest.split('"').next().map(str::to_string)
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let resp = self.get(path).await;
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// The CSRF token of this session, read from a page that has a form.
+    pub async fn csrf(&self, page: &str) -> String {
+        let (_, html) = self.get_text(page).await;
+        csrf_from(&html).unwrap_or_else(|| panic!("no csrf_token on {page}"))
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_attempt(&self, email: &str, password: &str) -> reqwest::Response {
+        self.login_attempt_from(email, password, None).await
+    }
+
+    /// A login attempt that claims to come through a proxy from `forwarded_for`.
+    pub async fn login_attempt_from(
+        &self,
+        email: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> reqwest::Response {
+        let token = self.csrf("/login").await;
+        let mut req = self.client.post(format!("{}/login", self.base)).form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("password", password),
+        ]);
+        if let Some(ip) = forwarded_for {
+            req = req.header("X-Forwarded-For", ip);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Signs in and asserts it worked.
+    pub async fn login(&self, email: &str) {
+        let resp = self.login_attempt(email, PASSWORD).await;
+        assert_eq!(resp.status(), 303, "login of {email} should redirect");
+    }
+}
+
+/// Runs the test body on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! on_both_backends {
+    (with $vars:expr => $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, &$vars).await.unwrap();
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn on_postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, &$vars).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )+
+    };
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn on_postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )+
+    };
+}
