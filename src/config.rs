@@ -68,7 +68,7 @@ pub enum ConfigError {
         "{0} is not set. On PostgreSQL every `serve` process must share the same secrets: set SECRET_KEY and JWT_SECRET (each at least 32 characters, e.g. `openssl rand -hex 32`)"
     )]
     MissingSecret(&'static str),
-    #[error("cannot read or write the secrets file {path}: {source}")]
+    #[error("cannot read or write the secrets file {path}")]
     SecretsFile {
         path: String,
         #[source]

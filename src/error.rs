@@ -41,7 +41,7 @@ pub enum AppError {
     Validation(Vec<FieldProblem>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    #[error("Too many attempts. Try again in {retry_after_seconds} seconds.")]
     TooManyRequests { retry_after_seconds: i64 },
     #[error("the service is busy; try again shortly")]
     Unavailable,

@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
 }
 
 fn config(missing: MissingSecrets) -> Result<Config, CliError> {
-    Config::from_env(missing).map_err(|e| CliError::Input(e.to_string()))
+    Config::from_env(missing).map_err(|e| CliError::Input(format!("{:#}", anyhow::Error::from(e))))
 }
 
 /// A migrated connection for one-shot commands.

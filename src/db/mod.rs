@@ -139,13 +139,13 @@ impl ManageConnection for ConnectionManager {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error("cannot open the database {url}: {source}")]
+    #[error("cannot open the database {url}")]
     Connect {
         url: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("cannot create the folder for the SQLite database {path}: {source}")]
+    #[error("cannot create the folder for the SQLite database {path}")]
     Folder {
         path: String,
         #[source]

@@ -153,7 +153,12 @@ async fn five_failures_lock_the_account_whatever_the_address(app: TestApp) {
         "even the right password from a new address waits"
     );
     assert_eq!(resp.headers()["retry-after"], "60");
-    assert!(resp.text().await.unwrap().contains("too many attempts"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Too many attempts. Try again in 60 seconds.")
+    );
     // Another account is not locked by this one's failures.
     let resp = app
         .browser()
