@@ -91,6 +91,11 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        headers -> Text,
+        unknown_columns -> Text,
+        file_size -> BigInt,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -131,10 +136,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    batch_files (batch_id, seq) {
+        batch_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    batch_rejects (id) {
+        id -> Text,
+        batch_id -> Text,
+        row_number -> Integer,
+        outcome -> Text,
+        reasons -> Text,
+        raw -> Text,
+    }
+}
+
+diesel::table! {
+    suppressions (key_hash) {
+        key_hash -> Text,
+        kind -> Text,
+        reason -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_details (lead_id) {
+        lead_id -> Text,
+        ip_hash -> Nullable<Text>,
+        form_seconds -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        preferred_call_time -> Nullable<Text>,
+        captured_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lead_events (id) {
+        id -> Text,
+        lead_id -> Text,
+        kind -> Text,
+        occurred_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (organisation_id, idempotency_key) {
+        organisation_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        buyer_id -> Text,
+        name -> Text,
+        segment -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
 diesel::joinable!(leads -> batches (batch_id));
+diesel::joinable!(lead_details -> leads (lead_id));
+diesel::joinable!(lead_events -> leads (lead_id));
+diesel::joinable!(batch_rejects -> batches (batch_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -145,4 +225,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     channels,
     batches,
     leads,
+    batch_files,
+    batch_rejects,
+    suppressions,
+    lead_details,
+    lead_events,
+    idempotency_keys,
+    orders,
 );

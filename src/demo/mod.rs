@@ -431,6 +431,8 @@ fn make_lead(
         contact_type,
         verified,
         age_days,
+        soft_flags: 0,
+        engagement: Default::default(),
     });
     let phone = has_phone.then_some(phone);
     let email = has_email.then_some(email);

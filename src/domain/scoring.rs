@@ -8,6 +8,10 @@
 //! | contact type | quick 0, registration 5, promotional 0, interested 10 |
 //! | verified contact | 15 |
 //! | freshness | 15 on the day of capture, minus 1 a day, never below 0 |
+//! | engagement the agency reports | opened 3, clicked 5, answered 10 |
+//! | each soft pseudo-lead flag (fast form, shared phone, IP burst) | -10 |
+//!
+//! The sum is clamped to 0-100.
 
 use std::fmt;
 use std::str::FromStr;
@@ -46,6 +50,16 @@ pub struct ScoreInput {
     pub contact_type: ContactType,
     pub verified: bool,
     pub age_days: i64,
+    pub soft_flags: usize,
+    pub engagement: Engagement,
+}
+
+/// What the lead did after capture, as the agency reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Engagement {
+    pub opened: bool,
+    pub clicked: bool,
+    pub answered: bool,
 }
 
 pub fn score(i: &ScoreInput) -> i32 {
@@ -65,7 +79,11 @@ pub fn score(i: &ScoreInput) -> i32 {
     };
     let verified = if i.verified { 15 } else { 0 };
     let freshness = (15 - i.age_days.max(0)).max(0) as i32;
-    (completeness + warmth + contact + verified + freshness).clamp(0, 100)
+    let engagement = 3 * i32::from(i.engagement.opened)
+        + 5 * i32::from(i.engagement.clicked)
+        + 10 * i32::from(i.engagement.answered);
+    let penalty = 10 * i32::try_from(i.soft_flags).unwrap_or(10);
+    (completeness + warmth + contact + verified + freshness + engagement - penalty).clamp(0, 100)
 }
 
 #[cfg(test)]
@@ -82,6 +100,8 @@ mod tests {
             contact_type: ContactType::Interested,
             verified: true,
             age_days: 0,
+            soft_flags: 0,
+            engagement: Engagement::default(),
         }
     }
 
@@ -101,8 +121,43 @@ mod tests {
             contact_type: ContactType::Quick,
             verified: false,
             age_days: 40,
+            soft_flags: 0,
+            engagement: Engagement::default(),
         };
         assert_eq!(score(&i), 10);
+        assert_eq!(
+            score(&ScoreInput { soft_flags: 2, ..i }),
+            0,
+            "flags cannot push below 0"
+        );
+        let engaged = Engagement {
+            opened: true,
+            clicked: true,
+            answered: true,
+        };
+        assert_eq!(
+            score(&ScoreInput {
+                engagement: engaged,
+                ..i
+            }),
+            28
+        );
+    }
+
+    #[test]
+    fn each_soft_flag_costs_ten_points() {
+        let flagged = ScoreInput {
+            age_days: 5,
+            soft_flags: 1,
+            ..best()
+        };
+        assert_eq!(
+            score(&ScoreInput {
+                age_days: 5,
+                ..best()
+            }) - score(&flagged),
+            10
+        );
     }
 
     #[test]

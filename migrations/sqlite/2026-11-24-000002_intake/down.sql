@@ -1,0 +1,13 @@
+DROP TABLE orders;
+DROP TABLE idempotency_keys;
+DROP TABLE lead_events;
+DROP TABLE lead_details;
+DROP TABLE suppressions;
+DROP TABLE batch_rejects;
+DROP TABLE batch_files;
+DROP INDEX batches_status_idx;
+ALTER TABLE batches DROP COLUMN locked_until;
+ALTER TABLE batches DROP COLUMN locked_by;
+ALTER TABLE batches DROP COLUMN file_size;
+ALTER TABLE batches DROP COLUMN unknown_columns;
+ALTER TABLE batches DROP COLUMN headers;
