@@ -57,6 +57,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
+        crate::jobs::spawn(state.clone());
         Ok(Self {
             port,
             server,

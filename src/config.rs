@@ -17,6 +17,13 @@
 //! | `LOGIN_WINDOW_SECONDS` | `60` | the throttle window |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client address from `X-Forwarded-For` (only behind your own load balancer) |
 //! | `CURRENCY` | `EUR` | ISO 4217 code of the one currency all money is kept in |
+//! | `DEDUP_DAYS` | `30` | a lead whose phone or email was captured this recently is a duplicate |
+//! | `MAX_CAPTURE_AGE_DAYS` | `90` | older captures are rejected |
+//! | `BOT_FORM_SECONDS` / `FAST_FORM_SECONDS` | `2` / `5` | forms filled faster are rejected as bots / flagged as fast |
+//! | `IP_BURST_MAX` / `IP_BURST_MINUTES` | `5` / `10` | more leads than this from one IP address within the minutes are flagged |
+//! | `INTAKE_CHUNK_ROWS` | `5000` | rows committed per transaction during intake |
+//! | `UPLOAD_MAX_MB` | `1024` | largest CSV upload |
+//! | `JOB_POLL_MS` | `1000` | how often background workers look for work |
 //! | `RUST_LOG` | `info` | log filter (tracing) |
 //!
 //! Without `SECRET_KEY` and `JWT_SECRET`, a SQLite site (and `demo` on any backend)
@@ -103,6 +110,9 @@ pub struct Config {
     pub login_throttle: LoginThrottle,
     pub trust_proxy_headers: bool,
     pub currency: String,
+    pub intake: crate::services::intake::IntakeSettings,
+    pub upload_max_bytes: u64,
+    pub job_poll_ms: u64,
 }
 
 /// What to do when `SECRET_KEY` / `JWT_SECRET` are not set.
@@ -221,6 +231,21 @@ impl Config {
             },
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             currency,
+            intake: crate::services::intake::IntakeSettings {
+                dedup_days: parse_num(&get, "DEDUP_DAYS", 30)?.max(0),
+                max_capture_age_days: parse_num(&get, "MAX_CAPTURE_AGE_DAYS", 90)?.max(1),
+                thresholds: crate::domain::intake::pseudo::Thresholds {
+                    bot_seconds: parse_num(&get, "BOT_FORM_SECONDS", 2)?.clamp(0, 3600) as i32,
+                    fast_seconds: parse_num(&get, "FAST_FORM_SECONDS", 5)?.clamp(0, 3600) as i32,
+                },
+                ip_burst_max: parse_num(&get, "IP_BURST_MAX", 5)?.max(1) as usize,
+                ip_burst_minutes: parse_num(&get, "IP_BURST_MINUTES", 10)?.max(1),
+                chunk_rows: parse_num(&get, "INTAKE_CHUNK_ROWS", 5000)?.clamp(1, 50_000) as usize,
+            },
+            upload_max_bytes: parse_num(&get, "UPLOAD_MAX_MB", 1024)?.clamp(1, 1 << 20) as u64
+                * 1024
+                * 1024,
+            job_poll_ms: parse_num(&get, "JOB_POLL_MS", 1000)?.clamp(10, 60_000) as u64,
         })
     }
 

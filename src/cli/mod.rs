@@ -48,6 +48,36 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Import a lead CSV for an agency through the same intake as an upload.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: std::path::PathBuf,
+    #[arg(long)]
+    agency: String,
+    #[arg(long)]
+    segment: Option<String>,
+    #[arg(long)]
+    channel: Option<String>,
+    #[arg(long)]
+    price_cents: Option<i64>,
+    #[arg(long)]
+    max_sales: Option<i32>,
+    /// consumer (default) or targeted
+    #[arg(long)]
+    kind: Option<String>,
+    /// The buyer's order, for a targeted batch.
+    #[arg(long)]
+    order: Option<String>,
+    /// per_lead (default) or per_action
+    #[arg(long)]
+    billing: Option<String>,
+    #[arg(long)]
+    action_price_cents: Option<i64>,
+    #[arg(long)]
+    consent_text: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -226,6 +256,7 @@ fn run(command: Command) -> Result<(), CliError> {
             println!("created {} ({}) in {org}", user.email, user.role);
             Ok(())
         }
+        Command::Import(args) => import(args),
         Command::Apikey {
             command: ApikeyCommand::Create { org, name },
         } => {
@@ -278,4 +309,138 @@ fn serve(config: Config, demo_logins: Option<String>) -> Result<(), CliError> {
         app.run_until_stopped().await.map_err(anyhow::Error::from)?;
         Ok(())
     })
+}
+
+/// Counts bytes read, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn import(args: ImportArgs) -> Result<(), CliError> {
+    use crate::services::intake::{self, BatchInput, RunError};
+    let config = config(MissingSecrets::GenerateForSqlite)?;
+    let open = || {
+        std::fs::File::open(&args.file)
+            .map_err(|e| CliError::Input(format!("cannot open {}: {e}", args.file.display())))
+    };
+    let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut conn = connection(&config)?;
+    let agency = lookup_org(&mut conn, &args.agency)?;
+    if agency.kind != "agency" {
+        return Err(CliError::Input(format!(
+            "`{}` is a {} organisation, not an agency",
+            agency.slug, agency.kind
+        )));
+    }
+    let input = BatchInput {
+        kind: args.kind,
+        order_id: args.order,
+        segment: args.segment,
+        channel: args.channel,
+        price_cents: args.price_cents,
+        max_sales: args.max_sales,
+        billing: args.billing,
+        action_price_cents: args.action_price_cents,
+        consent_text: args.consent_text,
+    };
+    let filename = args
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string());
+    let batch = intake::prepare_batch(
+        &mut conn,
+        &agency.id,
+        &input,
+        "import",
+        filename.as_deref(),
+        None,
+    )?;
+    intake::check_file_header(&batch, open()?)?;
+    let worker = format!("import-{}", std::process::id());
+    crate::store::batches::insert(&mut conn, &batch).map_err(|e| CliError::Other(e.into()))?;
+    crate::store::batches::hold(&mut conn, &batch.id, &worker, crate::jobs::LEASE)
+        .map_err(|e| CliError::Other(e.into()))?;
+
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let source = Counted {
+        inner: std::io::BufReader::with_capacity(1 << 20, open()?),
+        read: read.clone(),
+    };
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} · {msg} · ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let mut rows = 0i64;
+    let result = intake::run_file(&mut conn, &config.intake, &batch, source, |conn, counts| {
+        rows += i64::from(counts.rows);
+        let rate = rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+        bar.set_position(read.load(std::sync::atomic::Ordering::Relaxed));
+        bar.set_message(format!("{rows} rows · {rate:.0} rows/s"));
+        Ok(crate::store::batches::renew_lease(
+            conn,
+            &batch.id,
+            &worker,
+            crate::jobs::LEASE,
+        )?)
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(_) => {}
+        Err(RunError::Unusable(reason)) => {
+            let _ = crate::store::batches::fail(&mut conn, &batch.id, &reason);
+            return Err(CliError::Input(reason));
+        }
+        Err(RunError::LeaseLost) => {
+            return Err(CliError::Other(anyhow::anyhow!(
+                "another process took over this batch"
+            )));
+        }
+        Err(RunError::App(e)) => {
+            let _ = crate::store::batches::fail(
+                &mut conn,
+                &batch.id,
+                "the import failed; rows counted so far are kept",
+            );
+            return Err(e.into());
+        }
+    }
+    let done =
+        crate::store::batches::find(&mut conn, &batch.id).map_err(|e| CliError::Other(e.into()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "batch {}: {} rows in {secs:.1} s ({:.0} rows/s): {} accepted, {} rejected, {} duplicates, {} suppressed",
+        done.id,
+        done.rows_total,
+        f64::from(done.rows_total) / secs.max(0.001),
+        done.accepted,
+        done.rejected,
+        done.duplicates,
+        done.suppressed
+    );
+    if done.accepted < done.rows_total {
+        let mut path = args.file.clone().into_os_string();
+        path.push(".rejects.csv");
+        let path = std::path::PathBuf::from(path);
+        let file = std::fs::File::create(&path).map_err(|e| CliError::Other(e.into()))?;
+        let n = intake::write_rejects(&mut conn, &done, std::io::BufWriter::new(file))?;
+        println!(
+            "{n} rows not accepted, with their reasons, are in {}",
+            path.display()
+        );
+    }
+    Ok(())
 }

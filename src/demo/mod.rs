@@ -357,6 +357,9 @@ fn make_batch(
         created_by: None,
         created_at,
         finished_at: Some(created_at + TimeDelta::seconds(3)),
+        headers: String::new(),
+        unknown_columns: String::new(),
+        file_size: 0,
     };
     (batch, leads)
 }

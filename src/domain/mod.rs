@@ -4,6 +4,7 @@
 pub mod apikey;
 pub mod dedup;
 pub mod email;
+pub mod export;
 pub mod intake;
 pub mod org;
 pub mod password;

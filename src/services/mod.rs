@@ -2,3 +2,5 @@
 //! store inside one transaction each.
 
 pub mod accounts;
+pub mod intake;
+pub mod suppression;

@@ -4,8 +4,11 @@
 
 pub mod api_keys;
 pub mod batches;
+pub mod idempotency;
+pub mod intake;
 pub mod leads;
 pub mod login_attempts;
+pub mod orders;
 pub mod organisations;
 pub mod reference;
 pub mod users;

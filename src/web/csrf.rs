@@ -39,6 +39,15 @@ fn matches(sent: &str, expected: &str) -> bool {
     sent.len() == expected.len() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
 }
 
+/// Checks a token sent with a form (e.g. a multipart upload) against the session's.
+pub fn verify(session: &Session, sent: Option<&str>) -> Result<(), AppError> {
+    let expected = session.get::<String>(SESSION_KEY).ok().flatten();
+    match (sent, expected) {
+        (Some(sent), Some(expected)) if matches(sent, &expected) => Ok(()),
+        _ => Err(AppError::CsrfRejected),
+    }
+}
+
 /// A url-encoded form whose `csrf_token` matched the session's.
 pub struct CsrfForm<T>(pub T);
 
@@ -59,11 +68,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .iter()
                 .find(|(k, _)| k == FIELD)
                 .map(|(_, v)| v.as_str());
-            let expected = session.get::<String>(SESSION_KEY).ok().flatten();
-            match (sent, expected) {
-                (Some(sent), Some(expected)) if matches(sent, &expected) => {}
-                _ => return Err(AppError::CsrfRejected),
-            }
+            verify(&session, sent)?;
             serde_urlencoded::from_bytes(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("the form is not valid: {e}")))

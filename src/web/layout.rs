@@ -26,8 +26,12 @@ pub struct UserBadge {
 /// Pages each role can reach from the navigation.
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/dashboard", "Dashboard")];
+    if role == Role::Agency {
+        items.push(("/batches", "Batches"));
+    }
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));
+        items.push(("/admin/suppressions", "Suppression list"));
     }
     items.push(("/settings/organisation", "My organisation"));
     items

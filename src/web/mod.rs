@@ -6,7 +6,9 @@ pub mod auth;
 pub mod csrf;
 pub mod layout;
 pub mod pages;
+pub mod rejects;
 mod static_files;
+pub mod upload;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};

@@ -46,6 +46,7 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    pub backend: Backend,
     pub address: String,
     pub state: AppState,
     pub database_url: String,
@@ -112,6 +113,7 @@ impl TestApp {
             ("JWT_SECRET", JWT_SECRET.into()),
             ("WORKERS", "1".into()),
             ("DB_POOL_SIZE", "4".into()),
+            ("JOB_POLL_MS", "50".into()),
         ]);
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let config =
@@ -122,6 +124,7 @@ impl TestApp {
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
+            backend,
             address,
             state,
             database_url,
@@ -219,9 +222,33 @@ impl TestApp {
             created_by: None,
             created_at: now,
             finished_at: Some(now),
+            headers: String::new(),
+            unknown_columns: String::new(),
+            file_size: 0,
         };
         store::batches::insert(&mut self.conn(), &row).expect("batch");
         row
+    }
+
+    /// Waits until a batch is no longer processing; returns its status body.
+    pub async fn wait_for_batch(&self, token: &str, batch_id: &str) -> serde_json::Value {
+        for _ in 0..600 {
+            let body: serde_json::Value = self
+                .api()
+                .get(self.url(&format!("/api/v1/batches/{batch_id}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if body["status"] != "processing" {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("batch {batch_id} still processing after 30 s");
     }
 
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut AnyConnection) -> T) -> T {

@@ -8,6 +8,7 @@ mod cli;
 mod db;
 mod demo;
 mod health;
+mod intake;
 mod login;
 mod migrations;
 mod scoping;

@@ -176,7 +176,7 @@ pub fn is_test_name(name: &str) -> bool {
         return true;
     }
     let letters: String = n.chars().filter(|c| c.is_alphanumeric()).collect();
-    if letters.chars().count() >= 3 && letters.chars().all(|c| Some(c) == letters.chars().next()) {
+    if letters.chars().count() >= 3 && letters.chars().all(|c| letters.starts_with(c)) {
         return true;
     }
     letters.len() >= 4 && KEYBOARD_ROWS.iter().any(|row| row.contains(&letters))

@@ -2,6 +2,8 @@
 
 mod batches;
 mod caller;
+mod idempotency;
+mod intake;
 mod openapi;
 mod reference;
 mod token;
@@ -24,7 +26,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/auth/token", web::post().to(token::issue_token))
     .route("/segments", web::get().to(reference::segments))
     .route("/channels", web::get().to(reference::channels))
+    .route("/batches", web::post().to(intake::create_batch))
     .route("/batches/{id}", web::get().to(batches::get_batch))
+    .route("/batches/{id}/rejects.csv", web::get().to(intake::rejects))
+    .route("/leads", web::post().to(intake::create_lead))
+    .route("/suppressions", web::post().to(intake::add_suppressions))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -12,6 +12,10 @@ use utoipa::{Modify, OpenApi};
         super::reference::segments,
         super::reference::channels,
         super::batches::get_batch,
+        super::intake::create_batch,
+        super::intake::create_lead,
+        super::intake::rejects,
+        super::intake::add_suppressions,
     ),
     modifiers(&BearerAuth)
 )]

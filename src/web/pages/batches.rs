@@ -1,14 +1,18 @@
-//! An agency's batch page.
+//! An agency's batches: the list, the upload form, a batch's progress and its rejects.
 
+use actix_multipart::Multipart;
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldProblem};
+use crate::services::intake;
 use crate::store;
+use crate::store::batches::BatchRow;
 use crate::web::auth::AgencyUser;
 use crate::web::layout::Layout;
-use crate::web::{money, render, thousands};
+use crate::web::{csrf, money, redirect, render, thousands, upload};
 
 pub struct BatchView {
     pub id: String,
@@ -21,12 +25,217 @@ pub struct BatchView {
     pub price: String,
     pub max_sales: i32,
     pub created: String,
+    pub filename: String,
     pub rows_total: String,
+    pub rows_done: String,
     pub accepted: String,
     pub rejected: String,
     pub duplicates: String,
     pub suppressed: String,
+    pub not_accepted: i32,
+    pub processing: bool,
     pub error: Option<String>,
+    pub unknown_columns: String,
+}
+
+fn view(b: BatchRow, currency: &str) -> BatchView {
+    BatchView {
+        price: money(b.price_cents, currency),
+        rows_total: thousands(b.rows_total.into()),
+        rows_done: thousands(b.rows_done.into()),
+        accepted: thousands(b.accepted.into()),
+        rejected: thousands(b.rejected.into()),
+        duplicates: thousands(b.duplicates.into()),
+        suppressed: thousands(b.suppressed.into()),
+        not_accepted: b.rejected + b.duplicates + b.suppressed,
+        created: b.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        processing: b.status == "processing",
+        filename: b.filename.unwrap_or_default(),
+        id: b.id,
+        kind: b.kind,
+        segment: b.segment,
+        channel: b.channel,
+        status: b.status,
+        source: b.source,
+        billing: b.billing,
+        max_sales: b.max_sales,
+        error: b.error,
+        unknown_columns: b.unknown_columns,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "batches/list.html")]
+struct ListPage {
+    layout: Layout,
+    batches: Vec<BatchView>,
+}
+
+pub async fn list(user: AgencyUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let agency_id = user.org_id.clone();
+    let rows = state
+        .db(move |conn| Ok(store::batches::list_for_agency(conn, &agency_id, 200)?))
+        .await?;
+    let currency = state.config.currency.clone();
+    render(&ListPage {
+        layout: Layout::for_user(&user, "Batches", "/batches"),
+        batches: rows.into_iter().map(|b| view(b, &currency)).collect(),
+    })
+}
+
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The form's fields as last submitted, so a refused form keeps what was typed.
+#[derive(Default)]
+pub struct FormValues {
+    pub price_cents: String,
+    pub max_sales: String,
+    pub action_price_cents: String,
+    pub consent_text: String,
+    pub order_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "batches/new.html")]
+struct NewPage {
+    layout: Layout,
+    kinds: Vec<SelectOption>,
+    billings: Vec<SelectOption>,
+    segments: Vec<SelectOption>,
+    channels: Vec<SelectOption>,
+    values: FormValues,
+    problems: Vec<FieldProblem>,
+}
+
+fn options(items: Vec<(String, String)>, chosen: Option<&String>) -> Vec<SelectOption> {
+    items
+        .into_iter()
+        .map(|(value, label)| SelectOption {
+            selected: chosen == Some(&value),
+            value,
+            label,
+        })
+        .collect()
+}
+
+async fn new_page(
+    user: &AgencyUser,
+    state: &AppState,
+    values: std::collections::HashMap<String, String>,
+    problems: Vec<FieldProblem>,
+) -> AppResult<NewPage> {
+    let (segments, channels) = state
+        .db(|conn| {
+            Ok((
+                store::reference::segments(conn)?,
+                store::reference::channels(conn)?,
+            ))
+        })
+        .await?;
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let pairs = |items: &[(&str, &str)]| {
+        items
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect::<Vec<_>>()
+    };
+    Ok(NewPage {
+        layout: Layout::for_user(user, "Upload a batch", "/batches"),
+        kinds: options(
+            pairs(&[
+                ("consumer", "Consumer (open catalogue)"),
+                ("targeted", "Targeted (for one buyer's order)"),
+            ]),
+            values.get("kind"),
+        ),
+        billings: options(
+            pairs(&[("per_lead", "Per lead"), ("per_action", "Per action")]),
+            values.get("billing"),
+        ),
+        segments: options(
+            segments.into_iter().map(|s| (s.slug, s.name)).collect(),
+            values.get("segment"),
+        ),
+        channels: options(
+            channels.into_iter().map(|c| (c.slug, c.name)).collect(),
+            values.get("channel"),
+        ),
+        values: FormValues {
+            price_cents: get("price_cents"),
+            max_sales: if values.contains_key("max_sales") {
+                get("max_sales")
+            } else {
+                "1".into()
+            },
+            action_price_cents: get("action_price_cents"),
+            consent_text: get("consent_text"),
+            order_id: get("order_id"),
+        },
+        problems,
+    })
+}
+
+pub async fn new(user: AgencyUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    render(&new_page(&user, &state, Default::default(), Vec::new()).await?)
+}
+
+/// Takes the upload; bad terms or an unusable file re-show the form with every problem.
+pub async fn create(
+    user: AgencyUser,
+    session: Session,
+    state: web::Data<AppState>,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
+    let form = upload::read(payload, state.config.upload_max_bytes).await;
+    let form = match form {
+        Ok(f) => f,
+        Err(AppError::Validation(problems)) => {
+            let mut resp = render(&new_page(&user, &state, Default::default(), problems).await?)?;
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(resp);
+        }
+        Err(e) => return Err(e),
+    };
+    csrf::verify(&session, form.fields.get(csrf::FIELD).map(String::as_str))?;
+    let result = match (&form.file, upload::batch_input(&form.fields)) {
+        (None, _) => Err(AppError::Validation(vec![FieldProblem::new(
+            "file",
+            "choose a CSV file to upload",
+        )])),
+        (_, Err(e)) => Err(e),
+        (Some(file), Ok(input)) => {
+            let (agency_id, user_id) = (user.org_id.clone(), user.id.clone());
+            let (path, filename) = (file.temp.path().to_path_buf(), file.filename.clone());
+            state
+                .db(move |conn| {
+                    intake::accept_upload(
+                        conn,
+                        &agency_id,
+                        &input,
+                        "upload",
+                        filename.as_deref(),
+                        Some(&user_id),
+                        &path,
+                    )
+                })
+                .await
+        }
+    };
+    match result {
+        Ok(batch) => Ok(redirect(&format!("/batches/{}", batch.id))),
+        Err(AppError::Validation(problems)) => {
+            let mut values = form.fields.clone();
+            values.remove(csrf::FIELD);
+            let mut resp = render(&new_page(&user, &state, values, problems).await?)?;
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Template)]
@@ -35,6 +244,7 @@ struct BatchPage {
     layout: Layout,
     batch: BatchView,
     warmth: Vec<(String, String)>,
+    reasons: Vec<(String, String)>,
 }
 
 pub async fn show(
@@ -47,36 +257,30 @@ pub async fn show(
         return Err(AppError::NotFound);
     }
     let agency_id = user.org_id.clone();
-    let (batch, warmth) = state
+    let (batch, warmth, reasons) = state
         .db(move |conn| {
             let batch = store::batches::find_for_agency(conn, &agency_id, &batch_id)?
                 .ok_or(AppError::NotFound)?;
             let warmth = store::leads::batch_warmth_counts(conn, &batch.id)?;
-            Ok((batch, warmth))
+            let reasons = store::intake::reject_summary(conn, &batch.id, 12)?;
+            Ok((batch, warmth, reasons))
         })
         .await?;
-    let currency = &state.config.currency;
-    let view = BatchView {
-        price: money(batch.price_cents, currency),
-        rows_total: thousands(batch.rows_total.into()),
-        accepted: thousands(batch.accepted.into()),
-        rejected: thousands(batch.rejected.into()),
-        duplicates: thousands(batch.duplicates.into()),
-        suppressed: thousands(batch.suppressed.into()),
-        created: batch.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        id: batch.id,
-        kind: batch.kind,
-        segment: batch.segment,
-        channel: batch.channel,
-        status: batch.status,
-        source: batch.source,
-        billing: batch.billing,
-        max_sales: batch.max_sales,
-        error: batch.error,
-    };
     render(&BatchPage {
-        layout: Layout::for_user(&user, "Batch", "/dashboard"),
-        batch: view,
+        layout: Layout::for_user(&user, "Batch", "/batches"),
+        batch: view(batch, &state.config.currency),
         warmth: warmth.into_iter().map(|(w, n)| (w, thousands(n))).collect(),
+        reasons: reasons
+            .into_iter()
+            .map(|(r, n)| (r, thousands(n)))
+            .collect(),
     })
+}
+
+pub async fn rejects(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    crate::web::rejects::response(state, user.org_id.clone(), path.into_inner()).await
 }

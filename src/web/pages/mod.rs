@@ -4,8 +4,10 @@ mod admin;
 mod batches;
 mod dashboard;
 mod health;
+mod help;
 mod login;
 mod settings;
+mod suppressions;
 
 use actix_web::web;
 
@@ -23,6 +25,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/settings/api-keys/{id}/revoke",
             web::post().to(settings::revoke_key),
         )
+        .route("/batches", web::get().to(batches::list))
+        .route("/batches", web::post().to(batches::create))
+        .route("/batches/new", web::get().to(batches::new))
         .route("/batches/{id}", web::get().to(batches::show))
-        .route("/admin/organisations", web::get().to(admin::organisations));
+        .route("/batches/{id}/rejects.csv", web::get().to(batches::rejects))
+        .route("/admin/organisations", web::get().to(admin::organisations))
+        .route("/admin/suppressions", web::get().to(suppressions::show))
+        .route("/admin/suppressions", web::post().to(suppressions::add))
+        .route("/help/intake", web::get().to(help::intake));
 }

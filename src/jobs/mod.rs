@@ -1,0 +1,144 @@
+//! Background work run by every `serve` process: batch intake. Work is claimed through
+//! the database with a lease, so several processes share it and a batch whose process
+//! died is resumed by another once its lease runs out.
+
+use std::io::Read;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use crate::app::AppState;
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::services::intake::{self, IntakeSettings, RunError};
+use crate::store;
+use crate::store::batches::BatchRow;
+
+/// How long a claim lasts without renewal; renewed after every chunk.
+pub const LEASE: TimeDelta = TimeDelta::seconds(120);
+
+pub fn spawn(state: AppState) {
+    let worker = format!("serve-{}", uuid::Uuid::new_v4().simple());
+    tokio::spawn(async move {
+        let poll = Duration::from_millis(state.config.job_poll_ms);
+        loop {
+            let w = worker.clone();
+            match state
+                .db(move |conn| Ok(store::batches::claim_next(conn, &w, LEASE)?))
+                .await
+            {
+                Ok(Some(batch)) => {
+                    let (pool, settings, w) = (
+                        state.pool.clone(),
+                        state.config.intake.clone(),
+                        worker.clone(),
+                    );
+                    if let Err(e) = tokio::task::spawn_blocking(move || {
+                        run_claimed(&pool, &settings, &batch, &w)
+                    })
+                    .await
+                    {
+                        tracing::error!(error = %e, "intake worker panicked");
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "intake worker could not look for work"),
+            }
+            tokio::time::sleep(poll).await;
+        }
+    });
+}
+
+/// Reads an uploaded file back from the database one stored piece at a time.
+pub struct StoredFile {
+    pool: Pool,
+    batch_id: String,
+    next_seq: i32,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl StoredFile {
+    pub fn new(pool: Pool, batch_id: &str) -> Self {
+        Self {
+            pool,
+            batch_id: batch_id.to_string(),
+            next_seq: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for StoredFile {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.buf.len() {
+            let mut conn = self.pool.get().map_err(std::io::Error::other)?;
+            match store::intake::file_chunk(&mut conn, &self.batch_id, self.next_seq)
+                .map_err(std::io::Error::other)?
+            {
+                Some(data) => {
+                    self.buf = data;
+                    self.pos = 0;
+                    self.next_seq += 1;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Processes (or resumes) one claimed batch to its end.
+pub fn run_claimed(pool: &Pool, settings: &IntakeSettings, batch: &BatchRow, worker: &str) {
+    let result = (|| -> Result<(), RunError> {
+        let mut conn = pool.get().map_err(AppError::from)?;
+        if !store::intake::has_file(&mut conn, &batch.id).map_err(AppError::from)? {
+            return Err(RunError::Unusable(format!(
+                "the {} stopped before the end; {} rows were counted. Send the remaining rows again.",
+                if batch.source == "import" {
+                    "import"
+                } else {
+                    "upload"
+                },
+                batch.rows_done
+            )));
+        }
+        let file = StoredFile::new(pool.clone(), &batch.id);
+        intake::run_file(&mut conn, settings, batch, file, |conn, _| {
+            Ok(store::batches::renew_lease(conn, &batch.id, worker, LEASE)?)
+        })?;
+        store::intake::delete_file(&mut conn, &batch.id).map_err(AppError::from)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => tracing::info!(batch = %batch.id, "batch processed"),
+        Err(RunError::LeaseLost) => {
+            tracing::warn!(batch = %batch.id, "batch lease lost; another worker continues")
+        }
+        Err(RunError::Unusable(reason)) => mark_failed(pool, &batch.id, &reason),
+        Err(RunError::App(e)) => {
+            tracing::error!(batch = %batch.id, error = ?e, "batch processing failed");
+            mark_failed(
+                pool,
+                &batch.id,
+                "processing failed on our side; the rows counted so far are kept. Please upload the rest again.",
+            );
+        }
+    }
+}
+
+fn mark_failed(pool: &Pool, batch_id: &str, reason: &str) {
+    let done = pool.get().map_err(AppError::from).and_then(|mut c| {
+        store::batches::fail(&mut c, batch_id, reason)?;
+        store::intake::delete_file(&mut c, batch_id)?;
+        Ok(())
+    });
+    if let Err(e) = done {
+        tracing::error!(batch = %batch_id, error = %e, "could not mark the batch failed");
+    }
+}

@@ -1,0 +1,846 @@
+//! The one intake pipeline behind the upload page, the API and `leadmarket import`:
+//! batch terms checked, rows parsed in parallel, pseudo-lead checks, dedup and
+//! suppression looked up per chunk, and each chunk committed with its counts, so a batch
+//! is never half-counted and can resume after a restart.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use rayon::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::dedup;
+use crate::domain::intake::csv_file::{CsvFile, RawRecord};
+use crate::domain::intake::header::BatchSupplies;
+use crate::domain::intake::pseudo::{self, Severity, Signal};
+use crate::domain::intake::{Header, IntakeContext, ValidLead, parse_row};
+use crate::domain::scoring::{self, ScoreInput};
+use crate::error::{AppError, FieldProblem};
+use crate::store::batches::{BatchRow, ChunkCounts};
+use crate::store::intake::{LeadDetailsRow, RejectRow};
+use crate::store::leads::NewLeadRow;
+use crate::store::{self, reference};
+
+/// Intake tuning, from configuration.
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    pub dedup_days: i64,
+    pub max_capture_age_days: i64,
+    pub thresholds: pseudo::Thresholds,
+    /// More leads than this from one IP address within `ip_burst_minutes` are flagged.
+    pub ip_burst_max: usize,
+    pub ip_burst_minutes: i64,
+    pub chunk_rows: usize,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            dedup_days: 30,
+            max_capture_age_days: 90,
+            thresholds: pseudo::Thresholds::default(),
+            ip_burst_max: 5,
+            ip_burst_minutes: 10,
+            chunk_rows: 5000,
+        }
+    }
+}
+
+/// Batch terms as a form, JSON body or the CLI gives them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct BatchInput {
+    /// `consumer` (default) or `targeted`.
+    pub kind: Option<String>,
+    /// The buyer's open order (targeted batches only).
+    pub order_id: Option<String>,
+    pub segment: Option<String>,
+    pub channel: Option<String>,
+    /// Base price per lead in minor units.
+    pub price_cents: Option<i64>,
+    /// Consumer leads: how many buyers may buy each lead, 1-10 (default 1).
+    pub max_sales: Option<i32>,
+    /// `per_lead` (default) or `per_action`.
+    pub billing: Option<String>,
+    pub action_price_cents: Option<i64>,
+    /// Consent wording, used for rows without their own `consent_text`.
+    pub consent_text: Option<String>,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Checks batch terms and builds the batch row (not yet stored).
+pub fn prepare_batch(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    input: &BatchInput,
+    source: &str,
+    filename: Option<&str>,
+    created_by: Option<&str>,
+) -> Result<BatchRow, AppError> {
+    let mut p = Vec::new();
+    let kind = non_empty(&input.kind).unwrap_or("consumer");
+    if !matches!(kind, "consumer" | "targeted") {
+        p.push(FieldProblem::new("kind", "must be consumer or targeted"));
+    }
+    let segments: HashSet<String> = reference::segments(conn)?
+        .into_iter()
+        .map(|s| s.slug)
+        .collect();
+    let channels: HashSet<String> = reference::channels(conn)?
+        .into_iter()
+        .map(|c| c.slug)
+        .collect();
+    let segment = non_empty(&input.segment);
+    match segment {
+        None => p.push(FieldProblem::new("segment", "is required")),
+        Some(s) if !segments.contains(s) => p.push(FieldProblem::new(
+            "segment",
+            format!("`{s}` is not a known segment"),
+        )),
+        _ => {}
+    }
+    let channel = non_empty(&input.channel);
+    match channel {
+        None => p.push(FieldProblem::new("channel", "is required")),
+        Some(c) if !channels.contains(c) => p.push(FieldProblem::new(
+            "channel",
+            format!("`{c}` is not a known channel"),
+        )),
+        _ => {}
+    }
+    let price_cents = input.price_cents.unwrap_or(-1);
+    if !(0..=100_000_000).contains(&price_cents) {
+        p.push(FieldProblem::new(
+            "price_cents",
+            "is required: a whole number of minor units, 0 or more",
+        ));
+    }
+    let max_sales = input.max_sales.unwrap_or(1);
+    if kind == "consumer" && !(1..=10).contains(&max_sales) {
+        p.push(FieldProblem::new("max_sales", "must be from 1 to 10"));
+    }
+    let billing = non_empty(&input.billing).unwrap_or("per_lead");
+    let action_price_cents = match billing {
+        "per_lead" => None,
+        "per_action" => match input.action_price_cents {
+            Some(a) if a >= 0 => Some(a),
+            _ => {
+                p.push(FieldProblem::new(
+                    "action_price_cents",
+                    "is required for per_action billing: 0 or more",
+                ));
+                None
+            }
+        },
+        _ => {
+            p.push(FieldProblem::new(
+                "billing",
+                "must be per_lead or per_action",
+            ));
+            None
+        }
+    };
+    let consent_text = non_empty(&input.consent_text).unwrap_or("").to_string();
+    if consent_text.chars().count() > 2000 {
+        p.push(FieldProblem::new(
+            "consent_text",
+            "must be at most 2000 characters",
+        ));
+    }
+    let order_id = match (kind, non_empty(&input.order_id)) {
+        ("targeted", None) => {
+            p.push(FieldProblem::new(
+                "order_id",
+                "is required for a targeted batch",
+            ));
+            None
+        }
+        ("targeted", Some(o)) => {
+            if uuid::Uuid::parse_str(o).is_err() || store::orders::find_open(conn, o)?.is_none() {
+                p.push(FieldProblem::new("order_id", "is not an open order"));
+            }
+            Some(o.to_string())
+        }
+        (_, Some(_)) => {
+            p.push(FieldProblem::new(
+                "order_id",
+                "is only for targeted batches",
+            ));
+            None
+        }
+        (_, None) => None,
+    };
+    if !p.is_empty() {
+        return Err(AppError::Validation(p));
+    }
+    let now = store::now();
+    Ok(BatchRow {
+        id: store::new_id(),
+        agency_id: agency_id.to_string(),
+        kind: kind.to_string(),
+        order_id,
+        segment: segment.unwrap_or_default().to_string(),
+        channel: channel.unwrap_or_default().to_string(),
+        price_cents,
+        // A targeted lead goes to its order's buyer alone.
+        max_sales: if kind == "targeted" { 1 } else { max_sales },
+        billing: billing.to_string(),
+        action_price_cents,
+        consent_text,
+        source: source.to_string(),
+        filename: filename.map(|f| f.chars().take(200).collect()),
+        status: "processing".into(),
+        error: None,
+        rows_total: 0,
+        rows_done: 0,
+        accepted: 0,
+        rejected: 0,
+        duplicates: 0,
+        suppressed: 0,
+        created_by: created_by.map(str::to_string),
+        created_at: now,
+        finished_at: None,
+        headers: String::new(),
+        unknown_columns: String::new(),
+        file_size: 0,
+    })
+}
+
+/// Stores a new batch and its uploaded file in one transaction, so a worker never sees
+/// the batch without its file. Returns the file size.
+pub fn create_with_file(
+    conn: &mut AnyConnection,
+    batch: &BatchRow,
+    file: &mut impl Read,
+) -> Result<i64, AppError> {
+    write_transaction(conn, |conn| {
+        store::batches::insert(conn, batch)?;
+        let mut buf = vec![0u8; store::intake::FILE_CHUNK_BYTES];
+        let (mut seq, mut size) = (0i32, 0i64);
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                let n = file.read(&mut buf[filled..]).map_err(AppError::internal)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            store::intake::append_file_chunk(conn, &batch.id, seq, &buf[..filled])?;
+            seq += 1;
+            size += filled as i64;
+        }
+        store::batches::set_file_size(conn, &batch.id, size)?;
+        Ok(size)
+    })
+}
+
+/// Checks that a file is a CSV whose header fits the contract for this batch, before
+/// anything is stored: a bad file is refused at once with the reason.
+pub fn check_file_header(batch: &BatchRow, file: impl Read) -> Result<Header, AppError> {
+    let file = CsvFile::open(file)
+        .map_err(|e| AppError::Validation(vec![FieldProblem::new("file", e.to_string())]))?;
+    Header::parse(file.header, supplies(batch))
+        .map_err(|e| AppError::Validation(vec![FieldProblem::new("file", e.to_string())]))
+}
+
+/// The whole upload use case: terms checked, file header checked, batch and file stored
+/// for a worker to process.
+pub fn accept_upload(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    input: &BatchInput,
+    source: &str,
+    filename: Option<&str>,
+    created_by: Option<&str>,
+    path: &std::path::Path,
+) -> Result<BatchRow, AppError> {
+    let batch = prepare_batch(conn, agency_id, input, source, filename, created_by)?;
+    let open = || std::fs::File::open(path).map_err(AppError::internal);
+    check_file_header(&batch, open()?)?;
+    create_with_file(conn, &batch, &mut open()?)?;
+    Ok(batch)
+}
+
+/// Today's real-time batch for these terms, created on first use. It is `done` from the
+/// start (no file to process) and its counts grow with each lead posted.
+pub fn realtime_batch(
+    conn: &mut AnyConnection,
+    mut template: BatchRow,
+) -> Result<BatchRow, AppError> {
+    let midnight = template
+        .created_at
+        .date()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or(template.created_at);
+    write_transaction(conn, |conn| {
+        if let Some(existing) = store::batches::find_realtime(conn, &template, midnight)? {
+            return Ok(existing);
+        }
+        template.status = "done".into();
+        template.headers = String::new();
+        store::batches::insert(conn, &template)?;
+        Ok(template)
+    })
+}
+
+/// Reference sets a chunk is checked against.
+pub struct Reference {
+    pub segments: HashSet<String>,
+    pub channels: HashSet<String>,
+}
+
+impl Reference {
+    pub fn load(conn: &mut AnyConnection) -> Result<Self, AppError> {
+        Ok(Self {
+            segments: reference::segments(conn)?
+                .into_iter()
+                .map(|s| s.slug)
+                .collect(),
+            channels: reference::channels(conn)?
+                .into_iter()
+                .map(|c| c.slug)
+                .collect(),
+        })
+    }
+}
+
+pub fn supplies(batch: &BatchRow) -> BatchSupplies {
+    BatchSupplies {
+        segment: !batch.segment.is_empty(),
+        channel: !batch.channel.is_empty(),
+        consent_text: !batch.consent_text.is_empty(),
+    }
+}
+
+/// Why a row was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl Reason {
+    fn new(code: &str, field: &str, message: &str) -> Self {
+        Self {
+            code: code.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Accepted {
+        lead_id: String,
+        score: i32,
+        price_cents: i64,
+    },
+    Rejected(Vec<Reason>),
+    Duplicate(Vec<Reason>),
+    Suppressed(Vec<Reason>),
+}
+
+impl RowOutcome {
+    fn outcome(&self) -> &'static str {
+        match self {
+            RowOutcome::Accepted { .. } => "accepted",
+            RowOutcome::Rejected(_) => "rejected",
+            RowOutcome::Duplicate(_) => "duplicate",
+            RowOutcome::Suppressed(_) => "suppressed",
+        }
+    }
+
+    pub fn reasons(&self) -> &[Reason] {
+        match self {
+            RowOutcome::Accepted { .. } => &[],
+            RowOutcome::Rejected(r) | RowOutcome::Duplicate(r) | RowOutcome::Suppressed(r) => r,
+        }
+    }
+}
+
+enum Evaluated {
+    Rejected(Vec<Reason>),
+    Candidate {
+        lead: Box<ValidLead>,
+        soft: Vec<Signal>,
+    },
+}
+
+fn signal_reason(s: &Signal) -> Reason {
+    Reason::new(s.code, "row", s.message)
+}
+
+fn evaluate(
+    header: &Header,
+    record: &RawRecord,
+    ctx: &IntakeContext<'_>,
+    settings: &IntakeSettings,
+) -> Evaluated {
+    let cells = match record {
+        RawRecord::Cells(c) => c,
+        RawRecord::Unreadable(code, _) => {
+            let message = match *code {
+                "row_too_long" => "the row is longer than 64 KB",
+                "not_utf8" => "the row is not valid UTF-8",
+                _ => "the row could not be read as CSV",
+            };
+            return Evaluated::Rejected(vec![Reason::new(code, "row", message)]);
+        }
+    };
+    let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+    match parse_row(header, &refs, ctx) {
+        Err(problems) => Evaluated::Rejected(
+            problems
+                .into_iter()
+                .map(|p| Reason::new(p.code, p.field, &p.message))
+                .collect(),
+        ),
+        Ok(lead) => {
+            let signals = pseudo::check(&lead, settings.thresholds);
+            let hard: Vec<_> = signals
+                .iter()
+                .filter(|s| s.severity == Severity::Hard)
+                .map(signal_reason)
+                .collect();
+            if hard.is_empty() {
+                Evaluated::Candidate {
+                    lead: Box::new(lead),
+                    soft: signals,
+                }
+            } else {
+                Evaluated::Rejected(hard)
+            }
+        }
+    }
+}
+
+fn ip_hash(ip: &str) -> String {
+    hex::encode(Sha256::digest(format!("ip:{}", ip.trim()).as_bytes()))
+}
+
+fn reasons_text(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(|r| {
+            if r.field == "row" {
+                format!("{}: {}", r.code, r.message)
+            } else {
+                format!("{}: {} {}", r.code, r.field, r.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Evaluates and stores one chunk of rows in one transaction, with the batch's counts.
+pub fn process_chunk(
+    conn: &mut AnyConnection,
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    header: &Header,
+    reference: &Reference,
+    rows: &[(i32, RawRecord)],
+    now: NaiveDateTime,
+) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
+    let ctx = IntakeContext {
+        now,
+        max_capture_age_days: settings.max_capture_age_days,
+        segments: &reference.segments,
+        channels: &reference.channels,
+        batch_segment: Some(batch.segment.as_str()).filter(|s| !s.is_empty()),
+        batch_channel: Some(batch.channel.as_str()).filter(|s| !s.is_empty()),
+        batch_consent_text: Some(batch.consent_text.as_str()).filter(|s| !s.is_empty()),
+    };
+    // Parsing and phone validation dominate: spread them over the cores.
+    let evaluated: Vec<Evaluated> = rows
+        .par_iter()
+        .map(|(_, r)| evaluate(header, r, &ctx, settings))
+        .collect();
+
+    let keys_of = |lead: &ValidLead| -> (Option<String>, Option<String>) {
+        (
+            lead.phone.as_deref().map(dedup::phone_key),
+            lead.email.as_deref().map(dedup::email_key),
+        )
+    };
+    let candidate_keys: Vec<(Option<String>, Option<String>)> = evaluated
+        .iter()
+        .map(|e| match e {
+            Evaluated::Candidate { lead, .. } => keys_of(lead),
+            Evaluated::Rejected(_) => (None, None),
+        })
+        .collect();
+    let all_keys: Vec<String> = candidate_keys
+        .iter()
+        .flat_map(|(p, e)| p.iter().chain(e.iter()).cloned())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+
+    write_transaction(conn, |conn| {
+        let since = now - TimeDelta::days(settings.dedup_days);
+        let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
+        let suppressed = store::intake::suppressed_keys(conn, &all_keys)?;
+
+        // Decide each row in file order; `kept` indexes accepted candidates.
+        let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut phone_owner: HashMap<String, (String, usize)> = HashMap::new();
+        let mut soft_flags: HashMap<usize, Vec<Signal>> = HashMap::new();
+        let mut kept: Vec<usize> = Vec::new();
+        for (i, e) in evaluated.iter().enumerate() {
+            let (lead, soft) = match e {
+                Evaluated::Rejected(r) => {
+                    outcomes[i] = Some(RowOutcome::Rejected(r.clone()));
+                    continue;
+                }
+                Evaluated::Candidate { lead, soft } => (lead, soft),
+            };
+            let (phone_key, email_key) = &candidate_keys[i];
+            let keys: Vec<&String> = phone_key.iter().chain(email_key.iter()).collect();
+            if keys.iter().any(|k| suppressed.contains(*k)) {
+                outcomes[i] = Some(RowOutcome::Suppressed(vec![Reason::new(
+                    "suppressed",
+                    "contact",
+                    "is on the suppression list (opted out or do-not-call)",
+                )]));
+                continue;
+            }
+            let name = format!(
+                "{} {}",
+                lead.first_name.as_deref().unwrap_or(""),
+                lead.last_name.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_lowercase();
+            if keys
+                .iter()
+                .any(|k| existing.contains(*k) || seen.contains(*k))
+            {
+                let mut reasons = vec![Reason::new(
+                    "duplicate",
+                    "contact",
+                    &format!(
+                        "was seen in this batch or in the last {} days",
+                        settings.dedup_days
+                    ),
+                )];
+                if let Some(pk) = phone_key
+                    && let Some((owner, idx)) = phone_owner.get(pk)
+                    && *owner != name
+                {
+                    reasons.push(signal_reason(&pseudo::SHARED_PHONE));
+                    soft_flags
+                        .entry(*idx)
+                        .or_default()
+                        .push(pseudo::SHARED_PHONE);
+                }
+                outcomes[i] = Some(RowOutcome::Duplicate(reasons));
+                continue;
+            }
+            for k in &keys {
+                seen.insert((*k).clone());
+            }
+            if let Some(pk) = phone_key {
+                phone_owner.insert(pk.clone(), (name, i));
+            }
+            soft_flags
+                .entry(i)
+                .or_default()
+                .extend(soft.iter().cloned());
+            kept.push(i);
+        }
+
+        // Many leads from one IP address within minutes: a soft signal.
+        let lead_at = |i: usize| match &evaluated[i] {
+            Evaluated::Candidate { lead, .. } => lead,
+            Evaluated::Rejected(_) => unreachable!("kept rows are candidates"),
+        };
+        let window = TimeDelta::minutes(settings.ip_burst_minutes);
+        let mut by_ip: HashMap<String, Vec<(usize, NaiveDateTime)>> = HashMap::new();
+        for &i in &kept {
+            let lead = lead_at(i);
+            if let Some(ip) = &lead.ip {
+                by_ip
+                    .entry(ip_hash(ip))
+                    .or_default()
+                    .push((i, lead.captured_at));
+            }
+        }
+        if !by_ip.is_empty() {
+            let times: Vec<NaiveDateTime> = by_ip.values().flatten().map(|(_, t)| *t).collect();
+            let (from, to) = (
+                *times.iter().min().expect("not empty") - window,
+                *times.iter().max().expect("not empty") + window,
+            );
+            let hashes: Vec<String> = by_ip.keys().cloned().collect();
+            let earlier = store::intake::ip_capture_times(conn, &hashes, from, to)?;
+            for (hash, rows_here) in &by_ip {
+                let stored = earlier.get(hash).map(Vec::as_slice).unwrap_or(&[]);
+                for (i, at) in rows_here {
+                    let near = |t: &NaiveDateTime| (*t - *at).abs() <= window;
+                    let count = stored.iter().filter(|t| near(t)).count()
+                        + rows_here.iter().filter(|(_, t)| near(t)).count();
+                    if count > settings.ip_burst_max {
+                        soft_flags.entry(*i).or_default().push(pseudo::IP_BURST);
+                    }
+                }
+            }
+        }
+
+        let mut new_leads = Vec::with_capacity(kept.len());
+        let mut details = Vec::with_capacity(kept.len());
+        for &i in &kept {
+            let lead = lead_at(i);
+            let flags = soft_flags.remove(&i).unwrap_or_default();
+            let flags_text = pseudo::flags_text(&flags);
+            let soft_count = if flags_text.is_empty() {
+                0
+            } else {
+                flags_text.split(',').count()
+            };
+            let score = scoring::score(&ScoreInput {
+                has_name: lead.first_name.is_some() || lead.last_name.is_some(),
+                has_phone: lead.phone.is_some(),
+                has_email: lead.email.is_some(),
+                has_address: lead.street.is_some() && lead.postal_code.is_some(),
+                warmth: lead.warmth,
+                contact_type: lead.contact_type,
+                verified: lead.verified,
+                age_days: (now.date() - lead.captured_at.date()).num_days(),
+                soft_flags: soft_count,
+                engagement: Default::default(),
+            });
+            let id = store::new_id();
+            let (phone_key, email_key) = candidate_keys[i].clone();
+            details.push(LeadDetailsRow {
+                lead_id: id.clone(),
+                ip_hash: lead.ip.as_deref().map(ip_hash),
+                form_seconds: lead.form_seconds,
+                comment: lead.comment.clone(),
+                preferred_call_time: lead.preferred_call_time.clone(),
+                captured_at: lead.captured_at,
+            });
+            outcomes[i] = Some(RowOutcome::Accepted {
+                lead_id: id.clone(),
+                score,
+                price_cents: batch.price_cents,
+            });
+            new_leads.push(NewLeadRow {
+                id,
+                batch_id: batch.id.clone(),
+                agency_id: batch.agency_id.clone(),
+                kind: batch.kind.clone(),
+                segment: lead.segment.clone(),
+                channel: lead.channel.clone(),
+                first_name: lead.first_name.clone(),
+                last_name: lead.last_name.clone(),
+                email: lead.email.clone(),
+                phone: lead.phone.clone(),
+                email_key,
+                phone_key,
+                age: lead.age,
+                income_cents: lead.income_cents,
+                country: lead.country.clone(),
+                region: lead.region.clone(),
+                city: lead.city.clone(),
+                postal_code: lead.postal_code.clone(),
+                street: lead.street.clone(),
+                warmth: lead.warmth.to_string(),
+                contact_type: lead.contact_type.to_string(),
+                verified: lead.verified,
+                consent_at: lead.consent_at,
+                consent_text: lead.consent_text.clone(),
+                captured_at: lead.captured_at,
+                score,
+                flags: flags_text,
+                price_cents: batch.price_cents,
+                max_sales: batch.max_sales,
+                sales_count: 0,
+                status: "available".into(),
+                created_at: now,
+            });
+        }
+        let outcomes: Vec<RowOutcome> = outcomes
+            .into_iter()
+            .map(|o| o.expect("every row decided"))
+            .collect();
+        let mut counts = ChunkCounts {
+            rows: rows.len() as i32,
+            ..Default::default()
+        };
+        let mut rejects = Vec::new();
+        for ((row_number, record), outcome) in rows.iter().zip(&outcomes) {
+            match outcome {
+                RowOutcome::Accepted { .. } => {
+                    counts.accepted += 1;
+                    continue;
+                }
+                RowOutcome::Rejected(_) => counts.rejected += 1,
+                RowOutcome::Duplicate(_) => counts.duplicates += 1,
+                RowOutcome::Suppressed(_) => counts.suppressed += 1,
+            }
+            let cells = match record {
+                RawRecord::Cells(c) | RawRecord::Unreadable(_, c) => c,
+            };
+            rejects.push(RejectRow {
+                id: store::new_id(),
+                batch_id: batch.id.clone(),
+                row_number: *row_number,
+                outcome: outcome.outcome().to_string(),
+                reasons: reasons_text(outcome.reasons()),
+                raw: serde_json::to_string(cells).unwrap_or_else(|_| "[]".into()),
+            });
+        }
+        store::leads::insert_many(conn, &new_leads)?;
+        store::intake::insert_details(conn, &details)?;
+        store::intake::insert_rejects(conn, &rejects)?;
+        store::batches::add_counts(conn, &batch.id, counts)?;
+        Ok((counts, outcomes))
+    })
+}
+
+/// Why a batch stopped without finishing.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The file or its header is unusable: the batch is marked failed with this reason.
+    #[error("{0}")]
+    Unusable(String),
+    /// Another worker took the batch over (its lease expired): stop quietly.
+    #[error("the batch was taken over by another worker")]
+    LeaseLost,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Streams a whole file through the pipeline, committing chunk by chunk. The first
+/// `batch.rows_done` rows were committed before (a resumed run) and are skipped.
+/// `after_chunk` runs after each commit (progress, lease renewal); returning `false`
+/// stops the run.
+pub fn run_file<R: Read>(
+    conn: &mut AnyConnection,
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    source: R,
+    mut after_chunk: impl FnMut(&mut AnyConnection, ChunkCounts) -> Result<bool, AppError>,
+) -> Result<ChunkCounts, RunError> {
+    let mut file = CsvFile::open(source).map_err(|e| RunError::Unusable(e.to_string()))?;
+    let header = Header::parse(std::mem::take(&mut file.header), supplies(batch))
+        .map_err(|e| RunError::Unusable(e.to_string()))?;
+    if batch.rows_done == 0 {
+        store::batches::set_header(
+            conn,
+            &batch.id,
+            &header.names.join("\t"),
+            &header.unknown.join(", "),
+        )
+        .map_err(AppError::from)?;
+    }
+    let reference = Reference::load(conn)?;
+    let skip = usize::try_from(batch.rows_done).unwrap_or(0);
+    let mut row_number: i32 = 0;
+    let mut total = ChunkCounts::default();
+    let mut chunk: Vec<(i32, RawRecord)> = Vec::with_capacity(settings.chunk_rows);
+    loop {
+        let next = file.next_record();
+        let done = next.is_none();
+        if let Some(record) = next {
+            let record = record.map_err(|e| {
+                RunError::Unusable(format!("reading stopped at row {}: {e}", row_number + 1))
+            })?;
+            row_number += 1;
+            if (row_number as usize) > skip {
+                chunk.push((row_number, record));
+            }
+        }
+        if chunk.len() >= settings.chunk_rows || (done && !chunk.is_empty()) {
+            let (counts, _) = process_chunk(
+                conn,
+                settings,
+                batch,
+                &header,
+                &reference,
+                &chunk,
+                store::now(),
+            )?;
+            total.add(counts);
+            chunk.clear();
+            if !after_chunk(conn, counts)? {
+                return Err(RunError::LeaseLost);
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    store::batches::finish(conn, &batch.id).map_err(AppError::from)?;
+    Ok(total)
+}
+
+/// The rejects file's header: the columns as uploaded, then `row_number` and `reasons`.
+pub fn rejects_header(batch: &BatchRow) -> Vec<String> {
+    let mut h: Vec<String> = if batch.headers.is_empty() {
+        Vec::new()
+    } else {
+        batch.headers.split('\t').map(str::to_string).collect()
+    };
+    h.push("row_number".into());
+    h.push("reasons".into());
+    h
+}
+
+/// One rejected row's cells for the rejects file, padded to the header's width.
+pub fn rejects_cells(row: RejectRow, columns: usize) -> Vec<String> {
+    let mut cells: Vec<String> = serde_json::from_str(&row.raw).unwrap_or_default();
+    if cells.len() < columns {
+        cells.resize(columns, String::new());
+    }
+    cells.push(row.row_number.to_string());
+    cells.push(row.reasons);
+    cells
+}
+
+/// Writes the whole rejects file, formula-safe, page by page.
+pub fn write_rejects(
+    conn: &mut AnyConnection,
+    batch: &BatchRow,
+    out: impl std::io::Write,
+) -> Result<usize, AppError> {
+    let header = rejects_header(batch);
+    let columns = header.len() - 2;
+    let mut w = csv::Writer::from_writer(out);
+    let safe = |cells: Vec<String>| {
+        cells
+            .into_iter()
+            .map(|c| crate::domain::export::neutralise(&c).into_owned())
+            .collect::<Vec<_>>()
+    };
+    w.write_record(safe(header)).map_err(AppError::internal)?;
+    let (mut after, mut n) = (0, 0);
+    loop {
+        let page = store::intake::rejects_page(conn, &batch.id, after, 5000)?;
+        let Some(last) = page.last().map(|r| r.row_number) else {
+            break;
+        };
+        for r in page {
+            w.write_record(safe(rejects_cells(r, columns)))
+                .map_err(AppError::internal)?;
+            n += 1;
+        }
+        after = last;
+    }
+    w.flush().map_err(AppError::internal)?;
+    Ok(n)
+}

@@ -1,0 +1,255 @@
+//! Intake storage: uploaded file chunks, rejected rows, the suppression list, intake
+//! evidence, and the dedup and burst look-ups, each done per chunk rather than per row.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::db::schema::{batch_files, batch_rejects, lead_details, leads, suppressions};
+
+/// Bytes per stored piece of an uploaded file.
+pub const FILE_CHUNK_BYTES: usize = 1 << 20;
+
+pub fn append_file_chunk(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+    seq: i32,
+    data: &[u8],
+) -> QueryResult<usize> {
+    diesel::insert_into(batch_files::table)
+        .values((
+            batch_files::batch_id.eq(batch_id),
+            batch_files::seq.eq(seq),
+            batch_files::data.eq(data),
+        ))
+        .execute(conn)
+}
+
+pub fn file_chunk(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+    seq: i32,
+) -> QueryResult<Option<Vec<u8>>> {
+    batch_files::table
+        .filter(batch_files::batch_id.eq(batch_id))
+        .filter(batch_files::seq.eq(seq))
+        .select(batch_files::data)
+        .first(conn)
+        .optional()
+}
+
+pub fn has_file(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<bool> {
+    Ok(file_chunk_count(conn, batch_id)? > 0)
+}
+
+fn file_chunk_count(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<i64> {
+    batch_files::table
+        .filter(batch_files::batch_id.eq(batch_id))
+        .count()
+        .get_result(conn)
+}
+
+/// The file is no longer needed once every row is counted.
+pub fn delete_file(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<usize> {
+    diesel::delete(batch_files::table.filter(batch_files::batch_id.eq(batch_id))).execute(conn)
+}
+
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = batch_rejects)]
+pub struct RejectRow {
+    pub id: String,
+    pub batch_id: String,
+    pub row_number: i32,
+    /// `rejected`, `duplicate` or `suppressed`.
+    pub outcome: String,
+    /// `code: message` entries joined by `; `.
+    pub reasons: String,
+    /// The row's cells as uploaded, as a JSON array.
+    pub raw: String,
+}
+
+pub fn insert_rejects(conn: &mut AnyConnection, rows: &[RejectRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(1000) {
+        n += crate::insert_many!(&mut *conn, batch_rejects::table, chunk)?;
+    }
+    Ok(n)
+}
+
+/// A page of a batch's rejected rows after `after_row`, in row order.
+pub fn rejects_page(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+    after_row: i32,
+    limit: i64,
+) -> QueryResult<Vec<RejectRow>> {
+    batch_rejects::table
+        .filter(batch_rejects::batch_id.eq(batch_id))
+        .filter(batch_rejects::row_number.gt(after_row))
+        .order(batch_rejects::row_number.asc())
+        .limit(limit)
+        .select(RejectRow::as_select())
+        .load(conn)
+}
+
+/// Reason codes and how often each occurs in a batch, most common first.
+pub fn reject_summary(
+    conn: &mut AnyConnection,
+    batch_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<String> = batch_rejects::table
+        .filter(batch_rejects::batch_id.eq(batch_id))
+        .select(batch_rejects::reasons)
+        .limit(50_000)
+        .load(conn)?;
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for reasons in rows {
+        for r in reasons.split("; ") {
+            let code = r.split(':').next().unwrap_or(r).trim().to_string();
+            *counts.entry(code).or_default() += 1;
+        }
+    }
+    let mut out: Vec<_> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = lead_details)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct LeadDetailsRow {
+    pub lead_id: String,
+    pub ip_hash: Option<String>,
+    pub form_seconds: Option<i32>,
+    pub comment: Option<String>,
+    pub preferred_call_time: Option<String>,
+    pub captured_at: NaiveDateTime,
+}
+
+pub fn insert_details(conn: &mut AnyConnection, rows: &[LeadDetailsRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(1000) {
+        n += crate::insert_many!(&mut *conn, lead_details::table, chunk)?;
+    }
+    Ok(n)
+}
+
+/// Bind parameters per `IN (...)` list, well under both backends' limits.
+const KEYS_PER_QUERY: usize = 5000;
+
+/// Which of these dedup keys belong to a lead captured since `since`, or to any lead of
+/// this batch (a batch never holds the same person twice).
+pub fn existing_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    since: NaiveDateTime,
+    batch_id: &str,
+) -> QueryResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let window = leads::captured_at
+            .ge(since)
+            .or(leads::batch_id.eq(batch_id));
+        let phones: Vec<Option<String>> = leads::table
+            .filter(leads::phone_key.eq_any(chunk))
+            .filter(window)
+            .select(leads::phone_key)
+            .load(conn)?;
+        let emails: Vec<Option<String>> = leads::table
+            .filter(leads::email_key.eq_any(chunk))
+            .filter(
+                leads::captured_at
+                    .ge(since)
+                    .or(leads::batch_id.eq(batch_id)),
+            )
+            .select(leads::email_key)
+            .load(conn)?;
+        found.extend(phones.into_iter().chain(emails).flatten());
+    }
+    Ok(found)
+}
+
+pub fn suppressed_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let hits: Vec<String> = suppressions::table
+            .filter(suppressions::key_hash.eq_any(chunk))
+            .select(suppressions::key_hash)
+            .load(conn)?;
+        found.extend(hits);
+    }
+    Ok(found)
+}
+
+/// Capture times of earlier leads per IP hash within `[from, to]`.
+pub fn ip_capture_times(
+    conn: &mut AnyConnection,
+    ip_hashes: &[String],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<HashMap<String, Vec<NaiveDateTime>>> {
+    let mut out: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+    for chunk in ip_hashes.chunks(KEYS_PER_QUERY) {
+        let rows: Vec<(Option<String>, NaiveDateTime)> = lead_details::table
+            .filter(lead_details::ip_hash.eq_any(chunk))
+            .filter(lead_details::captured_at.between(from, to))
+            .select((lead_details::ip_hash, lead_details::captured_at))
+            .load(conn)?;
+        for (ip, at) in rows {
+            if let Some(ip) = ip {
+                out.entry(ip).or_default().push(at);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Adds keys to the suppression list; keys already there are left as they are.
+/// Returns how many were new.
+pub fn add_suppressions(
+    conn: &mut AnyConnection,
+    entries: &[(String, &str)],
+    reason: &str,
+    source: &str,
+) -> QueryResult<usize> {
+    let existing = suppressed_keys(
+        conn,
+        &entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+    )?;
+    let now = super::now();
+    let mut seen = HashSet::new();
+    let fresh: Vec<_> = entries
+        .iter()
+        .filter(|(k, _)| !existing.contains(k) && seen.insert(k.clone()))
+        .map(|(k, kind)| {
+            (
+                suppressions::key_hash.eq(k.clone()),
+                suppressions::kind.eq(*kind),
+                suppressions::reason.eq(reason),
+                suppressions::source.eq(source),
+                suppressions::created_at.eq(now),
+            )
+        })
+        .collect();
+    let mut n = 0;
+    for chunk in fresh.chunks(1000) {
+        n += crate::insert_many!(&mut *conn, suppressions::table, chunk)?;
+    }
+    Ok(n)
+}
+
+pub fn suppression_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    suppressions::table
+        .group_by((suppressions::kind, suppressions::reason))
+        .select((
+            suppressions::kind,
+            suppressions::reason,
+            diesel::dsl::count_star(),
+        ))
+        .order((suppressions::kind.asc(), suppressions::reason.asc()))
+        .load(conn)
+}

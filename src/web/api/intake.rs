@@ -1,0 +1,357 @@
+//! Agencies' intake API: `POST /batches` (multipart CSV or JSON), `POST /leads` (one
+//! real-time lead), `GET /batches/{id}/rejects.csv`.
+
+use std::io::Write as _;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use super::{ApiCaller, idempotency};
+use crate::app::AppState;
+use crate::domain::OrgKind;
+use crate::domain::intake::Header;
+use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
+use crate::services::intake::{self, BatchInput, RowOutcome};
+use crate::store;
+use crate::web::upload;
+
+/// Largest JSON body for `POST /batches` and `POST /leads`.
+const MAX_JSON_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Deserialize, ToSchema)]
+pub struct JsonBatch {
+    pub batch: BatchInput,
+    /// Lead objects with the CSV contract's column names as keys.
+    #[schema(value_type = Vec<Object>)]
+    pub leads: Vec<Map<String, Value>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchAccepted {
+    pub id: String,
+    /// Always `processing`: poll `GET /batches/{id}`.
+    pub status: String,
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::BytesMut> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::BadRequest(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::BadRequest(format!(
+                "the body is larger than {} MB",
+                limit / (1024 * 1024)
+            ))
+            .into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// JSON leads to a CSV file: the header is every key in order of first appearance.
+fn leads_to_csv(leads: &[Map<String, Value>]) -> ApiResult<tempfile::NamedTempFile> {
+    let mut names: Vec<String> = Vec::new();
+    for lead in leads {
+        for k in lead.keys() {
+            if !names.contains(k) {
+                if names.len() >= 200 {
+                    return Err(AppError::Validation(vec![FieldProblem::new(
+                        "leads",
+                        "use at most 200 distinct keys",
+                    )])
+                    .into());
+                }
+                names.push(k.clone());
+            }
+        }
+    }
+    let temp = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(
+        temp.reopen().map_err(AppError::internal)?,
+    ));
+    w.write_record(&names).map_err(AppError::internal)?;
+    for lead in leads {
+        w.write_record(
+            names
+                .iter()
+                .map(|n| lead.get(n).map(cell).unwrap_or_default()),
+        )
+        .map_err(AppError::internal)?;
+    }
+    w.into_inner()
+        .map_err(|e| AppError::internal(anyhow::anyhow!(e.to_string())))?
+        .flush()
+        .map_err(AppError::internal)?;
+    Ok(temp)
+}
+
+#[utoipa::path(post, path = "/api/v1/batches", tag = "agencies", security(("bearer" = [])),
+    request_body(content = JsonBatch, description = "JSON, or multipart/form-data with `file` (CSV) and the batch fields"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely")),
+    responses(
+        (status = 202, body = BatchAccepted),
+        (status = 403, description = "The caller is not an agency"),
+        (status = 422, description = "Bad batch terms or an unusable file, with every problem"),
+    ))]
+pub async fn create_batch(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Agency)?;
+    let is_multipart = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (input, temp, filename, hash) = if is_multipart {
+        let form = upload::read(
+            Multipart::new(req.headers(), payload),
+            state.config.upload_max_bytes,
+        )
+        .await?;
+        let file = form.file.ok_or_else(|| {
+            AppError::Validation(vec![FieldProblem::new(
+                "file",
+                "send the CSV as a part named `file`",
+            )])
+        })?;
+        let input = upload::batch_input(&form.fields)?;
+        let mut fields: Vec<_> = form.fields.iter().collect();
+        fields.sort();
+        let content = std::fs::read(file.temp.path()).map_err(AppError::internal)?;
+        let hash = idempotency::hash_body(&[format!("{fields:?}").as_bytes(), &content]);
+        (input, file.temp, file.filename, hash)
+    } else {
+        let body = read_body(payload, MAX_JSON_BYTES).await?;
+        let parsed: JsonBatch = serde_json::from_slice(&body).map_err(|e| {
+            AppError::Validation(vec![FieldProblem::new(
+                "body",
+                format!("is not a batch: {e}"),
+            )])
+        })?;
+        if parsed.leads.is_empty() {
+            return Err(AppError::Validation(vec![FieldProblem::new(
+                "leads",
+                "must hold at least one lead",
+            )])
+            .into());
+        }
+        let hash = idempotency::hash_body(&[&body]);
+        (parsed.batch, leads_to_csv(&parsed.leads)?, None, hash)
+    };
+    let org_id = caller.org_id.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async {
+        let path = temp.path().to_path_buf();
+        let result = state
+            .db(move |conn| {
+                intake::accept_upload(
+                    conn,
+                    &org_id,
+                    &input,
+                    "api",
+                    filename.as_deref(),
+                    None,
+                    &path,
+                )
+            })
+            .await;
+        match result {
+            Ok(batch) => Ok((
+                StatusCode::ACCEPTED,
+                json!({"id": batch.id, "status": "processing"}),
+            )),
+            Err(AppError::Validation(problems)) => Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                validation_body("the batch was not accepted", problems),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+fn validation_body(message: &str, details: Vec<FieldProblem>) -> Value {
+    json!({"error": {"code": "invalid_input", "message": message, "details": details}})
+}
+
+/// Batch terms that may come with a single lead.
+const BATCH_KEYS: &[&str] = &[
+    "kind",
+    "order_id",
+    "price_cents",
+    "max_sales",
+    "billing",
+    "action_price_cents",
+    "batch_id",
+];
+
+#[utoipa::path(post, path = "/api/v1/leads", tag = "agencies", security(("bearer" = [])),
+    request_body(content = Object, description = "One lead (CSV column names as keys) plus `batch_id` or the batch fields"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely")),
+    responses(
+        (status = 201, description = "Accepted: `{id, status, score, price_cents, sold_to_orders, batch_id}`"),
+        (status = 409, description = "`duplicate` or `suppressed`"),
+        (status = 422, description = "Rejected, with every reason"),
+    ))]
+pub async fn create_lead(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Agency)?;
+    let body = read_body(payload, 1 << 20).await?;
+    let object: Map<String, Value> = serde_json::from_slice(&body).map_err(|e| {
+        AppError::Validation(vec![FieldProblem::new(
+            "body",
+            format!("is not a JSON object: {e}"),
+        )])
+    })?;
+    let hash = idempotency::hash_body(&[&body]);
+    let org_id = caller.org_id.clone();
+    let settings = state.config.intake.clone();
+    let worker_state = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let outcome = worker_state
+            .db(move |conn| {
+                let text = |k: &str| object.get(k).map(cell).filter(|v| !v.trim().is_empty());
+                let number = |k: &str| object.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+                let batch = match text("batch_id") {
+                    Some(id) => {
+                        if uuid::Uuid::parse_str(&id).is_err() {
+                            return Err(AppError::NotFound);
+                        }
+                        store::batches::find_for_agency(conn, &org_id, &id)?.ok_or(AppError::NotFound)?
+                    }
+                    None => {
+                        let input = BatchInput {
+                            kind: text("kind"),
+                            order_id: text("order_id"),
+                            segment: text("segment"),
+                            channel: text("channel"),
+                            price_cents: number("price_cents"),
+                            max_sales: number("max_sales").map(|m| m.clamp(-1, 1000) as i32),
+                            billing: text("billing"),
+                            action_price_cents: number("action_price_cents"),
+                            consent_text: text("consent_text"),
+                        };
+                        let template = intake::prepare_batch(conn, &org_id, &input, "api-realtime", None, None)?;
+                        intake::realtime_batch(conn, template)?
+                    }
+                };
+                let names: Vec<String> = object.keys().filter(|k| !BATCH_KEYS.contains(&k.as_str())).cloned().collect();
+                let cells: Vec<String> = names.iter().map(|n| cell(&object[n])).collect();
+                let header = Header::parse(names, intake::supplies(&batch))
+                    .map_err(|e| AppError::Validation(vec![FieldProblem::new("lead", e.to_string())]))?;
+                let reference = intake::Reference::load(conn)?;
+                let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
+                let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;
+                Ok((batch.id, outcomes.pop().expect("one row, one outcome")))
+            })
+            .await;
+        let (batch_id, outcome) = match outcome {
+            Ok(o) => o,
+            Err(AppError::Validation(p)) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", p))),
+            Err(e) => return Err(ApiError(e)),
+        };
+        let details = |o: &RowOutcome| -> Vec<FieldProblem> {
+            o.reasons().iter().map(|r| FieldProblem::new(r.field.clone(), format!("{} ({})", r.message, r.code))).collect()
+        };
+        Ok(match &outcome {
+            RowOutcome::Accepted { lead_id, score, price_cents } => (
+                StatusCode::CREATED,
+                json!({"id": lead_id, "status": "accepted", "score": score, "price_cents": price_cents, "sold_to_orders": 0, "batch_id": batch_id}),
+            ),
+            RowOutcome::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", details(&outcome))),
+            RowOutcome::Duplicate(_) => (
+                StatusCode::CONFLICT,
+                json!({"error": {"code": "duplicate", "message": "this lead's phone or email is already in the marketplace", "details": details(&outcome)}}),
+            ),
+            RowOutcome::Suppressed(_) => (
+                StatusCode::CONFLICT,
+                json!({"error": {"code": "suppressed", "message": "this contact asked not to be contacted", "details": details(&outcome)}}),
+            ),
+        })
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}/rejects.csv", tag = "agencies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Batch id (UUID)")),
+    responses((status = 200, description = "Every row not accepted, as uploaded, plus `row_number` and `reasons`", content_type = "text/csv"), (status = 404, description = "No such batch of the caller's")))]
+pub async fn rejects(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Agency)?;
+    Ok(crate::web::rejects::response(state, caller.org_id.clone(), path.into_inner()).await?)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SuppressionRequest {
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// `opt_out` or `do_not_call`.
+    pub reason: String,
+    /// ISO country of phones given in national form.
+    pub default_country: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/suppressions", tag = "platform", security(("bearer" = [])),
+    request_body = SuppressionRequest,
+    responses((status = 200, body = crate::services::suppression::AddOutcome), (status = 403, description = "Only the platform may add")))]
+pub async fn add_suppressions(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<SuppressionRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Platform)?;
+    let body = body.into_inner();
+    if body.phones.len() + body.emails.len() > 100_000 {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "body",
+            "send at most 100,000 entries per request",
+        )])
+        .into());
+    }
+    let outcome = state
+        .db(move |conn| {
+            let entries: Vec<&str> = body
+                .phones
+                .iter()
+                .chain(&body.emails)
+                .map(String::as_str)
+                .collect();
+            crate::services::suppression::add(
+                conn,
+                &entries,
+                &body.reason,
+                body.default_country.as_deref(),
+                "api",
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
