@@ -2,6 +2,7 @@
 //! thin CLI over this library.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

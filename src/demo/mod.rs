@@ -2,7 +2,7 @@
 //! empty database: agencies, buyers, platform staff, the segment tree (from the first
 //! migration) and tens of thousands of leads across countries, segments and channels.
 
-mod geo;
+pub mod geo;
 
 use std::fmt::Write as _;
 use std::io::Write;

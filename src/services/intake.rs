@@ -463,11 +463,13 @@ pub fn process_chunk(
         batch_channel: Some(batch.channel.as_str()).filter(|s| !s.is_empty()),
         batch_consent_text: Some(batch.consent_text.as_str()).filter(|s| !s.is_empty()),
     };
+    let started = std::time::Instant::now();
     // Parsing and phone validation dominate: spread them over the cores.
     let evaluated: Vec<Evaluated> = rows
         .par_iter()
         .map(|(_, r)| evaluate(header, r, &ctx, settings))
         .collect();
+    let parsed_at = started.elapsed();
 
     let keys_of = |lead: &ValidLead| -> (Option<String>, Option<String>) {
         (
@@ -493,6 +495,7 @@ pub fn process_chunk(
         let since = now - TimeDelta::days(settings.dedup_days);
         let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
         let suppressed = store::intake::suppressed_keys(conn, &all_keys)?;
+        let looked_up_at = started.elapsed();
 
         // Decide each row in file order; `kept` indexes accepted candidates.
         let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
@@ -704,10 +707,19 @@ pub fn process_chunk(
                 raw: serde_json::to_string(cells).unwrap_or_else(|_| "[]".into()),
             });
         }
+        let decided_at = started.elapsed();
         store::leads::insert_many(conn, &new_leads)?;
         store::intake::insert_details(conn, &details)?;
         store::intake::insert_rejects(conn, &rejects)?;
         store::batches::add_counts(conn, &batch.id, counts)?;
+        tracing::debug!(
+            rows = rows.len(),
+            parse_ms = parsed_at.as_millis() as u64,
+            lookup_ms = (looked_up_at - parsed_at).as_millis() as u64,
+            decide_ms = (decided_at - looked_up_at).as_millis() as u64,
+            insert_ms = (started.elapsed() - decided_at).as_millis() as u64,
+            "intake chunk"
+        );
         Ok((counts, outcomes))
     })
 }

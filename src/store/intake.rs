@@ -142,7 +142,9 @@ pub fn insert_details(conn: &mut AnyConnection, rows: &[LeadDetailsRow]) -> Quer
 const KEYS_PER_QUERY: usize = 5000;
 
 /// Which of these dedup keys belong to a lead captured since `since`, or to any lead of
-/// this batch (a batch never holds the same person twice).
+/// this batch (a batch never holds the same person twice). Each key list is probed
+/// through its `(key, captured_at)` index alone and the window is applied here: an `OR`
+/// in SQL made the planners scan the table.
 pub fn existing_keys(
     conn: &mut AnyConnection,
     keys: &[String],
@@ -150,25 +152,28 @@ pub fn existing_keys(
     batch_id: &str,
 ) -> QueryResult<HashSet<String>> {
     let mut found = HashSet::new();
+    let mut keep = |rows: Vec<(Option<String>, NaiveDateTime, String)>| {
+        for (key, captured_at, batch) in rows {
+            if let Some(key) = key
+                && (captured_at >= since || batch == batch_id)
+            {
+                found.insert(key);
+            }
+        }
+    };
     for chunk in keys.chunks(KEYS_PER_QUERY) {
-        let window = leads::captured_at
-            .ge(since)
-            .or(leads::batch_id.eq(batch_id));
-        let phones: Vec<Option<String>> = leads::table
-            .filter(leads::phone_key.eq_any(chunk))
-            .filter(window)
-            .select(leads::phone_key)
-            .load(conn)?;
-        let emails: Vec<Option<String>> = leads::table
-            .filter(leads::email_key.eq_any(chunk))
-            .filter(
-                leads::captured_at
-                    .ge(since)
-                    .or(leads::batch_id.eq(batch_id)),
-            )
-            .select(leads::email_key)
-            .load(conn)?;
-        found.extend(phones.into_iter().chain(emails).flatten());
+        keep(
+            leads::table
+                .filter(leads::phone_key.eq_any(chunk))
+                .select((leads::phone_key, leads::captured_at, leads::batch_id))
+                .load(conn)?,
+        );
+        keep(
+            leads::table
+                .filter(leads::email_key.eq_any(chunk))
+                .select((leads::email_key, leads::captured_at, leads::batch_id))
+                .load(conn)?,
+        );
     }
     Ok(found)
 }
