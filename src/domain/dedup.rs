@@ -65,6 +65,26 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn normalising_never_panics_and_is_idempotent(email in "\\PC{0,60}") {
+            let once = normalise_email(&email);
+            proptest::prop_assert_eq!(normalise_email(&once), once.clone());
+            let _ = email_key(&email);
+            let _ = phone_key(&email);
+        }
+
+        #[test]
+        fn gmail_dots_and_tags_never_change_the_key(local in "[a-z]{1,8}", dots in 0usize..4, tag in "[a-z0-9]{0,6}") {
+            let mut dotted = local.clone();
+            for i in 0..dots.min(local.len().saturating_sub(1)) {
+                dotted.insert(i * 2 + 1, '.');
+            }
+            let tagged = if tag.is_empty() { dotted } else { format!("{dotted}+{tag}") };
+            proptest::prop_assert_eq!(email_key(&format!("{local}@gmail.com")), email_key(&format!("{tagged}@GMail.com")));
+        }
+    }
+
     #[test]
     fn keys_are_hashes_not_contacts() {
         let k = phone_key("+447911123456");

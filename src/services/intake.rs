@@ -370,7 +370,7 @@ impl RowOutcome {
     }
 }
 
-enum Evaluated {
+pub enum Evaluated {
     Rejected(Vec<Reason>),
     Candidate {
         lead: Box<ValidLead>,
@@ -454,6 +454,21 @@ pub fn process_chunk(
     rows: &[(i32, RawRecord)],
     now: NaiveDateTime,
 ) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
+    let evaluated = evaluate_chunk(settings, batch, header, reference, rows, now);
+    store_chunk(conn, settings, batch, rows, evaluated, now)
+}
+
+/// The CPU half of a chunk: every row parsed and checked, spread over the cores. It
+/// needs no database, so a producer thread can run it while the previous chunk is
+/// being written.
+pub fn evaluate_chunk(
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    header: &Header,
+    reference: &Reference,
+    rows: &[(i32, RawRecord)],
+    now: NaiveDateTime,
+) -> Vec<Evaluated> {
     let ctx = IntakeContext {
         now,
         max_capture_age_days: settings.max_capture_age_days,
@@ -463,12 +478,22 @@ pub fn process_chunk(
         batch_channel: Some(batch.channel.as_str()).filter(|s| !s.is_empty()),
         batch_consent_text: Some(batch.consent_text.as_str()).filter(|s| !s.is_empty()),
     };
-    let started = std::time::Instant::now();
-    // Parsing and phone validation dominate: spread them over the cores.
-    let evaluated: Vec<Evaluated> = rows
-        .par_iter()
+    rows.par_iter()
         .map(|(_, r)| evaluate(header, r, &ctx, settings))
-        .collect();
+        .collect()
+}
+
+/// The database half of a chunk: dedup and suppression look-ups, decisions, inserts and
+/// the batch's counts, in one transaction.
+pub fn store_chunk(
+    conn: &mut AnyConnection,
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    rows: &[(i32, RawRecord)],
+    evaluated: Vec<Evaluated>,
+    now: NaiveDateTime,
+) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
+    let started = std::time::Instant::now();
     let parsed_at = started.elapsed();
 
     let keys_of = |lead: &ValidLead| -> (Option<String>, Option<String>) {
@@ -714,7 +739,6 @@ pub fn process_chunk(
         store::batches::add_counts(conn, &batch.id, counts)?;
         tracing::debug!(
             rows = rows.len(),
-            parse_ms = parsed_at.as_millis() as u64,
             lookup_ms = (looked_up_at - parsed_at).as_millis() as u64,
             decide_ms = (decided_at - looked_up_at).as_millis() as u64,
             insert_ms = (started.elapsed() - decided_at).as_millis() as u64,
@@ -741,7 +765,7 @@ pub enum RunError {
 /// `batch.rows_done` rows were committed before (a resumed run) and are skipped.
 /// `after_chunk` runs after each commit (progress, lease renewal); returning `false`
 /// stops the run.
-pub fn run_file<R: Read>(
+pub fn run_file<R: Read + Send>(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,
     batch: &BatchRow,
@@ -762,41 +786,61 @@ pub fn run_file<R: Read>(
     }
     let reference = Reference::load(conn)?;
     let skip = usize::try_from(batch.rows_done).unwrap_or(0);
-    let mut row_number: i32 = 0;
-    let mut total = ChunkCounts::default();
-    let mut chunk: Vec<(i32, RawRecord)> = Vec::with_capacity(settings.chunk_rows);
-    loop {
-        let next = file.next_record();
-        let done = next.is_none();
-        if let Some(record) = next {
-            let record = record.map_err(|e| {
-                RunError::Unusable(format!("reading stopped at row {}: {e}", row_number + 1))
-            })?;
-            row_number += 1;
-            if (row_number as usize) > skip {
-                chunk.push((row_number, record));
+    type Parsed = (Vec<(i32, RawRecord)>, Vec<Evaluated>, NaiveDateTime);
+    let total = std::thread::scope(|scope| -> Result<ChunkCounts, RunError> {
+        // Reading and parsing run one chunk ahead of the writes, on the other core.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Parsed, RunError>>(1);
+        let (header, reference) = (&header, &reference);
+        scope.spawn(move || {
+            let mut row_number: usize = 0;
+            loop {
+                let mut chunk = Vec::with_capacity(settings.chunk_rows);
+                let mut done = false;
+                while chunk.len() < settings.chunk_rows {
+                    match file.next_record() {
+                        None => {
+                            done = true;
+                            break;
+                        }
+                        Some(Err(e)) => {
+                            let _ = tx.send(Err(RunError::Unusable(format!(
+                                "reading stopped at row {}: {e}",
+                                row_number + 1
+                            ))));
+                            return;
+                        }
+                        Some(Ok(record)) => {
+                            row_number += 1;
+                            if row_number > skip {
+                                chunk.push((i32::try_from(row_number).unwrap_or(i32::MAX), record));
+                            }
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let now = store::now();
+                    let evaluated = evaluate_chunk(settings, batch, header, reference, &chunk, now);
+                    // A closed channel means the writer stopped: so do we.
+                    if tx.send(Ok((chunk, evaluated, now))).is_err() {
+                        return;
+                    }
+                }
+                if done {
+                    return;
+                }
             }
-        }
-        if chunk.len() >= settings.chunk_rows || (done && !chunk.is_empty()) {
-            let (counts, _) = process_chunk(
-                conn,
-                settings,
-                batch,
-                &header,
-                &reference,
-                &chunk,
-                store::now(),
-            )?;
+        });
+        let mut total = ChunkCounts::default();
+        for message in rx {
+            let (chunk, evaluated, now) = message?;
+            let (counts, _) = store_chunk(conn, settings, batch, &chunk, evaluated, now)?;
             total.add(counts);
-            chunk.clear();
             if !after_chunk(conn, counts)? {
                 return Err(RunError::LeaseLost);
             }
         }
-        if done {
-            break;
-        }
-    }
+        Ok(total)
+    })?;
     store::batches::finish(conn, &batch.id).map_err(AppError::from)?;
     Ok(total)
 }
@@ -855,4 +899,126 @@ pub fn write_rejects(
     }
     w.flush().map_err(AppError::internal)?;
     Ok(n)
+}
+
+/// Records what a lead did after capture (reported by its agency) and rescores it.
+/// Each kind counts once per lead; returns whether it was new and the new score.
+pub fn record_engagement(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    lead_id: &str,
+    kind: &str,
+    occurred_at: Option<NaiveDateTime>,
+) -> Result<(bool, i32), AppError> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::{lead_events, leads};
+    if !matches!(kind, "opened" | "clicked" | "answered") {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "kind",
+            "must be opened, clicked or answered",
+        )]));
+    }
+    let now = store::now();
+    if occurred_at.is_some_and(|t| t > now + TimeDelta::minutes(5)) {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "occurred_at",
+            "is in the future",
+        )]));
+    }
+    write_transaction(conn, |conn| {
+        type Facts = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            bool,
+            NaiveDateTime,
+            String,
+        );
+        let facts: Option<Facts> = leads::table
+            .filter(leads::id.eq(lead_id))
+            .filter(leads::agency_id.eq(agency_id))
+            .select((
+                leads::first_name,
+                leads::last_name,
+                leads::phone,
+                leads::email,
+                leads::street,
+                leads::postal_code,
+                leads::warmth,
+                leads::contact_type,
+                leads::verified,
+                leads::captured_at,
+                leads::flags,
+            ))
+            .first(conn)
+            .optional()?;
+        let (
+            first,
+            last,
+            phone,
+            email,
+            street,
+            postal,
+            warmth,
+            contact_type,
+            verified,
+            captured_at,
+            flags,
+        ) = facts.ok_or(AppError::NotFound)?;
+        let already: i64 = lead_events::table
+            .filter(lead_events::lead_id.eq(lead_id))
+            .filter(lead_events::kind.eq(kind))
+            .count()
+            .get_result(conn)?;
+        if already == 0 {
+            diesel::insert_into(lead_events::table)
+                .values((
+                    lead_events::id.eq(store::new_id()),
+                    lead_events::lead_id.eq(lead_id),
+                    lead_events::kind.eq(kind),
+                    lead_events::occurred_at.eq(occurred_at.unwrap_or(now)),
+                    lead_events::created_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        let kinds: Vec<String> = lead_events::table
+            .filter(lead_events::lead_id.eq(lead_id))
+            .select(lead_events::kind)
+            .load(conn)?;
+        let has = |k: &str| kinds.iter().any(|x| x == k);
+        let score = scoring::score(&ScoreInput {
+            has_name: first.is_some() || last.is_some(),
+            has_phone: phone.is_some(),
+            has_email: email.is_some(),
+            has_address: street.is_some() && postal.is_some(),
+            warmth: warmth
+                .parse()
+                .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+            contact_type: contact_type
+                .parse()
+                .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+            verified,
+            age_days: (now.date() - captured_at.date()).num_days(),
+            soft_flags: if flags.is_empty() {
+                0
+            } else {
+                flags.split(',').count()
+            },
+            engagement: scoring::Engagement {
+                opened: has("opened"),
+                clicked: has("clicked"),
+                answered: has("answered"),
+            },
+        });
+        diesel::update(leads::table.find(lead_id))
+            .set(leads::score.eq(score))
+            .execute(conn)?;
+        Ok((already == 0, score))
+    })
 }

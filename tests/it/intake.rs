@@ -20,6 +20,7 @@ on_both_backends!(
     another_agency_cannot_see_a_batch_or_its_rejects,
     targeted_batches_need_an_open_order,
     only_the_platform_adds_to_the_suppression_list,
+    reported_engagement_raises_the_score_once_per_kind,
 );
 
 on_both_backends!(with [("INTAKE_CHUNK_ROWS", "3")] => a_batch_resumes_after_a_restart_without_double_counting);
@@ -803,5 +804,66 @@ async fn a_batch_resumes_after_a_restart_without_double_counting(app: TestApp) {
         !app.with_conn(|c| store::intake::has_file(c, &batch.id))
             .unwrap(),
         "the file is dropped once counted"
+    );
+}
+
+async fn reported_engagement_raises_the_score_once_per_kind(app: TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let (other, _) = app.member(Role::Agency, "Other Agency");
+    let token = app.token(&app.api_key(&agency)).await;
+    let lead = json!({"first_name": "Ann", "phone": "+447911123456", "age": 34, "country": "GB", "warmth": "cold",
+        "contact_type": "quick", "consent_at": now_rfc3339(5), "captured_at": now_rfc3339(4),
+        "segment": "telecom", "channel": "sms", "price_cents": 300, "consent_text": "ok"});
+    let created: Value = app
+        .api()
+        .post(app.url("/api/v1/leads"))
+        .bearer_auth(&token)
+        .json(&lead)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, base) = (
+        created["id"].as_str().unwrap().to_string(),
+        created["score"].as_i64().unwrap(),
+    );
+    let event = |kind: &str, token: &str| {
+        app.api()
+            .post(app.url(&format!("/api/v1/leads/{id}/events")))
+            .bearer_auth(token)
+            .json(&json!({"kind": kind}))
+            .send()
+    };
+    let resp = event("answered", &token).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["score"]
+            .as_i64()
+            .unwrap(),
+        base + 10
+    );
+    let resp = event("answered", &token).await.unwrap();
+    assert_eq!(resp.status(), 200, "the same kind counts once");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["score"]
+            .as_i64()
+            .unwrap(),
+        base + 10
+    );
+    let resp = event("clicked", &token).await.unwrap();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["score"]
+            .as_i64()
+            .unwrap(),
+        base + 15
+    );
+    assert_eq!(event("liked", &token).await.unwrap().status(), 422);
+    let other_token = app.token(&app.api_key(&other)).await;
+    assert_eq!(
+        event("opened", &other_token).await.unwrap().status(),
+        404,
+        "another agency's lead"
     );
 }

@@ -548,6 +548,24 @@ mod tests {
 
     const GOOD: &str = "Ann,Lee,Ann.Lee@Example.com,07911 123456,34,52000.50,gb,insurance.car,web_form,Hot,quick,2026-11-24T09:00:00Z,I agree,2026-11-24 09:01,yes";
 
+    proptest::proptest! {
+        #[test]
+        fn no_row_makes_the_parser_panic(cells in proptest::collection::vec("\\PC{0,30}", 0..20)) {
+            let joined = cells.join(",");
+            let _ = check(&joined);
+        }
+
+        #[test]
+        fn phone_parsing_never_panics(raw in "[+0-9 ()-]{0,25}", country in "[A-Z]{0,3}") {
+            let _ = parse_phone(&raw, Some(&country));
+        }
+
+        #[test]
+        fn money_parsing_never_panics(raw in "\\PC{0,25}") {
+            let _ = parse_money_major(&raw);
+        }
+    }
+
     #[test]
     fn a_good_row_becomes_a_normalised_lead() {
         let lead = check(GOOD).unwrap();

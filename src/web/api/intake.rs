@@ -355,3 +355,55 @@ pub async fn add_suppressions(
         .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct EngagementRequest {
+    /// `opened`, `clicked` or `answered`.
+    pub kind: String,
+    /// RFC 3339; defaults to now.
+    pub occurred_at: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/leads/{id}/events", tag = "agencies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Lead id (UUID)")),
+    request_body = EngagementRequest,
+    responses(
+        (status = 201, description = "Recorded: `{lead_id, kind, score}`"),
+        (status = 200, description = "This kind was recorded before; the score is unchanged"),
+        (status = 404, description = "No such lead of the caller's"),
+    ))]
+pub async fn record_event(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<EngagementRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Agency)?;
+    let lead_id = path.into_inner();
+    if uuid::Uuid::parse_str(&lead_id).is_err() {
+        return Err(AppError::NotFound.into());
+    }
+    let body = body.into_inner();
+    let occurred_at = match body.occurred_at.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            crate::domain::intake::row::parse_timestamp(raw).ok_or_else(|| {
+                AppError::Validation(vec![FieldProblem::new(
+                    "occurred_at",
+                    "must be an RFC 3339 time",
+                )])
+            })?,
+        ),
+    };
+    let (org, id, kind) = (caller.org_id.clone(), lead_id.clone(), body.kind.clone());
+    let (created, score) = state
+        .db(move |conn| intake::record_engagement(conn, &org, &id, &kind, occurred_at))
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .json(json!({"lead_id": lead_id, "kind": body.kind, "score": score})))
+}

@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/batches/{id}", web::get().to(batches::get_batch))
     .route("/batches/{id}/rejects.csv", web::get().to(intake::rejects))
     .route("/leads", web::post().to(intake::create_lead))
+    .route("/leads/{id}/events", web::post().to(intake::record_event))
     .route("/suppressions", web::post().to(intake::add_suppressions))
     .route("/openapi.json", web::get().to(openapi::document));
 }

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::intake::create_lead,
         super::intake::rejects,
         super::intake::add_suppressions,
+        super::intake::record_event,
     ),
     modifiers(&BearerAuth)
 )]
