@@ -39,6 +39,22 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    jobs: tokio::task::AbortHandle,
+}
+
+/// Stops a running application: background jobs first, then the HTTP workers, which
+/// drop their pool connections as they exit.
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    jobs: tokio::task::AbortHandle,
+}
+
+impl StopHandle {
+    /// `graceful` waits for requests in flight; otherwise connections are dropped.
+    pub async fn stop(self, graceful: bool) {
+        self.jobs.abort();
+        self.server.stop(graceful).await;
+    }
 }
 
 impl Application {
@@ -57,11 +73,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
-        crate::jobs::spawn(state.clone());
+        let jobs = crate::jobs::spawn(state.clone()).abort_handle();
         Ok(Self {
             port,
             server,
             state,
+            jobs,
         })
     }
 
@@ -71,6 +88,13 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            jobs: self.jobs.clone(),
+        }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -17,6 +17,7 @@
 //! | `LOGIN_WINDOW_SECONDS` | `60` | the throttle window |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client address from `X-Forwarded-For` (only behind your own load balancer) |
 //! | `CURRENCY` | `EUR` | ISO 4217 code of the one currency all money is kept in |
+//! | `PLATFORM_COMMISSION_BP` | `2000` | the platform's share of each sale in basis points (2000 = 20%) |
 //! | `DEDUP_DAYS` | `30` | a lead whose phone or email was captured this recently is a duplicate |
 //! | `MAX_CAPTURE_AGE_DAYS` | `90` | older captures are rejected |
 //! | `BOT_FORM_SECONDS` / `FAST_FORM_SECONDS` | `2` / `5` | forms filled faster are rejected as bots / flagged as fast |
@@ -110,6 +111,8 @@ pub struct Config {
     pub login_throttle: LoginThrottle,
     pub trust_proxy_headers: bool,
     pub currency: String,
+    /// The platform's share of every sale, in basis points (2000 = 20%).
+    pub commission_bp: i64,
     pub intake: crate::services::intake::IntakeSettings,
     pub upload_max_bytes: u64,
     pub job_poll_ms: u64,
@@ -231,6 +234,7 @@ impl Config {
             },
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             currency,
+            commission_bp: parse_num(&get, "PLATFORM_COMMISSION_BP", 2000)?.clamp(0, 10_000),
             intake: crate::services::intake::IntakeSettings {
                 dedup_days: parse_num(&get, "DEDUP_DAYS", 30)?.max(0),
                 max_capture_age_days: parse_num(&get, "MAX_CAPTURE_AGE_DAYS", 90)?.max(1),

@@ -41,6 +41,16 @@ pub enum AppError {
     Validation(Vec<FieldProblem>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unsellable {
+        message: String,
+        details: Vec<FieldProblem>,
+    },
+    #[error("not enough credit: {available_cents} minor units available, {needed_cents} needed")]
+    InsufficientCredit {
+        available_cents: i64,
+        needed_cents: i64,
+    },
     #[error("Too many attempts. Try again in {retry_after_seconds} seconds.")]
     TooManyRequests { retry_after_seconds: i64 },
     #[error("the service is busy; try again shortly")]
@@ -63,6 +73,8 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Validation(_) => "invalid_input",
             AppError::Conflict { code, .. } => code,
+            AppError::Unsellable { .. } => "not_available",
+            AppError::InsufficientCredit { .. } => "insufficient_credit",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "unavailable",
             AppError::Internal(_) => "internal",
@@ -77,7 +89,8 @@ impl AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } | AppError::Unsellable { .. } => StatusCode::CONFLICT,
+            AppError::InsufficientCredit { .. } => StatusCode::PAYMENT_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,7 +110,10 @@ impl AppError {
 
     fn details(&self) -> Vec<FieldProblem> {
         match self {
-            AppError::Validation(problems) => problems.clone(),
+            AppError::Validation(problems)
+            | AppError::Unsellable {
+                details: problems, ..
+            } => problems.clone(),
             _ => Vec::new(),
         }
     }
@@ -208,16 +224,11 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorContent<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorContent<'a> {
-    code: &'a str,
-    message: String,
-    details: Vec<FieldProblem>,
+impl ApiError {
+    /// The JSON body this error answers with.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"code": self.0.code(), "message": self.0.public_message(), "details": self.0.details()}})
+    }
 }
 
 impl ResponseError for ApiError {
@@ -231,15 +242,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        let body = ErrorBody {
-            error: ErrorContent {
-                code: self.0.code(),
-                message: self.0.public_message(),
-                details: self.0.details(),
-            },
-        };
         self.0
-            .with_retry_after(HttpResponse::build(self.status_code()).json(body))
+            .with_retry_after(HttpResponse::build(self.status_code()).json(self.body()))
     }
 }
 

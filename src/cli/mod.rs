@@ -50,10 +50,26 @@ enum Command {
     },
     /// Import a lead CSV for an agency through the same intake as an upload.
     Import(ImportArgs),
+    /// Buyer credit.
+    Credit {
+        #[command(subcommand)]
+        command: CreditCommand,
+    },
     /// Measure throughput on a fresh database.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CreditCommand {
+    /// Set a buyer's credit limit.
+    Set {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        limit_cents: i64,
     },
 }
 
@@ -271,6 +287,21 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Import(args) => import(args),
+        Command::Credit {
+            command: CreditCommand::Set { org, limit_cents },
+        } => {
+            let config = config(MissingSecrets::GenerateForSqlite)?;
+            crate::services::market::set_credit_limit(
+                &mut *connection(&config)?,
+                &org,
+                limit_cents,
+            )?;
+            println!(
+                "credit limit of {org} set to {limit_cents} minor units of {}",
+                config.currency
+            );
+            Ok(())
+        }
         Command::Bench {
             command: BenchCommand::Intake { rows },
         } => {

@@ -208,6 +208,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    buyer_accounts (organisation_id) {
+        organisation_id -> Text,
+        credit_limit_cents -> BigInt,
+        owed_cents -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Text,
+        kind -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        transaction_id -> Text,
+        account -> Text,
+        organisation_id -> Nullable<Text>,
+        amount_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    purchases (id) {
+        id -> Text,
+        lead_id -> Text,
+        buyer_id -> Text,
+        agency_id -> Text,
+        price_cents -> BigInt,
+        commission_cents -> BigInt,
+        transaction_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    price_rules (kind, match_value) {
+        kind -> Text,
+        match_value -> Text,
+        factor_bp -> Integer,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
@@ -215,6 +265,9 @@ diesel::joinable!(leads -> batches (batch_id));
 diesel::joinable!(lead_details -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
 diesel::joinable!(batch_rejects -> batches (batch_id));
+diesel::joinable!(purchases -> leads (lead_id));
+diesel::joinable!(leads -> organisations (agency_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -232,4 +285,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_events,
     idempotency_keys,
     orders,
+    buyer_accounts,
+    ledger_transactions,
+    ledger_entries,
+    purchases,
+    price_rules,
 );

@@ -2,12 +2,15 @@
 //! function takes what it needs (including the current time) and is unit-tested.
 
 pub mod apikey;
+pub mod catalogue;
 pub mod dedup;
 pub mod email;
 pub mod export;
 pub mod intake;
+pub mod money;
 pub mod org;
 pub mod password;
+pub mod pricing;
 pub mod scoring;
 pub mod slug;
 pub mod throttle;

@@ -17,7 +17,7 @@ use crate::store::batches::BatchRow;
 /// How long a claim lasts without renewal; renewed after every chunk.
 pub const LEASE: TimeDelta = TimeDelta::seconds(120);
 
-pub fn spawn(state: AppState) {
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let worker = format!("serve-{}", uuid::Uuid::new_v4().simple());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.config.job_poll_ms);
@@ -47,7 +47,7 @@ pub fn spawn(state: AppState) {
             }
             tokio::time::sleep(poll).await;
         }
-    });
+    })
 }
 
 /// Reads an uploaded file back from the database one stored piece at a time.

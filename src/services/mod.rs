@@ -3,4 +3,5 @@
 
 pub mod accounts;
 pub mod intake;
+pub mod market;
 pub mod suppression;

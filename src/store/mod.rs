@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod leads;
 pub mod login_attempts;
+pub mod market;
 pub mod orders;
 pub mod organisations;
 pub mod reference;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod csrf;
 pub mod layout;
 pub mod pages;
+pub mod purchases_csv;
 pub mod rejects;
 mod static_files;
 pub mod upload;

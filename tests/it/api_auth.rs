@@ -29,7 +29,7 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn an_api_key_buys_a_short_lived_bearer_token(app: TestApp) {
+async fn an_api_key_buys_a_short_lived_bearer_token(app: &TestApp) {
     let (org, _) = app.member(Role::Buyer, "Keystone");
     let key = app.api_key(&org);
     let resp = app
@@ -48,7 +48,7 @@ async fn an_api_key_buys_a_short_lived_bearer_token(app: TestApp) {
     assert_eq!(claims.sub, org.id);
     assert!(claims.exp - claims.iat <= 900);
 
-    let (status, body) = get(&app, "/api/v1/segments", Some(token)).await;
+    let (status, body) = get(app, "/api/v1/segments", Some(token)).await;
     assert_eq!(status, 200);
     let slugs: Vec<&str> = body["items"]
         .as_array()
@@ -65,12 +65,12 @@ async fn an_api_key_buys_a_short_lived_bearer_token(app: TestApp) {
         .find(|s| s["slug"] == "insurance.car")
         .unwrap();
     assert_eq!(car["parent"], "insurance");
-    let (status, body) = get(&app, "/api/v1/channels", Some(token)).await;
+    let (status, body) = get(app, "/api/v1/channels", Some(token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["items"].as_array().unwrap().len(), 15);
 }
 
-async fn bad_keys_get_401_in_the_documented_shape(app: TestApp) {
+async fn bad_keys_get_401_in_the_documented_shape(app: &TestApp) {
     for body in [
         serde_json::json!({"api_key": "lmk_nope"}),
         serde_json::json!({"api_key": format!("lmk_{}", "0".repeat(64))}),
@@ -112,12 +112,12 @@ async fn bad_keys_get_401_in_the_documented_shape(app: TestApp) {
     assert_eq!(resp.status(), 400);
     let json: Value = resp.json().await.unwrap();
     assert_eq!(json["error"]["code"], "bad_request");
-    let (status, json) = get(&app, "/api/v1/segments", None).await;
+    let (status, json) = get(app, "/api/v1/segments", None).await;
     assert_eq!(status, 401);
     assert_eq!(json["error"]["code"], "unauthorized");
 }
 
-async fn expired_forged_and_other_algorithm_tokens_get_401(app: TestApp) {
+async fn expired_forged_and_other_algorithm_tokens_get_401(app: &TestApp) {
     let (org, _) = app.member(Role::Agency, "Acme Leads");
     let key = app.api_key(&org);
     let good = app.token(&key).await;
@@ -125,7 +125,7 @@ async fn expired_forged_and_other_algorithm_tokens_get_401(app: TestApp) {
     let now = chrono::Utc::now().timestamp();
 
     let expired = token::issue(&app.state.config.jwt, &org.id, &claims.kid, now - 1000);
-    let (status, body) = get(&app, "/api/v1/segments", Some(&expired)).await;
+    let (status, body) = get(app, "/api/v1/segments", Some(&expired)).await;
     assert_eq!(status, 401);
     assert!(
         body["error"]["message"]
@@ -165,22 +165,22 @@ async fn expired_forged_and_other_algorithm_tokens_get_401(app: TestApp) {
         ("other secret", other_secret),
         ("tampered", tampered),
     ] {
-        let (status, body) = get(&app, "/api/v1/segments", Some(&t)).await;
+        let (status, body) = get(app, "/api/v1/segments", Some(&t)).await;
         assert_eq!(status, 401, "{what}");
         assert_eq!(body["error"]["code"], "unauthorized", "{what}");
     }
-    assert_eq!(get(&app, "/api/v1/segments", Some(&good)).await.0, 200);
+    assert_eq!(get(app, "/api/v1/segments", Some(&good)).await.0, 200);
 }
 
-async fn a_revoked_key_stops_its_tokens_at_once(app: TestApp) {
+async fn a_revoked_key_stops_its_tokens_at_once(app: &TestApp) {
     let (org, _) = app.member(Role::Buyer, "Keystone");
     let key = app.api_key(&org);
     let token = app.token(&key).await;
     let key_id = token::verify(&app.state.config.jwt, &token).unwrap().kid;
-    assert_eq!(get(&app, "/api/v1/channels", Some(&token)).await.0, 200);
+    assert_eq!(get(app, "/api/v1/channels", Some(&token)).await.0, 200);
     app.with_conn(|c| leadmarket::store::api_keys::revoke(c, &org.id, &key_id))
         .unwrap();
-    let (status, body) = get(&app, "/api/v1/channels", Some(&token)).await;
+    let (status, body) = get(app, "/api/v1/channels", Some(&token)).await;
     assert_eq!(status, 401);
     assert!(
         body["error"]["message"]
@@ -190,7 +190,7 @@ async fn a_revoked_key_stops_its_tokens_at_once(app: TestApp) {
     );
 }
 
-async fn agencies_read_only_their_own_batches_through_the_api(app: TestApp) {
+async fn agencies_read_only_their_own_batches_through_the_api(app: &TestApp) {
     let (a, _) = app.member(Role::Agency, "Agency A");
     let (b, _) = app.member(Role::Agency, "Agency B");
     let (buyer, _) = app.member(Role::Buyer, "Keystone");
@@ -198,7 +198,7 @@ async fn agencies_read_only_their_own_batches_through_the_api(app: TestApp) {
     let path = format!("/api/v1/batches/{}", batch.id);
 
     let a_token = app.token(&app.api_key(&a)).await;
-    let (status, body) = get(&app, &path, Some(&a_token)).await;
+    let (status, body) = get(app, &path, Some(&a_token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["id"], batch.id.as_str());
     assert_eq!(body["status"], "done");
@@ -209,24 +209,24 @@ async fn agencies_read_only_their_own_batches_through_the_api(app: TestApp) {
     assert_eq!(body["rows_total"], 10);
 
     let b_token = app.token(&app.api_key(&b)).await;
-    let (status, body) = get(&app, &path, Some(&b_token)).await;
+    let (status, body) = get(app, &path, Some(&b_token)).await;
     assert_eq!(status, 404, "another agency's batch is not found");
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(
-        get(&app, "/api/v1/batches/not-a-uuid", Some(&b_token))
+        get(app, "/api/v1/batches/not-a-uuid", Some(&b_token))
             .await
             .0,
         404
     );
 
     let buyer_token = app.token(&app.api_key(&buyer)).await;
-    let (status, body) = get(&app, &path, Some(&buyer_token)).await;
+    let (status, body) = get(app, &path, Some(&buyer_token)).await;
     assert_eq!(status, 403, "buyers have no batches");
     assert_eq!(body["error"]["code"], "forbidden");
 }
 
-async fn the_openapi_document_lists_the_endpoints(app: TestApp) {
-    let (status, doc) = get(&app, "/api/v1/openapi.json", None).await;
+async fn the_openapi_document_lists_the_endpoints(app: &TestApp) {
+    let (status, doc) = get(app, "/api/v1/openapi.json", None).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [

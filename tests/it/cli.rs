@@ -33,9 +33,9 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
-async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: TestApp) {
+async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: &TestApp) {
     let out = run(
-        &app,
+        app,
         &[
             "org",
             "create",
@@ -54,7 +54,7 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: TestApp) {
     assert_eq!(stdout(&out), "acme-leads-ltd");
 
     let out = run(
-        &app,
+        app,
         &[
             "user",
             "create",
@@ -88,7 +88,7 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: TestApp) {
     assert_eq!(resp.status(), 303, "the CLI-created user can sign in");
 
     let out = run(
-        &app,
+        app,
         &[
             "apikey",
             "create",
@@ -180,7 +180,7 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: TestApp) {
         ),
     ];
     for (args, stdin, reason) in bad {
-        let out = run(&app, args, stdin);
+        let out = run(app, args, stdin);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(reason), "{args:?}: {err}");

@@ -10,7 +10,7 @@ use crate::on_both_backends;
 
 on_both_backends!(concurrent_read_then_write_transactions_all_succeed);
 
-async fn concurrent_read_then_write_transactions_all_succeed(app: TestApp) {
+async fn concurrent_read_then_write_transactions_all_succeed(app: &TestApp) {
     const WRITERS: usize = 8;
     const EACH: usize = 20;
     let handles: Vec<_> = (0..WRITERS)

@@ -8,7 +8,7 @@ use crate::on_both_backends;
 
 on_both_backends!(the_demo_seed_fills_an_empty_database_once);
 
-async fn the_demo_seed_fills_an_empty_database_once(app: TestApp) {
+async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let mut conn = app.conn();
     let written = demo::seed(&mut conn, store::now(), 1_200).unwrap();
     assert_eq!(written, 1_200);

@@ -5,7 +5,7 @@ use crate::on_both_backends;
 
 on_both_backends!(health_and_readiness_answer_when_the_database_is_current);
 
-async fn health_and_readiness_answer_when_the_database_is_current(app: TestApp) {
+async fn health_and_readiness_answer_when_the_database_is_current(app: &TestApp) {
     let resp = app.api().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");

@@ -25,6 +25,8 @@ pub enum Backend {
 }
 
 enum TestDb {
+    /// Another app's database: the owner drops it.
+    Shared,
     Sqlite(
         #[expect(dead_code, reason = "held so the folder lives as long as the test")]
         tempfile::TempDir,
@@ -46,6 +48,7 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    stop: Option<leadmarket::app::StopHandle>,
     pub backend: Backend,
     pub address: String,
     pub state: AppState,
@@ -122,14 +125,53 @@ impl TestApp {
         let app = Application::build(config).expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
+        let stop = Some(app.stop_handle());
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
+            stop,
             backend,
             address,
             state,
             database_url,
             _db: db,
         })
+    }
+
+    /// A second app instance on this app's database, as a second `serve` process would be.
+    pub async fn second_instance(&self) -> TestApp {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", self.database_url.clone()),
+            ("BIND", "127.0.0.1:0".into()),
+            ("SECRET_KEY", SECRET_KEY.into()),
+            ("JWT_SECRET", JWT_SECRET.into()),
+            ("WORKERS", "1".into()),
+            ("DB_POOL_SIZE", "4".into()),
+            ("JOB_POLL_MS", "50".into()),
+        ]);
+        let config =
+            Config::from_lookup(|k| vars.get(k).cloned(), MissingSecrets::GenerateForSqlite)
+                .expect("config");
+        let app = Application::build(config).expect("second app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let stop = Some(app.stop_handle());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            stop,
+            backend: self.backend,
+            address,
+            state,
+            database_url: self.database_url.clone(),
+            _db: TestDb::Shared,
+        }
+    }
+
+    /// Stops the server and its jobs, closes the pool, then drops the test database: no
+    /// thread is left talking to a database that is gone when the test binary exits.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.stop(false).await;
+        }
     }
 
     pub fn conn(&self) -> leadmarket::db::PooledConn {
@@ -337,13 +379,15 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn on_sqlite() {
                     let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, &$vars).await.unwrap();
-                    super::$name(app).await;
+                    super::$name(&app).await;
+                    app.finish().await;
                 }
 
                 #[tokio::test]
                 async fn on_postgres() {
                     if let Some(app) = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, &$vars).await {
-                        super::$name(app).await;
+                        super::$name(&app).await;
+                        app.finish().await;
                     }
                 }
             }
@@ -355,13 +399,15 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn on_sqlite() {
                     let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
+                    super::$name(&app).await;
+                    app.finish().await;
                 }
 
                 #[tokio::test]
                 async fn on_postgres() {
                     if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
-                        super::$name(app).await;
+                        super::$name(&app).await;
+                        app.finish().await;
                     }
                 }
             }

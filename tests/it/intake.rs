@@ -92,13 +92,13 @@ const TERMS: &[(&str, &str)] = &[
     ),
 ];
 
-async fn an_uploaded_csv_is_counted_row_by_row_with_every_reason(app: TestApp) {
+async fn an_uploaded_csv_is_counted_row_by_row_with_every_reason(app: &TestApp) {
     let (agency, email) = app.member(Role::Agency, "Acme Leads");
     let outcome = app
         .with_conn(|c| suppression::add(c, &["opted.out@example.com"], "opt_out", None, "test"))
         .unwrap();
     assert_eq!(outcome.added, 1);
-    let resp = upload_page(&app, &email, &mixed_csv(), TERMS).await;
+    let resp = upload_page(app, &email, &mixed_csv(), TERMS).await;
     assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let batch_id = location.trim_start_matches("/batches/").to_string();
@@ -263,7 +263,7 @@ fn verdicts_of(app: &TestApp, batch_id: &str, rows: usize) -> Vec<String> {
     verdicts
 }
 
-async fn the_api_the_upload_and_import_give_the_same_verdicts(app: TestApp) {
+async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
     let csv = mixed_csv().replace(";42\n", "\n").replace(";Shoe Size", "");
     let mut lines = csv.lines();
     let header: Vec<String> = lines
@@ -288,7 +288,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: TestApp) {
     };
 
     // 1. One by one through POST /leads.
-    suppress(&app);
+    suppress(app);
     let (agency, _) = app.member(Role::Agency, "Api Agency");
     let token = app.token(&app.api_key(&agency)).await;
     let mut by_api = Vec::new();
@@ -403,9 +403,11 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: TestApp) {
         2,
         "{by_api:?}"
     );
+    other.finish().await;
+    third.finish().await;
 }
 
-async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: TestApp) {
+async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestApp) {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let token = app.token(&app.api_key(&agency)).await;
     let lead = json!({
@@ -485,7 +487,7 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: TestApp
     );
 }
 
-async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: TestApp) {
+async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: &TestApp) {
     let (agency, email) = app.member(Role::Agency, "Acme Leads");
     let token = app.token(&app.api_key(&agency)).await;
     let good_header = "first_name,email,age,country,warmth,contact_type,consent_at,captured_at\n";
@@ -534,7 +536,7 @@ async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: 
             .to_string();
         assert!(message.contains(needle), "{what}: {body}");
         // The page says the same, and keeps the terms typed.
-        let resp = upload_page(&app, &email, &String::from_utf8_lossy(&bytes), TERMS).await;
+        let resp = upload_page(app, &email, &String::from_utf8_lossy(&bytes), TERMS).await;
         assert_eq!(resp.status(), 422, "{what}");
         let html = resp.text().await.unwrap();
         assert!(
@@ -565,10 +567,10 @@ async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: 
     assert_eq!(resp.status(), 422);
 }
 
-async fn another_agency_cannot_see_a_batch_or_its_rejects(app: TestApp) {
+async fn another_agency_cannot_see_a_batch_or_its_rejects(app: &TestApp) {
     let (a, a_email) = app.member(Role::Agency, "Agency A");
     let (b, b_email) = app.member(Role::Agency, "Agency B");
-    let resp = upload_page(&app, &a_email, &mixed_csv(), TERMS).await;
+    let resp = upload_page(app, &a_email, &mixed_csv(), TERMS).await;
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let id = location.trim_start_matches("/batches/");
     let a_token = app.token(&app.api_key(&a)).await;
@@ -601,7 +603,7 @@ async fn another_agency_cannot_see_a_batch_or_its_rejects(app: TestApp) {
     assert!(!list.contains(id), "B's list does not show A's batch");
 }
 
-async fn targeted_batches_need_an_open_order(app: TestApp) {
+async fn targeted_batches_need_an_open_order(app: &TestApp) {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let (buyer, _) = app.member(Role::Buyer, "Keystone");
     let token = app.token(&app.api_key(&agency)).await;
@@ -656,7 +658,7 @@ async fn targeted_batches_need_an_open_order(app: TestApp) {
     );
 }
 
-async fn only_the_platform_adds_to_the_suppression_list(app: TestApp) {
+async fn only_the_platform_adds_to_the_suppression_list(app: &TestApp) {
     let (platform, admin_email) = app.member(Role::Admin, "Platform");
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let body = json!({"phones": ["+447911123456", "07911 123457", "nonsense"], "emails": ["Opted.Out@Example.com"], "reason": "do_not_call", "default_country": "GB"});
@@ -720,7 +722,7 @@ async fn only_the_platform_adds_to_the_suppression_list(app: TestApp) {
     );
 }
 
-async fn a_batch_resumes_after_a_restart_without_double_counting(app: TestApp) {
+async fn a_batch_resumes_after_a_restart_without_double_counting(app: &TestApp) {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let token = app.token(&app.api_key(&agency)).await;
     let csv = mixed_csv();
@@ -807,7 +809,7 @@ async fn a_batch_resumes_after_a_restart_without_double_counting(app: TestApp) {
     );
 }
 
-async fn reported_engagement_raises_the_score_once_per_kind(app: TestApp) {
+async fn reported_engagement_raises_the_score_once_per_kind(app: &TestApp) {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let (other, _) = app.member(Role::Agency, "Other Agency");
     let token = app.token(&app.api_key(&agency)).await;

@@ -20,7 +20,7 @@ on_both_backends!(
     behind_https_the_session_cookie_is_secure,
 );
 
-async fn a_user_signs_in_sees_the_dashboard_and_signs_out(app: TestApp) {
+async fn a_user_signs_in_sees_the_dashboard_and_signs_out(app: &TestApp) {
     let (_, email) = app.member(Role::Agency, "Acme Leads");
     let b = app.browser();
     let resp = b.login_attempt(&email, PASSWORD).await;
@@ -48,7 +48,7 @@ async fn a_user_signs_in_sees_the_dashboard_and_signs_out(app: TestApp) {
     );
 }
 
-async fn a_wrong_password_is_refused_and_keeps_the_user_out(app: TestApp) {
+async fn a_wrong_password_is_refused_and_keeps_the_user_out(app: &TestApp) {
     let (_, email) = app.member(Role::Buyer, "Keystone");
     let b = app.browser();
     let resp = b.login_attempt(&email, "not-the-password").await;
@@ -67,7 +67,7 @@ async fn a_wrong_password_is_refused_and_keeps_the_user_out(app: TestApp) {
     assert_eq!(resp.status(), 401);
 }
 
-async fn pages_send_anonymous_visitors_to_login_and_back(app: TestApp) {
+async fn pages_send_anonymous_visitors_to_login_and_back(app: &TestApp) {
     let (_, email) = app.member(Role::Admin, "Platform");
     let b = app.browser();
     let resp = b.get("/admin/organisations").await;
@@ -93,7 +93,7 @@ async fn pages_send_anonymous_visitors_to_login_and_back(app: TestApp) {
     assert_eq!(resp.headers()["location"], "/admin/organisations");
 }
 
-async fn a_form_without_the_csrf_token_is_refused(app: TestApp) {
+async fn a_form_without_the_csrf_token_is_refused(app: &TestApp) {
     let (_, email) = app.member(Role::Agency, "Acme Leads");
     let b = app.browser();
     // Login itself needs the token.
@@ -131,7 +131,7 @@ async fn a_form_without_the_csrf_token_is_refused(app: TestApp) {
     );
 }
 
-async fn five_failures_lock_the_account_whatever_the_address(app: TestApp) {
+async fn five_failures_lock_the_account_whatever_the_address(app: &TestApp) {
     let (_, email) = app.member(Role::Agency, "Acme Leads");
     let (_, other) = app.member(Role::Buyer, "Other");
     let b = app.browser();
@@ -167,7 +167,7 @@ async fn five_failures_lock_the_account_whatever_the_address(app: TestApp) {
     assert_eq!(resp.status(), 303);
 }
 
-async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
+async fn behind_https_the_session_cookie_is_secure(app: &TestApp) {
     let resp = app.browser().get("/login").await;
     let cookie = resp.headers()["set-cookie"]
         .to_str()
@@ -182,7 +182,7 @@ async fn behind_https_the_session_cookie_is_secure(app: TestApp) {
     );
 }
 
-async fn five_failures_from_one_address_lock_that_address(app: TestApp) {
+async fn five_failures_from_one_address_lock_that_address(app: &TestApp) {
     let (_, email) = app.member(Role::Buyer, "Keystone");
     let b = app.browser();
     for i in 0..5 {
@@ -194,7 +194,7 @@ async fn five_failures_from_one_address_lock_that_address(app: TestApp) {
     assert_eq!(b.login_attempt(&email, PASSWORD).await.status(), 429);
 }
 
-async fn an_open_redirect_after_login_is_refused(app: TestApp) {
+async fn an_open_redirect_after_login_is_refused(app: &TestApp) {
     let (_, email) = app.member(Role::Buyer, "Keystone");
     let b = app.browser();
     let token = b.csrf("/login").await;

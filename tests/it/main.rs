@@ -10,5 +10,6 @@ mod demo;
 mod health;
 mod intake;
 mod login;
+mod market;
 mod migrations;
 mod scoping;

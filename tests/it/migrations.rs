@@ -8,7 +8,7 @@ use crate::on_both_backends;
 
 on_both_backends!(migrations_revert_and_reapply_cleanly);
 
-async fn migrations_revert_and_reapply_cleanly(app: TestApp) {
+async fn migrations_revert_and_reapply_cleanly(app: &TestApp) {
     let mut conn = app.conn();
     assert!(db::migrations_current(&mut conn).unwrap());
     let reverted = match &mut *conn {

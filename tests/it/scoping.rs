@@ -13,7 +13,7 @@ on_both_backends!(
     unknown_pages_get_a_friendly_404,
 );
 
-async fn each_role_reaches_only_its_pages(app: TestApp) {
+async fn each_role_reaches_only_its_pages(app: &TestApp) {
     let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
     let batch = app.batch(&agency);
     let (platform, admin_email) = app.member(Role::Admin, "Platform");
@@ -44,7 +44,7 @@ async fn each_role_reaches_only_its_pages(app: TestApp) {
     }
 }
 
-async fn an_agency_cannot_see_another_agencys_batch(app: TestApp) {
+async fn an_agency_cannot_see_another_agencys_batch(app: &TestApp) {
     let (a, a_email) = app.member(Role::Agency, "Agency A");
     let (_, b_email) = app.member(Role::Agency, "Agency B");
     let batch = app.batch(&a);
@@ -71,7 +71,7 @@ async fn an_agency_cannot_see_another_agencys_batch(app: TestApp) {
     );
 }
 
-async fn api_keys_are_created_once_and_revoked_only_by_their_organisation(app: TestApp) {
+async fn api_keys_are_created_once_and_revoked_only_by_their_organisation(app: &TestApp) {
     let (_, a_email) = app.member(Role::Buyer, "Buyer A");
     let (_, b_email) = app.member(Role::Buyer, "Buyer B");
     let a = app.browser();
@@ -140,7 +140,7 @@ async fn api_keys_are_created_once_and_revoked_only_by_their_organisation(app: T
     assert_eq!(resp.status(), 401, "a revoked key gets no token");
 }
 
-async fn every_role_gets_a_dashboard_with_real_figures(app: TestApp) {
+async fn every_role_gets_a_dashboard_with_real_figures(app: &TestApp) {
     let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
     app.batch(&agency);
     app.batch(&agency);
@@ -180,7 +180,7 @@ async fn every_role_gets_a_dashboard_with_real_figures(app: TestApp) {
     }
 }
 
-async fn unknown_pages_get_a_friendly_404(app: TestApp) {
+async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
     let resp = app.browser().get("/no/such/page").await;
     assert_eq!(resp.status(), 404);
     assert!(

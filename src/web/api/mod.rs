@@ -4,6 +4,7 @@ mod batches;
 mod caller;
 mod idempotency;
 mod intake;
+mod market;
 mod openapi;
 mod reference;
 mod token;
@@ -32,6 +33,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/leads", web::post().to(intake::create_lead))
     .route("/leads/{id}/events", web::post().to(intake::record_event))
     .route("/suppressions", web::post().to(intake::add_suppressions))
+    .route("/catalogue", web::get().to(market::get_catalogue))
+    .route("/purchases", web::post().to(market::create_purchase))
+    .route("/purchases", web::get().to(market::list_purchases))
+    .route("/purchases.csv", web::get().to(market::purchases_csv))
+    .route("/account", web::get().to(market::get_account))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

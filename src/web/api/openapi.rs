@@ -17,6 +17,11 @@ use utoipa::{Modify, OpenApi};
         super::intake::rejects,
         super::intake::add_suppressions,
         super::intake::record_event,
+        super::market::get_catalogue,
+        super::market::create_purchase,
+        super::market::list_purchases,
+        super::market::purchases_csv,
+        super::market::get_account,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,0 +1,401 @@
+//! Catalogue filters as buyers send them (query string), parsed once with every problem
+//! listed; sort orders; opaque keyset cursors; and the coarse views shown before sale.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use crate::error::FieldProblem;
+
+/// The query string of `GET /catalogue` (and the page), as received.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct RawFilter {
+    pub segment: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_prefix: Option<String>,
+    pub age_min: Option<String>,
+    pub age_max: Option<String>,
+    pub income_min_cents: Option<String>,
+    pub income_max_cents: Option<String>,
+    /// Repeatable, or comma-separated.
+    pub warmth: Option<String>,
+    pub contact_type: Option<String>,
+    pub verified: Option<String>,
+    pub min_score: Option<String>,
+    pub max_age_days: Option<String>,
+    pub exclusive: Option<String>,
+    pub sort: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl RawFilter {
+    /// From a query string, where `warmth` may repeat. Unknown parameters are problems:
+    /// a misspelt filter must not silently widen a purchase.
+    pub fn from_query(query: &str) -> Result<Self, Vec<FieldProblem>> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| vec![FieldProblem::new("query", "is not a valid query string")])?;
+        let mut raw = RawFilter::default();
+        let mut warmth: Vec<String> = Vec::new();
+        let mut problems = Vec::new();
+        for (k, v) in pairs {
+            let slot = match k.as_str() {
+                "warmth" => {
+                    warmth.push(v);
+                    continue;
+                }
+                "segment" => &mut raw.segment,
+                "country" => &mut raw.country,
+                "region" => &mut raw.region,
+                "city" => &mut raw.city,
+                "postal_prefix" => &mut raw.postal_prefix,
+                "age_min" => &mut raw.age_min,
+                "age_max" => &mut raw.age_max,
+                "income_min_cents" => &mut raw.income_min_cents,
+                "income_max_cents" => &mut raw.income_max_cents,
+                "contact_type" => &mut raw.contact_type,
+                "verified" => &mut raw.verified,
+                "min_score" => &mut raw.min_score,
+                "max_age_days" => &mut raw.max_age_days,
+                "exclusive" => &mut raw.exclusive,
+                "sort" => &mut raw.sort,
+                "limit" => &mut raw.limit,
+                "cursor" => &mut raw.cursor,
+                "max_price_cents" => {
+                    problems.push(FieldProblem::new(
+                        "max_price_cents",
+                        "filtering by price is not available yet",
+                    ));
+                    continue;
+                }
+                other => {
+                    problems.push(FieldProblem::new(
+                        other.to_string(),
+                        "is not a catalogue filter",
+                    ));
+                    continue;
+                }
+            };
+            *slot = Some(v);
+        }
+        if !warmth.is_empty() {
+            raw.warmth = Some(warmth.join(","));
+        }
+        if problems.is_empty() {
+            Ok(raw)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest capture first (the default).
+    #[default]
+    Fresh,
+    Score,
+    ScoreDesc,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub segment: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_prefix: Option<String>,
+    pub age_min: Option<i32>,
+    pub age_max: Option<i32>,
+    pub income_min_cents: Option<i64>,
+    pub income_max_cents: Option<i64>,
+    pub warmth: Vec<String>,
+    pub contact_type: Option<String>,
+    pub verified: Option<bool>,
+    pub min_score: Option<i32>,
+    pub max_age_days: Option<i64>,
+    pub exclusive: Option<bool>,
+}
+
+/// Where a page starts: the sort value and id of the last item seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Fresh(NaiveDateTime, String),
+    Score(i32, String),
+}
+
+pub const MAX_LIMIT: i64 = 500;
+pub const DEFAULT_LIMIT: i64 = 50;
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let raw = match self {
+            Cursor::Fresh(t, id) => format!("f|{}|{id}", t.format("%Y-%m-%dT%H:%M:%S%.6f")),
+            Cursor::Score(s, id) => format!("s|{s}|{id}"),
+        };
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(raw: &str, sort: Sort) -> Option<Cursor> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw.trim()).ok()?).ok()?;
+        let mut parts = text.splitn(3, '|');
+        let (kind, value, id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
+        match (kind, sort) {
+            ("f", Sort::Fresh) => NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| Cursor::Fresh(t, id)),
+            ("s", Sort::Score | Sort::ScoreDesc) => {
+                value.parse().ok().map(|s| Cursor::Score(s, id))
+            }
+            _ => None,
+        }
+    }
+}
+
+pub struct Parsed {
+    pub filter: Filter,
+    pub sort: Sort,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+fn clean(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Parses every filter, listing each problem.
+pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
+    let mut p = Vec::new();
+    macro_rules! num {
+        ($field:ident, $ty:ty, $range:expr) => {
+            match clean(&raw.$field) {
+                None => None,
+                Some(v) => match v.parse::<$ty>() {
+                    Ok(n) if $range.contains(&n) => Some(n),
+                    _ => {
+                        p.push(FieldProblem::new(
+                            stringify!($field),
+                            format!("must be a whole number in {:?}", $range),
+                        ));
+                        None
+                    }
+                },
+            }
+        };
+    }
+    let age_min = num!(age_min, i32, 18..=120);
+    let age_max = num!(age_max, i32, 18..=120);
+    let income_min_cents = num!(income_min_cents, i64, 0..=i64::MAX);
+    let income_max_cents = num!(income_max_cents, i64, 0..=i64::MAX);
+    let min_score = num!(min_score, i32, 0..=100);
+    let max_age_days = num!(max_age_days, i64, 0..=3650);
+    let limit = num!(limit, i64, 1..=MAX_LIMIT).unwrap_or(DEFAULT_LIMIT);
+    if let (Some(a), Some(b)) = (age_min, age_max)
+        && a > b
+    {
+        p.push(FieldProblem::new("age_max", "must not be below age_min"));
+    }
+    if let (Some(a), Some(b)) = (income_min_cents, income_max_cents)
+        && a > b
+    {
+        p.push(FieldProblem::new(
+            "income_max_cents",
+            "must not be below income_min_cents",
+        ));
+    }
+    let boolean = |name: &'static str, v: &Option<String>, p: &mut Vec<FieldProblem>| match clean(v)
+        .as_deref()
+    {
+        None => None,
+        Some("true" | "1" | "yes") => Some(true),
+        Some("false" | "0" | "no") => Some(false),
+        Some(_) => {
+            p.push(FieldProblem::new(name, "must be true or false"));
+            None
+        }
+    };
+    let verified = boolean("verified", &raw.verified, &mut p);
+    let exclusive = boolean("exclusive", &raw.exclusive, &mut p);
+    let warmth: Vec<String> = clean(&raw.warmth)
+        .map(|w| {
+            w.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    for w in &warmth {
+        if !matches!(w.as_str(), "cold" | "warm" | "hot") {
+            p.push(FieldProblem::new(
+                "warmth",
+                format!("`{w}` is not cold, warm or hot"),
+            ));
+        }
+    }
+    let contact_type = clean(&raw.contact_type).map(|c| c.to_ascii_lowercase());
+    if let Some(c) = &contact_type
+        && !matches!(
+            c.as_str(),
+            "quick" | "registration" | "promotional" | "interested"
+        )
+    {
+        p.push(FieldProblem::new(
+            "contact_type",
+            "must be quick, registration, promotional or interested",
+        ));
+    }
+    let sort = match clean(&raw.sort).as_deref() {
+        None | Some("fresh") => Sort::Fresh,
+        Some("score") => Sort::Score,
+        Some("-score") => Sort::ScoreDesc,
+        Some("price" | "-price") => {
+            p.push(FieldProblem::new(
+                "sort",
+                "sorting by price is not available yet; use fresh, score or -score",
+            ));
+            Sort::Fresh
+        }
+        Some(other) => {
+            p.push(FieldProblem::new(
+                "sort",
+                format!("`{other}` is not fresh, score or -score"),
+            ));
+            Sort::Fresh
+        }
+    };
+    let cursor = match clean(&raw.cursor) {
+        None => None,
+        Some(c) => {
+            let decoded = Cursor::decode(&c, sort);
+            if decoded.is_none() {
+                p.push(FieldProblem::new(
+                    "cursor",
+                    "is not a cursor of this listing",
+                ));
+            }
+            decoded
+        }
+    };
+    if !p.is_empty() {
+        return Err(p);
+    }
+    Ok(Parsed {
+        filter: Filter {
+            segment: clean(&raw.segment),
+            country: clean(&raw.country).map(|c| c.to_ascii_uppercase()),
+            region: clean(&raw.region),
+            city: clean(&raw.city),
+            postal_prefix: clean(&raw.postal_prefix).map(|s| s.to_ascii_uppercase()),
+            age_min,
+            age_max,
+            income_min_cents,
+            income_max_cents,
+            warmth,
+            contact_type,
+            verified,
+            min_score,
+            max_age_days,
+            exclusive,
+        },
+        sort,
+        limit,
+        cursor,
+    })
+}
+
+/// Income shown before sale: a band, never the figure.
+pub fn income_band(income_cents: Option<i64>) -> Option<String> {
+    let major = income_cents? / 100;
+    let (lo, hi) = match major {
+        i64::MIN..=19_999 => return Some("under 20k".into()),
+        20_000..=34_999 => (20, 35),
+        35_000..=49_999 => (35, 50),
+        50_000..=74_999 => (50, 75),
+        75_000..=99_999 => (75, 100),
+        100_000..=149_999 => (100, 150),
+        _ => return Some("150k and more".into()),
+    };
+    Some(format!("{lo}k-{hi}k"))
+}
+
+/// The first characters of a postal code: enough to target an area, not an address.
+pub fn postal_prefix(postal_code: Option<&str>) -> Option<String> {
+    let code = postal_code?.trim();
+    let prefix: String = code
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(3)
+        .collect();
+    (!prefix.is_empty()).then_some(prefix.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_every_problem_is_listed() {
+        let raw = RawFilter {
+            age_min: Some("40".into()),
+            age_max: Some("30".into()),
+            warmth: Some("hot, boiling".into()),
+            verified: Some("maybe".into()),
+            sort: Some("-price".into()),
+            limit: Some("501".into()),
+            ..Default::default()
+        };
+        let problems = parse(&raw).err().unwrap();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        for f in ["age_max", "warmth", "verified", "sort", "limit"] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        let ok = parse(&RawFilter {
+            warmth: Some("hot,warm".into()),
+            country: Some("gb".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ok.filter.warmth, vec!["hot", "warm"]);
+        assert_eq!(ok.filter.country.as_deref(), Some("GB"));
+        assert_eq!(ok.limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn query_strings_repeat_warmth_and_refuse_unknown_filters() {
+        let raw =
+            RawFilter::from_query("warmth=hot&warmth=warm&segment=insurance&limit=5").unwrap();
+        assert_eq!(raw.warmth.as_deref(), Some("hot,warm"));
+        assert_eq!(raw.segment.as_deref(), Some("insurance"));
+        let problems = RawFilter::from_query("segmnet=x&max_price_cents=100").unwrap_err();
+        assert_eq!(problems.len(), 2);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_sort() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+            .unwrap()
+            .and_hms_micro_opt(10, 0, 0, 123_456)
+            .unwrap();
+        let c = Cursor::Fresh(t, "abc".into());
+        assert_eq!(Cursor::decode(&c.encode(), Sort::Fresh), Some(c.clone()));
+        assert_eq!(Cursor::decode(&c.encode(), Sort::Score), None);
+        assert_eq!(Cursor::decode("garbage!", Sort::Fresh), None);
+        let s = Cursor::Score(77, "x".into());
+        assert_eq!(Cursor::decode(&s.encode(), Sort::ScoreDesc), Some(s));
+    }
+
+    #[test]
+    fn income_and_postal_codes_are_coarsened() {
+        assert_eq!(income_band(Some(5_200_000)).as_deref(), Some("50k-75k"));
+        assert_eq!(income_band(Some(100)).as_deref(), Some("under 20k"));
+        assert_eq!(income_band(None), None);
+        assert_eq!(postal_prefix(Some("sw1a 1aa")).as_deref(), Some("SW1"));
+        assert_eq!(postal_prefix(Some("75008")).as_deref(), Some("750"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Money rules: integer minor units, the platform commission, and balanced double-entry
+//! postings. A transaction whose postings do not sum to zero cannot be built.
+
+use std::fmt;
+
+/// Ledger accounts. Debits are positive amounts, credits negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Account {
+    /// What a buyer owes the platform.
+    BuyerReceivable,
+    /// What the platform owes an agency.
+    AgencyPayable,
+    /// The platform's commission.
+    PlatformRevenue,
+}
+
+impl Account {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::BuyerReceivable => "buyer_receivable",
+            Account::AgencyPayable => "agency_payable",
+            Account::PlatformRevenue => "platform_revenue",
+        }
+    }
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: Account,
+    pub organisation_id: Option<String>,
+    pub amount_cents: i64,
+}
+
+/// Postings that sum to zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balanced(Vec<Posting>);
+
+impl Balanced {
+    pub fn new(postings: Vec<Posting>) -> Result<Self, String> {
+        let sum: i128 = postings.iter().map(|p| i128::from(p.amount_cents)).sum();
+        if postings.is_empty() {
+            return Err("a transaction needs postings".into());
+        }
+        if sum != 0 {
+            return Err(format!("postings sum to {sum}, not zero"));
+        }
+        Ok(Self(postings))
+    }
+
+    pub fn postings(&self) -> &[Posting] {
+        &self.0
+    }
+}
+
+/// The platform's share of a price, rounded half up, in basis points (2000 = 20%).
+pub fn commission(price_cents: i64, commission_bp: i64) -> i64 {
+    (i128::from(price_cents) * i128::from(commission_bp) + 5000).div_euclid(10_000) as i64
+}
+
+/// A sale: the buyer owes the total; each agency is owed its prices less commission; the
+/// platform keeps the commissions. `lines` are (agency id, price, commission).
+pub fn sale_postings(buyer_id: &str, lines: &[(String, i64, i64)]) -> Result<Balanced, String> {
+    let total: i64 = lines.iter().map(|(_, p, _)| p).sum();
+    let commission_total: i64 = lines.iter().map(|(_, _, c)| c).sum();
+    let mut per_agency: Vec<(String, i64)> = Vec::new();
+    for (agency, price, commission) in lines {
+        match per_agency.iter_mut().find(|(a, _)| a == agency) {
+            Some((_, owed)) => *owed += price - commission,
+            None => per_agency.push((agency.clone(), price - commission)),
+        }
+    }
+    let mut postings = vec![Posting {
+        account: Account::BuyerReceivable,
+        organisation_id: Some(buyer_id.to_string()),
+        amount_cents: total,
+    }];
+    postings.extend(per_agency.into_iter().map(|(agency, owed)| Posting {
+        account: Account::AgencyPayable,
+        organisation_id: Some(agency),
+        amount_cents: -owed,
+    }));
+    postings.push(Posting {
+        account: Account::PlatformRevenue,
+        organisation_id: None,
+        amount_cents: -commission_total,
+    });
+    Balanced::new(postings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commission_rounds_half_up() {
+        assert_eq!(commission(2500, 2000), 500);
+        assert_eq!(commission(1, 5000), 1);
+        assert_eq!(commission(1, 4999), 0);
+        assert_eq!(commission(0, 2000), 0);
+    }
+
+    #[test]
+    fn a_sale_balances_and_splits_per_agency() {
+        let lines = vec![
+            ("a".to_string(), 1000, 200),
+            ("b".to_string(), 3000, 600),
+            ("a".to_string(), 500, 100),
+        ];
+        let tx = sale_postings("buyer", &lines).unwrap();
+        let amount = |acc: Account, org: Option<&str>| {
+            tx.postings()
+                .iter()
+                .filter(|p| p.account == acc && p.organisation_id.as_deref() == org)
+                .map(|p| p.amount_cents)
+                .sum::<i64>()
+        };
+        assert_eq!(amount(Account::BuyerReceivable, Some("buyer")), 4500);
+        assert_eq!(amount(Account::AgencyPayable, Some("a")), -1200);
+        assert_eq!(amount(Account::AgencyPayable, Some("b")), -2400);
+        assert_eq!(amount(Account::PlatformRevenue, None), -900);
+        assert_eq!(tx.postings().iter().map(|p| p.amount_cents).sum::<i64>(), 0);
+    }
+
+    #[test]
+    fn unbalanced_postings_cannot_be_built() {
+        let p = |amount_cents| Posting {
+            account: Account::PlatformRevenue,
+            organisation_id: None,
+            amount_cents,
+        };
+        assert!(Balanced::new(vec![p(5), p(-4)]).is_err());
+        assert!(Balanced::new(vec![]).is_err());
+        assert!(Balanced::new(vec![p(5), p(-5)]).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_sale_balances(prices in proptest::collection::vec((0usize..4, 0i64..1_000_000), 1..20), bp in 0i64..10_000) {
+            let lines: Vec<(String, i64, i64)> = prices.iter().map(|(a, p)| (format!("agency-{a}"), *p, commission(*p, bp))).collect();
+            let tx = sale_postings("buyer", &lines).unwrap();
+            proptest::prop_assert_eq!(tx.postings().iter().map(|p| p.amount_cents).sum::<i64>(), 0);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Buying leads: quoting, and the atomic purchase (sales counts, the unique lead/buyer
+//! rule, targeted leads to their order's buyer only, the credit check and the ledger,
+//! all in one transaction or not at all).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::money::{self, commission};
+use crate::domain::pricing::{self, PriceFacts, PriceRules, Quote};
+use crate::error::{AppError, FieldProblem};
+use crate::store;
+use crate::store::market::{PurchaseRow, SaleFacts};
+
+pub fn rules(conn: &mut AnyConnection) -> Result<PriceRules, AppError> {
+    Ok(PriceRules::from_rows(store::market::price_rules(conn)?))
+}
+
+pub fn quote_for(
+    facts: &SaleFacts,
+    rules: &PriceRules,
+    quantity: i64,
+    now: NaiveDateTime,
+) -> Quote {
+    pricing::quote(
+        &PriceFacts {
+            base_cents: facts.price_cents,
+            warmth: &facts.warmth,
+            max_sales: facts.max_sales,
+            segment: &facts.segment,
+            country: &facts.country,
+            captured_at: facts.captured_at,
+        },
+        rules,
+        quantity,
+        now,
+    )
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PurchaseLine {
+    pub id: String,
+    pub lead_id: String,
+    pub price_cents: i64,
+}
+
+fn unsellable(details: Vec<FieldProblem>) -> AppError {
+    let ids: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
+    AppError::Unsellable {
+        message: format!("these leads cannot be sold to you: {}", ids.join(", ")),
+        details,
+    }
+}
+
+/// Buys all of `lead_ids` or none. `expected_total_cents`, when given, must equal the
+/// total now (the buyer pays exactly what it was shown).
+pub fn buy(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    buyer_id: &str,
+    lead_ids: &[String],
+    expected_total_cents: Option<i64>,
+) -> Result<(Vec<PurchaseLine>, i64), AppError> {
+    let mut ids: Vec<String> = lead_ids.iter().map(|s| s.trim().to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "lead_ids",
+            "name at least one lead",
+        )]));
+    }
+    if ids.len() > 1000 {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "lead_ids",
+            "buy at most 1000 leads at once",
+        )]));
+    }
+    write_transaction(conn, |conn| {
+        let now = store::now();
+        let facts = store::market::sale_facts(conn, &ids)?;
+        let by_id: HashMap<&str, &SaleFacts> = facts.iter().map(|f| (f.id.as_str(), f)).collect();
+        let batch_ids: Vec<String> = facts
+            .iter()
+            .filter(|f| f.kind == "targeted")
+            .map(|f| f.batch_id.clone())
+            .collect();
+        let targeted = store::market::targeted_buyers(conn, &batch_ids)?;
+        let agencies: Vec<String> = facts.iter().map(|f| f.agency_id.clone()).collect();
+        let suspended = store::market::suspended_agencies(conn, &agencies)?;
+        let bought = store::market::already_bought(conn, buyer_id, &ids)?;
+        let mut problems = Vec::new();
+        for id in &ids {
+            let reason = match by_id.get(id.as_str()) {
+                None => Some("no such lead"),
+                Some(_) if bought.contains(id) => Some("you bought this lead already"),
+                Some(f)
+                    if f.kind == "targeted"
+                        && targeted.get(&f.batch_id).map(String::as_str) != Some(buyer_id) =>
+                {
+                    Some("no such lead")
+                }
+                Some(f) if suspended.contains(&f.agency_id) => {
+                    Some("its agency's listings are suspended")
+                }
+                Some(f) if f.status != "available" || f.sales_count >= f.max_sales => {
+                    Some("sold out")
+                }
+                _ => None,
+            };
+            if let Some(r) = reason {
+                problems.push(FieldProblem::new(id.clone(), r));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(unsellable(problems));
+        }
+        let rules = rules(conn)?;
+        let quantity = ids.len() as i64;
+        let priced: Vec<(&SaleFacts, i64)> = ids
+            .iter()
+            .map(|id| {
+                let f = by_id[id.as_str()];
+                (f, quote_for(f, &rules, quantity, now).unit_cents)
+            })
+            .collect();
+        let total: i64 = priced.iter().map(|(_, p)| p).sum();
+        if let Some(expected) = expected_total_cents
+            && expected != total
+        {
+            return Err(AppError::Conflict {
+                code: "price_changed",
+                message: format!(
+                    "the total is now {total} minor units, not {expected}; check the prices and buy again"
+                ),
+            });
+        }
+        // Sorted ids: every purchase locks leads in the same order, so none deadlock.
+        for (f, _) in &priced {
+            if !store::market::take_sale(conn, &f.id)? {
+                return Err(unsellable(vec![FieldProblem::new(
+                    f.id.clone(),
+                    "sold out",
+                )]));
+            }
+        }
+        let lines: Vec<(String, i64, i64)> = priced
+            .iter()
+            .map(|(f, price)| {
+                (
+                    f.agency_id.clone(),
+                    *price,
+                    commission(*price, commission_bp),
+                )
+            })
+            .collect();
+        let postings = money::sale_postings(buyer_id, &lines)
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        let tx_id = store::market::post(
+            conn,
+            "purchase",
+            &format!("{} lead(s) bought", priced.len()),
+            &postings,
+        )?;
+        let rows: Vec<PurchaseRow> = priced
+            .iter()
+            .zip(&lines)
+            .map(|((f, price), (_, _, commission))| PurchaseRow {
+                id: store::new_id(),
+                lead_id: f.id.clone(),
+                buyer_id: buyer_id.to_string(),
+                agency_id: f.agency_id.clone(),
+                price_cents: *price,
+                commission_cents: *commission,
+                transaction_id: tx_id.clone(),
+                created_at: now,
+            })
+            .collect();
+        match store::market::insert_purchases(conn, &rows) {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                return Err(unsellable(
+                    ids.iter()
+                        .map(|id| FieldProblem::new(id.clone(), "you bought this lead already"))
+                        .collect(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !store::market::charge_within_limit(conn, buyer_id, total)? {
+            let (limit, owed) = store::market::buyer_account(conn, buyer_id)?;
+            return Err(AppError::InsufficientCredit {
+                available_cents: (limit - owed).max(0),
+                needed_cents: total,
+            });
+        }
+        let out = rows
+            .into_iter()
+            .map(|r| PurchaseLine {
+                id: r.id,
+                lead_id: r.lead_id,
+                price_cents: r.price_cents,
+            })
+            .collect();
+        Ok((out, total))
+    })
+}
+
+/// What a buyer owes and may still spend.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub credit_limit_cents: i64,
+    pub owed_cents: i64,
+    pub available_cents: i64,
+    /// Owed and not yet on an invoice (invoicing arrives with billing: all of it, now).
+    pub uninvoiced_cents: i64,
+    pub open_invoices_cents: i64,
+}
+
+pub fn account(conn: &mut AnyConnection, buyer_id: &str) -> Result<AccountView, AppError> {
+    let (limit, owed) = store::market::buyer_account(conn, buyer_id)?;
+    Ok(AccountView {
+        credit_limit_cents: limit,
+        owed_cents: owed,
+        available_cents: (limit - owed).max(0),
+        uninvoiced_cents: owed,
+        open_invoices_cents: 0,
+    })
+}
+
+/// Sets a buyer's credit limit (finance desk and `leadmarket credit set`).
+pub fn set_credit_limit(
+    conn: &mut AnyConnection,
+    org_slug: &str,
+    limit_cents: i64,
+) -> Result<(), AppError> {
+    if limit_cents < 0 {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "limit_cents",
+            "must be 0 or more",
+        )]));
+    }
+    write_transaction(conn, |conn| {
+        let org = store::organisations::find_by_slug(conn, org_slug).map_err(|_| {
+            AppError::Validation(vec![FieldProblem::new(
+                "org",
+                format!("no organisation with slug `{org_slug}`"),
+            )])
+        })?;
+        if org.kind != "buyer" {
+            return Err(AppError::Validation(vec![FieldProblem::new(
+                "org",
+                format!("`{org_slug}` is not a buyer"),
+            )]));
+        }
+        store::market::set_credit_limit(conn, &org.id, limit_cents)?;
+        Ok(())
+    })
+}

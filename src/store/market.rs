@@ -1,0 +1,509 @@
+//! Marketplace storage: buyer credit, the ledger, purchases, price rules and the
+//! catalogue query. Contact fields never leave here in a catalogue row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::db::schema::{
+    buyer_accounts, leads, ledger_entries, ledger_transactions, organisations, price_rules,
+    purchases,
+};
+use crate::domain::money::Balanced;
+
+/// `SUM` of a BIGINT column as BIGINT: diesel types a plain SUM as NUMERIC, which the
+/// two-backend connection cannot read.
+fn sum_amount()
+-> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
+    diesel::dsl::sql("CAST(SUM(ledger_entries.amount_cents) AS BIGINT)")
+}
+
+pub fn price_rules(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    let rows: Vec<(String, String, i32)> = price_rules::table
+        .select((
+            price_rules::kind,
+            price_rules::match_value,
+            price_rules::factor_bp,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, v, b)| (k, v, i64::from(b)))
+        .collect())
+}
+
+/// (credit limit, owed) of a buyer; a buyer without an account row has neither.
+pub fn buyer_account(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<(i64, i64)> {
+    Ok(buyer_accounts::table
+        .find(buyer_id)
+        .select((
+            buyer_accounts::credit_limit_cents,
+            buyer_accounts::owed_cents,
+        ))
+        .first(conn)
+        .optional()?
+        .unwrap_or((0, 0)))
+}
+
+pub fn set_credit_limit(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    limit_cents: i64,
+) -> QueryResult<usize> {
+    let now = super::now();
+    let updated = diesel::update(buyer_accounts::table.find(buyer_id))
+        .set((
+            buyer_accounts::credit_limit_cents.eq(limit_cents),
+            buyer_accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 1 {
+        return Ok(1);
+    }
+    diesel::insert_into(buyer_accounts::table)
+        .values((
+            buyer_accounts::organisation_id.eq(buyer_id),
+            buyer_accounts::credit_limit_cents.eq(limit_cents),
+            buyer_accounts::owed_cents.eq(0i64),
+            buyer_accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Adds to what a buyer owes only while it stays within the credit limit; `false` when
+/// it would not (or the buyer has no credit at all). The guard in the WHERE clause makes
+/// concurrent purchases of one buyer safe on both backends.
+pub fn charge_within_limit(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    amount_cents: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        buyer_accounts::table
+            .filter(buyer_accounts::organisation_id.eq(buyer_id))
+            .filter(
+                (buyer_accounts::owed_cents + amount_cents).le(buyer_accounts::credit_limit_cents),
+            ),
+    )
+    .set((
+        buyer_accounts::owed_cents.eq(buyer_accounts::owed_cents + amount_cents),
+        buyer_accounts::updated_at.eq(super::now()),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Writes a balanced transaction; returns its id.
+pub fn post(
+    conn: &mut AnyConnection,
+    kind: &str,
+    description: &str,
+    tx: &Balanced,
+) -> QueryResult<String> {
+    let id = super::new_id();
+    let now = super::now();
+    diesel::insert_into(ledger_transactions::table)
+        .values((
+            ledger_transactions::id.eq(&id),
+            ledger_transactions::kind.eq(kind),
+            ledger_transactions::description.eq(description),
+            ledger_transactions::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    let rows: Vec<_> = tx
+        .postings()
+        .iter()
+        .map(|p| {
+            (
+                ledger_entries::id.eq(super::new_id()),
+                ledger_entries::transaction_id.eq(id.clone()),
+                ledger_entries::account.eq(p.account.as_str()),
+                ledger_entries::organisation_id.eq(p.organisation_id.clone()),
+                ledger_entries::amount_cents.eq(p.amount_cents),
+                ledger_entries::created_at.eq(now),
+            )
+        })
+        .collect();
+    crate::insert_many!(&mut *conn, ledger_entries::table, &rows)?;
+    Ok(id)
+}
+
+/// The balance of one account (of one organisation, or the platform's when `None`).
+pub fn balance(
+    conn: &mut AnyConnection,
+    account: &str,
+    organisation_id: Option<&str>,
+) -> QueryResult<i64> {
+    let q = ledger_entries::table
+        .filter(ledger_entries::account.eq(account))
+        .into_boxed();
+    let q = match organisation_id {
+        Some(org) => q.filter(ledger_entries::organisation_id.eq(org)),
+        None => q.filter(ledger_entries::organisation_id.is_null()),
+    };
+    let sum: Option<i64> = q.select(sum_amount()).first::<Option<i64>>(conn)?;
+    Ok(sum.unwrap_or(0))
+}
+
+/// The sum of every entry, and of each transaction that does not balance (should be none).
+pub fn trial_balance(conn: &mut AnyConnection) -> QueryResult<(i64, Vec<(String, i64)>)> {
+    let total: Option<i64> = ledger_entries::table.select(sum_amount()).first(conn)?;
+    let per_tx: Vec<(String, Option<i64>)> = ledger_entries::table
+        .group_by(ledger_entries::transaction_id)
+        .select((ledger_entries::transaction_id, sum_amount()))
+        .load(conn)?;
+    Ok((
+        total.unwrap_or(0),
+        per_tx
+            .into_iter()
+            .filter_map(|(id, s)| s.filter(|s| *s != 0).map(|s| (id, s)))
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = leads)]
+pub struct SaleFacts {
+    pub id: String,
+    pub agency_id: String,
+    pub batch_id: String,
+    pub kind: String,
+    pub status: String,
+    pub warmth: String,
+    pub segment: String,
+    pub country: String,
+    pub captured_at: NaiveDateTime,
+    pub price_cents: i64,
+    pub max_sales: i32,
+    pub sales_count: i32,
+}
+
+pub fn sale_facts(conn: &mut AnyConnection, lead_ids: &[String]) -> QueryResult<Vec<SaleFacts>> {
+    leads::table
+        .filter(leads::id.eq_any(lead_ids))
+        .select(SaleFacts::as_select())
+        .load(conn)
+}
+
+/// Agencies among these whose listings are suspended.
+pub fn suspended_agencies(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<String>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .filter(organisations::status.ne("active"))
+        .select(organisations::id)
+        .load(conn)
+}
+
+/// Leads among these this buyer bought already.
+pub fn already_bought(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    lead_ids: &[String],
+) -> QueryResult<Vec<String>> {
+    purchases::table
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .filter(purchases::lead_id.eq_any(lead_ids))
+        .select(purchases::lead_id)
+        .load(conn)
+}
+
+/// One more sale of a lead, only while it has sales left: `false` when sold out. Under
+/// PostgreSQL's default isolation a waiting UPDATE re-checks the WHERE after the lock.
+pub fn take_sale(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<bool> {
+    diesel::update(
+        leads::table
+            .filter(leads::id.eq(lead_id))
+            .filter(leads::status.eq("available"))
+            .filter(leads::sales_count.lt(leads::max_sales)),
+    )
+    .set(leads::sales_count.eq(leads::sales_count + 1))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = purchases)]
+pub struct PurchaseRow {
+    pub id: String,
+    pub lead_id: String,
+    pub buyer_id: String,
+    pub agency_id: String,
+    pub price_cents: i64,
+    pub commission_cents: i64,
+    pub transaction_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_purchases(conn: &mut AnyConnection, rows: &[PurchaseRow]) -> QueryResult<usize> {
+    crate::insert_many!(&mut *conn, purchases::table, rows)
+}
+
+/// A bought lead with its contact fields, for its buyer only.
+#[derive(Debug, Clone, Queryable)]
+pub struct BoughtLead {
+    pub purchase_id: String,
+    pub bought_at: NaiveDateTime,
+    pub price_cents: i64,
+    pub lead_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub age: i32,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub street: Option<String>,
+    pub segment: String,
+    pub warmth: String,
+    pub contact_type: String,
+    pub captured_at: NaiveDateTime,
+}
+
+/// The buyer's purchases after `after` (purchase id; v7 ids sort by time), oldest first.
+pub fn bought_leads(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<BoughtLead>> {
+    let mut q = purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(purchases::id.gt(after.to_string()));
+    }
+    q.order(purchases::id.asc())
+        .limit(limit)
+        .select((
+            purchases::id,
+            purchases::created_at,
+            purchases::price_cents,
+            leads::id,
+            leads::first_name,
+            leads::last_name,
+            leads::email,
+            leads::phone,
+            leads::age,
+            leads::country,
+            leads::region,
+            leads::city,
+            leads::postal_code,
+            leads::street,
+            leads::segment,
+            leads::warmth,
+            leads::contact_type,
+            leads::captured_at,
+        ))
+        .load(conn)
+}
+
+/// What a catalogue row may hold: filterable facts only, never contact fields.
+#[derive(Debug, Clone, Queryable)]
+pub struct CatalogueRow {
+    pub id: String,
+    pub age: i32,
+    pub income_cents: Option<i64>,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub segment: String,
+    pub channel: String,
+    pub warmth: String,
+    pub contact_type: String,
+    pub verified: bool,
+    pub score: i32,
+    pub flags: String,
+    pub captured_at: NaiveDateTime,
+    pub price_cents: i64,
+    pub max_sales: i32,
+    pub sales_count: i32,
+    pub agency_id: String,
+}
+
+/// A catalogue page: rows, their agencies' names by id, and the total that matches.
+pub struct CataloguePage {
+    pub rows: Vec<CatalogueRow>,
+    pub agency_names: std::collections::HashMap<String, String>,
+    pub total: i64,
+}
+
+type Boxed<'a> = leads::BoxedQuery<'a, crate::db::MultiBackend>;
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The open catalogue for one buyer with filters applied (no sort, no cursor).
+fn open_catalogue<'a>(
+    buyer_id: &'a str,
+    f: &'a crate::domain::catalogue::Filter,
+    now: NaiveDateTime,
+) -> Boxed<'a> {
+    use diesel::dsl::{exists, not};
+    let mut q = leads::table
+        .filter(leads::kind.eq("consumer"))
+        .filter(leads::status.eq("available"))
+        .filter(leads::sales_count.lt(leads::max_sales))
+        .filter(
+            leads::agency_id.eq_any(
+                organisations::table
+                    .filter(organisations::status.eq("active"))
+                    .select(organisations::id),
+            ),
+        )
+        .filter(not(exists(
+            purchases::table
+                .filter(purchases::lead_id.eq(leads::id))
+                .filter(purchases::buyer_id.eq(buyer_id)),
+        )))
+        .into_boxed();
+    if let Some(s) = &f.segment {
+        q = q.filter(
+            leads::segment.eq(s.clone()).or(leads::segment
+                .like(format!("{}.%", escape_like(s)))
+                .escape('\\')),
+        );
+    }
+    if let Some(c) = &f.country {
+        q = q.filter(leads::country.eq(c.clone()));
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(leads::region.eq(r.clone()));
+    }
+    if let Some(c) = &f.city {
+        q = q.filter(leads::city.eq(c.clone()));
+    }
+    if let Some(p) = &f.postal_prefix {
+        q = q.filter(
+            leads::postal_code
+                .like(format!("{}%", escape_like(p)))
+                .escape('\\'),
+        );
+    }
+    if let Some(a) = f.age_min {
+        q = q.filter(leads::age.ge(a));
+    }
+    if let Some(a) = f.age_max {
+        q = q.filter(leads::age.le(a));
+    }
+    if let Some(i) = f.income_min_cents {
+        q = q.filter(leads::income_cents.ge(i));
+    }
+    if let Some(i) = f.income_max_cents {
+        q = q.filter(leads::income_cents.le(i));
+    }
+    if !f.warmth.is_empty() {
+        q = q.filter(leads::warmth.eq_any(f.warmth.clone()));
+    }
+    if let Some(c) = &f.contact_type {
+        q = q.filter(leads::contact_type.eq(c.clone()));
+    }
+    if let Some(v) = f.verified {
+        q = q.filter(leads::verified.eq(v));
+    }
+    if let Some(s) = f.min_score {
+        q = q.filter(leads::score.ge(s));
+    }
+    if let Some(d) = f.max_age_days {
+        q = q.filter(leads::captured_at.ge(now - chrono::TimeDelta::days(d)));
+    }
+    match f.exclusive {
+        Some(true) => q = q.filter(leads::max_sales.eq(1)),
+        Some(false) => q = q.filter(leads::max_sales.gt(1)),
+        None => {}
+    }
+    q
+}
+
+/// One page of the catalogue (keyset, no OFFSET) and the total that matches.
+pub fn catalogue_page(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    parsed: &crate::domain::catalogue::Parsed,
+    now: NaiveDateTime,
+) -> QueryResult<CataloguePage> {
+    use crate::domain::catalogue::{Cursor, Sort};
+    let total: i64 = open_catalogue(buyer_id, &parsed.filter, now)
+        .count()
+        .get_result(conn)?;
+    let mut q = open_catalogue(buyer_id, &parsed.filter, now);
+    q = match (&parsed.sort, &parsed.cursor) {
+        (Sort::Fresh, Some(Cursor::Fresh(t, id))) => q.filter(
+            leads::captured_at
+                .lt(*t)
+                .or(leads::captured_at.eq(*t).and(leads::id.lt(id.clone()))),
+        ),
+        (Sort::ScoreDesc, Some(Cursor::Score(s, id))) => q.filter(
+            leads::score
+                .lt(*s)
+                .or(leads::score.eq(*s).and(leads::id.lt(id.clone()))),
+        ),
+        (Sort::Score, Some(Cursor::Score(s, id))) => q.filter(
+            leads::score
+                .gt(*s)
+                .or(leads::score.eq(*s).and(leads::id.gt(id.clone()))),
+        ),
+        _ => q,
+    };
+    q = match parsed.sort {
+        Sort::Fresh => q.order((leads::captured_at.desc(), leads::id.desc())),
+        Sort::ScoreDesc => q.order((leads::score.desc(), leads::id.desc())),
+        Sort::Score => q.order((leads::score.asc(), leads::id.asc())),
+    };
+    let rows: Vec<CatalogueRow> = q
+        .limit(parsed.limit)
+        .select((
+            leads::id,
+            leads::age,
+            leads::income_cents,
+            leads::country,
+            leads::region,
+            leads::city,
+            leads::postal_code,
+            leads::segment,
+            leads::channel,
+            leads::warmth,
+            leads::contact_type,
+            leads::verified,
+            leads::score,
+            leads::flags,
+            leads::captured_at,
+            leads::price_cents,
+            leads::max_sales,
+            leads::sales_count,
+            leads::agency_id,
+        ))
+        .load(conn)?;
+    let agency_ids: Vec<String> = rows.iter().map(|r| r.agency_id.clone()).collect();
+    let agency_names = organisations::table
+        .filter(organisations::id.eq_any(agency_ids))
+        .select((organisations::id, organisations::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(CataloguePage {
+        rows,
+        agency_names,
+        total,
+    })
+}
+
+/// The buyer a targeted lead's batch was uploaded for (through its order).
+pub fn targeted_buyers(
+    conn: &mut AnyConnection,
+    batch_ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    use crate::db::schema::{batches, orders};
+    let rows: Vec<(String, String)> = batches::table
+        .inner_join(orders::table.on(batches::order_id.eq(orders::id.nullable())))
+        .filter(batches::id.eq_any(batch_ids))
+        .select((batches::id, orders::buyer_id))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,337 @@
+//! Buyers' API: the catalogue (no contact data before sale), purchases, and the account.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{ApiCaller, idempotency};
+use crate::app::AppState;
+use crate::domain::OrgKind;
+use crate::domain::catalogue::{self, Cursor, RawFilter, Sort};
+use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
+use crate::services::market;
+use crate::store;
+use crate::store::market::CatalogueRow;
+
+#[derive(Serialize, ToSchema)]
+pub struct AgencyRef {
+    pub id: String,
+    pub name: String,
+    /// Approved disputes per sale over 30 days; known once disputes exist.
+    pub quality_score: Option<f64>,
+}
+
+/// A catalogue item: only what buyers filter on, never name, phone, email or street.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogueItem {
+    pub id: String,
+    pub age: i32,
+    pub income_band: Option<String>,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_prefix: Option<String>,
+    pub segment: String,
+    pub channel: String,
+    pub warmth: String,
+    pub contact_type: String,
+    pub verified: bool,
+    pub score: i32,
+    /// Soft pseudo-lead signals, e.g. `fast_form`.
+    pub flags: Vec<String>,
+    pub captured_at: String,
+    /// The unit price for one lead, modifiers included.
+    pub price_cents: i64,
+    pub price_steps: Vec<crate::domain::pricing::Step>,
+    pub remaining_sales: i32,
+    pub agency: AgencyRef,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CataloguePage {
+    pub items: Vec<CatalogueItem>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// Builds catalogue items from rows: the one place catalogue rows become a view.
+pub fn items(
+    rows: Vec<CatalogueRow>,
+    agency_names: &std::collections::HashMap<String, String>,
+    rules: &crate::domain::pricing::PriceRules,
+    now: chrono::NaiveDateTime,
+) -> Vec<CatalogueItem> {
+    rows.into_iter()
+        .map(|r| {
+            let quote = crate::domain::pricing::quote(
+                &crate::domain::pricing::PriceFacts {
+                    base_cents: r.price_cents,
+                    warmth: &r.warmth,
+                    max_sales: r.max_sales,
+                    segment: &r.segment,
+                    country: &r.country,
+                    captured_at: r.captured_at,
+                },
+                rules,
+                1,
+                now,
+            );
+            CatalogueItem {
+                income_band: catalogue::income_band(r.income_cents),
+                postal_prefix: catalogue::postal_prefix(r.postal_code.as_deref()),
+                flags: r
+                    .flags
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                captured_at: r
+                    .captured_at
+                    .and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                price_cents: quote.unit_cents,
+                price_steps: quote.steps,
+                remaining_sales: r.max_sales - r.sales_count,
+                agency: AgencyRef {
+                    name: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),
+                    id: r.agency_id,
+                    quality_score: None,
+                },
+                id: r.id,
+                age: r.age,
+                country: r.country,
+                region: r.region,
+                city: r.city,
+                segment: r.segment,
+                channel: r.channel,
+                warmth: r.warmth,
+                contact_type: r.contact_type,
+                verified: r.verified,
+                score: r.score,
+            }
+        })
+        .collect()
+}
+
+/// One catalogue page for a buyer, shared by the API and the page.
+pub async fn catalogue_page(
+    state: &AppState,
+    buyer_id: String,
+    raw: RawFilter,
+) -> Result<CataloguePage, AppError> {
+    let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
+    state
+        .db(move |conn| {
+            let now = store::now();
+            let store::market::CataloguePage {
+                rows,
+                agency_names,
+                total,
+            } = store::market::catalogue_page(conn, &buyer_id, &parsed, now)?;
+            let next_cursor = (rows.len() as i64 == parsed.limit)
+                .then(|| rows.last())
+                .flatten()
+                .map(|r| match parsed.sort {
+                    Sort::Fresh => Cursor::Fresh(r.captured_at, r.id.clone()).encode(),
+                    Sort::Score | Sort::ScoreDesc => Cursor::Score(r.score, r.id.clone()).encode(),
+                });
+            let rules = market::rules(conn)?;
+            Ok(CataloguePage {
+                items: items(rows, &agency_names, &rules, now),
+                total,
+                next_cursor,
+            })
+        })
+        .await
+}
+
+#[utoipa::path(get, path = "/api/v1/catalogue", tag = "buyers", security(("bearer" = [])),
+    params(RawFilter),
+    responses((status = 200, body = CataloguePage), (status = 403, description = "The caller is not a buyer"), (status = 422, description = "Bad filters, each listed")))]
+pub async fn get_catalogue(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    let raw = RawFilter::from_query(req.query_string()).map_err(AppError::Validation)?;
+    let page = catalogue_page(&state, caller.org_id.clone(), raw).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PurchaseRequest {
+    pub lead_ids: Vec<String>,
+    /// The total the buyer was shown; a different total now answers 409 `price_changed`.
+    pub expected_total_cents: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/purchases", tag = "buyers", security(("bearer" = [])),
+    request_body = PurchaseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely")),
+    responses(
+        (status = 201, description = "`{purchases: [{id, lead_id, price_cents}], total_cents}`"),
+        (status = 402, description = "`insufficient_credit`"),
+        (status = 409, description = "`not_available` naming each lead that cannot be sold, or `price_changed`"),
+    ))]
+pub async fn create_purchase(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    let request: PurchaseRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::Validation(vec![FieldProblem::new(
+            "body",
+            format!("is not a purchase: {e}"),
+        )])
+    })?;
+    let hash = idempotency::hash_body(&[&body]);
+    let (buyer, commission_bp) = (caller.org_id.clone(), state.config.commission_bp);
+    let worker = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let result = worker
+            .db(move |conn| {
+                market::buy(
+                    conn,
+                    commission_bp,
+                    &buyer,
+                    &request.lead_ids,
+                    request.expected_total_cents,
+                )
+            })
+            .await;
+        match result {
+            Ok((purchases, total)) => Ok((
+                StatusCode::CREATED,
+                json!({"purchases": purchases, "total_cents": total}),
+            )),
+            Err(
+                e @ (AppError::Unsellable { .. }
+                | AppError::InsufficientCredit { .. }
+                | AppError::Conflict { .. }
+                | AppError::Validation(_)),
+            ) => {
+                let status = e.status();
+                let body = serde_json::to_value(ApiError(e).body()).map_err(AppError::internal)?;
+                Ok((status, body))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/account", tag = "buyers", security(("bearer" = [])),
+    responses((status = 200, body = market::AccountView)))]
+pub async fn get_account(caller: ApiCaller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    let buyer = caller.org_id.clone();
+    let view = state.db(move |conn| market::account(conn, &buyer)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BoughtLeadView {
+    pub purchase_id: String,
+    pub bought_at: String,
+    pub price_cents: i64,
+    pub lead_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub age: i32,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub street: Option<String>,
+    pub segment: String,
+    pub warmth: String,
+    pub contact_type: String,
+    pub captured_at: String,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl From<store::market::BoughtLead> for BoughtLeadView {
+    fn from(b: store::market::BoughtLead) -> Self {
+        Self {
+            purchase_id: b.purchase_id,
+            bought_at: rfc3339(b.bought_at),
+            price_cents: b.price_cents,
+            lead_id: b.lead_id,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            email: b.email,
+            phone: b.phone,
+            age: b.age,
+            country: b.country,
+            region: b.region,
+            city: b.city,
+            postal_code: b.postal_code,
+            street: b.street,
+            segment: b.segment,
+            warmth: b.warmth,
+            contact_type: b.contact_type,
+            captured_at: rfc3339(b.captured_at),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/purchases", tag = "buyers", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "`{items: [bought lead with contact fields], next_cursor}`")))]
+pub async fn list_purchases(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "limit",
+            "must be from 1 to 500",
+        )])
+        .into());
+    }
+    let (buyer, cursor) = (caller.org_id.clone(), query.cursor.clone());
+    let rows = state
+        .db(move |conn| {
+            Ok(store::market::bought_leads(
+                conn,
+                &buyer,
+                cursor.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.purchase_id.clone()))
+        .flatten();
+    let items: Vec<BoughtLeadView> = rows.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+#[utoipa::path(get, path = "/api/v1/purchases.csv", tag = "buyers", security(("bearer" = [])),
+    responses((status = 200, description = "Every bought lead, formula-safe CSV", content_type = "text/csv")))]
+pub async fn purchases_csv(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    Ok(crate::web::purchases_csv::response(state, caller.org_id.clone()).await?)
+}

@@ -1,0 +1,421 @@
+//! The catalogue and the purchase: privacy before sale, filters and keyset pages, the
+//! atomic purchase with credit and ledger, and many buyers racing for the same leads.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use leadmarket::db::schema::{buyer_accounts, leads, purchases};
+use leadmarket::domain::Role;
+use leadmarket::services::market;
+use leadmarket::store;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    no_catalogue_response_contains_any_contact_data,
+    filters_and_keyset_pages_agree_with_the_total,
+    a_purchase_moves_the_lead_the_credit_and_the_ledger_together,
+    fifty_buyers_racing_for_twenty_leads_never_oversell,
+);
+
+fn now_rfc3339(minutes_ago: i64) -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
+}
+
+/// Posts one lead through the intake API; returns its id.
+async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String {
+    let mut lead = json!({
+        "first_name": format!("Ann{n}"), "last_name": "Lee", "email": format!("ann{n}@example.com"),
+        "phone": format!("+4479111{:05}", 10_000 + n), "age": 30 + (n % 40), "country": "DE", "warmth": "warm",
+        "contact_type": "interested", "consent_at": now_rfc3339(10), "captured_at": now_rfc3339(9),
+        "segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok", "max_sales": 3
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        lead[k] = v.clone();
+    }
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/leads"))
+        .bearer_auth(token)
+        .json(&lead)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+async fn buyer_with_credit(app: &TestApp, name: &str, limit_cents: i64) -> (String, String) {
+    let (org, _) = app.member(Role::Buyer, name);
+    app.with_conn(|c| market::set_credit_limit(c, &org.slug, limit_cents))
+        .unwrap();
+    let token = app.token(&app.api_key(&org)).await;
+    (org.id, token)
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let resp = app
+        .api()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
+    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 400))
+        .unwrap();
+    let (_, token) = buyer_with_credit(app, "Prying Buyer", 0).await;
+    // Every contact value in the database: none may appear in any catalogue response.
+    let mut contacts: Vec<String> = Vec::new();
+    macro_rules! collect {
+        ($($column:expr),+) => {
+            $(contacts.extend(
+                app.with_conn(|c| leads::table.select($column).load::<Option<String>>(c).unwrap()).into_iter().flatten(),
+            );)+
+        };
+    }
+    collect!(
+        leads::first_name,
+        leads::last_name,
+        leads::email,
+        leads::phone,
+        leads::street
+    );
+    let mut bodies = Vec::new();
+    for query in [
+        "",
+        "?segment=insurance",
+        "?sort=score&limit=500",
+        "?warmth=hot&warmth=warm",
+        "?country=GB&limit=500",
+        "?exclusive=true",
+    ] {
+        let mut path = format!("/api/v1/catalogue{query}");
+        loop {
+            let resp = app
+                .api()
+                .get(app.url(&path))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            let text = resp.text().await.unwrap();
+            let body: Value = serde_json::from_str(&text).unwrap();
+            bodies.push(text);
+            match body["next_cursor"].as_str() {
+                Some(c) if bodies.len() < 40 => {
+                    let sep = if query.is_empty() { "?" } else { "&" };
+                    path = format!("/api/v1/catalogue{query}{sep}cursor={c}");
+                }
+                _ => break,
+            }
+        }
+    }
+    let all = bodies.join("\n");
+    assert!(all.contains("\"income_band\""), "items were returned");
+    for value in contacts {
+        // Short names could appear inside other words (a city, a segment): check the JSON
+        // string form, which only a field holding exactly that value would give.
+        assert!(
+            !all.contains(&format!("\"{value}\"")),
+            "{value} leaked into the catalogue"
+        );
+    }
+}
+
+async fn filters_and_keyset_pages_agree_with_the_total(app: &TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    for n in 0..7 {
+        let segment = ["insurance.car", "insurance.health", "travel"][n % 3];
+        let warmth = ["hot", "warm", "cold"][n % 3];
+        post_lead(app, &token, n, json!({"segment": segment, "warmth": warmth, "age": 20 + n * 5, "max_sales": if n == 0 { 1 } else { 3 }})).await;
+    }
+    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let count = |body: &Value| body["items"].as_array().unwrap().len();
+    let (_, all) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    assert_eq!(all["total"], 7);
+    let (_, insurance) = get_json(app, "/api/v1/catalogue?segment=insurance", &buyer).await;
+    assert_eq!(insurance["total"], 5, "a segment includes its sub-segments");
+    assert!(
+        insurance["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["segment"].as_str().unwrap().starts_with("insurance."))
+    );
+    let (_, warm_or_hot) = get_json(app, "/api/v1/catalogue?warmth=hot&warmth=warm", &buyer).await;
+    assert_eq!(warm_or_hot["total"], 5, "warmth is repeatable");
+    let (_, aged) = get_json(app, "/api/v1/catalogue?age_min=25&age_max=40", &buyer).await;
+    assert_eq!(aged["total"], 4);
+    let (_, exclusive) = get_json(app, "/api/v1/catalogue?exclusive=true", &buyer).await;
+    assert_eq!(exclusive["total"], 1);
+    assert_eq!(exclusive["items"][0]["remaining_sales"], 1);
+    let (status, bad) = get_json(app, "/api/v1/catalogue?age_min=old&warmth=boiling", &buyer).await;
+    assert_eq!(status, 422);
+    assert_eq!(bad["error"]["details"].as_array().unwrap().len(), 2);
+
+    // Pages of two walk the whole listing once, newest first.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/catalogue?limit=2".to_string();
+    loop {
+        let (_, page) = get_json(app, &path, &buyer).await;
+        assert_eq!(page["total"], 7);
+        assert!(count(&page) <= 2);
+        for item in page["items"].as_array().unwrap() {
+            seen.push((
+                item["captured_at"].as_str().unwrap().to_string(),
+                item["id"].as_str().unwrap().to_string(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/catalogue?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(
+        seen.iter().map(|(_, id)| id).collect::<HashSet<_>>().len(),
+        7,
+        "no lead twice"
+    );
+    assert!(seen.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let (status, _) = get_json(app, "/api/v1/catalogue?cursor=bogus", &buyer).await;
+    assert_eq!(status, 422);
+    // Agencies have no catalogue.
+    assert_eq!(get_json(app, "/api/v1/catalogue", &token).await.0, 403);
+}
+
+async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let a = post_lead(
+        app,
+        &token,
+        1,
+        json!({"first_name": "=HYPERLINK(\"http://x\")", "max_sales": 1}),
+    )
+    .await;
+    let b = post_lead(app, &token, 2, json!({})).await;
+    let c = post_lead(app, &token, 3, json!({})).await;
+    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 3000).await;
+
+    // The catalogue price is what the buyer pays: 1000 x 1.5 (exclusive) and 1000.
+    let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    let price_of = |id: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap()["price_cents"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((price_of(&a), price_of(&b)), (1500, 1000));
+
+    let buy = |ids: Vec<&str>, expected: Option<i64>| {
+        app.api()
+            .post(app.url("/api/v1/purchases"))
+            .bearer_auth(&buyer)
+            .json(&json!({"lead_ids": ids, "expected_total_cents": expected}))
+            .send()
+    };
+    let resp = buy(vec![&a, &b], Some(2600)).await.unwrap();
+    assert_eq!(resp.status(), 409, "a different total than shown");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "price_changed"
+    );
+
+    let resp = buy(vec![&a, &b], Some(2500)).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["total_cents"], 2500);
+    assert_eq!(body["purchases"].as_array().unwrap().len(), 2);
+
+    let (_, account) = get_json(app, "/api/v1/account", &buyer).await;
+    assert_eq!(account["owed_cents"], 2500);
+    assert_eq!(account["available_cents"], 500);
+    assert_eq!(account["credit_limit_cents"], 3000);
+
+    let resp = buy(vec![&b, &c], None).await.unwrap();
+    assert_eq!(resp.status(), 409, "all or nothing: b was bought already");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_available");
+    assert_eq!(body["error"]["details"][0]["field"], b.as_str());
+    let resp = buy(vec![&c], None).await.unwrap();
+    assert_eq!(resp.status(), 402, "1000 is more than the 500 left");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "insufficient_credit"
+    );
+    let c_sales: i32 = app.with_conn(|conn| {
+        leads::table
+            .find(&c)
+            .select(leads::sales_count)
+            .first(conn)
+            .unwrap()
+    });
+    assert_eq!(c_sales, 0, "the refused purchase changed nothing");
+
+    // Sold-out exclusive leads leave the catalogue; the buyer sees its own purchases.
+    let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    assert_eq!(page["total"], 1);
+    let (_, mine) = get_json(app, "/api/v1/purchases", &buyer).await;
+    let emails: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["ann1@example.com", "ann2@example.com"]);
+    let csv = app
+        .api()
+        .get(app.url("/api/v1/purchases.csv"))
+        .bearer_auth(&buyer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("'=HYPERLINK"),
+        "formula cells are neutralised: {csv}"
+    );
+    assert!(!csv.contains(",=HYPERLINK"));
+
+    // Money: the ledger balances and says what the account says.
+    app.with_conn(|conn| {
+        let (total, unbalanced) = store::market::trial_balance(conn).unwrap();
+        assert_eq!(total, 0);
+        assert!(unbalanced.is_empty());
+        assert_eq!(
+            store::market::balance(conn, "buyer_receivable", Some(&buyer_id)).unwrap(),
+            2500
+        );
+        assert_eq!(
+            store::market::balance(conn, "platform_revenue", None).unwrap(),
+            -500
+        );
+        assert_eq!(
+            store::market::balance(conn, "agency_payable", Some(&agency.id)).unwrap(),
+            -2000
+        );
+    });
+}
+
+async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
+    let second = app.second_instance().await;
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let mut lead_ids = Vec::new();
+    for n in 0..20 {
+        lead_ids.push(
+            post_lead(
+                app,
+                &token,
+                n,
+                json!({"max_sales": if n % 2 == 0 { 1 } else { 3 }}),
+            )
+            .await,
+        );
+    }
+    let mut buyers = Vec::new();
+    for n in 0..50 {
+        // Some can afford one lead only, some plenty.
+        let limit = [1500, 2500, 100_000][n % 3];
+        buyers.push(buyer_with_credit(app, &format!("Buyer {n}"), limit).await);
+    }
+    let statuses =
+        futures_util::future::join_all(buyers.iter().enumerate().map(|(n, (_, token))| {
+            let instance = if n % 2 == 0 { app } else { &second };
+            let lead_ids = &lead_ids;
+            async move {
+                let mut got = Vec::new();
+                for round in 0..3 {
+                    let pick = vec![
+                        lead_ids[(n * 7 + round * 3) % 20].clone(),
+                        lead_ids[(n * 3 + round * 11 + 1) % 20].clone(),
+                    ];
+                    let resp = instance
+                        .api()
+                        .post(instance.url("/api/v1/purchases"))
+                        .bearer_auth(token)
+                        .json(&json!({"lead_ids": pick}))
+                        .send()
+                        .await
+                        .unwrap();
+                    got.push(resp.status().as_u16());
+                }
+                got
+            }
+        }))
+        .await;
+    let statuses: Vec<u16> = statuses.into_iter().flatten().collect();
+    assert!(
+        statuses.iter().all(|s| [201, 402, 409].contains(s)),
+        "only 201/402/409: {statuses:?}"
+    );
+    assert!(statuses.contains(&201));
+
+    app.with_conn(|conn| {
+        let counts: Vec<(String, i32, i32)> = leads::table
+            .filter(leads::id.eq_any(&lead_ids))
+            .select((leads::id, leads::sales_count, leads::max_sales))
+            .load(conn)
+            .unwrap();
+        let sold: Vec<(String, String)> = purchases::table
+            .select((purchases::lead_id, purchases::buyer_id))
+            .load(conn)
+            .unwrap();
+        let mut per_lead: HashMap<&str, i32> = HashMap::new();
+        for (lead, _) in &sold {
+            *per_lead.entry(lead.as_str()).or_default() += 1;
+        }
+        for (id, sales, max) in &counts {
+            assert!(sales <= max, "lead {id} sold {sales} times, max {max}");
+            assert_eq!(
+                per_lead.get(id.as_str()).copied().unwrap_or(0),
+                *sales,
+                "sales count matches purchases"
+            );
+        }
+        assert_eq!(
+            sold.iter().collect::<HashSet<_>>().len(),
+            sold.len(),
+            "no buyer holds a lead twice"
+        );
+        let owed: Vec<(String, i64, i64)> = buyer_accounts::table
+            .select((
+                buyer_accounts::organisation_id,
+                buyer_accounts::owed_cents,
+                buyer_accounts::credit_limit_cents,
+            ))
+            .load(conn)
+            .unwrap();
+        for (buyer, owed, limit) in owed {
+            assert!(owed <= limit, "{buyer} owes {owed} over {limit}");
+            assert_eq!(
+                store::market::balance(conn, "buyer_receivable", Some(&buyer)).unwrap(),
+                owed,
+                "balance equals ledger"
+            );
+        }
+        let (total, unbalanced) = store::market::trial_balance(conn).unwrap();
+        assert_eq!(total, 0);
+        assert!(unbalanced.is_empty());
+    });
+}
