@@ -261,3 +261,75 @@ pub fn set_credit_limit(
         Ok(())
     })
 }
+
+/// Buys up to `quantity` leads matching a catalogue filter at `max_price_cents` or less
+/// each, newest first. Leads another buyer takes in the meantime are skipped and the
+/// next ones tried; what was bought is returned (possibly fewer than asked).
+pub fn buy_matching(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    buyer_id: &str,
+    filter: &crate::domain::catalogue::Filter,
+    quantity: i64,
+    max_price_cents: i64,
+) -> Result<(Vec<PurchaseLine>, i64), AppError> {
+    use crate::domain::catalogue::{Parsed, Sort};
+    if !(1..=1000).contains(&quantity) {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "quantity",
+            "must be from 1 to 1000",
+        )]));
+    }
+    if max_price_cents < 0 {
+        return Err(AppError::Validation(vec![FieldProblem::new(
+            "max_price_cents",
+            "must be 0 or more",
+        )]));
+    }
+    let mut skip: std::collections::HashSet<String> = Default::default();
+    for _attempt in 0..3 {
+        let now = store::now();
+        let parsed = Parsed {
+            filter: filter.clone(),
+            sort: Sort::Fresh,
+            limit: (quantity * 3 + skip.len() as i64).min(crate::domain::catalogue::MAX_LIMIT),
+            cursor: None,
+        };
+        let page = store::market::catalogue_page(conn, buyer_id, &parsed, now)?;
+        let ids: Vec<String> = page
+            .rows
+            .iter()
+            .filter(|r| !skip.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        let facts = store::market::sale_facts(conn, &ids)?;
+        let rules = rules(conn)?;
+        let mut chosen: Vec<String> = Vec::new();
+        for id in &ids {
+            if chosen.len() as i64 >= quantity {
+                break;
+            }
+            if let Some(f) = facts.iter().find(|f| &f.id == id)
+                && quote_for(f, &rules, quantity, now).unit_cents <= max_price_cents
+            {
+                chosen.push(id.clone());
+            }
+        }
+        if chosen.is_empty() {
+            return Err(AppError::Conflict {
+                code: "nothing_available",
+                message: "no lead matches this filter at or under that price".into(),
+            });
+        }
+        match buy(conn, commission_bp, buyer_id, &chosen, None) {
+            Err(AppError::Unsellable { details, .. }) => {
+                skip.extend(details.into_iter().map(|d| d.field))
+            }
+            other => return other,
+        }
+    }
+    Err(AppError::Conflict {
+        code: "nothing_available",
+        message: "other buyers took the matching leads first; try again".into(),
+    })
+}

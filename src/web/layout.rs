@@ -29,6 +29,13 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::Agency {
         items.push(("/batches", "Batches"));
     }
+    if role == Role::Buyer {
+        items.push(("/catalogue", "Catalogue"));
+        items.push(("/purchases", "My leads"));
+    }
+    if matches!(role, Role::Finance | Role::Admin) {
+        items.push(("/finance/buyers", "Buyers' credit"));
+    }
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));
         items.push(("/admin/suppressions", "Suppression list"));

@@ -18,6 +18,8 @@ on_both_backends!(
     filters_and_keyset_pages_agree_with_the_total,
     a_purchase_moves_the_lead_the_credit_and_the_ledger_together,
     fifty_buyers_racing_for_twenty_leads_never_oversell,
+    buyers_browse_and_buy_through_the_pages_and_finance_sets_credit,
+    a_filter_purchase_buys_the_first_matching_leads_under_the_cap,
 );
 
 fn now_rfc3339(minutes_ago: i64) -> String {
@@ -418,4 +420,158 @@ async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
         assert_eq!(total, 0);
         assert!(unbalanced.is_empty());
     });
+}
+
+async fn buyers_browse_and_buy_through_the_pages_and_finance_sets_credit(app: &TestApp) {
+    let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let first = post_lead(app, &token, 1, json!({"segment": "insurance.car"})).await;
+    post_lead(app, &token, 2, json!({"segment": "travel"})).await;
+    let (platform, finance_email) = app.member(Role::Finance, "Platform");
+    let _ = platform;
+    let (buyer_org, buyer_email) = app.member(Role::Buyer, "Keystone");
+
+    // Finance gives the buyer credit on its desk.
+    let finance = app.browser();
+    finance.login(&finance_email).await;
+    let (status, html) = finance.get_text("/finance/buyers").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("keystone"));
+    let csrf = finance.csrf("/finance/buyers").await;
+    let resp = finance
+        .post_form(
+            "/finance/buyers/credit",
+            &[
+                ("csrf_token", &csrf),
+                ("slug", &buyer_org.slug),
+                ("limit", "50.00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("set to 50.00 EUR"));
+    let resp = finance
+        .post_form(
+            "/finance/buyers/credit",
+            &[
+                ("csrf_token", &csrf),
+                ("slug", &buyer_org.slug),
+                ("limit", "lots"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+
+    let b = app.browser();
+    b.login(&buyer_email).await;
+    let (status, html) = b.get_text("/catalogue?segment=insurance&warmth=warm").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("1 leads match"),
+        "the filter stays in the URL and narrows the list"
+    );
+    let kept = html
+        .split("name=\"query\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        kept.contains("segment=insurance") && kept.contains("warmth=warm"),
+        "the filter is kept for buying: {kept}"
+    );
+    assert!(
+        !html.contains("ann1@example.com") && !html.contains("Ann1"),
+        "no contact data before sale"
+    );
+    let (status, html) = b.get_text("/catalogue?age_min=old").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("age_min"), "a bad filter is explained");
+
+    let csrf = b.csrf("/catalogue").await;
+    let resp = b
+        .post_form(
+            "/catalogue/buy-selected",
+            &[("csrf_token", &csrf), ("lead_id", &first), ("query", "")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let (status, html) = b.get_text(&location).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("You bought 1 lead(s)") && html.contains("ann1@example.com"),
+        "My leads shows contacts"
+    );
+    let (status, csv) = b.get_text("/purchases.csv").await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("ann1@example.com"));
+    // Buying beyond the credit is refused with a clear message.
+    let resp = b
+        .post_form(
+            "/catalogue/buy-first",
+            &[
+                ("csrf_token", &csrf),
+                ("query", ""),
+                ("quantity", "1"),
+                ("max_price", "0.10"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("no lead matches"));
+
+    // The agency sees the sale and its earnings (its price less 20% commission).
+    let a = app.browser();
+    a.login(&agency_email).await;
+    let (_, html) = a.get_text("/dashboard").await;
+    // 1000 x 1.1 (insurance) = 1100, less 20% commission.
+    assert!(html.contains("8.80 EUR"), "earned after commission");
+}
+
+async fn a_filter_purchase_buys_the_first_matching_leads_under_the_cap(app: &TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    for n in 0..4 {
+        post_lead(
+            app,
+            &token,
+            n,
+            json!({"warmth": if n < 3 { "warm" } else { "hot" }}),
+        )
+        .await;
+    }
+    let (_, buyer) = buyer_with_credit(app, "Keystone", 100_000).await;
+    let buy = |body: Value| {
+        app.api()
+            .post(app.url("/api/v1/purchases"))
+            .bearer_auth(&buyer)
+            .json(&body)
+            .send()
+    };
+    // Warm leads cost 1000, the hot one 1300: a cap of 1000 buys warm ones only.
+    let resp =
+        buy(json!({"filter": {"segment": "travel"}, "quantity": 5, "max_price_cents": 1000}))
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["purchases"].as_array().unwrap().len(), 3);
+    assert_eq!(body["total_cents"], 3000);
+    let resp = buy(json!({"filter": {"warmth": ["warm"]}, "quantity": 1, "max_price_cents": 5000}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409, "nothing warm is left for this buyer");
+    let resp = buy(json!({"filter": {"segmnet": "x"}, "quantity": 1, "max_price_cents": 5000}))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        422,
+        "a misspelt filter is refused, not ignored"
+    );
+    let resp = buy(json!({"filter": {}, "quantity": 1})).await.unwrap();
+    assert_eq!(resp.status(), 422);
 }

@@ -163,7 +163,15 @@ pub async fn get_catalogue(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PurchaseRequest {
+    /// Buy exactly these, all or nothing...
+    #[serde(default)]
     pub lead_ids: Vec<String>,
+    /// ...or up to `quantity` leads matching these catalogue filters at `max_price_cents`
+    /// or less each.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
+    pub quantity: Option<i64>,
+    pub max_price_cents: Option<i64>,
     /// The total the buyer was shown; a different total now answers 409 `price_changed`.
     pub expected_total_cents: Option<i64>,
 }
@@ -193,17 +201,46 @@ pub async fn create_purchase(
     let (buyer, commission_bp) = (caller.org_id.clone(), state.config.commission_bp);
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
-        let result = worker
-            .db(move |conn| {
-                market::buy(
-                    conn,
-                    commission_bp,
-                    &buyer,
-                    &request.lead_ids,
-                    request.expected_total_cents,
-                )
-            })
-            .await;
+        let PurchaseRequest {
+            lead_ids,
+            filter,
+            quantity,
+            max_price_cents,
+            expected_total_cents,
+        } = request;
+        let result = match filter {
+            None => {
+                worker
+                    .db(move |conn| {
+                        market::buy(conn, commission_bp, &buyer, &lead_ids, expected_total_cents)
+                    })
+                    .await
+            }
+            Some(filter) => {
+                let parsed = filter_from_json(&filter)?;
+                let (quantity, max_price) = match (quantity, max_price_cents) {
+                    (Some(q), Some(p)) => (q, p),
+                    _ => {
+                        return Ok(validation(vec![FieldProblem::new(
+                            "quantity",
+                            "a filter purchase needs quantity and max_price_cents",
+                        )]));
+                    }
+                };
+                worker
+                    .db(move |conn| {
+                        market::buy_matching(
+                            conn,
+                            commission_bp,
+                            &buyer,
+                            &parsed,
+                            quantity,
+                            max_price,
+                        )
+                    })
+                    .await
+            }
+        };
         match result {
             Ok((purchases, total)) => Ok((
                 StatusCode::CREATED,
@@ -223,6 +260,37 @@ pub async fn create_purchase(
         }
     })
     .await
+}
+
+fn validation(problems: Vec<FieldProblem>) -> (StatusCode, serde_json::Value) {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError(AppError::Validation(problems)).body(),
+    )
+}
+
+/// A JSON filter object as the catalogue's query parameters (warmth may be a list).
+fn filter_from_json(
+    filter: &serde_json::Map<String, serde_json::Value>,
+) -> Result<crate::domain::catalogue::Filter, ApiError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in filter {
+        let values: Vec<&serde_json::Value> = match v {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for v in values {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            pairs.push((k.clone(), text));
+        }
+    }
+    let query = serde_urlencoded::to_string(&pairs).map_err(AppError::internal)?;
+    let raw = RawFilter::from_query(&query).map_err(AppError::Validation)?;
+    Ok(catalogue::parse(&raw).map_err(AppError::Validation)?.filter)
 }
 
 #[utoipa::path(get, path = "/api/v1/account", tag = "buyers", security(("bearer" = [])),

@@ -4,7 +4,7 @@ mod batches;
 mod caller;
 mod idempotency;
 mod intake;
-mod market;
+pub mod market;
 mod openapi;
 mod reference;
 mod token;

@@ -80,10 +80,11 @@ fn stat(label: &'static str, value: i64, note: impl Into<String>) -> Stat {
 
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let u = user.clone();
+    let currency = state.config.currency.clone();
     let (stats, tables, intro) = state
         .db(move |conn| {
             Ok(match u.role {
-                Role::Agency => agency(conn, &u.org_id)?,
+                Role::Agency => agency(conn, &u.org_id, &currency)?,
                 Role::Buyer => buyer(conn)?,
                 Role::Finance => finance(conn)?,
                 Role::Admin => admin(conn)?,
@@ -101,15 +102,26 @@ pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> AppResult<Ht
 
 type Parts = (Vec<Stat>, Vec<Table>, String);
 
-fn agency(conn: &mut crate::db::AnyConnection, agency_id: &str) -> diesel::QueryResult<Parts> {
+fn agency(
+    conn: &mut crate::db::AnyConnection,
+    agency_id: &str,
+    currency: &str,
+) -> diesel::QueryResult<Parts> {
     let batches = store::batches::count_for_agency(conn, agency_id)?;
     let (total, available, sold) = store::leads::agency_totals(conn, agency_id)?;
+    // What the platform owes the agency: its payable account's credit balance.
+    let earned = -store::market::balance(conn, "agency_payable", Some(agency_id))?;
     let recent = store::batches::recent_for_agency(conn, agency_id, 10)?;
     let stats = vec![
         stat("Batches", batches, "uploaded so far"),
         stat("Leads", total, "accepted into the marketplace"),
         stat("Available", available, "with sales left"),
         stat("Sales", sold, "lead sales made"),
+        Stat {
+            label: "Earned",
+            value: crate::web::money(earned, currency),
+            note: "after the platform's commission".into(),
+        },
     ];
     let rows = recent
         .into_iter()

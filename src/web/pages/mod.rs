@@ -3,9 +3,11 @@
 mod admin;
 mod batches;
 mod dashboard;
+mod finance;
 mod health;
 mod help;
 mod login;
+mod market;
 mod settings;
 mod suppressions;
 
@@ -33,5 +35,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/organisations", web::get().to(admin::organisations))
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
-        .route("/help/intake", web::get().to(help::intake));
+        .route("/help/intake", web::get().to(help::intake))
+        .route("/catalogue", web::get().to(market::show))
+        .route(
+            "/catalogue/buy-selected",
+            web::post().to(market::buy_selected),
+        )
+        .route("/catalogue/buy-first", web::post().to(market::buy_first))
+        .route("/purchases", web::get().to(market::purchases))
+        .route("/purchases.csv", web::get().to(market::purchases_csv))
+        .route("/finance/buyers", web::get().to(finance::buyers))
+        .route(
+            "/finance/buyers/credit",
+            web::post().to(finance::set_credit),
+        );
 }

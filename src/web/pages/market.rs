@@ -1,0 +1,354 @@
+//! Buyers' pages: the catalogue with filters in the URL, buying, and "My leads".
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::catalogue::{self, RawFilter};
+use crate::error::{AppError, AppResult, FieldProblem};
+use crate::services::market;
+use crate::store;
+use crate::web::api::market::{BoughtLeadView, CatalogueItem, catalogue_page};
+use crate::web::auth::BuyerUser;
+use crate::web::csrf::CsrfForm;
+use crate::web::layout::Layout;
+use crate::web::{money, redirect, render, thousands, urlencode};
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "market/catalogue.html")]
+struct CataloguePage {
+    layout: Layout,
+    raw: RawFilter,
+    query: String,
+    segments: Vec<Choice>,
+    warmths: Vec<Choice>,
+    sorts: Vec<Choice>,
+    items: Vec<ItemView>,
+    total: String,
+    next_page: Option<String>,
+    problems: Vec<FieldProblem>,
+    message: Option<String>,
+    available: String,
+}
+
+pub struct ItemView {
+    pub item: CatalogueItem,
+    pub price: String,
+    pub breakdown: String,
+}
+
+fn choices(items: Vec<(String, String)>, chosen: &[String]) -> Vec<Choice> {
+    items
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: chosen.contains(&value),
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// The query string without the cursor, to build links from.
+fn base_query(query: &str) -> String {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let kept: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, v)| k != "cursor" && !v.is_empty())
+        .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
+fn item_views(items: Vec<CatalogueItem>, currency: &str) -> Vec<ItemView> {
+    items
+        .into_iter()
+        .map(|item| ItemView {
+            price: money(item.price_cents, currency),
+            breakdown: item
+                .price_steps
+                .iter()
+                .map(|s| format!("{} x{:.2}", s.label, s.factor_bp as f64 / 10_000.0))
+                .collect::<Vec<_>>()
+                .join("; "),
+            item,
+        })
+        .collect()
+}
+
+/// The catalogue page for a query string (filters, sort and maybe a cursor).
+async fn page(
+    user: &BuyerUser,
+    state: &AppState,
+    full_query: &str,
+    message: Option<String>,
+) -> AppResult<CataloguePage> {
+    let currency = state.config.currency.clone();
+    let query = base_query(full_query);
+    let (raw, mut problems) = match RawFilter::from_query(full_query) {
+        Ok(raw) => (raw, Vec::new()),
+        Err(p) => (RawFilter::default(), p),
+    };
+    let mut result = None;
+    if problems.is_empty() {
+        match catalogue_page(state, user.org_id.clone(), raw.clone()).await {
+            Ok(p) => result = Some(p),
+            Err(AppError::Validation(p)) => problems = p,
+            Err(e) => return Err(e),
+        }
+    }
+    let buyer = user.org_id.clone();
+    let (segments, account) = state
+        .db(move |conn| {
+            Ok((
+                store::reference::segments(conn)?,
+                market::account(conn, &buyer)?,
+            ))
+        })
+        .await?;
+    let warmth_chosen: Vec<String> = raw
+        .warmth
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let sort_chosen = vec![raw.sort.clone().unwrap_or_else(|| "fresh".into())];
+    let segment_chosen = vec![raw.segment.clone().unwrap_or_default()];
+    let (items, total, next_page) = match result {
+        Some(p) => (
+            item_views(p.items, &currency),
+            thousands(p.total),
+            p.next_cursor
+                .map(|c| format!("/catalogue?{}", query_with_cursor(&query, Some(&c)))),
+        ),
+        None => (Vec::new(), "0".into(), None),
+    };
+    Ok(CataloguePage {
+        layout: Layout::for_user(user, "Catalogue", "/catalogue"),
+        segments: choices(
+            std::iter::once((String::new(), "Any segment".to_string()))
+                .chain(segments.into_iter().map(|s| (s.slug, s.name)))
+                .collect(),
+            &segment_chosen,
+        ),
+        warmths: choices(
+            ["cold", "warm", "hot"]
+                .iter()
+                .map(|w| (w.to_string(), w.to_string()))
+                .collect(),
+            &warmth_chosen,
+        ),
+        sorts: choices(
+            [
+                ("fresh", "Newest first"),
+                ("-score", "Best score first"),
+                ("score", "Lowest score first"),
+            ]
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+            &sort_chosen,
+        ),
+        raw,
+        query,
+        items,
+        total,
+        next_page,
+        problems,
+        message,
+        available: money(account.available_cents, &currency),
+    })
+}
+
+fn query_with_cursor(base: &str, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) if base.is_empty() => format!("cursor={}", urlencode(c)),
+        Some(c) => format!("{base}&cursor={}", urlencode(c)),
+        None => base.to_string(),
+    }
+}
+
+pub async fn show(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    render(&page(&user, &state, req.query_string(), None).await?)
+}
+
+fn outcome_message(e: &AppError) -> Option<String> {
+    match e {
+        AppError::InsufficientCredit { .. }
+        | AppError::Unsellable { .. }
+        | AppError::Conflict { .. }
+        | AppError::Validation(_) => Some(e.public_message()),
+        _ => None,
+    }
+}
+
+/// "Buy these": the ticked leads, all or nothing.
+pub async fn buy_selected(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let ids: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "lead_id")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let back = form
+        .iter()
+        .find(|(k, _)| k == "query")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (buyer, bp) = (user.org_id.clone(), state.config.commission_bp);
+    let result = if ids.is_empty() {
+        Err(AppError::Validation(vec![FieldProblem::new(
+            "lead_id",
+            "tick at least one lead",
+        )]))
+    } else {
+        state
+            .db(move |conn| market::buy(conn, bp, &buyer, &ids, None))
+            .await
+    };
+    finish_purchase(&user, &state, &back, result).await
+}
+
+#[derive(Deserialize)]
+pub struct BuyFirstForm {
+    query: String,
+    quantity: String,
+    max_price: String,
+}
+
+/// "Buy the first N at most P each" for the current filter.
+pub async fn buy_first(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<BuyFirstForm>,
+) -> AppResult<HttpResponse> {
+    let mut problems = Vec::new();
+    let quantity = form
+        .quantity
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|q| (1..=1000).contains(q));
+    if quantity.is_none() {
+        problems.push(FieldProblem::new(
+            "quantity",
+            "must be a whole number from 1 to 1000",
+        ));
+    }
+    let max_price = crate::domain::intake::row::parse_money_major(&form.max_price).ok();
+    if max_price.is_none() {
+        problems.push(FieldProblem::new(
+            "max_price",
+            "must be an amount such as 12.50",
+        ));
+    }
+    let filter = RawFilter::from_query(&base_query(&form.query))
+        .and_then(|raw| catalogue::parse(&raw).map(|p| p.filter));
+    let result = match (quantity, max_price, filter) {
+        (Some(q), Some(p), Ok(filter)) if problems.is_empty() => {
+            let (buyer, bp) = (user.org_id.clone(), state.config.commission_bp);
+            state
+                .db(move |conn| market::buy_matching(conn, bp, &buyer, &filter, q, p))
+                .await
+        }
+        (_, _, Err(mut p)) => {
+            problems.append(&mut p);
+            Err(AppError::Validation(problems))
+        }
+        _ => Err(AppError::Validation(problems)),
+    };
+    finish_purchase(&user, &state, &form.query, result).await
+}
+
+async fn finish_purchase(
+    user: &BuyerUser,
+    state: &AppState,
+    back: &str,
+    result: Result<(Vec<market::PurchaseLine>, i64), AppError>,
+) -> AppResult<HttpResponse> {
+    match result {
+        Ok((lines, total)) => Ok(redirect(&format!(
+            "/purchases?bought={}&total={total}",
+            lines.len()
+        ))),
+        Err(e) => match outcome_message(&e) {
+            Some(message) => {
+                let mut resp = render(&page(user, state, back, Some(message)).await?)?;
+                *resp.status_mut() = e.status();
+                Ok(resp)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "market/purchases.html")]
+struct PurchasesPage {
+    layout: Layout,
+    leads: Vec<BoughtLeadView>,
+    notice: Option<String>,
+    next_page: Option<String>,
+    owed: String,
+    available: String,
+}
+
+#[derive(Deserialize)]
+pub struct PurchasesQuery {
+    bought: Option<usize>,
+    total: Option<i64>,
+    after: Option<String>,
+}
+
+pub async fn purchases(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    query: web::Query<PurchasesQuery>,
+) -> AppResult<HttpResponse> {
+    let (buyer, after) = (user.org_id.clone(), query.after.clone());
+    let (rows, account) = state
+        .db(move |conn| {
+            Ok((
+                store::market::bought_leads(conn, &buyer, after.as_deref(), 200)?,
+                market::account(conn, &buyer)?,
+            ))
+        })
+        .await?;
+    let currency = &state.config.currency;
+    let next_page = (rows.len() == 200)
+        .then(|| {
+            rows.last()
+                .map(|r| format!("/purchases?after={}", r.purchase_id))
+        })
+        .flatten();
+    render(&PurchasesPage {
+        layout: Layout::for_user(&user, "My leads", "/purchases"),
+        notice: query.bought.map(|n| {
+            format!(
+                "You bought {n} lead(s) for {}.",
+                money(query.total.unwrap_or(0), currency)
+            )
+        }),
+        leads: rows.into_iter().map(Into::into).collect(),
+        next_page,
+        owed: money(account.owed_cents, currency),
+        available: money(account.available_cents, currency),
+    })
+}
+
+pub async fn purchases_csv(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    crate::web::purchases_csv::response(state, user.org_id.clone()).await
+}
