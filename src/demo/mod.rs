@@ -222,6 +222,7 @@ fn email_for(local: &str, slug: &str) -> String {
 /// Seeds when the database has no organisation yet; either way returns the login lines.
 pub fn seed_if_empty(
     conn: &mut AnyConnection,
+    commission_bp: i64,
     progress: &mut impl Write,
 ) -> anyhow::Result<String> {
     if store::organisations::count(conn)? > 0 {
@@ -232,7 +233,7 @@ pub fn seed_if_empty(
         return Ok(logins_text());
     }
     let started = std::time::Instant::now();
-    let leads = seed(conn, store::now(), LEADS)?;
+    let leads = seed(conn, store::now(), LEADS, commission_bp)?;
     let _ = writeln!(
         progress,
         "Seeded {} organisations and {leads} leads in {:.1} s.",
@@ -247,6 +248,7 @@ pub fn seed(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     lead_count: usize,
+    commission_bp: i64,
 ) -> anyhow::Result<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let password = NewPassword::parse(PASSWORD).map_err(anyhow::Error::msg)?;
@@ -285,7 +287,51 @@ pub fn seed(
         }
         Ok(())
     })?;
+    seed_purchases(conn, commission_bp, now)?;
     Ok(written)
+}
+
+/// Buyers, what they buy, their credit limit (minor units) and how many leads they took.
+const BUYER_HABITS: &[(&str, &str, i64, i64)] = &[
+    ("surecover", "insurance", 2_000_000, 120),
+    ("keystone-lending", "finance", 1_500_000, 90),
+    ("habitat-realty", "real_estate", 1_000_000, 40),
+    ("brightpath-academy", "education", 500_000, 60),
+    ("wanderlust-tours", "travel", 300_000, 50),
+    ("motorline", "car_dealers", 800_000, 30),
+    ("connectel", "telecom", 200_000, 80),
+    ("carefirst-clinics", "medical", 1_200_000, 25),
+];
+
+/// Gives every demo buyer credit and lets it buy leads of its segment through the real
+/// purchase path, so the ledger, sales counts and balances are what buying makes them.
+fn seed_purchases(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    use crate::domain::catalogue::{Filter, Parsed, Sort};
+    for (slug, segment, limit, wanted) in BUYER_HABITS {
+        crate::services::market::set_credit_limit(conn, slug, *limit)?;
+        let buyer = store::organisations::find_by_slug(conn, slug)?;
+        let parsed = Parsed {
+            filter: Filter {
+                segment: Some(segment.to_string()),
+                ..Default::default()
+            },
+            sort: Sort::Fresh,
+            limit: *wanted,
+            cursor: None,
+        };
+        let page = store::market::catalogue_page(conn, &buyer.id, &parsed, now)?;
+        let ids: Vec<String> = page.rows.into_iter().map(|r| r.id).collect();
+        for chunk in ids.chunks(10) {
+            if crate::services::market::buy(conn, commission_bp, &buyer.id, chunk, None).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn uuid(rng: &mut impl Rng) -> String {

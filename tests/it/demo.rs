@@ -10,7 +10,7 @@ on_both_backends!(the_demo_seed_fills_an_empty_database_once);
 
 async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let mut conn = app.conn();
-    let written = demo::seed(&mut conn, store::now(), 1_200).unwrap();
+    let written = demo::seed(&mut conn, store::now(), 1_200, 2000).unwrap();
     assert_eq!(written, 1_200);
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
@@ -22,13 +22,24 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
             .unwrap_or(0)
     };
     assert!(count("agency") >= 5 && count("buyer") >= 8 && count("platform") == 1);
+    // Buyers bought through the real purchase path: sales, balances and ledger agree.
+    let (total, unbalanced) = store::market::trial_balance(&mut conn).unwrap();
+    assert_eq!(total, 0);
+    assert!(unbalanced.is_empty());
+    let surecover = store::organisations::find_by_slug(&mut conn, "surecover").unwrap();
+    let (limit, owed) = store::market::buyer_account(&mut conn, &surecover.id).unwrap();
+    assert!(limit > 0 && owed > 0 && owed <= limit, "{limit} {owed}");
+    assert_eq!(
+        store::market::balance(&mut conn, "buyer_receivable", Some(&surecover.id)).unwrap(),
+        owed
+    );
     let segments = store::leads::open_catalogue_by_segment(&mut conn).unwrap();
     assert!(
         segments.len() >= 5,
         "leads spread over segments: {segments:?}"
     );
     // Seeding again does nothing: the database is not empty.
-    let logins = demo::seed_if_empty(&mut conn, &mut std::io::sink()).unwrap();
+    let logins = demo::seed_if_empty(&mut conn, 2000, &mut std::io::sink()).unwrap();
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     drop(conn);
     assert!(logins.contains(demo::PASSWORD));

@@ -74,7 +74,7 @@ async fn get_json(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 }
 
 async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
-    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 400))
+    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 400, 2000))
         .unwrap();
     let (_, token) = buyer_with_credit(app, "Prying Buyer", 0).await;
     // Every contact value in the database: none may appear in any catalogue response.

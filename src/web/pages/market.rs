@@ -42,6 +42,8 @@ pub struct ItemView {
     pub item: CatalogueItem,
     pub price: String,
     pub breakdown: String,
+    /// Capture day, for people (the API gives RFC 3339).
+    pub captured: String,
 }
 
 fn choices(items: Vec<(String, String)>, chosen: &[String]) -> Vec<Choice> {
@@ -69,6 +71,7 @@ fn item_views(items: Vec<CatalogueItem>, currency: &str) -> Vec<ItemView> {
     items
         .into_iter()
         .map(|item| ItemView {
+            captured: item.captured_at.get(..10).unwrap_or_default().to_string(),
             price: money(item.price_cents, currency),
             breakdown: item
                 .price_steps
