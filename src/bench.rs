@@ -110,21 +110,7 @@ pub fn intake(config: &Config, base: &DatabaseUrl, rows: usize) -> anyhow::Resul
     let dir = tempfile::tempdir()?;
     let csv = dir.path().join("bench.csv");
     generate_csv(&csv, rows)?;
-    let (url, cleanup) = match base {
-        DatabaseUrl::Sqlite(_) => (DatabaseUrl::Sqlite(dir.path().join("bench.db")), None),
-        DatabaseUrl::Postgres(server) => {
-            let name = format!("lm_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = diesel::PgConnection::establish(server)?;
-            admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-            let (head, _) = server
-                .rsplit_once('/')
-                .ok_or_else(|| anyhow::anyhow!("the PostgreSQL URL needs a database name"))?;
-            (
-                DatabaseUrl::Postgres(format!("{head}/{name}")),
-                Some((server.clone(), name)),
-            )
-        }
-    };
+    let (url, cleanup) = fresh_database(base, dir.path())?;
     let result = (|| {
         let pool = db::connect_pool(&url, 4)?;
         let mut conn = pool.get()?;
@@ -166,10 +152,205 @@ pub fn intake(config: &Config, base: &DatabaseUrl, rows: usize) -> anyhow::Resul
             peak_rss_mb: peak_rss_mb(),
         })
     })();
+    drop_database(cleanup);
+    result
+}
+
+pub struct MarketReport {
+    pub leads: usize,
+    pub seed_seconds: f64,
+    pub first_page_ms: (f64, f64),
+    pub deep_page_ms: (f64, f64),
+    pub purchases_per_second: f64,
+    pub purchase_outcomes: (usize, usize),
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Catalogue latency and purchase throughput on a fresh database with `leads` leads:
+/// 20 filter mixes, each as a first page and as a deep page (after 20 pages of 50),
+/// then 16 threads buying single leads for a few seconds.
+pub fn market(
+    config: &Config,
+    base: &DatabaseUrl,
+    lead_count: usize,
+) -> anyhow::Result<MarketReport> {
+    use crate::domain::catalogue::{self, RawFilter};
+    let dir = tempfile::tempdir()?;
+    let (url, cleanup) = fresh_database(base, dir.path())?;
+    let result = (|| {
+        let pool = db::connect_pool(&url, 20)?;
+        let mut conn = pool.get()?;
+        db::run_migrations(&mut conn)?;
+        let started = Instant::now();
+        let agency = accounts::create_organisation(
+            &mut conn,
+            OrgKind::Agency,
+            "Bench Agency",
+            Some("bench-agency"),
+        )?;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let now = store::now();
+        let countries = ["GB", "DE", "FR", "ES", "IT", "NL", "PL", "US"];
+        let mut written = 0;
+        while written < lead_count {
+            let n = 2000.min(lead_count - written);
+            let (batch, leads) = crate::demo::make_batch(&mut rng, &agency.id, &countries, n, now);
+            crate::db::write_transaction(&mut conn, |c| -> anyhow::Result<()> {
+                store::batches::insert(c, &batch)?;
+                store::leads::insert_many(c, &leads)?;
+                Ok(())
+            })?;
+            written += n;
+        }
+        // Planner statistics, as a live database has them (autovacuum, or `ANALYZE`).
+        conn.batch_execute("ANALYZE")?;
+        let seed_seconds = started.elapsed().as_secs_f64();
+        let mut buyers = Vec::new();
+        for i in 0..16 {
+            let org = accounts::create_organisation(
+                &mut conn,
+                OrgKind::Buyer,
+                &format!("Bench Buyer {i}"),
+                Some(&format!("bench-buyer-{i}")),
+            )?;
+            crate::services::market::set_credit_limit(&mut conn, &org.slug, i64::MAX / 4)?;
+            buyers.push(org.id);
+        }
+        let mixes = [
+            "",
+            "segment=insurance",
+            "segment=finance.loans&warmth=hot",
+            "country=GB",
+            "country=DE&region=Bayern",
+            "country=FR&age_min=30&age_max=45",
+            "warmth=hot&warmth=warm",
+            "min_score=60",
+            "max_age_days=7",
+            "exclusive=true",
+            "segment=travel&country=ES",
+            "segment=real_estate&income_min_cents=5000000",
+            "contact_type=interested&verified=true",
+            "sort=-score",
+            "sort=-score&segment=insurance.car",
+            "postal_prefix=75&country=FR",
+            "city=Berlin",
+            "segment=telecom&age_max=30",
+            "warmth=cold&exclusive=false",
+            "segment=medical&min_score=40&sort=score",
+        ];
+        let mut first = Vec::new();
+        let mut deep = Vec::new();
+        for mix in mixes {
+            let raw = RawFilter::from_query(mix).map_err(|p| anyhow::anyhow!("{p:?}"))?;
+            let mut parsed = catalogue::parse(&raw).map_err(|p| anyhow::anyhow!("{p:?}"))?;
+            for page in 0..21 {
+                let t = Instant::now();
+                let result = store::market::catalogue_page(&mut conn, &buyers[0], &parsed, now)?;
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                match page {
+                    0 => first.push(ms),
+                    20 => deep.push(ms),
+                    _ => {}
+                }
+                let Some(last) = result.rows.last() else {
+                    break;
+                };
+                parsed.cursor = Some(match parsed.sort {
+                    catalogue::Sort::Fresh => {
+                        catalogue::Cursor::Fresh(last.captured_at, last.id.clone())
+                    }
+                    _ => catalogue::Cursor::Score(last.score, last.id.clone()),
+                });
+            }
+        }
+        first.sort_by(f64::total_cmp);
+        deep.sort_by(f64::total_cmp);
+        // Candidate leads for the purchase run, newest first.
+        let parsed = catalogue::parse(
+            &RawFilter::from_query("limit=500").map_err(|p| anyhow::anyhow!("{p:?}"))?,
+        )
+        .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+        let candidates: Vec<String> =
+            store::market::catalogue_page(&mut conn, &buyers[0], &parsed, now)?
+                .rows
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+        drop(conn);
+        let ok = std::sync::atomic::AtomicUsize::new(0);
+        let refused = std::sync::atomic::AtomicUsize::new(0);
+        let t = Instant::now();
+        std::thread::scope(|scope| {
+            for (i, buyer) in buyers.iter().enumerate() {
+                let (pool, candidates, ok, refused) = (&pool, &candidates, &ok, &refused);
+                scope.spawn(move || {
+                    let Ok(mut conn) = pool.get() else { return };
+                    for (n, lead) in candidates.iter().enumerate() {
+                        if (n + i) % 2 == 0 {
+                            continue;
+                        }
+                        match crate::services::market::buy(
+                            &mut conn,
+                            config.commission_bp,
+                            buyer,
+                            std::slice::from_ref(lead),
+                            None,
+                        ) {
+                            Ok(_) => ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                            Err(_) => refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        };
+                    }
+                });
+            }
+        });
+        let seconds = t.elapsed().as_secs_f64();
+        let (ok, refused) = (ok.into_inner(), refused.into_inner());
+        Ok(MarketReport {
+            leads: lead_count,
+            seed_seconds,
+            first_page_ms: (percentile(&first, 0.5), percentile(&first, 0.99)),
+            deep_page_ms: (percentile(&deep, 0.5), percentile(&deep, 0.99)),
+            purchases_per_second: ok as f64 / seconds,
+            purchase_outcomes: (ok, refused),
+        })
+    })();
+    drop_database(cleanup);
+    result
+}
+
+/// A fresh database beside `base`: a temp SQLite file, or a new PostgreSQL database.
+fn fresh_database(
+    base: &DatabaseUrl,
+    dir: &std::path::Path,
+) -> anyhow::Result<(DatabaseUrl, Option<(String, String)>)> {
+    Ok(match base {
+        DatabaseUrl::Sqlite(_) => (DatabaseUrl::Sqlite(dir.join("bench.db")), None),
+        DatabaseUrl::Postgres(server) => {
+            let name = format!("lm_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(server)?;
+            admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
+            let (head, _) = server
+                .rsplit_once('/')
+                .ok_or_else(|| anyhow::anyhow!("the PostgreSQL URL needs a database name"))?;
+            (
+                DatabaseUrl::Postgres(format!("{head}/{name}")),
+                Some((server.clone(), name)),
+            )
+        }
+    })
+}
+
+fn drop_database(cleanup: Option<(String, String)>) {
     if let Some((server, name)) = cleanup
         && let Ok(mut admin) = diesel::PgConnection::establish(&server)
     {
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     }
-    result
 }

@@ -75,6 +75,11 @@ enum CreditCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Catalogue latency (p50/p99, first and deep pages) and purchase throughput.
+    Market {
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+    },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
         #[arg(long, default_value_t = 100_000)]
@@ -299,6 +304,31 @@ fn run(command: Command) -> Result<(), CliError> {
             println!(
                 "credit limit of {org} set to {limit_cents} minor units of {}",
                 config.currency
+            );
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Market { leads },
+        } => {
+            let config = config(MissingSecrets::Generate)?;
+            let r = crate::bench::market(&config, &config.database_url, leads)
+                .map_err(CliError::Other)?;
+            println!(
+                "market on {} with {} leads (seeded in {:.1} s): catalogue first page p50 {:.1} ms p99 {:.1} ms; deep page (21st) p50 {:.1} ms p99 {:.1} ms; purchases {:.0}/s with 16 buyers ({} bought, {} refused)",
+                if config.database_url.is_postgres() {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                },
+                r.leads,
+                r.seed_seconds,
+                r.first_page_ms.0,
+                r.first_page_ms.1,
+                r.deep_page_ms.0,
+                r.deep_page_ms.1,
+                r.purchases_per_second,
+                r.purchase_outcomes.0,
+                r.purchase_outcomes.1
             );
             Ok(())
         }

@@ -340,7 +340,7 @@ fn uuid(rng: &mut impl Rng) -> String {
         .to_string()
 }
 
-fn make_batch(
+pub(crate) fn make_batch(
     rng: &mut ChaCha8Rng,
     agency_id: &str,
     countries: &[&str],
