@@ -340,9 +340,24 @@ fn escape_like(s: &str) -> String {
 }
 
 /// The open catalogue for one buyer with filters applied (no sort, no cursor).
+/// Which leads a catalogue query leaves out for this buyer.
+#[derive(Clone, Copy)]
+enum Mine {
+    /// Leave out what the buyer bought (a page: a few index probes).
+    Exclude,
+    /// Keep only what the buyer bought (to subtract from a count).
+    Only,
+    /// Ignore purchases.
+    Ignore,
+}
+
+/// The open catalogue with filters applied (no sort, no cursor). Suspended agencies are
+/// known up front (rarely any), so no row pays for a per-row organisation lookup.
 fn open_catalogue<'a>(
     buyer_id: &'a str,
     f: &'a crate::domain::catalogue::Filter,
+    suspended: &'a [String],
+    mine: Mine,
     now: NaiveDateTime,
 ) -> Boxed<'a> {
     use diesel::dsl::{exists, not};
@@ -350,19 +365,25 @@ fn open_catalogue<'a>(
         .filter(leads::kind.eq("consumer"))
         .filter(leads::status.eq("available"))
         .filter(leads::sales_count.lt(leads::max_sales))
-        .filter(
-            leads::agency_id.eq_any(
-                organisations::table
-                    .filter(organisations::status.eq("active"))
-                    .select(organisations::id),
-            ),
-        )
-        .filter(not(exists(
-            purchases::table
-                .filter(purchases::lead_id.eq(leads::id))
-                .filter(purchases::buyer_id.eq(buyer_id)),
-        )))
         .into_boxed();
+    if !suspended.is_empty() {
+        q = q.filter(leads::agency_id.ne_all(suspended));
+    }
+    let bought = purchases::table
+        .filter(purchases::lead_id.eq(leads::id))
+        .filter(purchases::buyer_id.eq(buyer_id));
+    q = match mine {
+        Mine::Exclude => q.filter(not(exists(bought))),
+        // Driven from the buyer's purchases (indexed by buyer), not probed per lead.
+        Mine::Only => q.filter(
+            leads::id.eq_any(
+                purchases::table
+                    .filter(purchases::buyer_id.eq(buyer_id))
+                    .select(purchases::lead_id),
+            ),
+        ),
+        Mine::Ignore => q,
+    };
     if let Some(s) = &f.segment {
         q = q.filter(
             leads::segment.eq(s.clone()).or(leads::segment
@@ -429,10 +450,21 @@ pub fn catalogue_page(
     now: NaiveDateTime,
 ) -> QueryResult<CataloguePage> {
     use crate::domain::catalogue::{Cursor, Sort};
-    let total: i64 = open_catalogue(buyer_id, &parsed.filter, now)
+    let suspended: Vec<String> = organisations::table
+        .filter(organisations::kind.eq("agency"))
+        .filter(organisations::status.ne("active"))
+        .select(organisations::id)
+        .load(conn)?;
+    // Counting every match, then taking off the few this buyer bought, spares each of
+    // the (many) matches its own purchase probe.
+    let all: i64 = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Ignore, now)
         .count()
         .get_result(conn)?;
-    let mut q = open_catalogue(buyer_id, &parsed.filter, now);
+    let own: i64 = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Only, now)
+        .count()
+        .get_result(conn)?;
+    let total = all - own;
+    let mut q = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Exclude, now);
     q = match (&parsed.sort, &parsed.cursor) {
         (Sort::Fresh, Some(Cursor::Fresh(t, id))) => q.filter(
             leads::captured_at
