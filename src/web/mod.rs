@@ -80,6 +80,16 @@ pub fn render(template: &impl Template) -> AppResult<HttpResponse> {
         .body(html))
 }
 
+/// A page that answers a refused form: rendered with the error's status (422, 402, ...).
+pub fn render_status(
+    template: &impl Template,
+    status: actix_web::http::StatusCode,
+) -> AppResult<HttpResponse> {
+    let mut resp = render(template)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", to))

@@ -109,6 +109,16 @@ impl TestApp {
                 )
             }
         };
+        Some(Self::start(backend, database_url, db, extra))
+    }
+
+    /// Builds and starts the app on `database_url`, as `leadmarket serve` would.
+    fn start(
+        backend: Backend,
+        database_url: String,
+        db: TestDb,
+        extra: &[(&'static str, &str)],
+    ) -> TestApp {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url.clone()),
             ("BIND", "127.0.0.1:0".into()),
@@ -127,43 +137,19 @@ impl TestApp {
         let state = app.state().clone();
         let stop = Some(app.stop_handle());
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp {
+        TestApp {
             stop,
             backend,
             address,
             state,
             database_url,
             _db: db,
-        })
+        }
     }
 
     /// A second app instance on this app's database, as a second `serve` process would be.
     pub async fn second_instance(&self) -> TestApp {
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", self.database_url.clone()),
-            ("BIND", "127.0.0.1:0".into()),
-            ("SECRET_KEY", SECRET_KEY.into()),
-            ("JWT_SECRET", JWT_SECRET.into()),
-            ("WORKERS", "1".into()),
-            ("DB_POOL_SIZE", "4".into()),
-            ("JOB_POLL_MS", "50".into()),
-        ]);
-        let config =
-            Config::from_lookup(|k| vars.get(k).cloned(), MissingSecrets::GenerateForSqlite)
-                .expect("config");
-        let app = Application::build(config).expect("second app builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let stop = Some(app.stop_handle());
-        tokio::spawn(app.run_until_stopped());
-        TestApp {
-            stop,
-            backend: self.backend,
-            address,
-            state,
-            database_url: self.database_url.clone(),
-            _db: TestDb::Shared,
-        }
+        Self::start(self.backend, self.database_url.clone(), TestDb::Shared, &[])
     }
 
     /// Stops the server and its jobs, closes the pool, then drops the test database: no

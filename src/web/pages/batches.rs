@@ -12,7 +12,7 @@ use crate::store;
 use crate::store::batches::BatchRow;
 use crate::web::auth::AgencyUser;
 use crate::web::layout::Layout;
-use crate::web::{csrf, money, redirect, render, thousands, upload};
+use crate::web::{csrf, money, redirect, render, render_status, thousands, upload};
 
 pub struct BatchView {
     pub id: String,
@@ -194,9 +194,10 @@ pub async fn create(
     let form = match form {
         Ok(f) => f,
         Err(AppError::Validation(problems)) => {
-            let mut resp = render(&new_page(&user, &state, Default::default(), problems).await?)?;
-            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(resp);
+            return render_status(
+                &new_page(&user, &state, Default::default(), problems).await?,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
         Err(e) => return Err(e),
     };
@@ -230,9 +231,10 @@ pub async fn create(
         Err(AppError::Validation(problems)) => {
             let mut values = form.fields.clone();
             values.remove(csrf::FIELD);
-            let mut resp = render(&new_page(&user, &state, values, problems).await?)?;
-            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            render_status(
+                &new_page(&user, &state, values, problems).await?,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => Err(e),
     }

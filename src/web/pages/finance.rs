@@ -11,7 +11,7 @@ use crate::store;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
-use crate::web::{money, render};
+use crate::web::{money, render, render_status};
 
 pub struct BuyerRow {
     pub name: String,
@@ -91,9 +91,10 @@ pub async fn set_credit(
             "limit",
             "must be an amount such as 5000 or 5000.00",
         )];
-        let mut resp = render(&page(&user, &state, None, problems).await?)?;
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(resp);
+        return render_status(
+            &page(&user, &state, None, problems).await?,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        );
     };
     let slug = form.slug.clone();
     match state
@@ -113,11 +114,10 @@ pub async fn set_credit(
             )
             .await?,
         ),
-        Err(AppError::Validation(problems)) => {
-            let mut resp = render(&page(&user, &state, None, problems).await?)?;
-            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
-        }
+        Err(AppError::Validation(problems)) => render_status(
+            &page(&user, &state, None, problems).await?,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(e) => Err(e),
     }
 }

@@ -13,7 +13,7 @@ use crate::web::api::market::{BoughtLeadView, CatalogueItem, catalogue_page};
 use crate::web::auth::BuyerUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
-use crate::web::{money, redirect, render, thousands, urlencode};
+use crate::web::{money, redirect, render, render_status, thousands, urlencode};
 
 pub struct Choice {
     pub value: String,
@@ -289,9 +289,7 @@ async fn finish_purchase(
         ))),
         Err(e) => match outcome_message(&e) {
             Some(message) => {
-                let mut resp = render(&page(user, state, back, Some(message)).await?)?;
-                *resp.status_mut() = e.status();
-                Ok(resp)
+                render_status(&page(user, state, back, Some(message)).await?, e.status())
             }
             None => Err(e),
         },
