@@ -218,6 +218,15 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
     }
 }
 
+/// Keeps the planner's statistics fresh. PostgreSQL's autovacuum does this by itself;
+/// SQLite only analyses when asked, and its catalogue plans need the statistics.
+pub fn maintain(conn: &mut AnyConnection) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute("PRAGMA optimize;"),
+        AnyConnection::Postgresql(_) => Ok(()),
+    }
+}
+
 /// True when the database has every migration this binary embeds.
 pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, DbSetupError> {
     let pending = match conn {

@@ -21,7 +21,14 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let worker = format!("serve-{}", uuid::Uuid::new_v4().simple());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.config.job_poll_ms);
+        let mut last_maintenance: Option<std::time::Instant> = None;
         loop {
+            if last_maintenance.is_none_or(|t| t.elapsed() > Duration::from_secs(1800)) {
+                last_maintenance = Some(std::time::Instant::now());
+                if let Err(e) = state.db(|conn| Ok(crate::db::maintain(conn)?)).await {
+                    tracing::warn!(error = %e, "database maintenance failed");
+                }
+            }
             let w = worker.clone();
             match state
                 .db(move |conn| Ok(store::batches::claim_next(conn, &w, LEASE)?))
