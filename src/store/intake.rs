@@ -58,6 +58,7 @@ pub fn delete_file(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<usiz
 
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = batch_rejects)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct RejectRow {
     pub id: String,
     pub batch_id: String,
@@ -71,11 +72,7 @@ pub struct RejectRow {
 }
 
 pub fn insert_rejects(conn: &mut AnyConnection, rows: &[RejectRow]) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in rows.chunks(1000) {
-        n += crate::insert_many!(&mut *conn, batch_rejects::table, chunk)?;
-    }
-    Ok(n)
+    crate::copy_in!(conn, batch_rejects::table, rows, 1000)
 }
 
 /// A page of a batch's rejected rows after `after_row`, in row order.
@@ -131,11 +128,7 @@ pub struct LeadDetailsRow {
 }
 
 pub fn insert_details(conn: &mut AnyConnection, rows: &[LeadDetailsRow]) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in rows.chunks(1000) {
-        n += crate::insert_many!(&mut *conn, lead_details::table, chunk)?;
-    }
-    Ok(n)
+    crate::copy_in!(conn, lead_details::table, rows, 1000)
 }
 
 /// Bind parameters per `IN (...)` list, well under both backends' limits.

@@ -49,13 +49,9 @@ pub struct NewLeadRow {
 /// PostgreSQL's 65,535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Inserts many leads with multi-row statements; the caller holds the transaction.
+/// Inserts many leads (COPY on PostgreSQL); the caller holds the transaction.
 pub fn insert_many(conn: &mut AnyConnection, rows: &[NewLeadRow]) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        n += crate::insert_many!(&mut *conn, leads::table, chunk)?;
-    }
-    Ok(n)
+    crate::copy_in!(conn, leads::table, rows, ROWS_PER_STATEMENT)
 }
 
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
