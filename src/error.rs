@@ -224,10 +224,15 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The API's error shape: `{"error": {"code", "message", "details"}}`.
+pub fn error_body(code: &str, message: &str, details: &[FieldProblem]) -> serde_json::Value {
+    serde_json::json!({"error": {"code": code, "message": message, "details": details}})
+}
+
 impl ApiError {
     /// The JSON body this error answers with.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"code": self.0.code(), "message": self.0.public_message(), "details": self.0.details()}})
+        error_body(self.0.code(), &self.0.public_message(), &self.0.details())
     }
 }
 

@@ -494,7 +494,6 @@ pub fn store_chunk(
     now: NaiveDateTime,
 ) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
     let started = std::time::Instant::now();
-    let parsed_at = started.elapsed();
 
     let keys_of = |lead: &ValidLead| -> (Option<String>, Option<String>) {
         (
@@ -739,7 +738,7 @@ pub fn store_chunk(
         store::batches::add_counts(conn, &batch.id, counts)?;
         tracing::debug!(
             rows = rows.len(),
-            lookup_ms = (looked_up_at - parsed_at).as_millis() as u64,
+            lookup_ms = looked_up_at.as_millis() as u64,
             decide_ms = (decided_at - looked_up_at).as_millis() as u64,
             insert_ms = (started.elapsed() - decided_at).as_millis() as u64,
             "intake chunk"

@@ -190,7 +190,7 @@ pub async fn create_batch(
 }
 
 fn validation_body(message: &str, details: Vec<FieldProblem>) -> Value {
-    json!({"error": {"code": "invalid_input", "message": message, "details": details}})
+    crate::error::error_body("invalid_input", message, &details)
 }
 
 /// Batch terms that may come with a single lead.
@@ -284,11 +284,11 @@ pub async fn create_lead(
             RowOutcome::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", details(&outcome))),
             RowOutcome::Duplicate(_) => (
                 StatusCode::CONFLICT,
-                json!({"error": {"code": "duplicate", "message": "this lead's phone or email is already in the marketplace", "details": details(&outcome)}}),
+                crate::error::error_body("duplicate", "this lead's phone or email is already in the marketplace", &details(&outcome)),
             ),
             RowOutcome::Suppressed(_) => (
                 StatusCode::CONFLICT,
-                json!({"error": {"code": "suppressed", "message": "this contact asked not to be contacted", "details": details(&outcome)}}),
+                crate::error::error_body("suppressed", "this contact asked not to be contacted", &details(&outcome)),
             ),
         })
     })
