@@ -333,3 +333,77 @@ pub fn buy_matching(
         message: "other buyers took the matching leads first; try again".into(),
     })
 }
+
+/// Sets or removes (`factor` empty) a price rule, as the admin tunes them. `factor` is a
+/// multiplier such as `1.15`; stored in basis points.
+pub fn tune_price_rule(
+    conn: &mut AnyConnection,
+    kind: &str,
+    match_value: &str,
+    factor: &str,
+) -> Result<(), AppError> {
+    let kinds = [
+        "warmth",
+        "exclusive",
+        "freshness_per_day",
+        "freshness_floor",
+        "segment",
+        "country",
+        "quantity",
+    ];
+    let mut problems = Vec::new();
+    if !kinds.contains(&kind) {
+        problems.push(FieldProblem::new(
+            "kind",
+            format!("must be one of {}", kinds.join(", ")),
+        ));
+    }
+    let match_value = match kind {
+        "exclusive" => "1".to_string(),
+        "freshness_per_day" | "freshness_floor" => String::new(),
+        "country" => match_value.trim().to_ascii_uppercase(),
+        _ => match_value.trim().to_string(),
+    };
+    match kind {
+        "warmth" if !matches!(match_value.as_str(), "cold" | "warm" | "hot") => problems.push(
+            FieldProblem::new("match_value", "a warmth rule matches cold, warm or hot"),
+        ),
+        "segment" | "country" if match_value.is_empty() => problems.push(FieldProblem::new(
+            "match_value",
+            "name the segment or country",
+        )),
+        "quantity" if match_value.parse::<u32>().map_or(true, |q| q < 2) => {
+            problems.push(FieldProblem::new(
+                "match_value",
+                "a quantity tier starts at a whole number of 2 or more",
+            ))
+        }
+        _ => {}
+    }
+    let factor = factor.trim();
+    let factor_bp = if factor.is_empty() {
+        None
+    } else {
+        // Freshness per day is a loss per day (0.02 = 2%); the others are multipliers.
+        match factor.parse::<f64>() {
+            Ok(f) if f.is_finite() && f > 0.0 && f <= 10.0 => Some((f * 10_000.0).round() as i32),
+            _ => {
+                problems.push(FieldProblem::new(
+                    "factor",
+                    "must be a number above 0 and at most 10, such as 1.15",
+                ));
+                None
+            }
+        }
+    };
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    write_transaction(conn, |conn| {
+        match factor_bp {
+            Some(bp) => store::market::set_price_rule(conn, kind, &match_value, bp)?,
+            None => store::market::delete_price_rule(conn, kind, &match_value)?,
+        };
+        Ok(())
+    })
+}

@@ -539,3 +539,33 @@ pub fn targeted_buyers(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Sets one price rule (insert or update).
+pub fn set_price_rule(
+    conn: &mut AnyConnection,
+    kind: &str,
+    match_value: &str,
+    factor_bp: i32,
+) -> QueryResult<usize> {
+    let updated = diesel::update(price_rules::table.find((kind, match_value)))
+        .set(price_rules::factor_bp.eq(factor_bp))
+        .execute(conn)?;
+    if updated == 1 {
+        return Ok(1);
+    }
+    diesel::insert_into(price_rules::table)
+        .values((
+            price_rules::kind.eq(kind),
+            price_rules::match_value.eq(match_value),
+            price_rules::factor_bp.eq(factor_bp),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_price_rule(
+    conn: &mut AnyConnection,
+    kind: &str,
+    match_value: &str,
+) -> QueryResult<usize> {
+    diesel::delete(price_rules::table.find((kind, match_value))).execute(conn)
+}

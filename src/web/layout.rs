@@ -39,6 +39,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));
         items.push(("/admin/suppressions", "Suppression list"));
+        items.push(("/admin/pricing", "Price rules"));
     }
     items.push(("/settings/organisation", "My organisation"));
     items

@@ -20,6 +20,7 @@ on_both_backends!(
     fifty_buyers_racing_for_twenty_leads_never_oversell,
     buyers_browse_and_buy_through_the_pages_and_finance_sets_credit,
     a_filter_purchase_buys_the_first_matching_leads_under_the_cap,
+    the_admin_tunes_price_rules_and_buyers_see_the_new_price,
 );
 
 fn now_rfc3339(minutes_ago: i64) -> String {
@@ -574,4 +575,80 @@ async fn a_filter_purchase_buys_the_first_matching_leads_under_the_cap(app: &Tes
     );
     let resp = buy(json!({"filter": {}, "quantity": 1})).await.unwrap();
     assert_eq!(resp.status(), 422);
+}
+
+async fn the_admin_tunes_price_rules_and_buyers_see_the_new_price(app: &TestApp) {
+    let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let id = post_lead(app, &token, 1, json!({"warmth": "hot"})).await;
+    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let price = || async {
+        let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .unwrap()["price_cents"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(price().await, 1300, "hot: x1.3 by default");
+
+    let (_, admin_email) = app.member(Role::Admin, "Platform");
+    let b = app.browser();
+    b.login(&admin_email).await;
+    let csrf = b.csrf("/admin/pricing").await;
+    let resp = b
+        .post_form(
+            "/admin/pricing",
+            &[
+                ("csrf_token", &csrf),
+                ("kind", "warmth"),
+                ("match_value", "hot"),
+                ("factor", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(price().await, 2000);
+    let resp = b
+        .post_form(
+            "/admin/pricing",
+            &[
+                ("csrf_token", &csrf),
+                ("kind", "warmth"),
+                ("match_value", "hot"),
+                ("factor", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        price().await,
+        1000,
+        "without a hot rule the base price stands"
+    );
+    for bad in [
+        ("warmth", "boiling", "1.1"),
+        ("segment", "", "1.1"),
+        ("warmth", "hot", "-1"),
+        ("colour", "red", "1.1"),
+    ] {
+        let resp = b
+            .post_form(
+                "/admin/pricing",
+                &[
+                    ("csrf_token", &csrf),
+                    ("kind", bad.0),
+                    ("match_value", bad.1),
+                    ("factor", bad.2),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 422, "{bad:?}");
+    }
+    let a = app.browser();
+    a.login(&agency_email).await;
+    assert_eq!(a.get("/admin/pricing").await.status(), 403);
 }

@@ -8,6 +8,7 @@ mod health;
 mod help;
 mod login;
 mod market;
+mod pricing;
 mod settings;
 mod suppressions;
 
@@ -44,6 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/catalogue/buy-first", web::post().to(market::buy_first))
         .route("/purchases", web::get().to(market::purchases))
         .route("/purchases.csv", web::get().to(market::purchases_csv))
+        .route("/admin/pricing", web::get().to(pricing::show))
+        .route("/admin/pricing", web::post().to(pricing::tune))
         .route("/finance/buyers", web::get().to(finance::buyers))
         .route(
             "/finance/buyers/credit",

@@ -1,0 +1,105 @@
+//! The admin's price rules: the modifiers applied on top of each batch's base price.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, FieldProblem};
+use crate::services::market;
+use crate::store;
+use crate::web::auth::AdminUser;
+use crate::web::csrf::CsrfForm;
+use crate::web::layout::Layout;
+use crate::web::{render, render_status};
+
+pub struct RuleRow {
+    pub kind: String,
+    pub match_value: String,
+    pub factor: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/pricing.html")]
+struct PricingPage {
+    layout: Layout,
+    rules: Vec<RuleRow>,
+    notice: Option<String>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn page(
+    user: &AdminUser,
+    state: &AppState,
+    notice: Option<String>,
+    problems: Vec<FieldProblem>,
+) -> AppResult<PricingPage> {
+    let mut rows = state
+        .db(|conn| Ok(store::market::price_rules(conn)?))
+        .await?;
+    rows.sort();
+    Ok(PricingPage {
+        layout: Layout::for_user(user, "Price rules", "/admin/pricing"),
+        rules: rows
+            .into_iter()
+            .map(|(kind, match_value, bp)| RuleRow {
+                kind,
+                match_value,
+                factor: format!("{:.4}", bp as f64 / 10_000.0),
+            })
+            .collect(),
+        notice,
+        problems,
+    })
+}
+
+pub async fn show(user: AdminUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    render(&page(&user, &state, None, Vec::new()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct RuleForm {
+    kind: String,
+    #[serde(default)]
+    match_value: String,
+    #[serde(default)]
+    factor: String,
+}
+
+pub async fn tune(
+    user: AdminUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<RuleForm>,
+) -> AppResult<HttpResponse> {
+    let (kind, value, factor) = (
+        form.kind.clone(),
+        form.match_value.clone(),
+        form.factor.clone(),
+    );
+    match state
+        .db(move |conn| market::tune_price_rule(conn, &kind, &value, &factor))
+        .await
+    {
+        Ok(()) => {
+            let what = if form.factor.trim().is_empty() {
+                "removed"
+            } else {
+                "saved"
+            };
+            render(
+                &page(
+                    &user,
+                    &state,
+                    Some(format!("Rule {} {} {what}.", form.kind, form.match_value)),
+                    Vec::new(),
+                )
+                .await?,
+            )
+        }
+        Err(AppError::Validation(problems)) => render_status(
+            &page(&user, &state, None, problems).await?,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e),
+    }
+}
