@@ -487,6 +487,15 @@ async fn buyers_browse_and_buy_through_the_pages_and_finance_sets_credit(app: &T
         !html.contains("ann1@example.com") && !html.contains("Ann1"),
         "no contact data before sale"
     );
+    // Every filter has a control; empty ones are dropped from links.
+    let (status, html) = b
+        .get_text(
+            "/catalogue?exclusive=true&verified=&contact_type=interested&city=&income_min_cents=",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<option value=\"true\" selected>Exclusive only</option>"));
+    assert!(html.contains("<option value=\"interested\" selected>Interested</option>"));
     let (status, html) = b.get_text("/catalogue?age_min=old").await;
     assert_eq!(status, 200);
     assert!(html.contains("age_min"), "a bad filter is explained");

@@ -30,6 +30,9 @@ struct CataloguePage {
     segments: Vec<Choice>,
     warmths: Vec<Choice>,
     sorts: Vec<Choice>,
+    contact_types: Vec<Choice>,
+    exclusivity: Vec<Choice>,
+    verification: Vec<Choice>,
     items: Vec<ItemView>,
     total: String,
     next_page: Option<String>,
@@ -157,6 +160,41 @@ async fn page(
             .map(|(v, l)| (v.to_string(), l.to_string()))
             .collect(),
             &sort_chosen,
+        ),
+        contact_types: choices(
+            [
+                ("", "Any"),
+                ("quick", "Quick"),
+                ("registration", "Registration"),
+                ("promotional", "Promotional"),
+                ("interested", "Interested"),
+            ]
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+            &[raw.contact_type.clone().unwrap_or_default()],
+        ),
+        exclusivity: choices(
+            [
+                ("", "Any"),
+                ("true", "Exclusive only"),
+                ("false", "Shared only"),
+            ]
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+            &[raw.exclusive.clone().unwrap_or_default()],
+        ),
+        verification: choices(
+            [
+                ("", "Any"),
+                ("true", "Verified only"),
+                ("false", "Unverified only"),
+            ]
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect(),
+            &[raw.verified.clone().unwrap_or_default()],
         ),
         raw,
         query,
