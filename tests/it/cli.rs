@@ -74,16 +74,8 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: &TestApp) 
         String::from_utf8_lossy(&out.stderr)
     );
     let b = app.browser();
-    let token = b.csrf("/login").await;
     let resp = b
-        .post_form(
-            "/login",
-            &[
-                ("csrf_token", &token),
-                ("email", "ops@acme.example.com"),
-                ("password", "a-good-long-password"),
-            ],
-        )
+        .login_attempt("ops@acme.example.com", "a-good-long-password")
         .await;
     assert_eq!(resp.status(), 303, "the CLI-created user can sign in");
 

@@ -47,17 +47,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     for line in logins.lines().skip(1) {
         let email = line.split_whitespace().nth(1).unwrap();
         let b = app.browser();
-        let token = b.csrf("/login").await;
-        let resp = b
-            .post_form(
-                "/login",
-                &[
-                    ("csrf_token", &token),
-                    ("email", email),
-                    ("password", demo::PASSWORD),
-                ],
-            )
-            .await;
+        let resp = b.login_attempt(email, demo::PASSWORD).await;
         assert_eq!(resp.status(), 303, "{email}");
         assert_eq!(b.get("/dashboard").await.status(), 200);
     }
