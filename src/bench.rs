@@ -112,15 +112,8 @@ pub fn intake(config: &Config, base: &DatabaseUrl, rows: usize) -> anyhow::Resul
     generate_csv(&csv, rows)?;
     let (url, cleanup) = fresh_database(base, dir.path())?;
     let result = (|| {
-        let pool = db::connect_pool(&url, 4)?;
+        let (pool, agency) = prepare(&url, 4)?;
         let mut conn = pool.get()?;
-        db::run_migrations(&mut conn)?;
-        let agency = accounts::create_organisation(
-            &mut conn,
-            OrgKind::Agency,
-            "Bench Agency",
-            Some("bench-agency"),
-        )?;
         let input = intake::BatchInput {
             segment: Some("insurance.car".into()),
             channel: Some("web_form".into()),
@@ -185,16 +178,9 @@ pub fn market(
     let dir = tempfile::tempdir()?;
     let (url, cleanup) = fresh_database(base, dir.path())?;
     let result = (|| {
-        let pool = db::connect_pool(&url, 20)?;
+        let (pool, agency) = prepare(&url, 20)?;
         let mut conn = pool.get()?;
-        db::run_migrations(&mut conn)?;
         let started = Instant::now();
-        let agency = accounts::create_organisation(
-            &mut conn,
-            OrgKind::Agency,
-            "Bench Agency",
-            Some("bench-agency"),
-        )?;
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let now = store::now();
         let countries = ["GB", "DE", "FR", "ES", "IT", "NL", "PL", "US"];
@@ -323,6 +309,23 @@ pub fn market(
     })();
     drop_database(cleanup);
     result
+}
+
+/// A migrated pool on the fresh database, with the agency whose leads are measured.
+fn prepare(
+    url: &DatabaseUrl,
+    pool_size: u32,
+) -> anyhow::Result<(db::Pool, crate::store::organisations::OrganisationRow)> {
+    let pool = db::connect_pool(url, pool_size)?;
+    let mut conn = pool.get()?;
+    db::run_migrations(&mut conn)?;
+    let agency = accounts::create_organisation(
+        &mut conn,
+        OrgKind::Agency,
+        "Bench Agency",
+        Some("bench-agency"),
+    )?;
+    Ok((pool, agency))
 }
 
 /// A fresh database beside `base`: a temp SQLite file, or a new PostgreSQL database.
