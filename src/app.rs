@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
@@ -39,14 +40,14 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    jobs: tokio::task::AbortHandle,
+    jobs: crate::jobs::JobsHandle,
 }
 
 /// Stops a running application: background jobs first, then the HTTP workers, which
 /// drop their pool connections as they exit.
 pub struct StopHandle {
     server: actix_web::dev::ServerHandle,
-    jobs: tokio::task::AbortHandle,
+    jobs: crate::jobs::JobsHandle,
 }
 
 impl StopHandle {
@@ -65,15 +66,17 @@ impl Application {
         if applied > 0 {
             tracing::info!(applied, "migrations applied");
         }
+        let mailer = crate::mail::Mailer::from_config(&config.mail)?;
         let state = AppState {
             config: Arc::new(config),
             pool,
+            mailer,
         };
         let listener = TcpListener::bind(&state.config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
-        let jobs = crate::jobs::spawn(state.clone()).abort_handle();
+        let jobs = crate::jobs::spawn(state.clone());
         Ok(Self {
             port,
             server,

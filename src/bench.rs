@@ -185,9 +185,15 @@ pub fn market(
         let now = store::now();
         let countries = ["GB", "DE", "FR", "ES", "IT", "NL", "PL", "US"];
         let mut written = 0;
+        let rules = crate::services::market::rules(&mut conn)?;
         while written < lead_count {
             let n = 2000.min(lead_count - written);
-            let (batch, leads) = crate::demo::make_batch(&mut rng, &agency.id, &countries, n, now);
+            let (batch, mut leads) =
+                crate::demo::make_batch(&mut rng, &agency.id, &countries, n, now);
+            for l in &mut leads {
+                l.list_price_cents =
+                    crate::services::market::list_price(l, batch.price_cents, &rules, now);
+            }
             crate::db::write_transaction(&mut conn, |c| -> anyhow::Result<()> {
                 store::batches::insert(c, &batch)?;
                 store::leads::insert_many(c, &leads)?;
@@ -226,7 +232,7 @@ pub fn market(
             "sort=-score",
             "sort=-score&segment=insurance.car",
             "postal_prefix=75&country=FR",
-            "city=Berlin",
+            "country=DE&city=Berlin",
             "segment=telecom&age_max=30",
             "warmth=cold&exclusive=false",
             "segment=medical&min_score=40&sort=score",
@@ -245,15 +251,19 @@ pub fn market(
                     20 => deep.push(ms),
                     _ => {}
                 }
+                if page == 0 || page == 20 {
+                    tracing::debug!(mix, page, ms, total = result.total, "catalogue query");
+                }
                 let Some(last) = result.rows.last() else {
                     break;
                 };
-                parsed.cursor = Some(match parsed.sort {
-                    catalogue::Sort::Fresh => {
-                        catalogue::Cursor::Fresh(last.captured_at, last.id.clone())
-                    }
-                    _ => catalogue::Cursor::Score(last.score, last.id.clone()),
-                });
+                parsed.cursor = Some(catalogue::Cursor::after(
+                    parsed.sort,
+                    last.captured_at,
+                    last.score,
+                    last.list_price_cents,
+                    &last.id,
+                ));
             }
         }
         first.sort_by(f64::total_cmp);
@@ -269,35 +279,12 @@ pub fn market(
                 .into_iter()
                 .map(|r| r.id)
                 .collect();
+        let mut keys = Vec::new();
+        for buyer in &buyers {
+            keys.push(accounts::create_api_key(&mut conn, buyer, "bench", None)?.secret);
+        }
         drop(conn);
-        let ok = std::sync::atomic::AtomicUsize::new(0);
-        let refused = std::sync::atomic::AtomicUsize::new(0);
-        let t = Instant::now();
-        std::thread::scope(|scope| {
-            for (i, buyer) in buyers.iter().enumerate() {
-                let (pool, candidates, ok, refused) = (&pool, &candidates, &ok, &refused);
-                scope.spawn(move || {
-                    let Ok(mut conn) = pool.get() else { return };
-                    for (n, lead) in candidates.iter().enumerate() {
-                        if (n + i) % 2 == 0 {
-                            continue;
-                        }
-                        match crate::services::market::buy(
-                            &mut conn,
-                            config.commission_bp,
-                            buyer,
-                            std::slice::from_ref(lead),
-                            None,
-                        ) {
-                            Ok(_) => ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                            Err(_) => refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                        };
-                    }
-                });
-            }
-        });
-        let seconds = t.elapsed().as_secs_f64();
-        let (ok, refused) = (ok.into_inner(), refused.into_inner());
+        let (ok, refused, seconds) = purchases_over_http(config, &url, &keys, &candidates)?;
         Ok(MarketReport {
             leads: lead_count,
             seed_seconds,
@@ -309,6 +296,84 @@ pub fn market(
     })();
     drop_database(cleanup);
     result
+}
+
+/// 16 buyers (one API key each) buy single leads through `POST /api/v1/purchases` on a
+/// real server, all at once, each over its own half of `candidates` (so every lead is
+/// wanted by eight buyers). Returns (bought, refused, seconds).
+fn purchases_over_http(
+    config: &Config,
+    url: &DatabaseUrl,
+    keys: &[String],
+    candidates: &[String],
+) -> anyhow::Result<(usize, usize, f64)> {
+    let mut app_config = config.clone();
+    app_config.database_url = url.clone();
+    app_config.bind = "127.0.0.1:0".into();
+    app_config.db_pool_size = app_config.db_pool_size.max(16);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let app = crate::app::Application::build(app_config)?;
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let stop = app.stop_handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::new();
+        let mut tokens = Vec::new();
+        for key in keys {
+            let body: serde_json::Value = client
+                .post(format!("{base}/api/v1/auth/token"))
+                .json(&serde_json::json!({ "api_key": key }))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let token = body["access_token"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("no access token in {body}"))?;
+            tokens.push(token.to_string());
+        }
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for (i, token) in tokens.into_iter().enumerate() {
+            let (client, base) = (client.clone(), base.clone());
+            let wanted: Vec<String> = candidates
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| (n + i) % 2 == 1)
+                .map(|(_, id)| id.clone())
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut refused, mut failed) = (0usize, 0usize, 0usize);
+                for lead in wanted {
+                    let status = client
+                        .post(format!("{base}/api/v1/purchases"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({ "lead_ids": [lead] }))
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16());
+                    match status {
+                        Ok(201) => ok += 1,
+                        Ok(402 | 409) => refused += 1,
+                        _ => failed += 1,
+                    }
+                }
+                (ok, refused, failed)
+            }));
+        }
+        let (mut ok, mut refused, mut failed) = (0, 0, 0);
+        for task in tasks {
+            let (o, r, f) = task.await?;
+            (ok, refused, failed) = (ok + o, refused + r, failed + f);
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        stop.stop(true).await;
+        anyhow::ensure!(failed == 0, "{failed} purchase requests failed");
+        Ok((ok, refused, seconds))
+    })
 }
 
 /// A migrated pool on the fresh database, with the agency whose leads are measured.

@@ -25,6 +25,15 @@
 //! | `INTAKE_CHUNK_ROWS` | `5000` | rows committed per transaction during intake |
 //! | `UPLOAD_MAX_MB` | `1024` | largest CSV upload |
 //! | `JOB_POLL_MS` | `1000` | how often background workers look for work |
+//! | `MAIL_TRANSPORT` | `file` | `file` (each mail an `.eml` file in `MAIL_DIR`), `smtp` (to `SMTP_URL`) or `memory` (tests) |
+//! | `MAIL_DIR` | `mail` beside a SQLite database, else `./mail` | where the file transport writes |
+//! | `SMTP_URL` | none | e.g. `smtps://user:pass@smtp.example.com:465` or `smtp://host:587?tls=required` |
+//! | `MAIL_FROM` | `leadmarket <billing@localhost>` | sender of every mail |
+//! | `INVOICE_DUE_DAYS` | `14` | an issued invoice is due this many days later |
+//! | `TAX_RATE_BP` | `0` | tax added to invoices, in basis points (1900 = 19%) |
+//! | `SELLER_NAME` / `SELLER_ADDRESS` | `leadmarket` / empty | the seller printed on invoices (use `\n` for new lines) |
+//! | `PAYMENT_INSTRUCTIONS` | a bank transfer note | printed on invoices, e.g. the IBAN to pay to |
+//! | `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` | none | card payments through Stripe Checkout; without them, bank transfer only |
 //! | `RUST_LOG` | `info` | log filter (tracing) |
 //!
 //! Without `SECRET_KEY` and `JWT_SECRET`, a SQLite site (and `demo` on any backend)
@@ -116,6 +125,37 @@ pub struct Config {
     pub intake: crate::services::intake::IntakeSettings,
     pub upload_max_bytes: u64,
     pub job_poll_ms: u64,
+    pub mail: MailConfig,
+    pub billing: BillingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    File(PathBuf),
+    Smtp(String),
+    Memory,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    pub due_days: i64,
+    pub tax_bp: i64,
+    pub seller_name: String,
+    pub seller_address: String,
+    pub payment_instructions: String,
+    pub stripe: Option<StripeKeys>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeKeys {
+    pub secret_key: Secret,
+    pub webhook_secret: Secret,
 }
 
 /// What to do when `SECRET_KEY` / `JWT_SECRET` are not set.
@@ -207,7 +247,67 @@ impl Config {
                 reason: "must be a three-letter ISO 4217 code such as EUR".into(),
             });
         }
+        let transport = match get("MAIL_TRANSPORT").as_deref().unwrap_or("file") {
+            "file" => MailTransport::File(match get("MAIL_DIR") {
+                Some(dir) => PathBuf::from(dir),
+                None => match &database_url {
+                    DatabaseUrl::Sqlite(path) => path
+                        .parent()
+                        .map(|p| p.join("mail"))
+                        .unwrap_or_else(|| PathBuf::from("mail")),
+                    DatabaseUrl::Postgres(_) => PathBuf::from("mail"),
+                },
+            }),
+            "smtp" => MailTransport::Smtp(get("SMTP_URL").ok_or_else(|| ConfigError::Invalid {
+                name: "SMTP_URL".into(),
+                reason: "is required when MAIL_TRANSPORT is smtp".into(),
+            })?),
+            "memory" => MailTransport::Memory,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "MAIL_TRANSPORT".into(),
+                    reason: format!("`{other}` is not file, smtp or memory"),
+                });
+            }
+        };
+        let stripe = match (get("STRIPE_SECRET_KEY"), get("STRIPE_WEBHOOK_SECRET")) {
+            (None, None) => None,
+            (Some(k), Some(w)) => Some(StripeKeys {
+                secret_key: Secret::new(k.into_bytes()),
+                webhook_secret: Secret::new(w.into_bytes()),
+            }),
+            (k, _) => {
+                return Err(ConfigError::Invalid {
+                    name: if k.is_none() {
+                        "STRIPE_SECRET_KEY"
+                    } else {
+                        "STRIPE_WEBHOOK_SECRET"
+                    }
+                    .into(),
+                    reason: "card payments need both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+                        .into(),
+                });
+            }
+        };
+        let mail = MailConfig {
+            transport,
+            from: get("MAIL_FROM").unwrap_or_else(|| "leadmarket <billing@localhost>".into()),
+        };
+        let billing = BillingConfig {
+            due_days: parse_num(&get, "INVOICE_DUE_DAYS", 14)?.clamp(0, 365),
+            tax_bp: parse_num(&get, "TAX_RATE_BP", 0)?.clamp(0, 10_000),
+            seller_name: get("SELLER_NAME").unwrap_or_else(|| "leadmarket".into()),
+            seller_address: get("SELLER_ADDRESS")
+                .unwrap_or_default()
+                .replace("\\n", "\n"),
+            payment_instructions: get("PAYMENT_INSTRUCTIONS").unwrap_or_else(|| {
+                "Pay by bank transfer, quoting the invoice number as the reference.".into()
+            }),
+            stripe,
+        };
         Ok(Self {
+            mail,
+            billing,
             database_url,
             bind,
             public_url,

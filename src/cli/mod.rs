@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: CreditCommand,
     },
+    /// Invoices and statements.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Measure throughput on a fresh database.
     Bench {
         #[command(subcommand)]
@@ -70,6 +75,17 @@ enum CreditCommand {
         org: String,
         #[arg(long)]
         limit_cents: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum BillingCommand {
+    /// Build draft invoices (per buyer) and statements (per agency) from what is not
+    /// billed yet, up to the end of the period (default: last month).
+    Run {
+        /// The month to bill, e.g. 2026-11.
+        #[arg(long)]
+        period: Option<String>,
     },
 }
 
@@ -304,6 +320,27 @@ fn run(command: Command) -> Result<(), CliError> {
             println!(
                 "credit limit of {org} set to {limit_cents} minor units of {}",
                 config.currency
+            );
+            Ok(())
+        }
+        Command::Billing {
+            command: BillingCommand::Run { period },
+        } => {
+            let config = config(MissingSecrets::GenerateForSqlite)?;
+            let period = match period {
+                Some(p) => crate::domain::billing::Period::parse(&p).map_err(CliError::Input)?,
+                None => crate::domain::billing::Period::previous(crate::store::now()),
+            };
+            let summary = crate::services::billing::run(
+                &mut *connection(&config)?,
+                &(&config).into(),
+                period,
+            )?;
+            println!(
+                "billing run for {}: {} draft invoice(s) to review, {} agency statement(s)",
+                period.code(),
+                summary.drafts,
+                summary.statements
             );
             Ok(())
         }

@@ -9,6 +9,7 @@ diesel::table! {
         slug -> Text,
         status -> Text,
         created_at -> Timestamp,
+        billing_address -> Text,
     }
 }
 
@@ -128,7 +129,7 @@ diesel::table! {
         captured_at -> Timestamp,
         score -> Integer,
         flags -> Text,
-        price_cents -> BigInt,
+        list_price_cents -> BigInt,
         max_sales -> Integer,
         sales_count -> Integer,
         status -> Text,
@@ -234,6 +235,8 @@ diesel::table! {
         organisation_id -> Nullable<Text>,
         amount_cents -> BigInt,
         created_at -> Timestamp,
+        invoice_id -> Nullable<Text>,
+        statement_id -> Nullable<Text>,
     }
 }
 
@@ -258,6 +261,143 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pricing_state (id) {
+        id -> Integer,
+        priced_on -> Date,
+    }
+}
+
+diesel::table! {
+    postback_tokens (organisation_id) {
+        organisation_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> Text,
+        purchase_id -> Text,
+        lead_id -> Text,
+        buyer_id -> Text,
+        agency_id -> Text,
+        kind -> Text,
+        occurred_at -> Timestamp,
+        price_cents -> BigInt,
+        commission_cents -> BigInt,
+        idempotency_key -> Text,
+        transaction_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        number -> Nullable<Text>,
+        kind -> Text,
+        buyer_id -> Text,
+        status -> Text,
+        corrects_id -> Nullable<Text>,
+        period_start -> Timestamp,
+        period_end -> Timestamp,
+        subtotal_cents -> BigInt,
+        tax_bp -> Integer,
+        tax_cents -> BigInt,
+        total_cents -> BigInt,
+        paid_cents -> BigInt,
+        credited_cents -> BigInt,
+        note -> Text,
+        issued_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        issued_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoice_lines (id) {
+        id -> Text,
+        invoice_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        description -> Text,
+        batch_id -> Nullable<Text>,
+        quantity -> BigInt,
+        unit_cents -> BigInt,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    number_sequences (series, year) {
+        series -> Text,
+        year -> Integer,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        invoice_id -> Text,
+        buyer_id -> Text,
+        method -> Text,
+        amount_cents -> BigInt,
+        received_on -> Timestamp,
+        reference -> Text,
+        transaction_id -> Text,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statements (id) {
+        id -> Text,
+        agency_id -> Text,
+        period_start -> Timestamp,
+        period_end -> Timestamp,
+        gross_cents -> BigInt,
+        commission_cents -> BigInt,
+        returns_cents -> BigInt,
+        net_cents -> BigInt,
+        status -> Text,
+        paid_on -> Nullable<Timestamp>,
+        paid_reference -> Nullable<Text>,
+        payout_transaction_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stripe_events (id) {
+        id -> Text,
+        kind -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        template -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
@@ -268,6 +408,8 @@ diesel::joinable!(batch_rejects -> batches (batch_id));
 diesel::joinable!(purchases -> leads (lead_id));
 diesel::joinable!(leads -> organisations (agency_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(invoice_lines -> invoices (invoice_id));
+diesel::joinable!(actions -> purchases (purchase_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -290,4 +432,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     purchases,
     price_rules,
+    pricing_state,
+    postback_tokens,
+    actions,
+    invoices,
+    invoice_lines,
+    number_sequences,
+    payments,
+    statements,
+    stripe_events,
+    outbox,
 );

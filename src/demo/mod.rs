@@ -16,6 +16,7 @@ use crate::domain::password::NewPassword;
 use crate::domain::scoring::{self, ContactType, ScoreInput, Warmth};
 use crate::domain::{OrgKind, Role, dedup};
 use crate::services::accounts;
+use crate::services::market::list_price;
 use crate::store::{self, batches::BatchRow, leads::NewLeadRow};
 
 pub const SEED: u64 = 20_261_124;
@@ -272,6 +273,7 @@ pub fn seed(
     let batches_per_agency = 8;
     let per_batch = lead_count.div_ceil(agencies.len() * batches_per_agency);
     let mut written = 0;
+    let rules = crate::services::market::rules(conn)?;
     write_transaction(conn, |conn| -> anyhow::Result<()> {
         for (agency_id, org) in &agencies {
             for _ in 0..batches_per_agency {
@@ -279,7 +281,10 @@ pub fn seed(
                 if n == 0 {
                     break;
                 }
-                let (batch, leads) = make_batch(&mut rng, agency_id, org.countries, n, now);
+                let (batch, mut leads) = make_batch(&mut rng, agency_id, org.countries, n, now);
+                for l in &mut leads {
+                    l.list_price_cents = list_price(l, batch.price_cents, &rules, now);
+                }
                 store::batches::insert(conn, &batch)?;
                 store::leads::insert_many(conn, &leads)?;
                 written += n;
@@ -519,7 +524,8 @@ fn make_lead(
         captured_at,
         score,
         flags: String::new(),
-        price_cents,
+        // Priced with today's rules by the caller, who has them.
+        list_price_cents: price_cents,
         max_sales,
         sales_count: 0,
         status: "available".into(),

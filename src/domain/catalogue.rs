@@ -25,6 +25,7 @@ pub struct RawFilter {
     pub contact_type: Option<String>,
     pub verified: Option<String>,
     pub min_score: Option<String>,
+    pub max_price_cents: Option<String>,
     pub max_age_days: Option<String>,
     pub exclusive: Option<String>,
     pub sort: Option<String>,
@@ -64,13 +65,7 @@ impl RawFilter {
                 "sort" => &mut raw.sort,
                 "limit" => &mut raw.limit,
                 "cursor" => &mut raw.cursor,
-                "max_price_cents" => {
-                    problems.push(FieldProblem::new(
-                        "max_price_cents",
-                        "filtering by price is not available yet",
-                    ));
-                    continue;
-                }
+                "max_price_cents" => &mut raw.max_price_cents,
                 other => {
                     problems.push(FieldProblem::new(
                         other.to_string(),
@@ -99,6 +94,9 @@ pub enum Sort {
     Fresh,
     Score,
     ScoreDesc,
+    /// Cheapest first, by today's list price.
+    Price,
+    PriceDesc,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,6 +114,8 @@ pub struct Filter {
     pub contact_type: Option<String>,
     pub verified: Option<bool>,
     pub min_score: Option<i32>,
+    /// Today's unit price (list price) at most this.
+    pub max_price_cents: Option<i64>,
     pub max_age_days: Option<i64>,
     pub exclusive: Option<bool>,
 }
@@ -125,6 +125,7 @@ pub struct Filter {
 pub enum Cursor {
     Fresh(NaiveDateTime, String),
     Score(i32, String),
+    Price(i64, String),
 }
 
 pub const MAX_LIMIT: i64 = 500;
@@ -135,8 +136,25 @@ impl Cursor {
         let raw = match self {
             Cursor::Fresh(t, id) => format!("f|{}|{id}", t.format("%Y-%m-%dT%H:%M:%S%.6f")),
             Cursor::Score(s, id) => format!("s|{s}|{id}"),
+            Cursor::Price(p, id) => format!("p|{p}|{id}"),
         };
         URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The cursor after an item with these sort values, for `sort`.
+    pub fn after(
+        sort: Sort,
+        captured_at: NaiveDateTime,
+        score: i32,
+        list_price_cents: i64,
+        id: &str,
+    ) -> Cursor {
+        let id = id.to_string();
+        match sort {
+            Sort::Fresh => Cursor::Fresh(captured_at, id),
+            Sort::Score | Sort::ScoreDesc => Cursor::Score(score, id),
+            Sort::Price | Sort::PriceDesc => Cursor::Price(list_price_cents, id),
+        }
     }
 
     pub fn decode(raw: &str, sort: Sort) -> Option<Cursor> {
@@ -149,6 +167,9 @@ impl Cursor {
                 .map(|t| Cursor::Fresh(t, id)),
             ("s", Sort::Score | Sort::ScoreDesc) => {
                 value.parse().ok().map(|s| Cursor::Score(s, id))
+            }
+            ("p", Sort::Price | Sort::PriceDesc) => {
+                value.parse().ok().map(|p| Cursor::Price(p, id))
             }
             _ => None,
         }
@@ -194,6 +215,7 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
     let income_min_cents = num!(income_min_cents, i64, 0..=i64::MAX);
     let income_max_cents = num!(income_max_cents, i64, 0..=i64::MAX);
     let min_score = num!(min_score, i32, 0..=100);
+    let max_price_cents = num!(max_price_cents, i64, 0..=i64::MAX);
     let max_age_days = num!(max_age_days, i64, 0..=3650);
     let limit = num!(limit, i64, 1..=MAX_LIMIT).unwrap_or(DEFAULT_LIMIT);
     if let (Some(a), Some(b)) = (age_min, age_max)
@@ -254,17 +276,12 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
         None | Some("fresh") => Sort::Fresh,
         Some("score") => Sort::Score,
         Some("-score") => Sort::ScoreDesc,
-        Some("price" | "-price") => {
-            p.push(FieldProblem::new(
-                "sort",
-                "sorting by price is not available yet; use fresh, score or -score",
-            ));
-            Sort::Fresh
-        }
+        Some("price") => Sort::Price,
+        Some("-price") => Sort::PriceDesc,
         Some(other) => {
             p.push(FieldProblem::new(
                 "sort",
-                format!("`{other}` is not fresh, score or -score"),
+                format!("`{other}` is not fresh, score, -score, price or -price"),
             ));
             Sort::Fresh
         }
@@ -300,6 +317,7 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
             contact_type,
             verified,
             min_score,
+            max_price_cents,
             max_age_days,
             exclusive,
         },
@@ -307,6 +325,13 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
         limit,
         cursor,
     })
+}
+
+/// True when `slug` is `segment` or one of its sub-segments (`insurance.car` is within
+/// `insurance`; `insurances` is not).
+pub fn within_segment(slug: &str, segment: &str) -> bool {
+    slug.strip_prefix(segment)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// Income shown before sale: a band, never the figure.
@@ -346,7 +371,7 @@ mod tests {
             age_max: Some("30".into()),
             warmth: Some("hot, boiling".into()),
             verified: Some("maybe".into()),
-            sort: Some("-price".into()),
+            sort: Some("cheap".into()),
             limit: Some("501".into()),
             ..Default::default()
         };
@@ -372,8 +397,14 @@ mod tests {
             RawFilter::from_query("warmth=hot&warmth=warm&segment=insurance&limit=5").unwrap();
         assert_eq!(raw.warmth.as_deref(), Some("hot,warm"));
         assert_eq!(raw.segment.as_deref(), Some("insurance"));
-        let problems = RawFilter::from_query("segmnet=x&max_price_cents=100").unwrap_err();
+        let problems = RawFilter::from_query("segmnet=x&max_prize_cents=100").unwrap_err();
         assert_eq!(problems.len(), 2);
+        let raw = RawFilter::from_query("max_price_cents=250&sort=-price").unwrap();
+        let parsed = parse(&raw).unwrap();
+        assert_eq!(parsed.filter.max_price_cents, Some(250));
+        assert_eq!(parsed.sort, Sort::PriceDesc);
+        let bad = RawFilter::from_query("max_price_cents=-1").unwrap();
+        assert_eq!(parse(&bad).err().unwrap()[0].field, "max_price_cents");
     }
 
     #[test]
@@ -388,6 +419,17 @@ mod tests {
         assert_eq!(Cursor::decode("garbage!", Sort::Fresh), None);
         let s = Cursor::Score(77, "x".into());
         assert_eq!(Cursor::decode(&s.encode(), Sort::ScoreDesc), Some(s));
+        let p = Cursor::Price(1250, "y".into());
+        assert_eq!(Cursor::decode(&p.encode(), Sort::Price), Some(p.clone()));
+        assert_eq!(Cursor::decode(&p.encode(), Sort::Score), None);
+    }
+
+    #[test]
+    fn a_segment_includes_its_sub_segments_only() {
+        assert!(within_segment("insurance", "insurance"));
+        assert!(within_segment("insurance.car", "insurance"));
+        assert!(!within_segment("insurances", "insurance"));
+        assert!(!within_segment("insurance", "insurance.car"));
     }
 
     #[test]

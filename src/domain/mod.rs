@@ -2,6 +2,7 @@
 //! function takes what it needs (including the current time) and is unit-tested.
 
 pub mod apikey;
+pub mod billing;
 pub mod catalogue;
 pub mod dedup;
 pub mod email;

@@ -12,6 +12,10 @@ pub enum Account {
     AgencyPayable,
     /// The platform's commission.
     PlatformRevenue,
+    /// Money in the platform's bank (payments received, payouts made).
+    Cash,
+    /// Tax invoiced and owed to the tax office.
+    TaxPayable,
 }
 
 impl Account {
@@ -20,6 +24,8 @@ impl Account {
             Account::BuyerReceivable => "buyer_receivable",
             Account::AgencyPayable => "agency_payable",
             Account::PlatformRevenue => "platform_revenue",
+            Account::Cash => "cash",
+            Account::TaxPayable => "tax_payable",
         }
     }
 }
@@ -93,6 +99,47 @@ pub fn sale_postings(buyer_id: &str, lines: &[(String, i64, i64)]) -> Result<Bal
     Balanced::new(postings)
 }
 
+fn posting(account: Account, org: Option<&str>, amount_cents: i64) -> Posting {
+    Posting {
+        account,
+        organisation_id: org.map(str::to_string),
+        amount_cents,
+    }
+}
+
+/// A payment received from a buyer: cash in, the buyer owes less.
+pub fn payment_postings(buyer_id: &str, amount_cents: i64) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::Cash, None, amount_cents),
+        posting(Account::BuyerReceivable, Some(buyer_id), -amount_cents),
+    ])
+}
+
+/// A payout to an agency: the platform owes it less, cash out.
+pub fn payout_postings(agency_id: &str, amount_cents: i64) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::AgencyPayable, Some(agency_id), amount_cents),
+        posting(Account::Cash, None, -amount_cents),
+    ])
+}
+
+/// Tax added by an issued invoice: the buyer owes it, the platform owes it on.
+pub fn tax_postings(buyer_id: &str, tax_cents: i64) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::BuyerReceivable, Some(buyer_id), tax_cents),
+        posting(Account::TaxPayable, None, -tax_cents),
+    ])
+}
+
+/// A credit note: the buyer owes less and the platform bears it (refunds of fake leads,
+/// which the agency bears, are disputes, not credit notes).
+pub fn credit_note_postings(buyer_id: &str, amount_cents: i64) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::BuyerReceivable, Some(buyer_id), -amount_cents),
+        posting(Account::PlatformRevenue, None, amount_cents),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +172,21 @@ mod tests {
         assert_eq!(amount(Account::AgencyPayable, Some("b")), -2400);
         assert_eq!(amount(Account::PlatformRevenue, None), -900);
         assert_eq!(tx.postings().iter().map(|p| p.amount_cents).sum::<i64>(), 0);
+    }
+
+    #[test]
+    fn payments_payouts_tax_and_credits_balance() {
+        for tx in [
+            payment_postings("b", 1234).unwrap(),
+            payout_postings("a", 999).unwrap(),
+            tax_postings("b", 190).unwrap(),
+            credit_note_postings("b", 50).unwrap(),
+        ] {
+            assert_eq!(tx.postings().iter().map(|p| p.amount_cents).sum::<i64>(), 0);
+        }
+        let pay = payment_postings("b", 1234).unwrap();
+        assert_eq!(pay.postings()[1].account, Account::BuyerReceivable);
+        assert_eq!(pay.postings()[1].amount_cents, -1234);
     }
 
     #[test]

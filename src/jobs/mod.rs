@@ -17,16 +17,68 @@ use crate::store::batches::BatchRow;
 /// How long a claim lasts without renewal; renewed after every chunk.
 pub const LEASE: TimeDelta = TimeDelta::seconds(120);
 
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+/// The background tasks of one process, stopped together.
+#[derive(Clone)]
+pub struct JobsHandle(Vec<tokio::task::AbortHandle>);
+
+impl JobsHandle {
+    pub fn abort(&self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+/// Starts the intake worker (with daily repricing and maintenance) and the mail worker.
+pub fn spawn(state: AppState) -> JobsHandle {
+    let mail = tokio::spawn(mail_worker(state.clone())).abort_handle();
+    let intake = tokio::spawn(intake_worker(state)).abort_handle();
+    JobsHandle(vec![mail, intake])
+}
+
+/// Sends the outbox after commit; separate from intake so a long import never holds up
+/// an invoice mail.
+async fn mail_worker(state: AppState) {
+    let poll = Duration::from_millis(state.config.job_poll_ms);
+    loop {
+        let (pool, mailer) = (state.pool.clone(), state.mailer.clone());
+        match tokio::task::spawn_blocking(move || {
+            crate::services::mail::send_due(&pool, &mailer, 50)
+        })
+        .await
+        {
+            Ok(Ok((sent, _))) if sent > 0 => continue,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "mail worker could not work"),
+            Err(e) => tracing::error!(error = %e, "mail worker panicked"),
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+async fn intake_worker(state: AppState) {
     let worker = format!("serve-{}", uuid::Uuid::new_v4().simple());
-    tokio::spawn(async move {
+    {
         let poll = Duration::from_millis(state.config.job_poll_ms);
         let mut last_maintenance: Option<std::time::Instant> = None;
+        // Freshness lowers prices by the day: checked every few minutes, done once a day.
+        let mut last_pricing: Option<std::time::Instant> = None;
         loop {
             if last_maintenance.is_none_or(|t| t.elapsed() > Duration::from_secs(1800)) {
                 last_maintenance = Some(std::time::Instant::now());
                 if let Err(e) = state.db(|conn| Ok(crate::db::maintain(conn)?)).await {
                     tracing::warn!(error = %e, "database maintenance failed");
+                }
+            }
+            if last_pricing.is_none_or(|t| t.elapsed() > Duration::from_secs(300)) {
+                last_pricing = Some(std::time::Instant::now());
+                match state
+                    .db(|conn| crate::services::market::reprice_if_due(conn, store::now()))
+                    .await
+                {
+                    Ok(Some(changed)) => tracing::info!(changed, "list prices brought to today"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "repricing failed"),
                 }
             }
             let w = worker.clone();
@@ -54,7 +106,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             tokio::time::sleep(poll).await;
         }
-    })
+    }
 }
 
 /// Reads an uploaded file back from the database one stored piece at a time.

@@ -515,6 +515,7 @@ pub fn store_chunk(
         .into_iter()
         .collect();
 
+    let rules = crate::services::market::rules(conn)?;
     write_transaction(conn, |conn| {
         let since = now - TimeDelta::days(settings.dedup_days);
         let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
@@ -660,13 +661,8 @@ pub fn store_chunk(
                 preferred_call_time: lead.preferred_call_time.clone(),
                 captured_at: lead.captured_at,
             });
-            outcomes[i] = Some(RowOutcome::Accepted {
-                lead_id: id.clone(),
-                score,
-                price_cents: batch.price_cents,
-            });
-            new_leads.push(NewLeadRow {
-                id,
+            let mut row = NewLeadRow {
+                id: id.clone(),
                 batch_id: batch.id.clone(),
                 agency_id: batch.agency_id.clone(),
                 kind: batch.kind.clone(),
@@ -693,12 +689,20 @@ pub fn store_chunk(
                 captured_at: lead.captured_at,
                 score,
                 flags: flags_text,
-                price_cents: batch.price_cents,
+                list_price_cents: 0,
                 max_sales: batch.max_sales,
                 sales_count: 0,
                 status: "available".into(),
                 created_at: now,
+            };
+            row.list_price_cents =
+                crate::services::market::list_price(&row, batch.price_cents, &rules, now);
+            outcomes[i] = Some(RowOutcome::Accepted {
+                lead_id: id,
+                score,
+                price_cents: row.list_price_cents,
             });
+            new_leads.push(row);
         }
         let outcomes: Vec<RowOutcome> = outcomes
             .into_iter()

@@ -25,7 +25,7 @@ pub fn quote_for(
 ) -> Quote {
     pricing::quote(
         &PriceFacts {
-            base_cents: facts.price_cents,
+            base_cents: facts.base_cents,
             warmth: &facts.warmth,
             max_sales: facts.max_sales,
             segment: &facts.segment,
@@ -36,6 +36,29 @@ pub fn quote_for(
         quantity,
         now,
     )
+}
+
+/// A new lead's unit price today (its stored list price), from its batch's base price.
+pub fn list_price(
+    lead: &store::leads::NewLeadRow,
+    base_cents: i64,
+    rules: &PriceRules,
+    now: NaiveDateTime,
+) -> i64 {
+    pricing::quote(
+        &PriceFacts {
+            base_cents,
+            warmth: &lead.warmth,
+            max_sales: lead.max_sales,
+            segment: &lead.segment,
+            country: &lead.country,
+            captured_at: lead.captured_at,
+        },
+        rules,
+        1,
+        now,
+    )
+    .unit_cents
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -287,6 +310,17 @@ pub fn buy_matching(
         )]));
     }
     let mut skip: std::collections::HashSet<String> = Default::default();
+    // The stored list price (one lead) narrows the search, widened by this quantity's
+    // discount tier; the exact quote below decides.
+    let tier_bp = rules(conn)?
+        .quantity
+        .iter()
+        .filter(|(min, _)| quantity >= *min)
+        .max_by_key(|(min, _)| *min)
+        .map_or(10_000, |(_, bp)| (*bp).clamp(1, 10_000));
+    let list_cap = max_price_cents.saturating_mul(10_000) / tier_bp + 1;
+    let mut filter = filter.clone();
+    filter.max_price_cents = Some(filter.max_price_cents.map_or(list_cap, |p| p.min(list_cap)));
     for _attempt in 0..3 {
         let now = store::now();
         let parsed = Parsed {
@@ -332,6 +366,58 @@ pub fn buy_matching(
         code: "nothing_available",
         message: "other buyers took the matching leads first; try again".into(),
     })
+}
+
+/// Brings every open lead's stored list price up to date with `rules` as of `now`, in
+/// chunks (each its own short transaction, so intake and purchases keep going).
+/// Returns how many prices changed.
+pub fn reprice(
+    conn: &mut AnyConnection,
+    rules: &PriceRules,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let mut after = String::new();
+    let mut changed = 0;
+    loop {
+        // Small chunks: each is a short write transaction that purchases can slip between.
+        let chunk = store::market::pricing_chunk(conn, &after, 1000)?;
+        let Some((last, _)) = chunk.last() else {
+            return Ok(changed);
+        };
+        after = last.id.clone();
+        let mut by_price: HashMap<i64, Vec<String>> = HashMap::new();
+        for (facts, stored) in chunk {
+            let price = quote_for(&facts, rules, 1, now).unit_cents;
+            if price != stored {
+                by_price.entry(price).or_default().push(facts.id);
+            }
+        }
+        changed += write_transaction(conn, |conn| -> Result<usize, AppError> {
+            let mut n = 0;
+            for (price, ids) in &by_price {
+                n += store::market::set_list_prices(conn, *price, ids)?;
+            }
+            Ok(n)
+        })?;
+    }
+}
+
+/// Reprices once a day (freshness decays by the day): the first process to claim the
+/// new day does it. `None` when another process has it, or it was done today.
+pub fn reprice_if_due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+) -> Result<Option<usize>, AppError> {
+    let today = now.date();
+    if !store::market::claim_repricing(conn, today)? {
+        return Ok(None);
+    }
+    let result = rules(conn).and_then(|rules| reprice(conn, &rules, now));
+    if result.is_err() {
+        // Let the next pass (here or in another process) try again.
+        let _ = store::market::set_priced_on(conn, today.pred_opt().unwrap_or(today));
+    }
+    result.map(Some)
 }
 
 /// Sets or removes (`factor` empty) a price rule, as the admin tunes them. `factor` is a
@@ -399,11 +485,15 @@ pub fn tune_price_rule(
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
-    write_transaction(conn, |conn| {
+    write_transaction(conn, |conn| -> Result<(), AppError> {
         match factor_bp {
             Some(bp) => store::market::set_price_rule(conn, kind, &match_value, bp)?,
             None => store::market::delete_price_rule(conn, kind, &match_value)?,
         };
         Ok(())
-    })
+    })?;
+    // Buyers filter and sort by the new prices at once.
+    let rules = rules(conn)?;
+    reprice(conn, &rules, store::now())?;
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! store inside one transaction each.
 
 pub mod accounts;
+pub mod billing;
 pub mod intake;
+pub mod mail;
 pub mod market;
 pub mod suppression;

@@ -38,7 +38,8 @@ pub struct NewLeadRow {
     pub captured_at: NaiveDateTime,
     pub score: i32,
     pub flags: String,
-    pub price_cents: i64,
+    /// Today's unit price with the admin's modifiers (see `domain::pricing`).
+    pub list_price_cents: i64,
     pub max_sales: i32,
     pub sales_count: i32,
     pub status: String,

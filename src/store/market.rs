@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{
-    buyer_accounts, leads, ledger_entries, ledger_transactions, organisations, price_rules,
-    purchases,
+    batches, buyer_accounts, leads, ledger_entries, ledger_transactions, organisations,
+    price_rules, pricing_state, purchases,
 };
 use crate::domain::money::Balanced;
 
@@ -161,8 +161,7 @@ pub fn trial_balance(conn: &mut AnyConnection) -> QueryResult<(i64, Vec<(String,
     ))
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = leads)]
+#[derive(Debug, Clone, Queryable)]
 pub struct SaleFacts {
     pub id: String,
     pub agency_id: String,
@@ -173,16 +172,92 @@ pub struct SaleFacts {
     pub segment: String,
     pub country: String,
     pub captured_at: NaiveDateTime,
-    pub price_cents: i64,
+    /// The batch's base price, before modifiers.
+    pub base_cents: i64,
     pub max_sales: i32,
     pub sales_count: i32,
 }
 
+/// The columns of [`SaleFacts`], from `leads` joined to `batches`.
+macro_rules! sale_facts_columns {
+    () => {
+        (
+            leads::id,
+            leads::agency_id,
+            leads::batch_id,
+            leads::kind,
+            leads::status,
+            leads::warmth,
+            leads::segment,
+            leads::country,
+            leads::captured_at,
+            batches::price_cents,
+            leads::max_sales,
+            leads::sales_count,
+        )
+    };
+}
+
 pub fn sale_facts(conn: &mut AnyConnection, lead_ids: &[String]) -> QueryResult<Vec<SaleFacts>> {
     leads::table
+        .inner_join(batches::table)
         .filter(leads::id.eq_any(lead_ids))
-        .select(SaleFacts::as_select())
+        .select(sale_facts_columns!())
         .load(conn)
+}
+
+/// Up to `limit` open consumer leads after `after_id` (id order), with their stored list
+/// price: one step of repricing.
+pub fn pricing_chunk(
+    conn: &mut AnyConnection,
+    after_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<(SaleFacts, i64)>> {
+    leads::table
+        .inner_join(batches::table)
+        .filter(leads::kind.eq("consumer"))
+        .filter(leads::status.eq("available"))
+        .filter(leads::sales_count.lt(leads::max_sales))
+        .filter(leads::id.gt(after_id))
+        .order(leads::id.asc())
+        .limit(limit)
+        .select((sale_facts_columns!(), leads::list_price_cents))
+        .load(conn)
+}
+
+/// Sets one list price on many leads (repricing groups leads by their new price).
+pub fn set_list_prices(
+    conn: &mut AnyConnection,
+    list_price_cents: i64,
+    lead_ids: &[String],
+) -> QueryResult<usize> {
+    let mut n = 0;
+    // SQLite binds each id; stay well under its limit of variables.
+    for ids in lead_ids.chunks(10_000) {
+        n += diesel::update(leads::table.filter(leads::id.eq_any(ids)))
+            .set(leads::list_price_cents.eq(list_price_cents))
+            .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// Claims today's repricing: true for the one process that moves `priced_on` to `today`.
+pub fn claim_repricing(conn: &mut AnyConnection, today: chrono::NaiveDate) -> QueryResult<bool> {
+    Ok(diesel::update(
+        pricing_state::table
+            .filter(pricing_state::id.eq(1))
+            .filter(pricing_state::priced_on.lt(today)),
+    )
+    .set(pricing_state::priced_on.eq(today))
+    .execute(conn)?
+        == 1)
+}
+
+pub fn set_priced_on(conn: &mut AnyConnection, day: chrono::NaiveDate) -> QueryResult<()> {
+    diesel::update(pricing_state::table.filter(pricing_state::id.eq(1)))
+        .set(pricing_state::priced_on.eq(day))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Agencies among these whose listings are suspended.
@@ -318,18 +393,28 @@ pub struct CatalogueRow {
     pub score: i32,
     pub flags: String,
     pub captured_at: NaiveDateTime,
-    pub price_cents: i64,
+    /// Today's unit price as last computed (for filtering and sorting).
+    pub list_price_cents: i64,
     pub max_sales: i32,
     pub sales_count: i32,
     pub agency_id: String,
+    pub batch_id: String,
 }
 
 /// A catalogue page: rows, their agencies' names by id, and the total that matches.
 pub struct CataloguePage {
     pub rows: Vec<CatalogueRow>,
     pub agency_names: std::collections::HashMap<String, String>,
+    /// Base price of each row's batch, by batch id.
+    pub base_prices: std::collections::HashMap<String, i64>,
+    /// Exact up to [`COUNT_CAP`]; beyond it, `COUNT_CAP + 1` with `total_exact` false.
     pub total: i64,
+    pub total_exact: bool,
 }
+
+/// Counting stops here: past ten thousand matches the exact figure helps no buyer and
+/// would cost a scan of every match on each page view.
+pub const COUNT_CAP: i64 = 10_000;
 
 type Boxed<'a> = leads::BoxedQuery<'a, crate::db::MultiBackend>;
 
@@ -356,6 +441,7 @@ enum Mine {
 fn open_catalogue<'a>(
     buyer_id: &'a str,
     f: &'a crate::domain::catalogue::Filter,
+    segments: &'a [String],
     suspended: &'a [String],
     mine: Mine,
     now: NaiveDateTime,
@@ -384,12 +470,8 @@ fn open_catalogue<'a>(
         ),
         Mine::Ignore => q,
     };
-    if let Some(s) = &f.segment {
-        q = q.filter(
-            leads::segment.eq(s.clone()).or(leads::segment
-                .like(format!("{}.%", escape_like(s)))
-                .escape('\\')),
-        );
+    if f.segment.is_some() {
+        q = q.filter(leads::segment.eq_any(segments));
     }
     if let Some(c) = &f.country {
         q = q.filter(leads::country.eq(c.clone()));
@@ -431,6 +513,9 @@ fn open_catalogue<'a>(
     if let Some(s) = f.min_score {
         q = q.filter(leads::score.ge(s));
     }
+    if let Some(p) = f.max_price_cents {
+        q = q.filter(leads::list_price_cents.le(p));
+    }
     if let Some(d) = f.max_age_days {
         q = q.filter(leads::captured_at.ge(now - chrono::TimeDelta::days(d)));
     }
@@ -450,21 +535,55 @@ pub fn catalogue_page(
     now: NaiveDateTime,
 ) -> QueryResult<CataloguePage> {
     use crate::domain::catalogue::{Cursor, Sort};
+    // A segment includes its sub-segments: named in full, so an index can serve them.
+    let segments: Vec<String> = match &parsed.filter.segment {
+        None => Vec::new(),
+        Some(s) => crate::db::schema::segments::table
+            .select(crate::db::schema::segments::slug)
+            .load::<String>(conn)?
+            .into_iter()
+            .filter(|slug| crate::domain::catalogue::within_segment(slug, s))
+            .collect(),
+    };
     let suspended: Vec<String> = organisations::table
         .filter(organisations::kind.eq("agency"))
         .filter(organisations::status.ne("active"))
         .select(organisations::id)
         .load(conn)?;
-    // Counting every match, then taking off the few this buyer bought, spares each of
-    // the (many) matches its own purchase probe.
-    let all: i64 = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Ignore, now)
-        .count()
-        .get_result(conn)?;
-    let own: i64 = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Only, now)
-        .count()
-        .get_result(conn)?;
-    let total = all - own;
-    let mut q = open_catalogue(buyer_id, &parsed.filter, &suspended, Mine::Exclude, now);
+    // Counting the matches, then taking off the few this buyer bought, spares each of
+    // the (many) matches its own purchase probe. The count stops past the cap.
+    let own: i64 = open_catalogue(
+        buyer_id,
+        &parsed.filter,
+        &segments,
+        &suspended,
+        Mine::Only,
+        now,
+    )
+    .count()
+    .get_result(conn)?;
+    let all = open_catalogue(
+        buyer_id,
+        &parsed.filter,
+        &segments,
+        &suspended,
+        Mine::Ignore,
+        now,
+    )
+    .select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+    .limit(COUNT_CAP + 1 + own)
+    .load::<i32>(conn)?
+    .len() as i64;
+    let total = (all - own).min(COUNT_CAP + 1);
+    let total_exact = total <= COUNT_CAP;
+    let mut q = open_catalogue(
+        buyer_id,
+        &parsed.filter,
+        &segments,
+        &suspended,
+        Mine::Exclude,
+        now,
+    );
     q = match (&parsed.sort, &parsed.cursor) {
         (Sort::Fresh, Some(Cursor::Fresh(t, id))) => q.filter(
             leads::captured_at
@@ -481,12 +600,24 @@ pub fn catalogue_page(
                 .gt(*s)
                 .or(leads::score.eq(*s).and(leads::id.gt(id.clone()))),
         ),
+        (Sort::Price, Some(Cursor::Price(p, id))) => q.filter(
+            leads::list_price_cents
+                .gt(*p)
+                .or(leads::list_price_cents.eq(*p).and(leads::id.gt(id.clone()))),
+        ),
+        (Sort::PriceDesc, Some(Cursor::Price(p, id))) => q.filter(
+            leads::list_price_cents
+                .lt(*p)
+                .or(leads::list_price_cents.eq(*p).and(leads::id.lt(id.clone()))),
+        ),
         _ => q,
     };
     q = match parsed.sort {
         Sort::Fresh => q.order((leads::captured_at.desc(), leads::id.desc())),
         Sort::ScoreDesc => q.order((leads::score.desc(), leads::id.desc())),
         Sort::Score => q.order((leads::score.asc(), leads::id.asc())),
+        Sort::Price => q.order((leads::list_price_cents.asc(), leads::id.asc())),
+        Sort::PriceDesc => q.order((leads::list_price_cents.desc(), leads::id.desc())),
     };
     let rows: Vec<CatalogueRow> = q
         .limit(parsed.limit)
@@ -506,12 +637,20 @@ pub fn catalogue_page(
             leads::score,
             leads::flags,
             leads::captured_at,
-            leads::price_cents,
+            leads::list_price_cents,
             leads::max_sales,
             leads::sales_count,
             leads::agency_id,
+            leads::batch_id,
         ))
         .load(conn)?;
+    let batch_ids: Vec<&String> = rows.iter().map(|r| &r.batch_id).collect();
+    let base_prices = batches::table
+        .filter(batches::id.eq_any(batch_ids))
+        .select((batches::id, batches::price_cents))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
     let agency_ids: Vec<String> = rows.iter().map(|r| r.agency_id.clone()).collect();
     let agency_names = organisations::table
         .filter(organisations::id.eq_any(agency_ids))
@@ -522,7 +661,9 @@ pub fn catalogue_page(
     Ok(CataloguePage {
         rows,
         agency_names,
+        base_prices,
         total,
+        total_exact,
     })
 }
 

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod batches;
+pub mod billing;
 pub mod idempotency;
 pub mod intake;
 pub mod leads;
@@ -11,6 +12,7 @@ pub mod login_attempts;
 pub mod market;
 pub mod orders;
 pub mod organisations;
+pub mod outbox;
 pub mod reference;
 pub mod users;
 

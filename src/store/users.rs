@@ -115,3 +115,13 @@ pub fn count_by_org(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>>
         .select((users::organisation_id, diesel::dsl::count_star()))
         .load(conn)
 }
+
+/// Addresses of an organisation's active people (mail recipients).
+pub fn active_emails(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::organisation_id.eq(organisation_id))
+        .filter(users::active.eq(true))
+        .order(users::created_at.asc())
+        .select(users::email)
+        .load(conn)
+}

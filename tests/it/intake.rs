@@ -431,7 +431,10 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestAp
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["status"], "accepted");
-    assert_eq!(first["price_cents"], 2500);
+    assert_eq!(
+        first["price_cents"], 5363,
+        "today's unit price: 2500 x1.3 (hot) x1.5 (exclusive) x1.1 (insurance)"
+    );
     assert_eq!(first["sold_to_orders"], 0);
     assert!((0..=100).contains(&first["score"].as_i64().unwrap()));
 

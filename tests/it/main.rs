@@ -4,6 +4,7 @@
 mod helpers;
 
 mod api_auth;
+mod billing;
 mod cli;
 mod db;
 mod demo;

@@ -21,6 +21,8 @@ on_both_backends!(
     buyers_browse_and_buy_through_the_pages_and_finance_sets_credit,
     a_filter_purchase_buys_the_first_matching_leads_under_the_cap,
     the_admin_tunes_price_rules_and_buyers_see_the_new_price,
+    buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days,
+    the_total_is_exact_up_to_ten_thousand_then_a_lower_bound,
 );
 
 fn now_rfc3339(minutes_ago: i64) -> String {
@@ -28,7 +30,7 @@ fn now_rfc3339(minutes_ago: i64) -> String {
 }
 
 /// Posts one lead through the intake API; returns its id.
-async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String {
+pub(crate) async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String {
     let mut lead = json!({
         "first_name": format!("Ann{n}"), "last_name": "Lee", "email": format!("ann{n}@example.com"),
         "phone": format!("+4479111{:05}", 10_000 + n), "age": 30 + (n % 40), "country": "DE", "warmth": "warm",
@@ -52,7 +54,11 @@ async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String
     body["id"].as_str().unwrap().to_string()
 }
 
-async fn buyer_with_credit(app: &TestApp, name: &str, limit_cents: i64) -> (String, String) {
+pub(crate) async fn buyer_with_credit(
+    app: &TestApp,
+    name: &str,
+    limit_cents: i64,
+) -> (String, String) {
     let (org, _) = app.member(Role::Buyer, name);
     app.with_conn(|c| market::set_credit_limit(c, &org.slug, limit_cents))
         .unwrap();
@@ -60,7 +66,7 @@ async fn buyer_with_credit(app: &TestApp, name: &str, limit_cents: i64) -> (Stri
     (org.id, token)
 }
 
-async fn get_json(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get_json(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     let resp = app
         .api()
         .get(app.url(path))
@@ -660,4 +666,100 @@ async fn the_admin_tunes_price_rules_and_buyers_see_the_new_price(app: &TestApp)
     let a = app.browser();
     a.login(&agency_email).await;
     assert_eq!(a.get("/admin/pricing").await.status(), 403);
+}
+
+async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days(app: &TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let mut ids = Vec::new();
+    for (n, base) in [(1, 2000), (2, 500), (3, 1000), (4, 1000)] {
+        ids.push(post_lead(app, &token, n, json!({"price_cents": base})).await);
+    }
+    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let prices = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["price_cents"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, page) = get_json(app, "/api/v1/catalogue?sort=price", &buyer).await;
+    assert_eq!(prices(&page), [500, 1000, 1000, 2000]);
+    let (_, page) = get_json(app, "/api/v1/catalogue?sort=-price", &buyer).await;
+    assert_eq!(prices(&page), [2000, 1000, 1000, 500]);
+    let (_, page) = get_json(app, "/api/v1/catalogue?max_price_cents=1000", &buyer).await;
+    assert_eq!(
+        (page["total"].as_i64(), page["total_exact"].as_bool()),
+        (Some(3), Some(true))
+    );
+    assert!(prices(&page).iter().all(|p| *p <= 1000));
+
+    // One lead a page, cheapest first: the cursor walks every lead once, in order.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/catalogue?sort=price&limit=1".to_string();
+    loop {
+        let (status, page) = get_json(app, &path, &buyer).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(prices(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/catalogue?sort=price&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [500, 1000, 1000, 2000]);
+    let (status, body) = get_json(app, "/api/v1/catalogue?sort=cheap", &buyer).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_input"))
+    );
+
+    // A warm lead now costs three times its base: the filter follows at once.
+    app.with_conn(|c| market::tune_price_rule(c, "warmth", "warm", "3"))
+        .unwrap();
+    let (_, page) = get_json(app, "/api/v1/catalogue?max_price_cents=1600", &buyer).await;
+    assert_eq!(prices(&page), [1500]);
+
+    // Ten days on, freshness (2% a day by default) takes 20% off: repriced once that day.
+    let later = store::now() + chrono::TimeDelta::days(10);
+    let changed = app.with_conn(|c| market::reprice_if_due(c, later)).unwrap();
+    assert_eq!(changed, Some(4));
+    assert_eq!(
+        app.with_conn(|c| market::reprice_if_due(c, later)).unwrap(),
+        None
+    );
+    let stored: i64 = app.with_conn(|c| {
+        leads::table
+            .find(&ids[0])
+            .select(leads::list_price_cents)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(stored, 2000 * 3 * 8 / 10);
+}
+
+async fn the_total_is_exact_up_to_ten_thousand_then_a_lower_bound(app: &TestApp) {
+    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 11_000, 2000))
+        .unwrap();
+    let (_, buyer) = buyer_with_credit(app, "Counter", 0).await;
+    let (_, page) = get_json(app, "/api/v1/catalogue?limit=1", &buyer).await;
+    assert_eq!(
+        page["total"].as_i64(),
+        Some(store::market::COUNT_CAP + 1),
+        "{page}"
+    );
+    assert_eq!(page["total_exact"].as_bool(), Some(false));
+    let (_, page) = get_json(app, "/api/v1/catalogue?limit=1&country=GB", &buyer).await;
+    let exact: i64 = app.with_conn(|c| {
+        leads::table
+            .filter(leads::country.eq("GB"))
+            .filter(leads::status.eq("available"))
+            .filter(leads::sales_count.lt(leads::max_sales))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert!(exact < store::market::COUNT_CAP);
+    assert_eq!(page["total"].as_i64(), Some(exact));
+    assert_eq!(page["total_exact"].as_bool(), Some(true));
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
-use crate::domain::catalogue::{self, Cursor, RawFilter, Sort};
+use crate::domain::catalogue::{self, Cursor, RawFilter};
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::market;
 use crate::store;
@@ -52,7 +52,10 @@ pub struct CatalogueItem {
 #[derive(Serialize, ToSchema)]
 pub struct CataloguePage {
     pub items: Vec<CatalogueItem>,
+    /// How many leads match: exact up to 10,000; past that, 10,001 and `total_exact`
+    /// false ("more than 10,000").
     pub total: i64,
+    pub total_exact: bool,
     pub next_cursor: Option<String>,
 }
 
@@ -60,6 +63,7 @@ pub struct CataloguePage {
 pub fn items(
     rows: Vec<CatalogueRow>,
     agency_names: &std::collections::HashMap<String, String>,
+    base_prices: &std::collections::HashMap<String, i64>,
     rules: &crate::domain::pricing::PriceRules,
     now: chrono::NaiveDateTime,
 ) -> Vec<CatalogueItem> {
@@ -67,7 +71,7 @@ pub fn items(
         .map(|r| {
             let quote = crate::domain::pricing::quote(
                 &crate::domain::pricing::PriceFacts {
-                    base_cents: r.price_cents,
+                    base_cents: base_prices.get(&r.batch_id).copied().unwrap_or(0),
                     warmth: &r.warmth,
                     max_sales: r.max_sales,
                     segment: &r.segment,
@@ -128,19 +132,28 @@ pub async fn catalogue_page(
             let store::market::CataloguePage {
                 rows,
                 agency_names,
+                base_prices,
                 total,
+                total_exact,
             } = store::market::catalogue_page(conn, &buyer_id, &parsed, now)?;
             let next_cursor = (rows.len() as i64 == parsed.limit)
                 .then(|| rows.last())
                 .flatten()
-                .map(|r| match parsed.sort {
-                    Sort::Fresh => Cursor::Fresh(r.captured_at, r.id.clone()).encode(),
-                    Sort::Score | Sort::ScoreDesc => Cursor::Score(r.score, r.id.clone()).encode(),
+                .map(|r| {
+                    Cursor::after(
+                        parsed.sort,
+                        r.captured_at,
+                        r.score,
+                        r.list_price_cents,
+                        &r.id,
+                    )
+                    .encode()
                 });
             let rules = market::rules(conn)?;
             Ok(CataloguePage {
-                items: items(rows, &agency_names, &rules, now),
+                items: items(rows, &agency_names, &base_prices, &rules, now),
                 total,
+                total_exact,
                 next_cursor,
             })
         })

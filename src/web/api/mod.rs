@@ -1,6 +1,7 @@
 //! The JSON API of api.md under `/api/v1`: bearer JWTs, errors as `{"error": {...}}`.
 
 mod batches;
+pub mod billing;
 mod caller;
 mod idempotency;
 mod intake;
@@ -38,6 +39,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/purchases", web::get().to(market::list_purchases))
     .route("/purchases.csv", web::get().to(market::purchases_csv))
     .route("/account", web::get().to(market::get_account))
+    .route("/actions", web::post().to(billing::create_action))
+    .route("/postback", web::get().to(billing::postback))
+    .route("/invoices", web::get().to(billing::list_invoices))
+    .route("/invoices/{id}", web::get().to(billing::get_invoice))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -22,6 +22,10 @@ use utoipa::{Modify, OpenApi};
         super::market::list_purchases,
         super::market::purchases_csv,
         super::market::get_account,
+        super::billing::create_action,
+        super::billing::postback,
+        super::billing::list_invoices,
+        super::billing::get_invoice,
     ),
     modifiers(&BearerAuth)
 )]

@@ -129,7 +129,11 @@ async fn page(
     let (items, total, next_page) = match result {
         Some(p) => (
             item_views(p.items, &currency),
-            thousands(p.total),
+            if p.total_exact {
+                thousands(p.total)
+            } else {
+                format!("More than {}", thousands(store::market::COUNT_CAP))
+            },
             p.next_cursor
                 .map(|c| format!("/catalogue?{}", query_with_cursor(&query, Some(&c)))),
         ),
@@ -155,6 +159,8 @@ async fn page(
                 ("fresh", "Newest first"),
                 ("-score", "Best score first"),
                 ("score", "Lowest score first"),
+                ("price", "Cheapest first"),
+                ("-price", "Dearest first"),
             ]
             .iter()
             .map(|(v, l)| (v.to_string(), l.to_string()))

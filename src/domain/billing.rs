@@ -1,0 +1,256 @@
+//! Billing rules without I/O: billing periods, invoice numbers, tax, the status a buyer
+//! sees, grouping what was bought into invoice lines, and the aging buckets.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+/// A calendar month: `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
+impl Period {
+    /// `YYYY-MM`, as `billing run --period` takes it.
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let (y, m) = text
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("`{text}` is not a month such as 2026-11"))?;
+        let (y, m): (i32, u32) = match (y.parse(), m.parse()) {
+            (Ok(y), Ok(m)) if (2000..=2999).contains(&y) && (1..=12).contains(&m) => (y, m),
+            _ => return Err(format!("`{text}` is not a month such as 2026-11")),
+        };
+        Ok(Self::month(y, m))
+    }
+
+    fn month(year: i32, month: u32) -> Period {
+        let start = NaiveDate::from_ymd_opt(year, month, 1).expect("a valid month");
+        let end = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        }
+        .expect("a valid month");
+        Period {
+            start: start.and_time(chrono::NaiveTime::MIN),
+            end: end.and_time(chrono::NaiveTime::MIN),
+        }
+    }
+
+    /// The month `now` falls in.
+    pub fn containing(now: NaiveDateTime) -> Period {
+        Self::month(now.year(), now.month())
+    }
+
+    /// The month before the one `now` falls in (what a monthly run bills).
+    pub fn previous(now: NaiveDateTime) -> Period {
+        let this = Self::containing(now);
+        Self::containing(this.start - chrono::TimeDelta::days(1))
+    }
+
+    pub fn label(&self) -> String {
+        self.start.format("%B %Y").to_string()
+    }
+
+    pub fn code(&self) -> String {
+        self.start.format("%Y-%m").to_string()
+    }
+}
+
+/// `LM-2026-000123`: series, year, and the number within them.
+pub fn format_number(series: &str, year: i32, n: i64) -> String {
+    format!("{series}-{year}-{n:06}")
+}
+
+/// Tax on `subtotal` at `bp` basis points, rounded half away from zero.
+pub fn tax(subtotal_cents: i64, bp: i64) -> i64 {
+    let raw = i128::from(subtotal_cents) * i128::from(bp);
+    let rounded = if raw >= 0 {
+        (raw + 5_000) / 10_000
+    } else {
+        (raw - 5_000) / 10_000
+    };
+    i64::try_from(rounded).unwrap_or(i64::MAX)
+}
+
+/// What is left to pay on an issued invoice.
+pub fn open_cents(total: i64, paid: i64, credited: i64) -> i64 {
+    (total - paid - credited).max(0)
+}
+
+/// The status api.md names: `issued | paid | partly_paid | overdue | void` (and `draft`
+/// for finance's eyes only).
+pub fn status(
+    stored: &str,
+    total: i64,
+    paid: i64,
+    credited: i64,
+    due_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> &'static str {
+    if stored == "draft" {
+        return "draft";
+    }
+    let open = open_cents(total, paid, credited);
+    if open == 0 {
+        return if paid == 0 && credited > 0 {
+            "void"
+        } else {
+            "paid"
+        };
+    }
+    if due_at.is_some_and(|d| d < now) {
+        return "overdue";
+    }
+    if paid > 0 { "partly_paid" } else { "issued" }
+}
+
+/// One thing billed: a lead bought, or an action reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillItem {
+    /// `purchase` or `action:<kind>`.
+    pub kind: String,
+    pub batch_id: String,
+    pub batch_label: String,
+    pub amount_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub kind: String,
+    pub description: String,
+    pub batch_id: Option<String>,
+    pub quantity: i64,
+    pub unit_cents: i64,
+    pub amount_cents: i64,
+}
+
+/// Groups items per (kind, batch, unit price) into lines with quantities, in a stable
+/// order; the lines' amounts sum to the items' amounts exactly.
+pub fn group_lines(items: &[BillItem]) -> Vec<Line> {
+    let mut groups: std::collections::BTreeMap<(String, String, i64), (String, i64)> =
+        Default::default();
+    for i in items {
+        let entry = groups
+            .entry((i.kind.clone(), i.batch_id.clone(), i.amount_cents))
+            .or_insert_with(|| (i.batch_label.clone(), 0));
+        entry.1 += 1;
+    }
+    groups
+        .into_iter()
+        .map(|((kind, batch_id, unit), (label, quantity))| {
+            let what = match kind.strip_prefix("action:") {
+                Some(action) => format!("{action} reported on leads of {label}"),
+                None => format!("leads of {label}"),
+            };
+            Line {
+                description: what,
+                batch_id: Some(batch_id),
+                quantity,
+                unit_cents: unit,
+                amount_cents: unit * quantity,
+                kind,
+            }
+        })
+        .collect()
+}
+
+/// Days past due, bucketed as finance reads them.
+pub fn aging_bucket(due_at: NaiveDateTime, now: NaiveDateTime) -> &'static str {
+    let days = (now.date() - due_at.date()).num_days();
+    match days {
+        i64::MIN..=0 => "current",
+        1..=30 => "1-30",
+        31..=60 => "31-60",
+        61..=90 => "61-90",
+        _ => "90+",
+    }
+}
+
+pub const AGING_BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn periods_are_calendar_months() {
+        let p = Period::parse("2026-12").unwrap();
+        assert_eq!(p.start, at(2026, 12, 1) - chrono::TimeDelta::hours(12));
+        assert_eq!(p.end, at(2027, 1, 1) - chrono::TimeDelta::hours(12));
+        assert_eq!(p.label(), "December 2026");
+        assert!(Period::parse("2026-13").is_err());
+        assert!(Period::parse("november").is_err());
+        assert_eq!(Period::previous(at(2026, 1, 15)).code(), "2025-12");
+        assert_eq!(Period::containing(at(2026, 11, 24)).code(), "2026-11");
+    }
+
+    #[test]
+    fn numbers_tax_and_status() {
+        assert_eq!(format_number("LM", 2026, 123), "LM-2026-000123");
+        assert_eq!(tax(10_000, 1900), 1900);
+        assert_eq!(tax(1_005, 1900), 191, "190.95 rounds up");
+        assert_eq!(tax(-1_005, 1900), -191);
+        let now = at(2026, 11, 24);
+        let due = Some(at(2026, 12, 8));
+        assert_eq!(status("draft", 100, 0, 0, due, now), "draft");
+        assert_eq!(status("issued", 100, 0, 0, due, now), "issued");
+        assert_eq!(status("issued", 100, 40, 0, due, now), "partly_paid");
+        assert_eq!(status("issued", 100, 60, 40, due, now), "paid");
+        assert_eq!(status("issued", 100, 0, 100, due, now), "void");
+        assert_eq!(
+            status("issued", 100, 40, 0, due, at(2026, 12, 9)),
+            "overdue"
+        );
+        assert_eq!(open_cents(100, 60, 50), 0);
+    }
+
+    #[test]
+    fn lines_group_by_kind_batch_and_price_and_keep_the_sum() {
+        let item = |kind: &str, batch: &str, amount| BillItem {
+            kind: kind.into(),
+            batch_id: batch.into(),
+            batch_label: format!("batch {batch}"),
+            amount_cents: amount,
+        };
+        let items = vec![
+            item("purchase", "a", 1000),
+            item("purchase", "a", 1000),
+            item("purchase", "a", 1300),
+            item("purchase", "b", 1000),
+            item("action:call", "a", 5000),
+        ];
+        let lines = group_lines(&items);
+        assert_eq!(lines.len(), 4);
+        let total: i64 = lines.iter().map(|l| l.amount_cents).sum();
+        assert_eq!(total, items.iter().map(|i| i.amount_cents).sum::<i64>());
+        let first = lines
+            .iter()
+            .find(|l| l.unit_cents == 1000 && l.batch_id.as_deref() == Some("a"))
+            .unwrap();
+        assert_eq!((first.quantity, first.amount_cents), (2, 2000));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.description == "call reported on leads of batch a")
+        );
+    }
+
+    #[test]
+    fn aging_buckets() {
+        let due = at(2026, 10, 1);
+        assert_eq!(aging_bucket(due, at(2026, 10, 1)), "current");
+        assert_eq!(aging_bucket(due, at(2026, 10, 31)), "1-30");
+        assert_eq!(aging_bucket(due, at(2026, 11, 1)), "31-60");
+        assert_eq!(aging_bucket(due, at(2026, 12, 20)), "61-90");
+        assert_eq!(aging_bucket(due, at(2027, 3, 1)), "90+");
+    }
+}

@@ -1,0 +1,153 @@
+//! The mails the platform sends: one struct per mail, its three parts in
+//! `templates/emails/<name>/{subject.txt,body.txt,body.html}`.
+
+use super::{Email, Rendered, parts};
+
+/// Declares a mail: `email!(Type, "name")` renders `templates/emails/name/*`, where the
+/// templates read the mail's fields as `m.<field>`.
+macro_rules! email {
+    ($ty:ident, $name:literal, $subject:literal, $text:literal, $html:literal) => {
+        impl Email for $ty {
+            fn render(&self) -> Result<Rendered, askama::Error> {
+                #[derive(askama::Template)]
+                #[template(path = $subject)]
+                struct Subject<'a> {
+                    m: &'a $ty,
+                }
+                #[derive(askama::Template)]
+                #[template(path = $text)]
+                struct Text<'a> {
+                    m: &'a $ty,
+                }
+                #[derive(askama::Template)]
+                #[template(path = $html)]
+                struct Html<'a> {
+                    m: &'a $ty,
+                }
+                parts(
+                    $name,
+                    &Subject { m: self },
+                    &Text { m: self },
+                    &Html { m: self },
+                )
+            }
+        }
+    };
+}
+
+/// To a buyer's people: an invoice was issued.
+#[derive(Debug, Clone)]
+pub struct InvoiceIssued {
+    pub seller_name: String,
+    pub buyer_name: String,
+    pub number: String,
+    pub kind_label: String,
+    pub total: String,
+    pub due_on: String,
+    pub url: String,
+    pub payment_instructions: String,
+}
+email!(
+    InvoiceIssued,
+    "invoice_issued",
+    "emails/invoice_issued/subject.txt",
+    "emails/invoice_issued/body.txt",
+    "emails/invoice_issued/body.html"
+);
+
+/// To a buyer's people: a payment was recorded against an invoice.
+#[derive(Debug, Clone)]
+pub struct PaymentReceived {
+    pub seller_name: String,
+    pub buyer_name: String,
+    pub number: String,
+    pub amount: String,
+    pub method: String,
+    pub still_open: String,
+    pub settled: bool,
+    pub url: String,
+}
+email!(
+    PaymentReceived,
+    "payment_received",
+    "emails/payment_received/subject.txt",
+    "emails/payment_received/body.txt",
+    "emails/payment_received/body.html"
+);
+
+/// To an agency's people: its statement for a period is ready.
+#[derive(Debug, Clone)]
+pub struct StatementReady {
+    pub seller_name: String,
+    pub agency_name: String,
+    pub period: String,
+    pub gross: String,
+    pub commission: String,
+    pub returns: String,
+    pub net: String,
+    pub url: String,
+}
+email!(
+    StatementReady,
+    "statement_ready",
+    "emails/statement_ready/subject.txt",
+    "emails/statement_ready/body.txt",
+    "emails/statement_ready/body.html"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(r: &Rendered) -> String {
+        format!(
+            "subject: {}\n--- text ---\n{}\n--- html ---\n{}",
+            r.subject, r.text, r.html
+        )
+    }
+
+    #[test]
+    fn invoice_issued_mail() {
+        let m = InvoiceIssued {
+            seller_name: "leadmarket".into(),
+            buyer_name: "Keystone <Insurance> & Co".into(),
+            number: "LM-2026-000123".into(),
+            kind_label: "Invoice".into(),
+            total: "€1,234.50".into(),
+            due_on: "2026-12-08".into(),
+            url: "https://market.example/invoices/abc".into(),
+            payment_instructions: "IBAN DE89 3704 0044 0532 0130 00".into(),
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+
+    #[test]
+    fn payment_received_mail() {
+        let m = PaymentReceived {
+            seller_name: "leadmarket".into(),
+            buyer_name: "Keystone Insurance".into(),
+            number: "LM-2026-000123".into(),
+            amount: "€500.00".into(),
+            method: "bank transfer".into(),
+            still_open: "€734.50".into(),
+            settled: false,
+            url: "https://market.example/invoices/abc".into(),
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+
+    #[test]
+    fn statement_ready_mail() {
+        let m = StatementReady {
+            seller_name: "leadmarket".into(),
+            agency_name: "Acme Leads".into(),
+            period: "November 2026".into(),
+            gross: "€10,000.00".into(),
+            commission: "€2,000.00".into(),
+            returns: "€150.00".into(),
+            net: "€7,850.00".into(),
+            url: "https://market.example/statements/xyz".into(),
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+}

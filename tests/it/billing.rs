@@ -1,0 +1,601 @@
+//! Billing: per-action charges (once per key, once per kind), the billing run and its
+//! drafts, gapless invoice numbers under concurrent issuing, payments and credit notes,
+//! statements and payouts, the mail outbox, and what a buyer may read.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use leadmarket::db::schema::{actions, invoices, ledger_entries, ledger_transactions, outbox};
+use leadmarket::domain::Role;
+use leadmarket::domain::billing::Period;
+use leadmarket::services::billing::{self, Ctx, NewPayment};
+use leadmarket::store;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::market::{buyer_with_credit, get_json, post_lead};
+use crate::on_both_backends;
+
+on_both_backends!(
+    actions_are_charged_once_per_key_and_once_per_kind,
+    concurrent_reports_of_one_action_charge_once,
+    a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers_them,
+    concurrent_issuing_numbers_invoices_without_gaps,
+    partial_payments_and_credit_notes_settle_an_invoice,
+    statements_sum_an_agencys_sales_and_payouts_clear_them,
+    the_outbox_sends_after_commit_once_and_never_for_a_rollback,
+);
+
+fn ctx(app: &TestApp) -> Ctx<'_> {
+    Ctx::from(&*app.state.config)
+}
+
+fn this_month() -> Period {
+    Period::containing(store::now())
+}
+
+/// The whole ledger sums to zero and every transaction balances.
+fn assert_ledger_balanced(app: &TestApp) {
+    let (total, unbalanced) = app.with_conn(store::market::trial_balance).unwrap();
+    assert_eq!(total, 0);
+    assert!(unbalanced.is_empty(), "{unbalanced:?}");
+}
+
+/// An agency with `n` per-action leads (delivery fee 100, action 5000) and a buyer that
+/// bought them all; returns (buyer token, lead ids).
+async fn per_action_leads(app: &TestApp, n: usize) -> (String, String, Vec<String>) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(
+            post_lead(
+                app,
+                &token,
+                i,
+                json!({"billing": "per_action", "action_price_cents": 5000, "price_cents": 100}),
+            )
+            .await,
+        );
+    }
+    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 1_000_000).await;
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/purchases"))
+        .bearer_auth(&buyer)
+        .json(&json!({ "lead_ids": ids }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    (buyer_id, buyer, ids)
+}
+
+async fn report(app: &TestApp, token: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = app
+        .api()
+        .post(app.url("/api/v1/actions"))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let resp = req.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn action_transactions(app: &TestApp) -> i64 {
+    app.with_conn(|c| {
+        ledger_transactions::table
+            .filter(ledger_transactions::kind.eq("action"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
+    let (buyer_id, buyer, ids) = per_action_leads(app, 2).await;
+    let owed_before = app
+        .with_conn(|c| store::market::buyer_account(c, &buyer_id))
+        .unwrap()
+        .1;
+    let call = json!({"lead_id": ids[0], "kind": "call", "occurred_at": "2026-11-01T10:00:00Z"});
+    let (status, first) = report(app, &buyer, Some("k1"), call.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["price_cents"], 5000);
+    let (status, again) = report(app, &buyer, Some("k1"), call.clone()).await;
+    assert_eq!(
+        (status, &again["id"]),
+        (200, &first["id"]),
+        "same key: same action"
+    );
+    let (status, same_kind) = report(app, &buyer, Some("k2"), call.clone()).await;
+    assert_eq!(
+        (status, &same_kind["id"]),
+        (200, &first["id"]),
+        "same kind: same action"
+    );
+    let (status, _) = report(
+        app,
+        &buyer,
+        Some("k1"),
+        json!({"lead_id": ids[1], "kind": "call"}),
+    )
+    .await;
+    assert_eq!(status, 409, "a key names one action");
+    let (status, _) = report(
+        app,
+        &buyer,
+        Some("k3"),
+        json!({"lead_id": ids[0], "kind": "consultation"}),
+    )
+    .await;
+    assert_eq!(status, 201, "another kind is another action");
+    assert_eq!(action_transactions(app), 2);
+    let owed_after = app
+        .with_conn(|c| store::market::buyer_account(c, &buyer_id))
+        .unwrap()
+        .1;
+    assert_eq!(owed_after - owed_before, 10_000);
+
+    // Refusals: no key, a bad kind, a lead the caller does not own, a per-lead lead.
+    let (status, body) = report(
+        app,
+        &buyer,
+        None,
+        json!({"lead_id": ids[1], "kind": "call"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = report(
+        app,
+        &buyer,
+        Some("k4"),
+        json!({"lead_id": ids[1], "kind": "hug"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (_, other) = buyer_with_credit(app, "Other Buyer", 1_000_000).await;
+    let (status, _) = report(
+        app,
+        &other,
+        Some("k5"),
+        json!({"lead_id": ids[1], "kind": "call"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (agency, _) = app.member(Role::Agency, "Plain Leads");
+    let agency_token = app.token(&app.api_key(&agency)).await;
+    let plain = post_lead(app, &agency_token, 90, json!({})).await;
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/purchases"))
+        .bearer_auth(&buyer)
+        .json(&json!({ "lead_ids": [plain] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let (status, body) = report(
+        app,
+        &buyer,
+        Some("k6"),
+        json!({"lead_id": plain, "kind": "call"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+
+    // The postback URL: the same action through a token in the query.
+    let token = app
+        .with_conn(|c| billing::rotate_postback_token(c, &buyer_id))
+        .unwrap();
+    let postback = |token: String, key: &'static str| {
+        let url = app.url(&format!(
+            "/api/v1/postback?token={token}&lead_id={}&kind=purchase&key={key}",
+            ids[1]
+        ));
+        async move { app.api().get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(postback(token.clone(), "p1").await, 201);
+    assert_eq!(postback(token.clone(), "p1").await, 200);
+    assert_eq!(postback("lmp_wrong".into(), "p2").await, 401);
+    assert_eq!(action_transactions(app), 3);
+    assert_ledger_balanced(app);
+}
+
+async fn concurrent_reports_of_one_action_charge_once(app: &TestApp) {
+    let (_, buyer, ids) = per_action_leads(app, 1).await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (client, url, buyer, lead) = (
+            app.api(),
+            app.url("/api/v1/actions"),
+            buyer.clone(),
+            ids[0].clone(),
+        );
+        // Half share one key, half bring their own: all are the same call.
+        let key = if i % 2 == 0 {
+            "same".to_string()
+        } else {
+            format!("own-{i}")
+        };
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(buyer)
+                .header("Idempotency-Key", key)
+                .json(&json!({"lead_id": lead, "kind": "call"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 200),
+        "{statuses:?}"
+    );
+    assert_eq!(action_transactions(app), 1);
+    let n: i64 = app.with_conn(|c| actions::table.count().get_result(c).unwrap());
+    assert_eq!(n, 1);
+    assert_ledger_balanced(app);
+}
+
+/// Buyers that each bought some plain leads; returns their ids.
+async fn buyers_who_bought(app: &TestApp, buyers: usize, leads_each: usize) -> Vec<String> {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let mut out = Vec::new();
+    for b in 0..buyers {
+        let (buyer_id, buyer) = buyer_with_credit(app, &format!("Buyer {b}"), 10_000_000).await;
+        let mut ids = Vec::new();
+        for i in 0..leads_each {
+            ids.push(post_lead(app, &token, b * 100 + i, json!({"max_sales": 3})).await);
+        }
+        let resp = app
+            .api()
+            .post(app.url("/api/v1/purchases"))
+            .bearer_auth(&buyer)
+            .json(&json!({ "lead_ids": ids }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        out.push(buyer_id);
+    }
+    out
+}
+
+fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
+    app.with_conn(|c| store::market::balance(c, "buyer_receivable", Some(buyer)))
+        .unwrap()
+}
+
+async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers_them(
+    app: &TestApp,
+) {
+    let buyers = buyers_who_bought(app, 2, 3).await;
+    let summary = app
+        .with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    assert_eq!((summary.drafts, summary.statements), (2, 1));
+    // Running again rebuilds the same drafts rather than adding more.
+    let again = app
+        .with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    assert_eq!(again.drafts, 2);
+    let drafts = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .unwrap();
+    assert_eq!(drafts.len(), 1);
+    let draft = &drafts[0];
+    assert_eq!(draft.status, "draft");
+    assert_eq!(draft.subtotal_cents, receivable_of(app, &buyers[0]));
+    let lines = app
+        .with_conn(|c| store::billing::lines_of(c, &draft.id))
+        .unwrap();
+    assert_eq!(
+        lines.iter().map(|l| l.amount_cents).sum::<i64>(),
+        draft.subtotal_cents
+    );
+    assert_eq!(lines.iter().map(|l| l.quantity).sum::<i64>(), 3);
+
+    // A buyer never sees drafts.
+    let (_, token) = {
+        let org = app
+            .with_conn(|c| store::organisations::find(c, &buyers[0]))
+            .unwrap();
+        (org.id.clone(), app.token(&app.api_key(&org)).await)
+    };
+    let (_, list) = get_json(app, "/api/v1/invoices", &token).await;
+    assert_eq!(list["invoices"].as_array().unwrap().len(), 0);
+    let (status, _) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &token).await;
+    assert_eq!(status, 404);
+
+    let issued = app
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .unwrap();
+    let year = chrono::Datelike::year(&store::now());
+    assert_eq!(
+        issued.number.as_deref(),
+        Some(format!("LM-{year}-000001").as_str())
+    );
+    assert!(issued.due_at.unwrap() > issued.issued_at.unwrap());
+    let twice = app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None));
+    assert!(matches!(
+        twice,
+        Err(leadmarket::error::AppError::Conflict { .. })
+    ));
+    let (status, body) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "issued");
+    assert_eq!(body["total_cents"], draft.subtotal_cents);
+    // Another buyer cannot read it.
+    let other = app
+        .with_conn(|c| store::organisations::find(c, &buyers[1]))
+        .unwrap();
+    let other_token = app.token(&app.api_key(&other)).await;
+    let (status, _) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &other_token).await;
+    assert_eq!(status, 404);
+    // Billed entries are not billed again.
+    let third = app
+        .with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    assert_eq!(third.drafts, 1, "only the other buyer's draft is rebuilt");
+    assert_ledger_balanced(app);
+}
+
+async fn concurrent_issuing_numbers_invoices_without_gaps(app: &TestApp) {
+    let buyers = buyers_who_bought(app, 6, 1).await;
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let drafts: Vec<String> = app.with_conn(|c| {
+        invoices::table
+            .filter(invoices::status.eq("draft"))
+            .select(invoices::id)
+            .load(c)
+            .unwrap()
+    });
+    assert_eq!(drafts.len(), buyers.len());
+    // Two finance users at once, each issuing half, plus a second try of every draft.
+    let pool = app.state.pool.clone();
+    let config = app.state.config.clone();
+    let numbers: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = drafts
+            .iter()
+            .chain(drafts.iter())
+            .map(|id| {
+                let (pool, config) = (pool.clone(), config.clone());
+                s.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    billing::issue(&mut conn, &Ctx::from(&*config), id, None)
+                        .ok()
+                        .and_then(|i| i.number)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(
+        numbers.len(),
+        drafts.len(),
+        "each draft issued once: {numbers:?}"
+    );
+    let year = chrono::Datelike::year(&store::now());
+    let expected: HashSet<String> = (1..=drafts.len())
+        .map(|n| format!("LM-{year}-{n:06}"))
+        .collect();
+    assert_eq!(numbers.into_iter().collect::<HashSet<_>>(), expected);
+}
+
+async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
+    let buyers = buyers_who_bought(app, 1, 2).await;
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let draft = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .unwrap()
+        .remove(0);
+    let invoice = app
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .unwrap();
+    let total = invoice.total_cents;
+    let owed_before = receivable_of(app, &buyers[0]);
+    let pay = |amount: i64, reference: &'static str| {
+        let id = invoice.id.clone();
+        app.with_conn(move |c| {
+            billing::record_payment(
+                c,
+                &ctx(app),
+                &NewPayment {
+                    invoice_id: &id,
+                    method: "bank_transfer",
+                    amount_cents: amount,
+                    received_on: store::now(),
+                    reference,
+                    recorded_by: None,
+                },
+            )
+        })
+    };
+    let part = total * 4 / 10;
+    pay(part, "TRF-1").unwrap();
+    let now = store::now();
+    let after = app
+        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .unwrap();
+    let status = |i: &store::billing::InvoiceRow| {
+        leadmarket::domain::billing::status(
+            &i.status,
+            i.total_cents,
+            i.paid_cents,
+            i.credited_cents,
+            i.due_at,
+            now,
+        )
+    };
+    assert_eq!(status(&after), "partly_paid");
+    assert_eq!(receivable_of(app, &buyers[0]), owed_before - part);
+    // More than is open is refused, and changes nothing.
+    assert!(pay(total, "TRF-2").is_err());
+    assert!(pay(0, "TRF-3").is_err());
+    let unchanged = app
+        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .unwrap();
+    assert_eq!(unchanged.paid_cents, part);
+
+    // A credit note for the rest settles it, with its own number.
+    let rest = total - part;
+    let note = app
+        .with_conn(|c| billing::credit_note(c, &ctx(app), &invoice.id, rest, "goodwill", None))
+        .unwrap();
+    let year = chrono::Datelike::year(&store::now());
+    assert_eq!(
+        note.number.as_deref(),
+        Some(format!("CN-{year}-000001").as_str())
+    );
+    let settled = app
+        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .unwrap();
+    assert_eq!(status(&settled), "paid");
+    assert_eq!(receivable_of(app, &buyers[0]), owed_before - total);
+    assert!(
+        app.with_conn(|c| billing::credit_note(c, &ctx(app), &invoice.id, 1, "again", None))
+            .is_err(),
+        "nothing left to credit"
+    );
+    let account = app
+        .with_conn(|c| store::market::buyer_account(c, &buyers[0]))
+        .unwrap();
+    assert_eq!(
+        account.1,
+        receivable_of(app, &buyers[0]),
+        "owed follows the ledger"
+    );
+    assert_ledger_balanced(app);
+}
+
+async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
+    buyers_who_bought(app, 2, 2).await;
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let statements = app
+        .with_conn(|c| store::billing::list_statements(c, None, true))
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    let s = &statements[0];
+    let payable = app
+        .with_conn(|c| store::market::balance(c, "agency_payable", Some(&s.agency_id)))
+        .unwrap();
+    assert_eq!(s.net_cents, -payable);
+    assert_eq!(
+        s.gross_cents - s.commission_cents - s.returns_cents,
+        s.net_cents
+    );
+    assert_eq!(s.returns_cents, 0);
+    assert!(s.commission_cents > 0);
+    let paid = app
+        .with_conn(|c| billing::mark_payout(c, &s.id, store::now(), "PAYOUT-1"))
+        .unwrap();
+    assert_eq!(paid.status, "paid");
+    let payable = app
+        .with_conn(|c| store::market::balance(c, "agency_payable", Some(&s.agency_id)))
+        .unwrap();
+    assert_eq!(payable, 0);
+    assert!(
+        app.with_conn(|c| billing::mark_payout(c, &s.id, store::now(), "PAYOUT-2"))
+            .is_err()
+    );
+    // A later run does not bill the payout or the old sales again.
+    let again = app
+        .with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    assert_eq!(again.statements, 0);
+    assert_ledger_balanced(app);
+}
+
+async fn the_outbox_sends_after_commit_once_and_never_for_a_rollback(app: &TestApp) {
+    let buyers = buyers_who_bought(app, 1, 1).await;
+    let (buyer_org, _) = (buyers[0].clone(), ());
+    let people = app
+        .with_conn(|c| store::users::active_emails(c, &buyer_org))
+        .unwrap();
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let draft = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyer_org), false))
+        .unwrap()
+        .remove(0);
+    // A payment that fails (nothing issued yet) rolls back: no mail for it.
+    let failed = app.with_conn(|c| {
+        billing::record_payment(
+            c,
+            &ctx(app),
+            &NewPayment {
+                invoice_id: &draft.id,
+                method: "bank_transfer",
+                amount_cents: 1,
+                received_on: store::now(),
+                reference: "TRF",
+                recorded_by: None,
+            },
+        )
+    });
+    assert!(failed.is_err());
+    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .unwrap();
+    let templates: Vec<String> = app.with_conn(|c| {
+        outbox::table
+            .filter(outbox::template.ne("statement_ready"))
+            .select(outbox::template)
+            .load(c)
+            .unwrap()
+    });
+    assert_eq!(templates, vec!["invoice_issued".to_string(); people.len()]);
+    // The worker sends each mail once.
+    let mut sent = Vec::new();
+    for _ in 0..100 {
+        sent = app.state.mailer.sent();
+        let pending: i64 = app.with_conn(|c| {
+            outbox::table
+                .filter(outbox::status.ne("sent"))
+                .count()
+                .get_result(c)
+                .unwrap()
+        });
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let total: i64 = app.with_conn(|c| outbox::table.count().get_result(c).unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let sent_later = app.state.mailer.sent();
+    assert_eq!(sent.len() as i64, total, "every mail sent");
+    assert_eq!(sent_later.len(), sent.len(), "and only once");
+    let invoice_mail = sent
+        .iter()
+        .find(|m| m.subject.starts_with("Invoice LM-"))
+        .expect("the invoice mail");
+    assert!(people.contains(&invoice_mail.to));
+    assert!(invoice_mail.text.contains("/invoices/"));
+    let entries: i64 = app.with_conn(|c| ledger_entries::table.count().get_result(c).unwrap());
+    assert!(entries > 0);
+}
