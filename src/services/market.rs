@@ -239,19 +239,21 @@ pub struct AccountView {
     pub credit_limit_cents: i64,
     pub owed_cents: i64,
     pub available_cents: i64,
-    /// Owed and not yet on an invoice (invoicing arrives with billing: all of it, now).
+    /// Owed and not yet on an issued invoice.
     pub uninvoiced_cents: i64,
     pub open_invoices_cents: i64,
 }
 
 pub fn account(conn: &mut AnyConnection, buyer_id: &str) -> Result<AccountView, AppError> {
     let (limit, owed) = store::market::buyer_account(conn, buyer_id)?;
+    let open = store::billing::open_invoices_total(conn, buyer_id)?;
     Ok(AccountView {
         credit_limit_cents: limit,
         owed_cents: owed,
         available_cents: (limit - owed).max(0),
-        uninvoiced_cents: owed,
-        open_invoices_cents: 0,
+        // What is owed is either on an open invoice or not invoiced yet.
+        uninvoiced_cents: owed - open,
+        open_invoices_cents: open,
     })
 }
 

@@ -789,3 +789,96 @@ pub fn organisation_names(
         .into_iter()
         .collect())
 }
+
+/// The balance of each ledger account over all organisations.
+pub fn balances_by_account(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, Option<i64>)> = ledger_entries::table
+        .group_by(ledger_entries::account)
+        .select((
+            ledger_entries::account,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(
+                "CAST(SUM(ledger_entries.amount_cents) AS BIGINT)",
+            ),
+        ))
+        .order(ledger_entries::account.asc())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(a, s)| (a, s.unwrap_or(0))).collect())
+}
+
+/// What is open on a buyer's issued invoices.
+pub fn open_invoices_total(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<i64> {
+    let rows: Vec<(i64, i64, i64)> = invoices::table
+        .filter(invoices::buyer_id.eq(buyer_id))
+        .filter(invoices::status.eq("issued"))
+        .filter(invoices::kind.eq("invoice"))
+        .select((
+            invoices::total_cents,
+            invoices::paid_cents,
+            invoices::credited_cents,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, p, c)| crate::domain::billing::open_cents(t, p, c))
+        .sum())
+}
+
+/// One ledger entry with its transaction, for the accounting export.
+#[derive(Debug, Clone, Queryable)]
+pub struct LedgerLine {
+    pub transaction_id: String,
+    pub kind: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+    pub account: String,
+    pub organisation_id: Option<String>,
+    pub amount_cents: i64,
+}
+
+/// Ledger entries after `after` (keyset by entry id), oldest first.
+pub fn ledger_page(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, LedgerLine)>> {
+    ledger_entries::table
+        .inner_join(ledger_transactions::table)
+        .filter(ledger_entries::id.gt(after))
+        .order(ledger_entries::id.asc())
+        .limit(limit)
+        .select((
+            ledger_entries::id,
+            (
+                ledger_entries::transaction_id,
+                ledger_transactions::kind,
+                ledger_transactions::description,
+                ledger_entries::created_at,
+                ledger_entries::account,
+                ledger_entries::organisation_id,
+                ledger_entries::amount_cents,
+            ),
+        ))
+        .load(conn)
+}
+
+pub fn billing_address(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<String> {
+    organisations::table
+        .find(organisation_id)
+        .select(organisations::billing_address)
+        .first(conn)
+}
+
+/// Which of these leads come from per-action batches.
+pub fn per_action_leads(
+    conn: &mut AnyConnection,
+    lead_ids: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    Ok(leads::table
+        .inner_join(batches::table)
+        .filter(leads::id.eq_any(lead_ids))
+        .filter(batches::billing.eq("per_action"))
+        .select(leads::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -83,3 +83,14 @@ pub fn count_by_kind(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>
         .order(organisations::kind.asc())
         .load(conn)
 }
+
+pub fn set_billing_address(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    address: &str,
+) -> QueryResult<()> {
+    diesel::update(organisations::table.find(organisation_id))
+        .set(organisations::billing_address.eq(address))
+        .execute(conn)
+        .map(drop)
+}

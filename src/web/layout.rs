@@ -28,13 +28,19 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/dashboard", "Dashboard")];
     if role == Role::Agency {
         items.push(("/batches", "Batches"));
+        items.push(("/statements", "Statements"));
     }
     if role == Role::Buyer {
         items.push(("/catalogue", "Catalogue"));
         items.push(("/purchases", "My leads"));
+        items.push(("/invoices", "Invoices"));
     }
     if matches!(role, Role::Finance | Role::Admin) {
+        items.push(("/finance/invoices", "Invoices"));
         items.push(("/finance/buyers", "Buyers' credit"));
+        items.push(("/finance/aging", "Aging"));
+        items.push(("/finance/payouts", "Payouts"));
+        items.push(("/finance/ledger", "Trial balance"));
     }
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));

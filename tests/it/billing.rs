@@ -24,6 +24,8 @@ on_both_backends!(
     partial_payments_and_credit_notes_settle_an_invoice,
     statements_sum_an_agencys_sales_and_payouts_clear_them,
     the_outbox_sends_after_commit_once_and_never_for_a_rollback,
+    finance_runs_billing_issues_and_records_payments_through_the_desk,
+    buyers_report_actions_and_set_a_postback_url_from_their_pages,
 );
 
 fn ctx(app: &TestApp) -> Ctx<'_> {
@@ -598,4 +600,213 @@ async fn the_outbox_sends_after_commit_once_and_never_for_a_rollback(app: &TestA
     assert!(invoice_mail.text.contains("/invoices/"));
     let entries: i64 = app.with_conn(|c| ledger_entries::table.count().get_result(c).unwrap());
     assert!(entries > 0);
+}
+
+/// The id in a `href="/prefix/<id>"` of a page.
+fn first_link(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(&format!("href=\"{prefix}"))? + 6 + prefix.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+async fn finance_runs_billing_issues_and_records_payments_through_the_desk(app: &TestApp) {
+    let buyers = buyers_who_bought(app, 1, 2).await;
+    let buyer_org = app
+        .with_conn(|c| store::organisations::find(c, &buyers[0]))
+        .unwrap();
+    let buyer_email = app.user(&buyer_org, Role::Buyer);
+    let (_, finance_email) = app.member(Role::Finance, "Platform");
+    let desk = app.browser();
+    desk.login(&finance_email).await;
+    let csrf = desk.csrf("/finance/invoices").await;
+    let period = this_month().code();
+    let resp = desk
+        .post_form(
+            "/finance/billing-run",
+            &[("csrf_token", &csrf), ("period", &period)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = desk
+        .post_form(
+            "/finance/billing-run",
+            &[("csrf_token", &csrf), ("period", "2026-13")],
+        )
+        .await;
+    assert_eq!(resp.status(), 422, "a bad month is refused with a message");
+    let (status, list) = desk.get_text("/finance/invoices?status=draft").await;
+    assert_eq!(status, 200);
+    let id = first_link(&list, "/finance/invoices/").expect("a draft in the list");
+    let (_, draft) = desk.get_text(&format!("/finance/invoices/{id}")).await;
+    assert!(draft.contains("Issue invoice"), "{draft}");
+    // The buyer cannot read a draft, even by its address.
+    let buyer = app.browser();
+    buyer.login(&buyer_email).await;
+    let (status, _) = buyer.get_text(&format!("/invoices/{id}")).await;
+    assert_eq!(status, 404);
+
+    let resp = desk
+        .post_form(
+            &format!("/finance/invoices/{id}/issue"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = desk
+        .post_form(
+            &format!("/finance/invoices/{id}/issue"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), 409, "issued once");
+    let today = store::now().format("%Y-%m-%d").to_string();
+    let resp = desk
+        .post_form(
+            &format!("/finance/invoices/{id}/payments"),
+            &[
+                ("csrf_token", &csrf),
+                ("amount", "5"),
+                ("received_on", &today),
+                ("reference", "TRF-77"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = desk
+        .post_form(
+            &format!("/finance/invoices/{id}/payments"),
+            &[
+                ("csrf_token", &csrf),
+                ("amount", "lots"),
+                ("received_on", &today),
+                ("reference", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let (_, page) = desk.get_text(&format!("/finance/invoices/{id}")).await;
+    assert!(
+        page.contains("partly_paid") && page.contains("TRF-77"),
+        "{page}"
+    );
+
+    // The buyer reads its issued invoice: printable, with the open amount and no card.
+    let (status, printable) = buyer.get_text(&format!("/invoices/{id}")).await;
+    assert_eq!(status, 200);
+    let year = chrono::Datelike::year(&store::now());
+    assert!(printable.contains(&format!("LM-{year}-000001")));
+    assert!(printable.contains("bank transfer only"));
+    let (status, csv) = buyer.get_text(&format!("/invoices/{id}.csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("invoice,description,quantity,unit_cents,amount_cents"));
+    let (_, list) = buyer.get_text("/invoices").await;
+    assert!(list.contains("partly_paid"));
+    // Another buyer may not.
+    let (other, other_email) = app.member(Role::Buyer, "Nosy Buyer");
+    let _ = other;
+    let nosy = app.browser();
+    nosy.login(&other_email).await;
+    let (status, _) = nosy.get_text(&format!("/invoices/{id}")).await;
+    assert_eq!(status, 404);
+    let (status, _) = nosy.get_text("/finance/invoices").await;
+    assert_eq!(status, 403);
+
+    // The rest of the desk answers, and the ledger balances.
+    for page in [
+        "/finance/aging",
+        "/finance/payouts",
+        &format!("/finance/buyers/{}", buyers[0]),
+    ] {
+        let (status, _) = desk.get_text(page).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let (_, ledger) = desk.get_text("/finance/ledger").await;
+    assert!(ledger.contains("The ledger balances"), "{ledger}");
+    let (status, csv) = desk.get_text("/finance/exports/ledger.csv").await;
+    assert_eq!(status, 200);
+    assert!(csv.lines().count() > 5);
+    let (_, csv) = desk.get_text("/finance/exports/invoices.csv").await;
+    assert!(csv.contains(&format!("LM-{year}-000001")));
+    let (_, csv) = desk.get_text("/finance/exports/payments.csv").await;
+    assert!(csv.contains("TRF-77"));
+
+    // The agency's statement, and its payout.
+    let (_, payouts) = desk.get_text("/finance/payouts").await;
+    let statement = app
+        .with_conn(|c| store::billing::list_statements(c, None, true))
+        .unwrap()
+        .remove(0)
+        .id;
+    assert!(payouts.contains(&format!("/finance/statements/{statement}/paid")));
+    let resp = desk
+        .post_form(
+            &format!("/finance/statements/{statement}/paid"),
+            &[
+                ("csrf_token", &csrf),
+                ("paid_on", &today),
+                ("reference", "PAY-1"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_ledger_balanced(app);
+}
+
+async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &TestApp) {
+    let (buyer_id, _, ids) = per_action_leads(app, 1).await;
+    let org = app
+        .with_conn(|c| store::organisations::find(c, &buyer_id))
+        .unwrap();
+    let email = app.user(&org, Role::Buyer);
+    let b = app.browser();
+    b.login(&email).await;
+    let (_, page) = b.get_text("/purchases").await;
+    assert!(
+        page.contains("Report"),
+        "per-action leads offer the report form"
+    );
+    let csrf = b.csrf("/purchases").await;
+    for _ in 0..2 {
+        let resp = b
+            .post_form(
+                "/purchases/actions",
+                &[
+                    ("csrf_token", &csrf),
+                    ("lead_id", &ids[0]),
+                    ("kind", "call"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 303);
+    }
+    assert_eq!(action_transactions(app), 1, "a double click charges once");
+    let resp = b
+        .post_form("/settings/postback-token", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let start = html.find("token=").unwrap() + 6;
+    let token: String = html[start..].chars().take_while(|c| *c != '&').collect();
+    let url = app.url(&format!(
+        "/api/v1/postback?token={token}&lead_id={}&kind=consultation&key=crm-1",
+        ids[0]
+    ));
+    assert_eq!(app.api().get(url).send().await.unwrap().status(), 201);
+    let resp = b
+        .post_form(
+            "/settings/billing-address",
+            &[
+                ("csrf_token", &csrf),
+                (
+                    "billing_address",
+                    "Keystone GmbH\nHauptstr. 1\n10115 Berlin",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let stored = app
+        .with_conn(|c| store::billing::billing_address(c, &buyer_id))
+        .unwrap();
+    assert!(stored.contains("Hauptstr. 1"));
 }

@@ -344,11 +344,19 @@ async fn finish_purchase(
 #[template(path = "market/purchases.html")]
 struct PurchasesPage {
     layout: Layout,
-    leads: Vec<BoughtLeadView>,
+    leads: Vec<MyLead>,
     notice: Option<String>,
     next_page: Option<String>,
     owed: String,
     available: String,
+}
+
+/// A bought lead, and for per-action leads the actions reported so far.
+pub struct MyLead {
+    pub lead: BoughtLeadView,
+    pub per_action: bool,
+    pub reported: Vec<String>,
+    pub kinds: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -356,6 +364,8 @@ pub struct PurchasesQuery {
     bought: Option<usize>,
     total: Option<i64>,
     after: Option<String>,
+    reported: Option<String>,
+    charged: Option<i64>,
 }
 
 pub async fn purchases(
@@ -364,11 +374,15 @@ pub async fn purchases(
     query: web::Query<PurchasesQuery>,
 ) -> AppResult<HttpResponse> {
     let (buyer, after) = (user.org_id.clone(), query.after.clone());
-    let (rows, account) = state
+    let (rows, account, per_action, actions) = state
         .db(move |conn| {
+            let rows = store::market::bought_leads(conn, &buyer, after.as_deref(), 200)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.lead_id.clone()).collect();
             Ok((
-                store::market::bought_leads(conn, &buyer, after.as_deref(), 200)?,
+                rows,
                 market::account(conn, &buyer)?,
+                store::billing::per_action_leads(conn, &ids)?,
+                store::billing::actions_of_buyer(conn, &buyer, &ids)?,
             ))
         })
         .await?;
@@ -381,17 +395,80 @@ pub async fn purchases(
         .flatten();
     render(&PurchasesPage {
         layout: Layout::for_user(&user, "My leads", "/purchases"),
-        notice: query.bought.map(|n| {
-            format!(
-                "You bought {n} lead(s) for {}.",
-                money(query.total.unwrap_or(0), currency)
-            )
-        }),
-        leads: rows.into_iter().map(Into::into).collect(),
+        notice: query
+            .bought
+            .map(|n| {
+                format!(
+                    "You bought {n} lead(s) for {}.",
+                    money(query.total.unwrap_or(0), currency)
+                )
+            })
+            .or_else(|| {
+                query.reported.as_ref().map(|k| {
+                    format!(
+                        "The {k} is recorded; {} goes on your next invoice.",
+                        money(query.charged.unwrap_or(0), currency)
+                    )
+                })
+            }),
+        leads: rows
+            .into_iter()
+            .map(|r| {
+                let reported: Vec<String> = actions
+                    .iter()
+                    .filter(|a| a.lead_id == r.lead_id)
+                    .map(|a| a.kind.clone())
+                    .collect();
+                MyLead {
+                    per_action: per_action.contains(&r.lead_id),
+                    kinds: crate::services::billing::ACTION_KINDS
+                        .iter()
+                        .copied()
+                        .filter(|k| !reported.iter().any(|r| r == k))
+                        .collect(),
+                    reported,
+                    lead: r.into(),
+                }
+            })
+            .collect(),
         next_page,
         owed: money(account.owed_cents, currency),
         available: money(account.available_cents, currency),
     })
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    lead_id: String,
+    kind: String,
+}
+
+/// Reports an action from "My leads": the page's key makes a double click harmless.
+pub async fn report_action(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<ActionForm>,
+) -> AppResult<HttpResponse> {
+    let (buyer, commission_bp) = (user.org_id.clone(), state.config.commission_bp);
+    let key = format!("page:{}:{}", form.lead_id, form.kind);
+    let (action, _) = state
+        .db(move |conn| {
+            crate::services::billing::report_action(
+                conn,
+                commission_bp,
+                &buyer,
+                &form.lead_id,
+                &form.kind,
+                None,
+                &key,
+            )
+        })
+        .await?;
+    Ok(redirect(&format!(
+        "/purchases?reported={}&charged={}",
+        urlencode(&action.kind),
+        action.price_cents
+    )))
 }
 
 pub async fn purchases_csv(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {

@@ -2,10 +2,12 @@
 
 mod admin;
 mod batches;
+pub mod billing;
 mod dashboard;
 mod finance;
 mod health;
 mod help;
+mod invoices;
 mod login;
 mod market;
 mod pricing;
@@ -24,6 +26,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dashboard", web::get().to(dashboard::show))
         .route("/settings/organisation", web::get().to(settings::show))
         .route("/settings/api-keys", web::post().to(settings::create_key))
+        .route(
+            "/settings/billing-address",
+            web::post().to(settings::set_address),
+        )
+        .route(
+            "/settings/postback-token",
+            web::post().to(settings::rotate_postback),
+        )
         .route(
             "/settings/api-keys/{id}/revoke",
             web::post().to(settings::revoke_key),
@@ -45,8 +55,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/catalogue/buy-first", web::post().to(market::buy_first))
         .route("/purchases", web::get().to(market::purchases))
         .route("/purchases.csv", web::get().to(market::purchases_csv))
+        .route("/purchases/actions", web::post().to(market::report_action))
         .route("/admin/pricing", web::get().to(pricing::show))
         .route("/admin/pricing", web::post().to(pricing::tune))
+        .route("/finance/invoices", web::get().to(billing::invoices))
+        .route("/finance/billing-run", web::post().to(billing::run))
+        .route("/finance/invoices/{id}", web::get().to(billing::invoice))
+        .route(
+            "/finance/invoices/{id}/issue",
+            web::post().to(billing::issue),
+        )
+        .route(
+            "/finance/invoices/{id}/payments",
+            web::post().to(billing::pay),
+        )
+        .route(
+            "/finance/invoices/{id}/credit-notes",
+            web::post().to(billing::credit),
+        )
+        .route("/finance/buyers/{id}", web::get().to(billing::account))
+        .route("/finance/aging", web::get().to(billing::aging_report))
+        .route("/finance/payouts", web::get().to(billing::payouts))
+        .route(
+            "/finance/statements/{id}/paid",
+            web::post().to(billing::mark_paid),
+        )
+        .route("/finance/ledger", web::get().to(billing::ledger))
+        .route(
+            "/finance/exports/invoices.csv",
+            web::get().to(crate::web::exports::invoices),
+        )
+        .route(
+            "/finance/exports/payments.csv",
+            web::get().to(crate::web::exports::payments),
+        )
+        .route(
+            "/finance/exports/ledger.csv",
+            web::get().to(crate::web::exports::ledger),
+        )
+        .route("/invoices", web::get().to(invoices::list))
+        .route("/invoices/{id}.csv", web::get().to(invoices::csv))
+        .route("/invoices/{id}", web::get().to(invoices::show))
+        .route("/statements", web::get().to(invoices::statements))
+        .route("/statements/{id}", web::get().to(invoices::statement))
         .route("/finance/buyers", web::get().to(finance::buyers))
         .route(
             "/finance/buyers/credit",

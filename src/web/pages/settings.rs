@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::services::accounts;
 use crate::store;
-use crate::web::auth::CurrentUser;
+use crate::web::auth::{BuyerUser, CurrentUser};
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
 use crate::web::{redirect, render};
@@ -40,11 +40,16 @@ struct SettingsPage {
     keys: Vec<KeyView>,
     new_key: Option<String>,
     notice: Option<&'static str>,
+    is_buyer: bool,
+    billing_address: String,
+    postback_since: Option<String>,
+    new_postback_url: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct Notice {
     revoked: Option<String>,
+    address: Option<String>,
 }
 
 fn fmt_time(t: Option<chrono::NaiveDateTime>) -> String {
@@ -57,13 +62,16 @@ async fn page(
     state: &AppState,
     new_key: Option<String>,
     notice: Option<&'static str>,
+    new_postback_url: Option<String>,
 ) -> AppResult<SettingsPage> {
     let org_id = user.org_id.clone();
-    let (users, keys) = state
+    let (users, keys, billing_address, postback) = state
         .db(move |conn| {
             Ok((
                 store::users::list_for_org(conn, &org_id)?,
                 store::api_keys::list_for_org(conn, &org_id)?,
+                store::billing::billing_address(conn, &org_id)?,
+                store::billing::postback_token_created(conn, &org_id)?,
             ))
         })
         .await?;
@@ -94,6 +102,10 @@ async fn page(
             .collect(),
         new_key,
         notice,
+        is_buyer: user.org_kind == crate::domain::OrgKind::Buyer,
+        billing_address,
+        postback_since: postback.map(|t| fmt_time(Some(t))),
+        new_postback_url,
     })
 }
 
@@ -102,11 +114,14 @@ pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<Notice>,
 ) -> AppResult<HttpResponse> {
-    let notice = query
-        .revoked
-        .as_ref()
-        .map(|_| "The API key was revoked. Tokens made with it stop working at once.");
-    render(&page(&user, &state, None, notice).await?)
+    let notice = if query.revoked.is_some() {
+        Some("The API key was revoked. Tokens made with it stop working at once.")
+    } else if query.address.is_some() {
+        Some("The billing address is saved; new invoices print it.")
+    } else {
+        None
+    };
+    render(&page(&user, &state, None, notice, None).await?)
 }
 
 #[derive(Deserialize)]
@@ -124,7 +139,7 @@ pub async fn create_key(
     let issued = state
         .db(move |conn| accounts::create_api_key(conn, &org_id, &form.name, Some(&user_id)))
         .await?;
-    let mut resp = render(&page(&user, &state, Some(issued.secret), None).await?)?;
+    let mut resp = render(&page(&user, &state, Some(issued.secret), None, None).await?)?;
     // The secret must not linger in any cache.
     resp.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
@@ -151,4 +166,58 @@ pub async fn revoke_key(
         return Err(AppError::NotFound);
     }
     Ok(redirect("/settings/organisation?revoked=1"))
+}
+
+#[derive(Deserialize)]
+pub struct AddressForm {
+    billing_address: String,
+}
+
+/// The address printed on this organisation's invoices.
+pub async fn set_address(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<AddressForm>,
+) -> AppResult<HttpResponse> {
+    let address = form.billing_address.trim().replace("\r\n", "\n");
+    if address.chars().count() > 500 {
+        return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
+            "billing_address",
+            "must be at most 500 characters",
+        )]));
+    }
+    let org_id = user.org_id.clone();
+    state
+        .db(move |conn| {
+            Ok(store::organisations::set_billing_address(
+                conn, &org_id, &address,
+            )?)
+        })
+        .await?;
+    Ok(redirect("/settings/organisation?address=1"))
+}
+
+#[derive(Deserialize)]
+pub struct PostbackForm {}
+
+/// A new postback token for a buyer, shown once inside its URL; the old one stops.
+pub async fn rotate_postback(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    _form: CsrfForm<PostbackForm>,
+) -> AppResult<HttpResponse> {
+    let org_id = user.org_id.clone();
+    let token = state
+        .db(move |conn| crate::services::billing::rotate_postback_token(conn, &org_id))
+        .await?;
+    let url = format!(
+        "{}/api/v1/postback?token={token}&lead_id={{lead_id}}&kind={{call|consultation|purchase}}&key={{your unique id}}",
+        state.config.public_url
+    );
+    let mut resp = render(&page(&user, &state, None, None, Some(url)).await?)?;
+    resp.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
 }

@@ -1,0 +1,243 @@
+//! Buyers' invoices (list, printable page, CSV) and agencies' statements. Finance may
+//! open any printable invoice; a buyer only its own issued ones.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use crate::store;
+use crate::store::billing::{InvoiceRow, LineRow};
+use crate::web::auth::{AgencyUser, BuyerUser, CurrentUser};
+use crate::web::exports::{csv_bytes, csv_response};
+use crate::web::layout::Layout;
+use crate::web::money;
+use crate::web::pages::billing::{
+    InvoiceLine, LineView, StatementView, invoice_line, open_of, statement_view,
+};
+use crate::web::render;
+
+#[derive(Template)]
+#[template(path = "invoices/list.html")]
+struct ListPage {
+    layout: Layout,
+    invoices: Vec<InvoiceLine>,
+    open: String,
+}
+
+pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let buyer = user.org_id.clone();
+    let now = store::now();
+    let c = state.config.currency.clone();
+    let invoices = state
+        .db(move |conn| {
+            let all = store::billing::list_invoices(conn, Some(&buyer), true)?;
+            let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
+            let names = store::billing::organisation_names(conn, &ids)?;
+            Ok(all
+                .into_iter()
+                .map(|i| invoice_line(i, &names, &c, now))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    render(&ListPage {
+        layout: Layout::for_user(&user, "Invoices", "/invoices"),
+        open: money(
+            invoices.iter().map(|i| i.open_cents).sum(),
+            &state.config.currency,
+        ),
+        invoices,
+    })
+}
+
+/// An invoice the user may read: its buyer's (issued only), or any for finance.
+async fn readable(
+    user: &CurrentUser,
+    state: &AppState,
+    id: String,
+) -> AppResult<(
+    InvoiceRow,
+    Vec<LineRow>,
+    store::organisations::OrganisationRow,
+    String,
+)> {
+    let (org_id, role) = (user.org_id.clone(), user.role);
+    state
+        .db(move |conn| {
+            let invoice = store::billing::find_invoice(conn, &id)?;
+            let finance = matches!(role, Role::Finance | Role::Admin);
+            if !finance && (invoice.buyer_id != org_id || invoice.status != "issued") {
+                return Err(AppError::NotFound);
+            }
+            let lines = store::billing::lines_of(conn, &id)?;
+            let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
+            let address = store::billing::billing_address(conn, &invoice.buyer_id)?;
+            Ok((invoice, lines, buyer, address))
+        })
+        .await
+}
+
+#[derive(Template)]
+#[template(path = "invoices/print.html")]
+struct PrintPage {
+    layout: Layout,
+    invoice: InvoiceLine,
+    is_credit_note: bool,
+    seller_name: String,
+    seller_address: Vec<String>,
+    buyer_name: String,
+    buyer_address: Vec<String>,
+    lines: Vec<LineView>,
+    subtotal: String,
+    tax: String,
+    tax_rate: String,
+    paid: String,
+    credited: String,
+    note: String,
+    payment_instructions: String,
+    card_payments: bool,
+    is_buyer: bool,
+}
+
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (invoice, lines, buyer, address) = readable(&user, &state, path.into_inner()).await?;
+    let c = &state.config.currency;
+    let billing = &state.config.billing;
+    let rate = i64::from(invoice.tax_bp);
+    let now = store::now();
+    let names = [(buyer.id.clone(), buyer.name.clone())]
+        .into_iter()
+        .collect();
+    render(&PrintPage {
+        layout: Layout::for_user(
+            &user,
+            invoice.number.as_deref().unwrap_or("Draft invoice"),
+            "/invoices",
+        ),
+        is_credit_note: invoice.kind == "credit_note",
+        seller_name: billing.seller_name.clone(),
+        seller_address: billing.seller_address.lines().map(str::to_string).collect(),
+        buyer_name: buyer.name,
+        buyer_address: address.lines().map(str::to_string).collect(),
+        lines: lines
+            .into_iter()
+            .map(|l| LineView {
+                description: l.description,
+                quantity: l.quantity,
+                unit: money(l.unit_cents, c),
+                amount: money(l.amount_cents, c),
+            })
+            .collect(),
+        subtotal: money(invoice.subtotal_cents, c),
+        tax: money(invoice.tax_cents, c),
+        tax_rate: format!("{}.{:02}%", rate / 100, rate % 100),
+        paid: money(invoice.paid_cents, c),
+        credited: money(invoice.credited_cents, c),
+        note: invoice.note.clone(),
+        payment_instructions: billing.payment_instructions.clone(),
+        card_payments: billing.stripe.is_some() && open_of(&invoice) > 0,
+        is_buyer: user.role == Role::Buyer,
+        invoice: invoice_line(invoice, &names, c, now),
+    })
+}
+
+pub async fn csv(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (invoice, lines, _, _) = readable(&user, &state, path.into_inner()).await?;
+    let number = invoice.number.clone().unwrap_or_else(|| "draft".into());
+    let mut rows: Vec<Vec<String>> = lines
+        .into_iter()
+        .map(|l| {
+            vec![
+                number.clone(),
+                l.description,
+                l.quantity.to_string(),
+                l.unit_cents.to_string(),
+                l.amount_cents.to_string(),
+            ]
+        })
+        .collect();
+    for (label, amount) in [
+        ("subtotal", invoice.subtotal_cents),
+        ("tax", invoice.tax_cents),
+        ("total", invoice.total_cents),
+    ] {
+        rows.push(vec![
+            number.clone(),
+            label.into(),
+            String::new(),
+            String::new(),
+            amount.to_string(),
+        ]);
+    }
+    Ok(csv_response(
+        &format!("{number}.csv"),
+        csv_bytes(
+            &[
+                "invoice",
+                "description",
+                "quantity",
+                "unit_cents",
+                "amount_cents",
+            ],
+            rows,
+        ),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "invoices/statements.html")]
+struct StatementsPage {
+    layout: Layout,
+    statements: Vec<StatementView>,
+    selected: Option<String>,
+}
+
+async fn statements_page(
+    user: &AgencyUser,
+    state: &AppState,
+    selected: Option<String>,
+) -> AppResult<HttpResponse> {
+    let agency = user.org_id.clone();
+    let (rows, names) = state
+        .db(move |conn| {
+            let rows = store::billing::list_statements(conn, Some(&agency), false)?;
+            let names = store::billing::organisation_names(conn, std::slice::from_ref(&agency))?;
+            Ok((rows, names))
+        })
+        .await?;
+    if let Some(id) = &selected
+        && !rows.iter().any(|s| &s.id == id)
+    {
+        return Err(AppError::NotFound);
+    }
+    let c = &state.config.currency;
+    render(&StatementsPage {
+        layout: Layout::for_user(user, "Statements", "/statements"),
+        statements: rows
+            .into_iter()
+            .map(|s| statement_view(s, &names, c))
+            .collect(),
+        selected,
+    })
+}
+
+pub async fn statements(user: AgencyUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    statements_page(&user, &state, None).await
+}
+
+pub async fn statement(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    statements_page(&user, &state, Some(path.into_inner())).await
+}
