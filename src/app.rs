@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: Pool,
     pub mailer: crate::mail::Mailer,
+    /// Card payments; `None` without Stripe keys (bank transfer only).
+    pub payments: Option<Arc<dyn crate::payments::Payments>>,
 }
 
 impl AppState {
@@ -61,6 +63,19 @@ impl StopHandle {
 impl Application {
     /// Opens the pool, applies migrations and binds `config.bind`.
     pub fn build(config: Config) -> anyhow::Result<Self> {
+        let payments = config.billing.stripe.as_ref().map(|keys| {
+            let secret = String::from_utf8_lossy(keys.secret_key.expose()).to_string();
+            Arc::new(crate::payments::StripePayments::new(&secret))
+                as Arc<dyn crate::payments::Payments>
+        });
+        Self::build_with(config, payments)
+    }
+
+    /// As `build`, with the card processor given (tests pass a fake).
+    pub fn build_with(
+        config: Config,
+        payments: Option<Arc<dyn crate::payments::Payments>>,
+    ) -> anyhow::Result<Self> {
         let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
         let applied = db::run_migrations(&mut *pool.get()?)?;
         if applied > 0 {
@@ -71,6 +86,7 @@ impl Application {
             config: Arc::new(config),
             pool,
             mailer,
+            payments,
         };
         let listener = TcpListener::bind(&state.config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;

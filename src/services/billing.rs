@@ -89,10 +89,11 @@ pub fn report_action(
             return if same(&existing) {
                 Ok((existing, false))
             } else {
-                Err(AppError::Conflict {
-                    code: "idempotency_key_reused",
-                    message: "this idempotency key was used for another action".into(),
-                })
+                // api.md: the same key with a different body is 422.
+                Err(problem(
+                    "Idempotency-Key",
+                    "this key was used for another action; send a new key",
+                ))
             };
         }
         // A lead the buyer does not own is not found, whoever owns it.
@@ -646,5 +647,119 @@ pub fn mark_payout(
             });
         }
         Ok(store::billing::find_statement(conn, statement_id)?)
+    })
+}
+
+// ---- card payments ---------------------------------------------------------------------
+
+/// What became of a Stripe event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// A payment was recorded against the invoice.
+    Paid {
+        invoice_id: String,
+        amount_cents: i64,
+    },
+    /// Seen before: nothing changes.
+    Replay,
+    /// Not an event we act on (answered 200 all the same).
+    Ignored,
+    /// A payment that cannot be applied (unknown invoice, more than is open): kept for
+    /// finance to refund, with the reason logged.
+    Unapplied(String),
+}
+
+/// Processes one verified Stripe event, once per event id, in one transaction: the seen
+/// id and the payment it records commit together.
+pub fn stripe_event(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    event: &serde_json::Value,
+) -> Result<EventOutcome, AppError> {
+    let id = event["id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::BadRequest("the event has no id".into()))?;
+    let kind = event["type"].as_str().unwrap_or("");
+    write_transaction(conn, |conn| {
+        if !store::billing::first_sight_of_event(conn, id, kind, store::now())? {
+            return Ok(EventOutcome::Replay);
+        }
+        if kind != "checkout.session.completed" {
+            return Ok(EventOutcome::Ignored);
+        }
+        let session = &event["data"]["object"];
+        if session["payment_status"].as_str() != Some("paid") {
+            return Ok(EventOutcome::Ignored);
+        }
+        let invoice_id = session["metadata"]["invoice_id"].as_str().unwrap_or("");
+        let amount = session["amount_total"].as_i64().unwrap_or(0);
+        let reference = session["payment_intent"]
+            .as_str()
+            .or(session["id"].as_str())
+            .unwrap_or(id);
+        // A payment that fails rolls back to this savepoint only: the event stays seen.
+        let recorded = record_payment(
+            conn,
+            ctx,
+            &NewPayment {
+                invoice_id,
+                method: "card",
+                amount_cents: amount,
+                received_on: store::now(),
+                reference,
+                recorded_by: None,
+            },
+        );
+        match recorded {
+            Ok(p) => Ok(EventOutcome::Paid {
+                invoice_id: p.invoice_id,
+                amount_cents: p.amount_cents,
+            }),
+            Err(AppError::NotFound) => Ok(EventOutcome::Unapplied(format!(
+                "no invoice `{invoice_id}` for event {id}"
+            ))),
+            Err(AppError::Validation(problems)) => Ok(EventOutcome::Unapplied(
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.problem))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// What a buyer pays by card: its issued invoice's open amount.
+pub fn checkout_request(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    buyer_id: &str,
+    invoice_id: &str,
+) -> Result<crate::payments::CheckoutRequest, AppError> {
+    let invoice = store::billing::find_invoice(conn, invoice_id)?;
+    if invoice.buyer_id != buyer_id || invoice.status != "issued" || invoice.kind != "invoice" {
+        return Err(AppError::NotFound);
+    }
+    let open = billing::open_cents(
+        invoice.total_cents,
+        invoice.paid_cents,
+        invoice.credited_cents,
+    );
+    if open == 0 {
+        return Err(AppError::Conflict {
+            code: "nothing_open",
+            message: "this invoice is paid already".into(),
+        });
+    }
+    let url = format!("{}/invoices/{invoice_id}", ctx.public_url);
+    Ok(crate::payments::CheckoutRequest {
+        invoice_id: invoice_id.to_string(),
+        number: invoice.number.unwrap_or_default(),
+        amount_cents: open,
+        currency: ctx.currency.to_string(),
+        success_url: format!("{url}?paid=1"),
+        cancel_url: url,
     })
 }

@@ -25,6 +25,8 @@ use crate::config::Config;
 use crate::error::{ApiError, AppError, AppResult};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Stripe's dashboard is often given the short path; both reach the same handler.
+    cfg.route("/webhooks/stripe", web::post().to(api::webhooks::stripe));
     cfg.service(web::scope("/api/v1").configure(api::routes))
         .configure(pages::routes)
         .service(web::resource("/static/{path:.*}").route(web::get().to(static_files::serve)))

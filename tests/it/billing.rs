@@ -26,6 +26,12 @@ on_both_backends!(
     the_outbox_sends_after_commit_once_and_never_for_a_rollback,
     finance_runs_billing_issues_and_records_payments_through_the_desk,
     buyers_report_actions_and_set_a_postback_url_from_their_pages,
+    without_stripe_keys_there_is_no_card_payment,
+);
+
+on_both_backends!(with [("STRIPE_SECRET_KEY", "sk_test_fake"), ("STRIPE_WEBHOOK_SECRET", "whsec_test_0123456789abcdef")] =>
+    stripe_webhooks_are_verified_and_processed_once,
+    buyers_pay_by_card_through_checkout,
 );
 
 fn ctx(app: &TestApp) -> Ctx<'_> {
@@ -128,7 +134,7 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
         json!({"lead_id": ids[1], "kind": "call"}),
     )
     .await;
-    assert_eq!(status, 409, "a key names one action");
+    assert_eq!(status, 422, "a key names one action");
     let (status, _) = report(
         app,
         &buyer,
@@ -809,4 +815,168 @@ async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &Tes
         .with_conn(|c| store::billing::billing_address(c, &buyer_id))
         .unwrap();
     assert!(stored.contains("Hauptstr. 1"));
+}
+
+const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
+
+async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
+    let buyers = buyers_who_bought(app, 1, 2).await;
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let draft = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .unwrap()
+        .remove(0);
+    let invoice = app
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .unwrap();
+    (buyers[0].clone(), invoice.id, invoice.total_cents)
+}
+
+fn completed_event(event_id: &str, invoice_id: &str, amount: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": {
+            "id": "cs_test_1", "object": "checkout.session", "amount_total": amount,
+            "currency": "eur", "payment_status": "paid", "payment_intent": "pi_test_1",
+            "metadata": {"invoice_id": invoice_id}
+        }}
+    }))
+    .unwrap()
+}
+
+async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16, Value) {
+    let mut req = app
+        .api()
+        .post(app.url("/api/v1/webhooks/stripe"))
+        .header("Content-Type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = signature {
+        req = req.header("Stripe-Signature", s);
+    }
+    let resp = req.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn signed(body: &[u8], seconds_ago: i64) -> Option<String> {
+    Some(leadmarket::payments::sign(
+        body,
+        WEBHOOK_SECRET.as_bytes(),
+        chrono::Utc::now().timestamp() - seconds_ago,
+    ))
+}
+
+async fn stripe_webhooks_are_verified_and_processed_once(app: &TestApp) {
+    let (buyer, invoice_id, total) = an_issued_invoice(app).await;
+    let body = completed_event("evt_1", &invoice_id, total);
+    // Bad signatures, stale ones and none at all change nothing.
+    let (status, _) = deliver(app, &body, None).await;
+    assert_eq!(status, 400);
+    let forged = Some(leadmarket::payments::sign(
+        &body,
+        b"not the secret",
+        chrono::Utc::now().timestamp(),
+    ));
+    assert_eq!(deliver(app, &body, forged).await.0, 400);
+    assert_eq!(
+        deliver(app, &body, signed(&body, 301)).await.0,
+        400,
+        "older than 5 minutes"
+    );
+    let tampered = completed_event("evt_1", &invoice_id, total + 1);
+    assert_eq!(deliver(app, &tampered, signed(&body, 0)).await.0, 400);
+    let paid = || {
+        app.with_conn(|c| store::billing::find_invoice(c, &invoice_id))
+            .unwrap()
+            .paid_cents
+    };
+    assert_eq!(paid(), 0);
+
+    let (status, reply) = deliver(app, &body, signed(&body, 10)).await;
+    assert_eq!(
+        (status, reply["result"].as_str()),
+        (200, Some("paid")),
+        "{reply}"
+    );
+    assert_eq!(paid(), total);
+    let (status, reply) = deliver(app, &body, signed(&body, 0)).await;
+    assert_eq!((status, reply["result"].as_str()), (200, Some("replay")));
+    assert_eq!(paid(), total, "a replay changes nothing");
+    let payments = app
+        .with_conn(|c| store::billing::payments_of(c, Some(&invoice_id), None))
+        .unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(
+        (payments[0].method.as_str(), payments[0].reference.as_str()),
+        ("card", "pi_test_1")
+    );
+    assert_eq!(receivable_of(app, &buyer), 0);
+
+    // Unknown event types are answered 200 and ignored.
+    let other = serde_json::to_vec(
+        &json!({"id": "evt_2", "type": "customer.created", "data": {"object": {}}}),
+    )
+    .unwrap();
+    let (status, reply) = deliver(app, &other, signed(&other, 0)).await;
+    assert_eq!((status, reply["result"].as_str()), (200, Some("ignored")));
+    // A second payment for a paid invoice is not applied (finance refunds it).
+    let extra = completed_event("evt_3", &invoice_id, 100);
+    let (status, reply) = deliver(app, &extra, signed(&extra, 0)).await;
+    assert_eq!((status, reply["result"].as_str()), (200, Some("unapplied")));
+    assert_eq!(paid(), total);
+    assert_ledger_balanced(app);
+}
+
+async fn buyers_pay_by_card_through_checkout(app: &TestApp) {
+    let (buyer_id, invoice_id, total) = an_issued_invoice(app).await;
+    let org = app
+        .with_conn(|c| store::organisations::find(c, &buyer_id))
+        .unwrap();
+    let email = app.user(&org, Role::Buyer);
+    let b = app.browser();
+    b.login(&email).await;
+    let (_, page) = b.get_text(&format!("/invoices/{invoice_id}")).await;
+    assert!(
+        page.contains("by card") && !page.contains("bank transfer only"),
+        "{page}"
+    );
+    let csrf = b.csrf(&format!("/invoices/{invoice_id}")).await;
+    let resp = b
+        .post_form(
+            &format!("/invoices/{invoice_id}/pay"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("https://checkout.stripe.test/pay/cs_test_"));
+    let requests = app
+        .fake_payments
+        .as_ref()
+        .unwrap()
+        .requests
+        .lock()
+        .unwrap()
+        .clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        (requests[0].invoice_id.as_str(), requests[0].amount_cents),
+        (invoice_id.as_str(), total)
+    );
+    assert!(
+        requests[0]
+            .success_url
+            .ends_with(&format!("/invoices/{invoice_id}?paid=1"))
+    );
+}
+
+async fn without_stripe_keys_there_is_no_card_payment(app: &TestApp) {
+    let (_, invoice_id, total) = an_issued_invoice(app).await;
+    let body = completed_event("evt_1", &invoice_id, total);
+    assert_eq!(deliver(app, &body, signed(&body, 0)).await.0, 404);
 }

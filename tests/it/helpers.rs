@@ -52,6 +52,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub address: String,
     pub state: AppState,
+    /// The fake card processor, when the test set Stripe keys.
+    pub fake_payments: Option<std::sync::Arc<leadmarket::payments::FakePayments>>,
     pub database_url: String,
     _db: TestDb,
 }
@@ -133,12 +135,22 @@ impl TestApp {
         let config =
             Config::from_lookup(|k| vars.get(k).cloned(), MissingSecrets::GenerateForSqlite)
                 .expect("config");
-        let app = Application::build(config).expect("app builds");
+        // Stripe keys in a test mean the fake processor: no test talks to Stripe.
+        let fake_payments = config
+            .billing
+            .stripe
+            .as_ref()
+            .map(|_| std::sync::Arc::new(leadmarket::payments::FakePayments::default()));
+        let payments = fake_payments
+            .clone()
+            .map(|f| f as std::sync::Arc<dyn leadmarket::payments::Payments>);
+        let app = Application::build_with(config, payments).expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let stop = Some(app.stop_handle());
         tokio::spawn(app.run_until_stopped());
         TestApp {
+            fake_payments,
             stop,
             backend,
             address,

@@ -9,6 +9,7 @@ pub mod market;
 mod openapi;
 mod reference;
 mod token;
+pub mod webhooks;
 
 pub use caller::ApiCaller;
 
@@ -43,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/postback", web::get().to(billing::postback))
     .route("/invoices", web::get().to(billing::list_invoices))
     .route("/invoices/{id}", web::get().to(billing::get_invoice))
+    .route("/webhooks/stripe", web::post().to(webhooks::stripe))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::billing::postback,
         super::billing::list_invoices,
         super::billing::get_invoice,
+        super::webhooks::stripe,
     ),
     modifiers(&BearerAuth)
 )]

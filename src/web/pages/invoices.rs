@@ -241,3 +241,37 @@ pub async fn statement(
 ) -> AppResult<HttpResponse> {
     statements_page(&user, &state, Some(path.into_inner())).await
 }
+
+#[derive(serde::Deserialize)]
+pub struct PayForm {}
+
+/// Sends the buyer to Stripe Checkout for what is open on its invoice.
+pub async fn pay(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: crate::web::csrf::CsrfForm<PayForm>,
+) -> AppResult<HttpResponse> {
+    let Some(payments) = state.payments.clone() else {
+        return Err(AppError::BadRequest(
+            "card payments are not set up here: please pay by bank transfer".into(),
+        ));
+    };
+    let (config, buyer, id) = (state.config.clone(), user.org_id.clone(), path.into_inner());
+    let request = state
+        .db(move |conn| {
+            crate::services::billing::checkout_request(
+                conn,
+                &crate::services::billing::Ctx::from(&*config),
+                &buyer,
+                &id,
+            )
+        })
+        .await?;
+    // No database connection is held while Stripe answers.
+    let session = payments.create_checkout(&request).await.map_err(|e| {
+        tracing::warn!(error = %e, "checkout session not created");
+        AppError::Unavailable
+    })?;
+    Ok(crate::web::redirect(&session.url))
+}

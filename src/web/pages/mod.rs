@@ -96,6 +96,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invoices", web::get().to(invoices::list))
         .route("/invoices/{id}.csv", web::get().to(invoices::csv))
         .route("/invoices/{id}", web::get().to(invoices::show))
+        .route("/invoices/{id}/pay", web::post().to(invoices::pay))
         .route("/statements", web::get().to(invoices::statements))
         .route("/statements/{id}", web::get().to(invoices::statement))
         .route("/finance/buyers", web::get().to(finance::buyers))
