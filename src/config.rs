@@ -34,6 +34,11 @@
 //! | `SELLER_NAME` / `SELLER_ADDRESS` | `leadmarket` / empty | the seller printed on invoices (use `\n` for new lines) |
 //! | `PAYMENT_INSTRUCTIONS` | a bank transfer note | printed on invoices, e.g. the IBAN to pay to |
 //! | `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` | none | card payments through Stripe Checkout; without them, bank transfer only |
+//! | `RETURN_WINDOW_DAYS` | `7` | a bought lead may be disputed this many days after purchase |
+//! | `RETURN_CAP_BP` | `2000` | a buyer's disputes in the rolling 30 days, at most this share of its purchases then (2000 = 20%) |
+//! | `DISPUTE_ANSWER_DAYS` | `3` | working days the agency has to answer before finance decides |
+//! | `QUALITY_SUSPEND_BP` | `1500` | approved disputes per sale over 30 days above this suspend the agency's listings |
+//! | `QUALITY_MIN_SALES` | `20` | sales in 30 days before an agency's dispute rate counts |
 //! | `RUST_LOG` | `info` | log filter (tracing) |
 //!
 //! Without `SECRET_KEY` and `JWT_SECRET`, a SQLite site (and `demo` on any backend)
@@ -127,6 +132,16 @@ pub struct Config {
     pub job_poll_ms: u64,
     pub mail: MailConfig,
     pub billing: BillingConfig,
+    pub disputes: DisputeConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DisputeConfig {
+    pub window_days: i64,
+    pub cap_bp: i64,
+    pub answer_working_days: u32,
+    pub suspend_bp: i64,
+    pub min_sales: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,9 +320,17 @@ impl Config {
             }),
             stripe,
         };
+        let disputes = DisputeConfig {
+            window_days: parse_num(&get, "RETURN_WINDOW_DAYS", 7)?.clamp(0, 365),
+            cap_bp: parse_num(&get, "RETURN_CAP_BP", 2000)?.clamp(0, 10_000),
+            answer_working_days: parse_num(&get, "DISPUTE_ANSWER_DAYS", 3)?.clamp(0, 60) as u32,
+            suspend_bp: parse_num(&get, "QUALITY_SUSPEND_BP", 1500)?.clamp(0, 10_000),
+            min_sales: parse_num(&get, "QUALITY_MIN_SALES", 20)?.clamp(1, 1_000_000),
+        };
         Ok(Self {
             mail,
             billing,
+            disputes,
             database_url,
             bind,
             public_url,

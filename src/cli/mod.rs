@@ -262,7 +262,7 @@ fn run(command: Command) -> Result<(), CliError> {
             let config = config(MissingSecrets::Generate)?;
             let logins = {
                 let mut conn = connection(&config)?;
-                crate::demo::seed_if_empty(&mut conn, config.commission_bp, &mut std::io::stdout())?
+                crate::demo::seed_if_empty(&mut conn, &config, &mut std::io::stdout())?
             };
             serve(config, Some(logins))
         }

@@ -398,6 +398,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disputes (id) {
+        id -> Text,
+        purchase_id -> Text,
+        lead_id -> Text,
+        buyer_id -> Text,
+        agency_id -> Text,
+        reason -> Text,
+        comment -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        agency_comment -> Nullable<Text>,
+        decision_comment -> Nullable<Text>,
+        amount_cents -> BigInt,
+        deadline_at -> Timestamp,
+        credit_transaction_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dispute_events (id) {
+        id -> Text,
+        dispute_id -> Text,
+        actor -> Text,
+        user_id -> Nullable<Text>,
+        action -> Text,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
@@ -442,4 +476,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     statements,
     stripe_events,
     outbox,
+    disputes,
+    dispute_events,
 );

@@ -223,7 +223,7 @@ fn email_for(local: &str, slug: &str) -> String {
 /// Seeds when the database has no organisation yet; either way returns the login lines.
 pub fn seed_if_empty(
     conn: &mut AnyConnection,
-    commission_bp: i64,
+    config: &crate::config::Config,
     progress: &mut impl Write,
 ) -> anyhow::Result<String> {
     if store::organisations::count(conn)? > 0 {
@@ -234,7 +234,9 @@ pub fn seed_if_empty(
         return Ok(logins_text());
     }
     let started = std::time::Instant::now();
-    let leads = seed(conn, store::now(), LEADS, commission_bp)?;
+    let now = store::now();
+    let leads = seed(conn, now, LEADS, config.commission_bp)?;
+    seed_billing(conn, &crate::services::billing::Ctx::from(config), now)?;
     let _ = writeln!(
         progress,
         "Seeded {} organisations and {leads} leads in {:.1} s.",
@@ -310,6 +312,55 @@ const BUYER_HABITS: &[(&str, &str, i64, i64)] = &[
 
 /// Gives every demo buyer credit and lets it buy leads of its segment through the real
 /// purchase path, so the ledger, sales counts and balances are what buying makes them.
+/// Bills what the demo buyers bought: invoices issued, paid, partly paid and overdue,
+/// some drafts left for finance to review, and one agency statement paid out.
+pub fn seed_billing(
+    conn: &mut AnyConnection,
+    ctx: &crate::services::billing::Ctx<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    use crate::services::billing::{self, NewPayment};
+    billing::run(conn, ctx, crate::domain::billing::Period::containing(now))?;
+    let mut drafts = store::billing::list_invoices(conn, None, false)?;
+    drafts.sort_by(|a, b| a.buyer_id.cmp(&b.buyer_id));
+    for (i, draft) in drafts.iter().enumerate() {
+        let days_ago = match i % 5 {
+            0 => 40, // long overdue
+            1 | 3 => 3,
+            2 => 6,
+            _ => continue, // left as a draft
+        };
+        let invoice =
+            billing::issue_at(conn, ctx, &draft.id, None, now - TimeDelta::days(days_ago))?;
+        let paid = match i % 5 {
+            1 => invoice.total_cents,
+            2 => invoice.total_cents * 2 / 5,
+            _ => 0,
+        };
+        if paid > 0 {
+            billing::record_payment(
+                conn,
+                ctx,
+                &NewPayment {
+                    invoice_id: &invoice.id,
+                    method: "bank_transfer",
+                    amount_cents: paid,
+                    received_on: now - TimeDelta::days(1),
+                    reference: &format!("DEMO-TRF-{:04}", i + 1),
+                    recorded_by: None,
+                },
+            )?;
+        }
+    }
+    if let Some(statement) = store::billing::list_statements(conn, None, true)?
+        .into_iter()
+        .min_by(|a, b| a.agency_id.cmp(&b.agency_id))
+    {
+        billing::mark_payout(conn, &statement.id, now, "DEMO-PAYOUT-0001")?;
+    }
+    Ok(())
+}
+
 fn seed_purchases(
     conn: &mut AnyConnection,
     commission_bp: i64,

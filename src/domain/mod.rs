@@ -5,6 +5,7 @@ pub mod apikey;
 pub mod billing;
 pub mod catalogue;
 pub mod dedup;
+pub mod disputes;
 pub mod email;
 pub mod export;
 pub mod intake;

@@ -140,6 +140,25 @@ pub fn credit_note_postings(buyer_id: &str, amount_cents: i64) -> Result<Balance
     ])
 }
 
+/// An approved dispute undoes a sale: the buyer owes the price less, the agency is owed
+/// its share less, and the platform gives back its commission.
+pub fn dispute_credit_postings(
+    buyer_id: &str,
+    agency_id: &str,
+    price_cents: i64,
+    commission_cents: i64,
+) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::BuyerReceivable, Some(buyer_id), -price_cents),
+        posting(
+            Account::AgencyPayable,
+            Some(agency_id),
+            price_cents - commission_cents,
+        ),
+        posting(Account::PlatformRevenue, None, commission_cents),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +200,7 @@ mod tests {
             payout_postings("a", 999).unwrap(),
             tax_postings("b", 190).unwrap(),
             credit_note_postings("b", 50).unwrap(),
+            dispute_credit_postings("b", "a", 1000, 200).unwrap(),
         ] {
             assert_eq!(tx.postings().iter().map(|p| p.amount_cents).sum::<i64>(), 0);
         }

@@ -151,3 +151,76 @@ mod tests {
         insta::assert_snapshot!(snapshot(&m.render().unwrap()));
     }
 }
+
+/// To the other side of a dispute, at each step.
+#[derive(Debug, Clone)]
+pub struct DisputeUpdate {
+    pub seller_name: String,
+    pub recipient_name: String,
+    pub headline: String,
+    pub reason: String,
+    pub detail: String,
+    pub url: String,
+}
+email!(
+    DisputeUpdate,
+    "dispute_update",
+    "emails/dispute_update/subject.txt",
+    "emails/dispute_update/body.txt",
+    "emails/dispute_update/body.html"
+);
+
+/// To an agency and the platform's admins: listings suspended for too many returns.
+#[derive(Debug, Clone)]
+pub struct AgencySuspended {
+    pub seller_name: String,
+    pub agency_name: String,
+    pub rate: String,
+    pub threshold: String,
+    pub url: String,
+}
+email!(
+    AgencySuspended,
+    "agency_suspended",
+    "emails/agency_suspended/subject.txt",
+    "emails/agency_suspended/body.txt",
+    "emails/agency_suspended/body.html"
+);
+
+#[cfg(test)]
+mod dispute_mail_tests {
+    use super::*;
+
+    fn snapshot(r: &Rendered) -> String {
+        format!(
+            "subject: {}\n--- text ---\n{}\n--- html ---\n{}",
+            r.subject, r.text, r.html
+        )
+    }
+
+    #[test]
+    fn dispute_update_mail() {
+        let m = DisputeUpdate {
+            seller_name: "leadmarket".into(),
+            recipient_name: "Acme Leads".into(),
+            headline: "Keystone disputes a lead you sold".into(),
+            reason: "wrong_number".into(),
+            detail: "Answer by 2026-11-27: accept to credit the buyer, or contest with a comment."
+                .into(),
+            url: "https://market.example/agency/disputes".into(),
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+
+    #[test]
+    fn agency_suspended_mail() {
+        let m = AgencySuspended {
+            seller_name: "leadmarket".into(),
+            agency_name: "Acme Leads".into(),
+            rate: "18.0%".into(),
+            threshold: "15.0%".into(),
+            url: "https://market.example/admin/organisations".into(),
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+}

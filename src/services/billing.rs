@@ -318,13 +318,23 @@ pub fn issue(
     invoice_id: &str,
     issued_by: Option<&str>,
 ) -> Result<InvoiceRow, AppError> {
+    issue_at(conn, ctx, invoice_id, issued_by, store::now())
+}
+
+/// `issue` as of `now` (the demo seeds invoices issued in the past).
+pub fn issue_at(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    invoice_id: &str,
+    issued_by: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<InvoiceRow, AppError> {
     let Ctx {
         cfg,
         currency,
         public_url,
     } = *ctx;
     write_transaction(conn, |conn| {
-        let now = store::now();
         let draft = store::billing::find_invoice(conn, invoice_id)?;
         if draft.status != "draft" {
             return Err(AppError::Conflict {

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod batches;
 pub mod billing;
+pub mod disputes;
 pub mod idempotency;
 pub mod intake;
 pub mod leads;

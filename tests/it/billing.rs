@@ -34,6 +34,10 @@ on_both_backends!(with [("STRIPE_SECRET_KEY", "sk_test_fake"), ("STRIPE_WEBHOOK_
     buyers_pay_by_card_through_checkout,
 );
 
+on_both_backends!(with [("MAIL_TRANSPORT", "smtp"), ("SMTP_URL", "smtp://127.0.0.1:1")] =>
+    mail_that_cannot_be_sent_is_retried_later_not_lost,
+);
+
 fn ctx(app: &TestApp) -> Ctx<'_> {
     Ctx::from(&*app.state.config)
 }
@@ -979,4 +983,41 @@ async fn without_stripe_keys_there_is_no_card_payment(app: &TestApp) {
     let (_, invoice_id, total) = an_issued_invoice(app).await;
     let body = completed_event("evt_1", &invoice_id, total);
     assert_eq!(deliver(app, &body, signed(&body, 0)).await.0, 404);
+}
+
+async fn mail_that_cannot_be_sent_is_retried_later_not_lost(app: &TestApp) {
+    let buyers = buyers_who_bought(app, 1, 1).await;
+    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
+        .unwrap();
+    let draft = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .unwrap()
+        .remove(0);
+    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .unwrap();
+    // Nothing listens on port 1: every attempt fails, and is kept for a later retry.
+    let mut row = None;
+    for _ in 0..100 {
+        let r: (String, i32, Option<String>, chrono::NaiveDateTime) = app.with_conn(|c| {
+            outbox::table
+                .filter(outbox::template.eq("invoice_issued"))
+                .select((
+                    outbox::status,
+                    outbox::attempts,
+                    outbox::last_error,
+                    outbox::next_attempt_at,
+                ))
+                .first(c)
+                .unwrap()
+        });
+        if r.1 > 0 {
+            row = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, attempts, error, next) = row.expect("an attempt was made");
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+    assert!(error.is_some());
+    assert!(next > store::now(), "retried later, not hammered");
 }

@@ -10,8 +10,22 @@ on_both_backends!(the_demo_seed_fills_an_empty_database_once);
 
 async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let mut conn = app.conn();
-    let written = demo::seed(&mut conn, store::now(), 1_200, 2000).unwrap();
+    let now = store::now();
+    let written = demo::seed(&mut conn, now, 1_200, 2000).unwrap();
     assert_eq!(written, 1_200);
+    let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
+    demo::seed_billing(&mut conn, &ctx, now).unwrap();
+    // Invoices in every state finance meets, and a paid agency statement.
+    let statuses: Vec<&str> = store::billing::list_invoices(&mut conn, None, false)
+        .unwrap()
+        .iter()
+        .map(|i| leadmarket::web::pages::billing::invoice_status(i, now))
+        .collect();
+    for s in ["draft", "issued", "paid", "partly_paid", "overdue"] {
+        assert!(statuses.contains(&s), "{s} in {statuses:?}");
+    }
+    let statements = store::billing::list_statements(&mut conn, None, false).unwrap();
+    assert!(statements.iter().any(|s| s.status == "paid"));
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
     let count = |k: &str| {
@@ -39,7 +53,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
         "leads spread over segments: {segments:?}"
     );
     // Seeding again does nothing: the database is not empty.
-    let logins = demo::seed_if_empty(&mut conn, 2000, &mut std::io::sink()).unwrap();
+    let logins = demo::seed_if_empty(&mut conn, &app.state.config, &mut std::io::sink()).unwrap();
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     drop(conn);
     assert!(logins.contains(demo::PASSWORD));
