@@ -237,6 +237,11 @@ pub fn seed_if_empty(
     let now = store::now();
     let leads = seed(conn, now, LEADS, config.commission_bp)?;
     seed_billing(conn, &crate::services::billing::Ctx::from(config), now)?;
+    seed_disputes(
+        conn,
+        &crate::services::disputes::Settings::from(config),
+        now,
+    )?;
     let _ = writeln!(
         progress,
         "Seeded {} organisations and {leads} leads in {:.1} s.",
@@ -358,6 +363,96 @@ pub fn seed_billing(
     {
         billing::mark_payout(conn, &statement.id, now, "DEMO-PAYOUT-0001")?;
     }
+    Ok(())
+}
+
+/// Disputes in every state: approved by the platform and by an agency, waiting for the
+/// agency, contested, escalated past the deadline, and rejected by finance.
+pub fn seed_disputes(
+    conn: &mut AnyConnection,
+    s: &crate::services::disputes::Settings<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    use crate::services::disputes::{self, Actor};
+    let buyer = Actor {
+        kind: "buyer",
+        user_id: None,
+    };
+    let mut first_leads = Vec::new();
+    for (slug, ..) in BUYER_HABITS.iter().take(6) {
+        let org = store::organisations::find_by_slug(conn, slug)?;
+        if let Some(lead) = store::market::bought_leads(conn, &org.id, None, 1)?.pop() {
+            first_leads.push((org.id, lead.lead_id));
+        }
+    }
+    let plan = [
+        (
+            "out_of_criteria",
+            "The lead asked about travel insurance, not car insurance.",
+        ),
+        ("out_of_criteria", "Outside the postcode area we asked for."),
+        ("competitor", "The caller works for a competing broker."),
+        (
+            "bot",
+            "Nobody by that name at this number; the form was filled in 3 seconds.",
+        ),
+        ("prank", "The person laughed and hung up."),
+        (
+            "no_consent",
+            "The person says they never agreed to be contacted.",
+        ),
+    ];
+    for (i, ((buyer_id, lead_id), (reason, comment))) in first_leads.iter().zip(plan).enumerate() {
+        if i == 0 {
+            // The agency itself flagged this lead after sale: the platform approves at once.
+            store::leads::add_flag(conn, lead_id, "agency_flagged")?;
+        }
+        let opened_at = if i == 4 {
+            now - TimeDelta::days(10)
+        } else {
+            now
+        };
+        let d = disputes::open(
+            conn,
+            s,
+            buyer_id,
+            Some(lead_id),
+            None,
+            reason,
+            comment,
+            buyer,
+            opened_at,
+        )?;
+        let agency_answer = |conn: &mut AnyConnection, accept: bool, comment: &str| {
+            disputes::agency_answer(conn, s, &d.agency_id, &d.id, accept, comment, None, now)
+        };
+        match i {
+            1 => {
+                agency_answer(conn, true, "Agreed, our targeting slipped.")?;
+            }
+            3 => {
+                agency_answer(
+                    conn,
+                    false,
+                    "The form passed our bot checks and the phone answered.",
+                )?;
+            }
+            5 => {
+                agency_answer(conn, false, "We hold the consent record with time and IP.")?;
+                disputes::finance_decide(
+                    conn,
+                    s,
+                    &d.id,
+                    false,
+                    "The consent record is complete and matches the lead.",
+                    None,
+                    now,
+                )?;
+            }
+            _ => {}
+        }
+    }
+    disputes::escalate_overdue(conn, s, now)?;
     Ok(())
 }
 

@@ -142,6 +142,9 @@ pub fn group_lines(items: &[BillItem]) -> Vec<Line> {
         .map(|((kind, batch_id, unit), (label, quantity))| {
             let what = match kind.strip_prefix("action:") {
                 Some(action) => format!("{action} reported on leads of {label}"),
+                None if kind == "credit" => {
+                    format!("leads returned (approved disputes) of {label}")
+                }
                 None => format!("leads of {label}"),
             };
             Line {

@@ -63,11 +63,33 @@ async fn intake_worker(state: AppState) {
         let mut last_maintenance: Option<std::time::Instant> = None;
         // Freshness lowers prices by the day: checked every few minutes, done once a day.
         let mut last_pricing: Option<std::time::Instant> = None;
+        let mut last_escalation: Option<std::time::Instant> = None;
         loop {
             if last_maintenance.is_none_or(|t| t.elapsed() > Duration::from_secs(1800)) {
                 last_maintenance = Some(std::time::Instant::now());
                 if let Err(e) = state.db(|conn| Ok(crate::db::maintain(conn)?)).await {
                     tracing::warn!(error = %e, "database maintenance failed");
+                }
+            }
+            if last_escalation.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                last_escalation = Some(std::time::Instant::now());
+                let config = state.config.clone();
+                match state
+                    .db(move |conn| {
+                        crate::services::disputes::escalate_overdue(
+                            conn,
+                            &crate::services::disputes::Settings::from(&*config),
+                            store::now(),
+                        )
+                    })
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        escalated = n,
+                        "disputes past their deadline went to finance"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "dispute escalation failed"),
                 }
             }
             if last_pricing.is_none_or(|t| t.elapsed() > Duration::from_secs(300)) {

@@ -330,6 +330,22 @@ pub fn bill_items(
             .filter(actions::transaction_id.eq_any(ids))
             .select((actions::kind, batch_label_columns(), actions::price_cents))
             .load(conn)?;
+        let returned: Vec<(BatchLabel, i64)> = crate::db::schema::disputes::table
+            .inner_join(leads::table.on(leads::id.eq(crate::db::schema::disputes::lead_id)))
+            .inner_join(batches::table.on(batches::id.eq(leads::batch_id)))
+            .filter(crate::db::schema::disputes::buyer_id.eq(buyer_id))
+            .filter(crate::db::schema::disputes::credit_transaction_id.eq_any(ids))
+            .select((
+                batch_label_columns(),
+                crate::db::schema::disputes::amount_cents,
+            ))
+            .load(conn)?;
+        items.extend(returned.into_iter().map(|(batch, amount)| BillItem {
+            kind: "credit".into(),
+            batch_label: batch.label(),
+            batch_id: batch.id,
+            amount_cents: -amount,
+        }));
         items.extend(acted.into_iter().map(|(kind, batch, price)| BillItem {
             kind: format!("action:{kind}"),
             batch_label: batch.label(),

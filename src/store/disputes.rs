@@ -369,3 +369,27 @@ pub fn platform_id(conn: &mut AnyConnection) -> QueryResult<Option<String>> {
         .first(conn)
         .optional()
 }
+
+/// What finance reads of a lead's intake: (consent text, flags, captured at, status).
+pub fn lead_intake_evidence(
+    conn: &mut AnyConnection,
+    lead_id: &str,
+) -> QueryResult<(String, String, NaiveDateTime, String)> {
+    leads::table
+        .find(lead_id)
+        .select((
+            leads::consent_text,
+            leads::flags,
+            leads::captured_at,
+            leads::status,
+        ))
+        .first(conn)
+}
+
+pub fn exists_for_purchase(conn: &mut AnyConnection, purchase_id: &str) -> QueryResult<bool> {
+    Ok(disputes::table
+        .filter(disputes::purchase_id.eq(purchase_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}

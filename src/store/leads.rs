@@ -129,3 +129,23 @@ pub fn batch_warmth_counts(
         .order(leads::warmth.asc())
         .load(conn)
 }
+
+/// Adds a flag to a lead's comma-separated flags (once).
+pub fn add_flag(conn: &mut AnyConnection, lead_id: &str, flag: &str) -> QueryResult<()> {
+    let current: String = leads::table
+        .find(lead_id)
+        .select(leads::flags)
+        .first(conn)?;
+    if current.split(',').any(|f| f == flag) {
+        return Ok(());
+    }
+    let flags = if current.is_empty() {
+        flag.to_string()
+    } else {
+        format!("{current},{flag}")
+    };
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::flags.eq(flags))
+        .execute(conn)
+        .map(drop)
+}

@@ -29,14 +29,17 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::Agency {
         items.push(("/batches", "Batches"));
         items.push(("/statements", "Statements"));
+        items.push(("/agency/disputes", "Disputes"));
     }
     if role == Role::Buyer {
         items.push(("/catalogue", "Catalogue"));
         items.push(("/purchases", "My leads"));
+        items.push(("/disputes", "Disputes"));
         items.push(("/invoices", "Invoices"));
     }
     if matches!(role, Role::Finance | Role::Admin) {
         items.push(("/finance/invoices", "Invoices"));
+        items.push(("/finance/disputes", "Disputes"));
         items.push(("/finance/buyers", "Buyers' credit"));
         items.push(("/finance/aging", "Aging"));
         items.push(("/finance/payouts", "Payouts"));

@@ -26,6 +26,14 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     }
     let statements = store::billing::list_statements(&mut conn, None, false).unwrap();
     assert!(statements.iter().any(|s| s.status == "paid"));
+    let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);
+    demo::seed_disputes(&mut conn, &settings, now).unwrap();
+    let disputes = store::disputes::list(&mut conn, store::disputes::Scope::All, &[]).unwrap();
+    for s in ["approved", "open", "contested", "escalated", "rejected"] {
+        assert!(disputes.iter().any(|d| d.status == s), "a {s} dispute");
+    }
+    let by: Vec<Option<&str>> = disputes.iter().map(|d| d.decided_by.as_deref()).collect();
+    assert!(by.contains(&Some("platform")) && by.contains(&Some("agency")));
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
     let count = |k: &str| {

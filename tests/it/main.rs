@@ -8,6 +8,7 @@ mod billing;
 mod cli;
 mod db;
 mod demo;
+mod disputes;
 mod health;
 mod intake;
 mod login;

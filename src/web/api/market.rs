@@ -19,7 +19,8 @@ use crate::store::market::CatalogueRow;
 pub struct AgencyRef {
     pub id: String,
     pub name: String,
-    /// Approved disputes per sale over 30 days; known once disputes exist.
+    /// Approved disputes per sale over the last 30 days (0.0 is best); null until the
+    /// agency has enough sales to be rated.
     pub quality_score: Option<f64>,
 }
 
@@ -64,6 +65,7 @@ pub fn items(
     rows: Vec<CatalogueRow>,
     agency_names: &std::collections::HashMap<String, String>,
     base_prices: &std::collections::HashMap<String, i64>,
+    quality: &std::collections::HashMap<String, Option<f64>>,
     rules: &crate::domain::pricing::PriceRules,
     now: chrono::NaiveDateTime,
 ) -> Vec<CatalogueItem> {
@@ -100,8 +102,8 @@ pub fn items(
                 remaining_sales: r.max_sales - r.sales_count,
                 agency: AgencyRef {
                     name: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),
+                    quality_score: quality.get(&r.agency_id).copied().flatten(),
                     id: r.agency_id,
-                    quality_score: None,
                 },
                 id: r.id,
                 age: r.age,
@@ -126,6 +128,7 @@ pub async fn catalogue_page(
     raw: RawFilter,
 ) -> Result<CataloguePage, AppError> {
     let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
+    let disputes_config = state.config.disputes;
     state
         .db(move |conn| {
             let now = store::now();
@@ -150,8 +153,15 @@ pub async fn catalogue_page(
                     .encode()
                 });
             let rules = market::rules(conn)?;
+            let mut quality = std::collections::HashMap::new();
+            for agency in agency_names.keys() {
+                quality.insert(
+                    agency.clone(),
+                    crate::services::disputes::quality(conn, &disputes_config, agency, now)?,
+                );
+            }
             Ok(CataloguePage {
-                items: items(rows, &agency_names, &base_prices, &rules, now),
+                items: items(rows, &agency_names, &base_prices, &quality, &rules, now),
                 total,
                 total_exact,
                 next_cursor,

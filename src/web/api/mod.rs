@@ -3,6 +3,7 @@
 mod batches;
 pub mod billing;
 mod caller;
+mod disputes;
 mod idempotency;
 mod intake;
 pub mod market;
@@ -45,6 +46,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/invoices", web::get().to(billing::list_invoices))
     .route("/invoices/{id}", web::get().to(billing::get_invoice))
     .route("/webhooks/stripe", web::post().to(webhooks::stripe))
+    .route("/disputes", web::post().to(disputes::open))
+    .route("/disputes", web::get().to(disputes::list))
+    .route("/disputes/{id}/accept", web::post().to(disputes::accept))
+    .route("/disputes/{id}/contest", web::post().to(disputes::contest))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -27,6 +27,10 @@ use utoipa::{Modify, OpenApi};
         super::billing::list_invoices,
         super::billing::get_invoice,
         super::webhooks::stripe,
+        super::disputes::open,
+        super::disputes::list,
+        super::disputes::accept,
+        super::disputes::contest,
     ),
     modifiers(&BearerAuth)
 )]

@@ -11,6 +11,7 @@ use crate::web::layout::Layout;
 use crate::web::render;
 
 pub struct OrgView {
+    pub id: String,
     pub name: String,
     pub slug: String,
     pub kind: String,
@@ -35,6 +36,7 @@ pub async fn organisations(user: AdminUser, state: web::Data<AppState>) -> AppRe
                 .into_iter()
                 .map(|o| OrgView {
                     users: counts.get(&o.id).copied().unwrap_or(0),
+                    id: o.id,
                     name: o.name,
                     slug: o.slug,
                     kind: o.kind,

@@ -542,7 +542,7 @@ pub async fn account(
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let now = store::now();
-    let (org, account, invoices, payments, names) = state
+    let (org, account, invoices, payments, names, returns) = state
         .db(move |conn| {
             let org = store::organisations::find(conn, &id)?;
             if org.kind != "buyer" {
@@ -552,7 +552,13 @@ pub async fn account(
             let invoices = store::billing::list_invoices(conn, Some(&id), false)?;
             let payments = store::billing::payments_of(conn, None, Some(&id))?;
             let names = names_for(conn, &invoices)?;
-            Ok((org, account, invoices, payments, names))
+            let since = store::now() - chrono::TimeDelta::days(30);
+            let (approved, opened) = store::disputes::buyer_returns_since(conn, &id, since)?;
+            let bought = store::disputes::buyer_purchases_since(conn, &id, since)?;
+            let returns = format!(
+                "{opened} disputes ({approved} approved) on {bought} purchases in the last 30 days"
+            );
+            Ok((org, account, invoices, payments, names, returns))
         })
         .await?;
     let c = &state.config.currency;
@@ -573,7 +579,7 @@ pub async fn account(
             .map(|i| invoice_line(i, &names, c, now))
             .collect(),
         payments: payments.iter().map(|p| payment_view(p, c)).collect(),
-        return_rate: "no disputes yet".into(),
+        return_rate: returns,
         name: org.name,
         slug: org.slug,
     })

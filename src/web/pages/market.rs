@@ -47,6 +47,8 @@ pub struct ItemView {
     pub breakdown: String,
     /// Capture day, for people (the API gives RFC 3339).
     pub captured: String,
+    /// The agency's returns, e.g. `2.5% returned`, or empty when not yet rated.
+    pub quality: String,
 }
 
 fn choices(items: Vec<(String, String)>, chosen: &[String]) -> Vec<Choice> {
@@ -75,6 +77,11 @@ fn item_views(items: Vec<CatalogueItem>, currency: &str) -> Vec<ItemView> {
         .into_iter()
         .map(|item| ItemView {
             captured: item.captured_at.get(..10).unwrap_or_default().to_string(),
+            quality: item
+                .agency
+                .quality_score
+                .map(|q| format!("{:.1}% returned", q * 100.0))
+                .unwrap_or_default(),
             price: money(item.price_cents, currency),
             breakdown: item
                 .price_steps
@@ -345,6 +352,7 @@ async fn finish_purchase(
 struct PurchasesPage {
     layout: Layout,
     leads: Vec<MyLead>,
+    reasons: &'static [&'static str],
     notice: Option<String>,
     next_page: Option<String>,
     owed: String,
@@ -395,6 +403,7 @@ pub async fn purchases(
         .flatten();
     render(&PurchasesPage {
         layout: Layout::for_user(&user, "My leads", "/purchases"),
+        reasons: &crate::domain::disputes::REASONS,
         notice: query
             .bought
             .map(|n| {

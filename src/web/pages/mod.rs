@@ -4,6 +4,7 @@ mod admin;
 mod batches;
 pub mod billing;
 mod dashboard;
+mod disputes;
 mod finance;
 mod health;
 mod help;
@@ -93,6 +94,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/finance/exports/ledger.csv",
             web::get().to(crate::web::exports::ledger),
         )
+        .route("/disputes", web::get().to(disputes::buyer_list))
+        .route("/disputes", web::post().to(disputes::buyer_open))
+        .route("/agency/disputes", web::get().to(disputes::agency_list))
+        .route(
+            "/agency/disputes/{id}/accept",
+            web::post().to(disputes::agency_accept),
+        )
+        .route(
+            "/agency/disputes/{id}/contest",
+            web::post().to(disputes::agency_contest),
+        )
+        .route("/finance/disputes", web::get().to(disputes::queue))
+        .route(
+            "/finance/disputes/{id}/decide",
+            web::post().to(disputes::decide),
+        )
+        .route(
+            "/admin/organisations/{id}/reinstate",
+            web::post().to(disputes::reinstate),
+        )
+        .route("/help/disputes", web::get().to(disputes::help))
         .route("/invoices", web::get().to(invoices::list))
         .route("/invoices/{id}.csv", web::get().to(invoices::csv))
         .route("/invoices/{id}", web::get().to(invoices::show))

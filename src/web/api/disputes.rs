@@ -1,0 +1,219 @@
+//! Disputes through the API: buyers open them, agencies answer them.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiCaller;
+use crate::app::AppState;
+use crate::domain::OrgKind;
+use crate::error::{ApiResult, AppError};
+use crate::services::disputes::{self, Actor, Settings};
+use crate::store;
+use crate::store::disputes::{DisputeRow, Scope};
+
+#[derive(Deserialize, ToSchema)]
+pub struct DisputeRequest {
+    pub lead_id: Option<String>,
+    pub purchase_id: Option<String>,
+    /// One of api.md's reasons, e.g. `wrong_number`.
+    pub reason: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisputeView {
+    pub id: String,
+    pub lead_id: String,
+    pub purchase_id: String,
+    pub reason: String,
+    pub comment: String,
+    /// `approved | open | rejected`, and `contested | escalated` while finance decides.
+    pub status: String,
+    /// `platform | agency | finance` once decided.
+    pub decided_by: Option<String>,
+    pub evidence: Option<String>,
+    pub agency_comment: Option<String>,
+    pub decision_comment: Option<String>,
+    pub amount_cents: i64,
+    pub answer_by: String,
+    pub created_at: String,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl From<DisputeRow> for DisputeView {
+    fn from(d: DisputeRow) -> Self {
+        Self {
+            answer_by: rfc3339(d.deadline_at),
+            created_at: rfc3339(d.created_at),
+            id: d.id,
+            lead_id: d.lead_id,
+            purchase_id: d.purchase_id,
+            reason: d.reason,
+            comment: d.comment,
+            status: d.status,
+            decided_by: d.decided_by,
+            evidence: d.evidence,
+            agency_comment: d.agency_comment,
+            decision_comment: d.decision_comment,
+            amount_cents: d.amount_cents,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/disputes", tag = "buyers", security(("bearer" = [])),
+    request_body = DisputeRequest,
+    responses(
+        (status = 201, body = DisputeView, description = "Opened; `approved` at once when the platform could check it"),
+        (status = 404, description = "Not a lead the caller bought"),
+        (status = 422, description = "Bad reason, outside the window, disputed already, or over the return cap"),
+    ))]
+pub async fn open(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<DisputeRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Buyer)?;
+    let (config, buyer, r) = (
+        state.config.clone(),
+        caller.org_id.clone(),
+        body.into_inner(),
+    );
+    let d = state
+        .db(move |conn| {
+            disputes::open(
+                conn,
+                &Settings::from(&*config),
+                &buyer,
+                r.lead_id.as_deref(),
+                r.purchase_id.as_deref(),
+                &r.reason,
+                &r.comment,
+                Actor {
+                    kind: "buyer",
+                    user_id: None,
+                },
+                store::now(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(DisputeView::from(d)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// `open`, `contested`, `escalated`, `approved` or `rejected`.
+    pub status: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisputeList {
+    pub disputes: Vec<DisputeView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/disputes", tag = "agencies", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = DisputeList, description = "An agency's disputes on its leads, or a buyer's own")))]
+pub async fn list(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let status = query.into_inner().status.unwrap_or_default();
+    if !status.is_empty()
+        && !["open", "contested", "escalated", "approved", "rejected"].contains(&status.as_str())
+    {
+        return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
+            "status",
+            "must be open, contested, escalated, approved or rejected",
+        )])
+        .into());
+    }
+    let (org, kind) = (caller.org_id.clone(), caller.org_kind);
+    let rows = state
+        .db(move |conn| {
+            let scope = match kind {
+                OrgKind::Agency => Scope::Agency(&org),
+                OrgKind::Buyer => Scope::Buyer(&org),
+                _ => return Err(AppError::Forbidden),
+            };
+            let statuses: Vec<&str> = if status.is_empty() {
+                vec![]
+            } else {
+                vec![&status]
+            };
+            Ok(store::disputes::list(conn, scope, &statuses)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(DisputeList {
+        disputes: rows.into_iter().map(DisputeView::from).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct AnswerRequest {
+    #[serde(default)]
+    pub comment: String,
+}
+
+async fn answer(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    id: String,
+    accept: bool,
+    comment: String,
+) -> ApiResult<HttpResponse> {
+    caller.require(OrgKind::Agency)?;
+    let (config, agency) = (state.config.clone(), caller.org_id.clone());
+    let d = state
+        .db(move |conn| {
+            disputes::agency_answer(
+                conn,
+                &Settings::from(&*config),
+                &agency,
+                &id,
+                accept,
+                &comment,
+                None,
+                store::now(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(DisputeView::from(d)))
+}
+
+#[utoipa::path(post, path = "/api/v1/disputes/{id}/accept", tag = "agencies", security(("bearer" = [])),
+    responses((status = 200, body = DisputeView), (status = 404, description = "Not a dispute on the caller's leads"), (status = 409, description = "Decided already")))]
+pub async fn accept(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Option<web::Json<AnswerRequest>>,
+) -> ApiResult<HttpResponse> {
+    let comment = body.map(|b| b.into_inner().comment).unwrap_or_default();
+    answer(caller, state, path.into_inner(), true, comment).await
+}
+
+#[utoipa::path(post, path = "/api/v1/disputes/{id}/contest", tag = "agencies", security(("bearer" = [])),
+    request_body = AnswerRequest,
+    responses((status = 200, body = DisputeView), (status = 404, description = "Not a dispute on the caller's leads"), (status = 409, description = "Decided already"), (status = 422, description = "No comment")))]
+pub async fn contest(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<AnswerRequest>,
+) -> ApiResult<HttpResponse> {
+    answer(
+        caller,
+        state,
+        path.into_inner(),
+        false,
+        body.into_inner().comment,
+    )
+    .await
+}

@@ -1,0 +1,442 @@
+//! Dispute pages: a buyer opens and follows its disputes, an agency answers them, finance
+//! decides contested and overdue ones with both sides and the lead's evidence in view, an
+//! admin lifts a suspension, and the automatic rules are published.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::disputes::{AUTO_RULES, AutoRule, REASONS};
+use crate::error::{AppError, AppResult};
+use crate::services::disputes::{self, Actor, Settings};
+use crate::store;
+use crate::store::disputes::{DisputeRow, Scope};
+use crate::web::auth::{AdminUser, AgencyUser, BuyerUser, FinanceUser};
+use crate::web::csrf::CsrfForm;
+use crate::web::layout::Layout;
+use crate::web::{money, redirect, render, urlencode};
+
+pub struct DisputeLine {
+    pub id: String,
+    pub lead_id: String,
+    pub reason: String,
+    pub comment: String,
+    pub status: String,
+    pub decided_by: String,
+    pub evidence: String,
+    pub agency_comment: String,
+    pub decision_comment: String,
+    pub amount: String,
+    pub opened: String,
+    pub answer_by: String,
+    pub other_side: String,
+    pub waiting_for_agency: bool,
+}
+
+fn line(
+    d: DisputeRow,
+    names: &std::collections::HashMap<String, String>,
+    other: &str,
+    currency: &str,
+) -> DisputeLine {
+    DisputeLine {
+        waiting_for_agency: d.status == "open",
+        other_side: names.get(other).cloned().unwrap_or_default(),
+        amount: money(d.amount_cents, currency),
+        opened: d.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        answer_by: d.deadline_at.format("%Y-%m-%d %H:%M").to_string(),
+        decided_by: d.decided_by.unwrap_or_default(),
+        evidence: d.evidence.unwrap_or_default(),
+        agency_comment: d.agency_comment.unwrap_or_default(),
+        decision_comment: d.decision_comment.unwrap_or_default(),
+        id: d.id,
+        lead_id: d.lead_id,
+        reason: d.reason,
+        comment: d.comment,
+        status: d.status,
+    }
+}
+
+fn lines(
+    conn: &mut crate::db::AnyConnection,
+    rows: Vec<DisputeRow>,
+    buyer_side: bool,
+    currency: &str,
+) -> Result<Vec<DisputeLine>, AppError> {
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|d| {
+            if buyer_side {
+                d.agency_id.clone()
+            } else {
+                d.buyer_id.clone()
+            }
+        })
+        .collect();
+    let names = store::billing::organisation_names(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let other = if buyer_side {
+                d.agency_id.clone()
+            } else {
+                d.buyer_id.clone()
+            };
+            line(d, &names, &other, currency)
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "disputes/list.html")]
+struct ListPage {
+    layout: Layout,
+    agency: bool,
+    disputes: Vec<DisputeLine>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn buyer_list(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let (org, c) = (user.org_id.clone(), state.config.currency.clone());
+    let disputes = state
+        .db(move |conn| {
+            let rows = store::disputes::list(conn, Scope::Buyer(&org), &[])?;
+            lines(conn, rows, true, &c)
+        })
+        .await?;
+    render(&ListPage {
+        layout: Layout::for_user(&user, "Disputes", "/disputes"),
+        agency: false,
+        disputes,
+        notice: query.into_inner().notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct OpenForm {
+    lead_id: String,
+    reason: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn buyer_open(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<OpenForm>,
+) -> AppResult<HttpResponse> {
+    let (config, buyer, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
+    let d = state
+        .db(move |conn| {
+            disputes::open(
+                conn,
+                &Settings::from(&*config),
+                &buyer,
+                Some(&form.lead_id),
+                None,
+                &form.reason,
+                &form.comment,
+                Actor {
+                    kind: "buyer",
+                    user_id: Some(&user_id),
+                },
+                store::now(),
+            )
+        })
+        .await?;
+    let notice = if d.status == "approved" {
+        format!(
+            "Approved at once ({}): {} is credited on your next invoice.",
+            d.evidence.unwrap_or_default(),
+            money(d.amount_cents, &state.config.currency)
+        )
+    } else {
+        "Dispute opened: the agency answers within its deadline, or finance decides.".into()
+    };
+    Ok(redirect(&format!(
+        "/disputes?notice={}",
+        urlencode(&notice)
+    )))
+}
+
+pub async fn agency_list(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let (org, c) = (user.org_id.clone(), state.config.currency.clone());
+    let disputes = state
+        .db(move |conn| {
+            let rows = store::disputes::list(conn, Scope::Agency(&org), &[])?;
+            lines(conn, rows, false, &c)
+        })
+        .await?;
+    render(&ListPage {
+        layout: Layout::for_user(&user, "Disputes", "/agency/disputes"),
+        agency: true,
+        disputes,
+        notice: query.into_inner().notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn agency_answer(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    id: String,
+    accept: bool,
+    comment: String,
+) -> AppResult<HttpResponse> {
+    let (config, agency, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
+    state
+        .db(move |conn| {
+            disputes::agency_answer(
+                conn,
+                &Settings::from(&*config),
+                &agency,
+                &id,
+                accept,
+                &comment,
+                Some(&user_id),
+                store::now(),
+            )
+        })
+        .await?;
+    let notice = if accept {
+        "Accepted: the buyer is credited and it comes off your statement."
+    } else {
+        "Contested: finance decides, with your comment in view."
+    };
+    Ok(redirect(&format!(
+        "/agency/disputes?notice={}",
+        urlencode(notice)
+    )))
+}
+
+pub async fn agency_accept(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<AnswerForm>,
+) -> AppResult<HttpResponse> {
+    agency_answer(user, state, path.into_inner(), true, form.comment).await
+}
+
+pub async fn agency_contest(
+    user: AgencyUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<AnswerForm>,
+) -> AppResult<HttpResponse> {
+    agency_answer(user, state, path.into_inner(), false, form.comment).await
+}
+
+/// A case on finance's queue: both sides, the lead's intake evidence and the history.
+pub struct Case {
+    pub d: DisputeLine,
+    pub buyer: String,
+    pub agency: String,
+    pub consent: String,
+    pub flags: String,
+    pub captured: String,
+    pub lead_status: String,
+    pub buyer_returns: String,
+    pub agency_rate: String,
+    pub events: Vec<(String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "disputes/queue.html")]
+struct QueuePage {
+    layout: Layout,
+    cases: Vec<Case>,
+    all: bool,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    all: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn queue(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    query: web::Query<QueueQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let all = q.all.is_some();
+    let (c, min_sales) = (
+        state.config.currency.clone(),
+        state.config.disputes.min_sales,
+    );
+    let cases = state
+        .db(move |conn| {
+            let statuses: &[&str] = if all { &[] } else { &["contested", "escalated"] };
+            let rows = store::disputes::list(conn, Scope::All, statuses)?;
+            let now = store::now();
+            let since = now - TimeDelta::days(30);
+            let ids: Vec<String> = rows
+                .iter()
+                .flat_map(|d| [d.buyer_id.clone(), d.agency_id.clone()])
+                .collect();
+            let names = store::billing::organisation_names(conn, &ids)?;
+            let mut cases = Vec::new();
+            for d in rows {
+                let (consent, flags, captured, lead_status) =
+                    store::disputes::lead_intake_evidence(conn, &d.lead_id)?;
+                let (approved, opened) =
+                    store::disputes::buyer_returns_since(conn, &d.buyer_id, since)?;
+                let bought = store::disputes::buyer_purchases_since(conn, &d.buyer_id, since)?;
+                let (agency_approved, sales) =
+                    store::disputes::agency_rate_since(conn, &d.agency_id, since)?;
+                let events = store::disputes::events(conn, &d.id)?
+                    .into_iter()
+                    .map(|e| {
+                        (
+                            e.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                            e.actor,
+                            e.action,
+                            e.note,
+                        )
+                    })
+                    .collect();
+                cases.push(Case {
+                    buyer: names.get(&d.buyer_id).cloned().unwrap_or_default(),
+                    agency: names.get(&d.agency_id).cloned().unwrap_or_default(),
+                    consent,
+                    flags: if flags.is_empty() { "none".into() } else { flags },
+                    captured: captured.format("%Y-%m-%d %H:%M").to_string(),
+                    lead_status,
+                    buyer_returns: format!(
+                        "{opened} disputes ({approved} approved) on {bought} purchases in 30 days"
+                    ),
+                    agency_rate: match crate::domain::disputes::quality_score(
+                        agency_approved,
+                        sales,
+                        min_sales,
+                    ) {
+                        Some(q) => format!(
+                            "{:.1}% of {sales} sales returned in 30 days",
+                            q * 100.0
+                        ),
+                        None => format!(
+                            "{agency_approved} approved returns on {sales} sales in 30 days (too few to rate)"
+                        ),
+                    },
+                    events,
+                    d: line(d.clone(), &names, &d.agency_id, &c),
+                });
+            }
+            Ok(cases)
+        })
+        .await?;
+    render(&QueuePage {
+        layout: Layout::for_user(&user, "Disputes", "/finance/disputes"),
+        cases,
+        all,
+        notice: q.notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    decision: String,
+    comment: String,
+}
+
+pub async fn decide(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<DecideForm>,
+) -> AppResult<HttpResponse> {
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
+                "decision",
+                "must be approve or reject",
+            )]));
+        }
+    };
+    let (config, id, user_id) = (state.config.clone(), path.into_inner(), user.id.clone());
+    let d = state
+        .db(move |conn| {
+            disputes::finance_decide(
+                conn,
+                &Settings::from(&*config),
+                &id,
+                approve,
+                &form.comment,
+                Some(&user_id),
+                store::now(),
+            )
+        })
+        .await?;
+    Ok(redirect(&format!(
+        "/finance/disputes?notice={}",
+        urlencode(&format!("Dispute {}.", d.status))
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn reinstate(
+    _user: AdminUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: CsrfForm<Empty>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    if !state.db(move |conn| disputes::reinstate(conn, &id)).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(redirect("/admin/organisations"))
+}
+
+#[derive(Template)]
+#[template(path = "help/disputes.html")]
+struct HelpPage {
+    layout: Layout,
+    rules: &'static [AutoRule],
+    reasons: &'static [&'static str],
+    window_days: i64,
+    cap_percent: i64,
+    answer_days: u32,
+    suspend_percent: String,
+    min_sales: i64,
+}
+
+pub async fn help(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let d = state.config.disputes;
+    render(&HelpPage {
+        layout: Layout::anonymous("How disputes are decided"),
+        rules: &AUTO_RULES,
+        reasons: &REASONS,
+        window_days: d.window_days,
+        cap_percent: d.cap_bp / 100,
+        answer_days: d.answer_working_days,
+        suspend_percent: format!("{:.1}", d.suspend_bp as f64 / 100.0),
+        min_sales: d.min_sales,
+    })
+}

@@ -1,0 +1,487 @@
+//! Disputes: the platform's own decisions, window and cap edges, the agency's answer and
+//! the deadline (with a controllable clock), finance deciding once under concurrency,
+//! the ledger after every path, suspension and its lifting, and scoping.
+
+use diesel::prelude::*;
+use leadmarket::db::schema::{leads, ledger_transactions, organisations, purchases};
+use leadmarket::domain::Role;
+use leadmarket::services::disputes::{self, Actor, Settings};
+use leadmarket::store;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::market::{buyer_with_credit, get_json, post_lead};
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_window_and_the_cap_are_exact,
+    disputes_through_the_api_are_scoped_to_their_sides,
+);
+
+// These return more than the default cap allows, to exercise every path.
+on_both_backends!(with [("RETURN_CAP_BP", "10000")] =>
+    the_platform_decides_what_it_can_check_at_once,
+    agencies_answer_and_finance_decides_the_rest_once,
+);
+
+on_both_backends!(with [("QUALITY_MIN_SALES", "5"), ("QUALITY_SUSPEND_BP", "1500")] =>
+    too_many_returns_suspend_an_agency_until_an_admin_lifts_it,
+);
+
+fn settings(app: &TestApp) -> Settings<'_> {
+    Settings::from(&*app.state.config)
+}
+
+fn buyer_actor() -> Actor<'static> {
+    Actor {
+        kind: "buyer",
+        user_id: None,
+    }
+}
+
+fn assert_ledger_balanced(app: &TestApp) {
+    let (total, unbalanced) = app.with_conn(store::market::trial_balance).unwrap();
+    assert_eq!(total, 0);
+    assert!(unbalanced.is_empty(), "{unbalanced:?}");
+}
+
+fn credits(app: &TestApp) -> i64 {
+    app.with_conn(|c| {
+        ledger_transactions::table
+            .filter(ledger_transactions::kind.eq("dispute_credit"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+/// `n` leads of one agency, all bought by one buyer; returns (agency id, agency token,
+/// buyer id, buyer token, lead ids).
+async fn bought(app: &TestApp, n: usize) -> (String, String, String, String, Vec<String>) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let agency_token = app.token(&app.api_key(&agency)).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(post_lead(app, &agency_token, i, json!({"max_sales": 3})).await);
+    }
+    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 100_000_000).await;
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/purchases"))
+        .bearer_auth(&buyer)
+        .json(&json!({ "lead_ids": ids }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    (agency.id, agency_token, buyer_id, buyer, ids)
+}
+
+fn open(
+    app: &TestApp,
+    buyer: &str,
+    lead: &str,
+    reason: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<store::disputes::DisputeRow, leadmarket::error::AppError> {
+    app.with_conn(|c| {
+        disputes::open(
+            c,
+            &settings(app),
+            buyer,
+            Some(lead),
+            None,
+            reason,
+            "it is not a real person",
+            buyer_actor(),
+            now,
+        )
+    })
+}
+
+async fn the_platform_decides_what_it_can_check_at_once(app: &TestApp) {
+    let (_, _, buyer, _, ids) = bought(app, 7).await;
+    let now = store::now();
+    let owed = |app: &TestApp| {
+        app.with_conn(|c| store::market::buyer_account(c, &buyer))
+            .unwrap()
+            .1
+    };
+    let before = owed(app);
+    // The stored data changed after sale: a number that no longer parses, a disposable
+    // address, a lead erased at the consumer's request, one the agency flagged.
+    app.with_conn(|c| {
+        diesel::update(leads::table.find(&ids[0]))
+            .set(leads::phone.eq("+4400"))
+            .execute(c)
+            .unwrap();
+        diesel::update(leads::table.find(&ids[1]))
+            .set(leads::email.eq("x@mailinator.com"))
+            .execute(c)
+            .unwrap();
+        diesel::update(leads::table.find(&ids[2]))
+            .set(leads::status.eq("erased"))
+            .execute(c)
+            .unwrap();
+        diesel::update(leads::table.find(&ids[3]))
+            .set(leads::flags.eq("agency_flagged"))
+            .execute(c)
+            .unwrap();
+        // The same person as lead 0, bought earlier by this buyer.
+        let key: Option<String> = leads::table
+            .find(&ids[5])
+            .select(leads::phone_key)
+            .first(c)
+            .unwrap();
+        diesel::update(leads::table.find(&ids[4]))
+            .set(leads::phone_key.eq(key))
+            .execute(c)
+            .unwrap();
+        diesel::update(purchases::table.filter(purchases::lead_id.eq(&ids[5])))
+            .set(purchases::created_at.eq(now - chrono::TimeDelta::hours(1)))
+            .execute(c)
+            .unwrap();
+    });
+    for (i, reason, evidence) in [
+        (0, "wrong_number", "phone_not_valid"),
+        (1, "invalid_email", "email_not_valid"),
+        (2, "prank", "erased"),
+        (3, "bot", "agency_flagged"),
+        (4, "duplicate", "bought_before"),
+    ] {
+        let d = open(app, &buyer, &ids[i], reason, now).unwrap();
+        assert_eq!(
+            (d.status.as_str(), d.decided_by.as_deref()),
+            ("approved", Some("platform")),
+            "{reason}"
+        );
+        assert!(
+            d.evidence.as_deref().unwrap().starts_with(evidence),
+            "{reason}: {:?}",
+            d.evidence
+        );
+    }
+    // A claim the platform cannot check waits for the agency.
+    let d = open(app, &buyer, &ids[6], "wrong_number", now).unwrap();
+    assert_eq!(d.status, "open", "a valid number needs someone to look");
+    assert_eq!(credits(app), 5);
+    let price: i64 = 1000;
+    assert_eq!(
+        before - owed(app),
+        5 * price,
+        "each credit comes off what the buyer owes"
+    );
+    // The bot, returned as fake, is withdrawn from sale to everyone.
+    let status: String = app.with_conn(|c| {
+        leads::table
+            .find(&ids[3])
+            .select(leads::status)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(status, "withdrawn");
+    assert_ledger_balanced(app);
+}
+
+async fn the_window_and_the_cap_are_exact(app: &TestApp) {
+    let (_, _, buyer, _, ids) = bought(app, 10).await;
+    let bought_at: chrono::NaiveDateTime = app.with_conn(|c| {
+        purchases::table
+            .filter(purchases::lead_id.eq(&ids[0]))
+            .select(purchases::created_at)
+            .first(c)
+            .unwrap()
+    });
+    let late = bought_at + chrono::TimeDelta::days(7) + chrono::TimeDelta::seconds(1);
+    assert!(
+        open(app, &buyer, &ids[0], "bot", late).is_err(),
+        "past the window"
+    );
+    let edge = bought_at + chrono::TimeDelta::days(7);
+    // Ten purchases: two disputes are exactly 20%, a third is over the cap.
+    open(app, &buyer, &ids[0], "bot", edge).expect("exactly 7 days is inside");
+    open(app, &buyer, &ids[1], "bot", store::now()).expect("20% exactly");
+    let over = open(app, &buyer, &ids[2], "bot", store::now()).unwrap_err();
+    assert!(format!("{over:?}").contains("at most 20%"), "{over:?}");
+    let twice = open(app, &buyer, &ids[0], "prank", store::now()).unwrap_err();
+    assert!(format!("{twice:?}").contains("already"), "{twice:?}");
+    let (_, _) = buyer_with_credit(app, "Stranger", 0).await;
+    let stranger = app
+        .with_conn(|c| store::organisations::find_by_slug(c, "stranger"))
+        .unwrap();
+    let not_theirs = open(app, &stranger.id, &ids[3], "bot", store::now());
+    assert!(matches!(
+        not_theirs,
+        Err(leadmarket::error::AppError::NotFound)
+    ));
+}
+
+async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
+    let (agency, _, buyer, _, ids) = bought(app, 10).await;
+    let now = store::now();
+    let accepted = open(app, &buyer, &ids[0], "out_of_criteria", now).unwrap();
+    let contested = open(app, &buyer, &ids[1], "competitor", now).unwrap();
+    let (_, finance_email) = app.member(Role::Finance, "Platform");
+    let _ = finance_email;
+    let answer = |id: &str, accept: bool, comment: &str| {
+        app.with_conn(|c| {
+            disputes::agency_answer(
+                c,
+                &settings(app),
+                &agency,
+                id,
+                accept,
+                comment,
+                None,
+                store::now(),
+            )
+        })
+    };
+    let d = answer(&accepted.id, true, "fair enough").unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.decided_by.as_deref()),
+        ("approved", Some("agency"))
+    );
+    assert!(
+        answer(&contested.id, false, "").is_err(),
+        "contesting needs a reason"
+    );
+    let d = answer(&contested.id, false, "the consumer confirmed by phone").unwrap();
+    assert_eq!(d.status, "contested");
+    assert!(answer(&contested.id, true, "").is_err(), "answered once");
+    assert_eq!(credits(app), 1);
+
+    // Five more buyers' worth of time: no answer by the deadline goes to finance.
+    let silent = {
+        // A second buyer keeps the first within its cap.
+        let (other_buyer, other_token) = buyer_with_credit(app, "Other", 100_000_000).await;
+        let resp = app
+            .api()
+            .post(app.url("/api/v1/purchases"))
+            .bearer_auth(&other_token)
+            .json(&json!({ "lead_ids": [ids[2]] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        open(app, &other_buyer, &ids[2], "prank", now).unwrap()
+    };
+    let escalated = app
+        .with_conn(|c| {
+            disputes::escalate_overdue(c, &settings(app), now + chrono::TimeDelta::days(1))
+        })
+        .unwrap();
+    assert_eq!(escalated, 0, "not yet: three working days");
+    let escalated = app
+        .with_conn(|c| {
+            disputes::escalate_overdue(c, &settings(app), now + chrono::TimeDelta::days(6))
+        })
+        .unwrap();
+    assert_eq!(escalated, 1);
+    let d = app
+        .with_conn(|c| store::disputes::find(c, &silent.id))
+        .unwrap();
+    assert_eq!(d.status, "escalated");
+
+    // Two finance users decide the same case at once: one decision stands.
+    let pool = app.state.pool.clone();
+    let config = app.state.config.clone();
+    let results: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = [true, false, true, false]
+            .into_iter()
+            .map(|approve| {
+                let (pool, config, id) = (pool.clone(), config.clone(), contested.id.clone());
+                s.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    disputes::finance_decide(
+                        &mut conn,
+                        &Settings::from(&*config),
+                        &id,
+                        approve,
+                        "decided",
+                        None,
+                        store::now(),
+                    )
+                    .is_ok()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+    let decided = app
+        .with_conn(|c| store::disputes::find(c, &contested.id))
+        .unwrap();
+    let expected_credits = if decided.status == "approved" { 2 } else { 1 };
+    assert_eq!(credits(app), expected_credits);
+    let history = app
+        .with_conn(|c| store::disputes::events(c, &contested.id))
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions[..2], ["opened", "contested"]);
+    assert!(matches!(actions[2], "approved" | "rejected"));
+    assert_eq!(actions.len(), 3);
+    // Every step was mailed to the other side.
+    let mails: i64 = app.with_conn(|c| {
+        leadmarket::db::schema::outbox::table
+            .filter(leadmarket::db::schema::outbox::template.eq("dispute_update"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert!(mails >= 6, "{mails}");
+    // The next invoice picks the credit up, and matches the ledger.
+    let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
+    app.with_conn(|c| {
+        leadmarket::services::billing::run(
+            c,
+            &ctx,
+            leadmarket::domain::billing::Period::containing(store::now()),
+        )
+    })
+    .unwrap();
+    let invoice = app
+        .with_conn(|c| store::billing::list_invoices(c, Some(&buyer), false))
+        .unwrap()
+        .remove(0);
+    let lines = app
+        .with_conn(|c| store::billing::lines_of(c, &invoice.id))
+        .unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.kind == "credit" && l.amount_cents < 0),
+        "{lines:?}"
+    );
+    let receivable = app
+        .with_conn(|c| store::market::balance(c, "buyer_receivable", Some(&buyer)))
+        .unwrap();
+    assert_eq!(invoice.subtotal_cents, receivable);
+    assert_ledger_balanced(app);
+}
+
+async fn disputes_through_the_api_are_scoped_to_their_sides(app: &TestApp) {
+    let (_, agency_token, _, buyer_token, ids) = bought(app, 10).await;
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/disputes"))
+        .bearer_auth(&buyer_token)
+        .json(&json!({"lead_id": ids[0], "reason": "competitor", "comment": "a rival's test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "open");
+    let id = body["id"].as_str().unwrap().to_string();
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/disputes"))
+        .bearer_auth(&buyer_token)
+        .json(&json!({"lead_id": ids[1], "reason": "ugly"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    // The agency sees it; another agency neither sees nor answers it.
+    let (_, list) = get_json(app, "/api/v1/disputes?status=open", &agency_token).await;
+    assert_eq!(list["disputes"].as_array().unwrap().len(), 1);
+    let (other, _) = app.member(Role::Agency, "Other Agency");
+    let other_token = app.token(&app.api_key(&other)).await;
+    let (_, list) = get_json(app, "/api/v1/disputes", &other_token).await;
+    assert_eq!(list["disputes"].as_array().unwrap().len(), 0);
+    let resp = app
+        .api()
+        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let resp = app
+        .api()
+        .post(app.url(&format!("/api/v1/disputes/{id}/contest")))
+        .bearer_auth(&agency_token)
+        .json(&json!({"comment": "we checked the consent record"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "contested");
+    // Finance's queue shows it with both sides.
+    let (_, finance_email) = app.member(Role::Finance, "Platform");
+    let desk = app.browser();
+    desk.login(&finance_email).await;
+    let (status, page) = desk.get_text("/finance/disputes").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("a rival&#39;s test") || page.contains("a rival's test"),
+        "{page}"
+    );
+    assert!(page.contains("we checked the consent record"));
+    let (status, help) = app.browser().get_text("/help/disputes").await;
+    assert_eq!(status, 200);
+    assert!(help.contains("phone_not_valid"));
+}
+
+async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestApp) {
+    let (agency, _, buyer, _, ids) = bought(app, 10).await;
+    let now = store::now();
+    // 10 sales: one approved return is 10%, two are 20% (above 15%).
+    for lead in &ids[..2] {
+        let d = open(app, &buyer, lead, "out_of_criteria", now).unwrap();
+        app.with_conn(|c| {
+            disputes::agency_answer(
+                c,
+                &settings(app),
+                &agency,
+                &d.id,
+                true,
+                "",
+                None,
+                store::now(),
+            )
+        })
+        .unwrap();
+    }
+    let status: String = app.with_conn(|c| {
+        organisations::table
+            .find(&agency)
+            .select(organisations::status)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(status, "suspended");
+    let (_, other_token) = buyer_with_credit(app, "Browser", 0).await;
+    let (_, page) = get_json(app, "/api/v1/catalogue", &other_token).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "its listings are hidden"
+    );
+    let suspended_mails: i64 = app.with_conn(|c| {
+        leadmarket::db::schema::outbox::table
+            .filter(leadmarket::db::schema::outbox::template.eq("agency_suspended"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert!(suspended_mails >= 1);
+    let (_, admin_email) = app.member(Role::Admin, "Platform");
+    let admin = app.browser();
+    admin.login(&admin_email).await;
+    let csrf = admin.csrf("/admin/organisations").await;
+    let resp = admin
+        .post_form(
+            &format!("/admin/organisations/{agency}/reinstate"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = get_json(app, "/api/v1/catalogue", &other_token).await;
+    let items = page["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "listed again");
+    assert!(items[0]["agency"]["quality_score"].as_f64().unwrap() > 0.15);
+    assert_ledger_balanced(app);
+}
