@@ -424,7 +424,12 @@ pub fn seed_disputes(
             opened_at,
         )?;
         let agency_answer = |conn: &mut AnyConnection, accept: bool, comment: &str| {
-            disputes::agency_answer(conn, s, &d.agency_id, &d.id, accept, comment, None, now)
+            let answer = if accept {
+                disputes::Answer::Accept
+            } else {
+                disputes::Answer::Contest
+            };
+            disputes::agency_answer(conn, s, &d.agency_id, &d.id, answer, comment, None, now)
         };
         match i {
             1 => {

@@ -342,6 +342,18 @@ fn check_quality(
     Ok(())
 }
 
+/// An agency's answer to a dispute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The buyer is credited.
+    Accept,
+    /// The buyer is credited and the agency flags the lead as bad: it leaves the
+    /// catalogue, and any later dispute of it is approved by the platform at once.
+    AcceptAndFlag,
+    /// Finance decides.
+    Contest,
+}
+
 /// The agency accepts (the buyer is credited) or contests (finance decides).
 #[expect(
     clippy::too_many_arguments,
@@ -352,12 +364,13 @@ pub fn agency_answer(
     s: &Settings<'_>,
     agency_id: &str,
     dispute_id: &str,
-    accept: bool,
+    answer: Answer,
     comment: &str,
     user_id: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<DisputeRow, AppError> {
     let comment = comment.trim();
+    let accept = answer != Answer::Contest;
     if !accept && comment.is_empty() {
         return Err(refuse("comment", "say why you contest the dispute"));
     }
@@ -377,6 +390,19 @@ pub fn agency_answer(
             kind: "agency",
             user_id,
         };
+        if answer == Answer::AcceptAndFlag {
+            store::leads::add_flag(conn, &d.lead_id, "agency_flagged")?;
+            store::disputes::withdraw_lead(conn, &d.lead_id)?;
+            store::disputes::record(
+                conn,
+                dispute_id,
+                "agency",
+                user_id,
+                "flagged",
+                "the agency flagged the lead as bad and withdrew it from sale",
+                now,
+            )?;
+        }
         if accept {
             let commission = commission_of(conn, &d)?;
             return approve(

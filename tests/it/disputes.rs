@@ -22,6 +22,7 @@ on_both_backends!(
 on_both_backends!(with [("RETURN_CAP_BP", "10000")] =>
     the_platform_decides_what_it_can_check_at_once,
     agencies_answer_and_finance_decides_the_rest_once,
+    an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_once,
 );
 
 on_both_backends!(with [("QUALITY_MIN_SALES", "5"), ("QUALITY_SUSPEND_BP", "1500")] =>
@@ -230,7 +231,11 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
                 &settings(app),
                 &agency,
                 id,
-                accept,
+                if accept {
+                    disputes::Answer::Accept
+                } else {
+                    disputes::Answer::Contest
+                },
                 comment,
                 None,
                 store::now(),
@@ -437,7 +442,7 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
                 &settings(app),
                 &agency,
                 &d.id,
-                true,
+                disputes::Answer::Accept,
                 "",
                 None,
                 store::now(),
@@ -483,5 +488,109 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
     let items = page["items"].as_array().unwrap();
     assert!(!items.is_empty(), "listed again");
     assert!(items[0]["agency"]["quality_score"].as_f64().unwrap() > 0.15);
+    assert_ledger_balanced(app);
+}
+
+async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_once(
+    app: &TestApp,
+) {
+    let (_, agency_token, _, buyer_token, ids) = bought(app, 2).await;
+    // A second buyer bought the same lead too (max_sales 3).
+    let (other_buyer, other_token) = buyer_with_credit(app, "Second Buyer", 100_000_000).await;
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/purchases"))
+        .bearer_auth(&other_token)
+        .json(&json!({ "lead_ids": [ids[0]] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/disputes"))
+        .bearer_auth(&buyer_token)
+        .json(&json!({"lead_id": ids[0], "reason": "fake_identity", "comment": "nobody by that name"}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "open", "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let resp = app
+        .api()
+        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
+        .bearer_auth(&agency_token)
+        .json(&json!({"comment": "our form was abused", "flag_lead": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["decided_by"].as_str()),
+        (Some("approved"), Some("agency"))
+    );
+    let (status, flags): (String, String) = app.with_conn(|c| {
+        leads::table
+            .find(&ids[0])
+            .select((leads::status, leads::flags))
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(status, "withdrawn");
+    assert!(flags.split(',').any(|f| f == "agency_flagged"), "{flags}");
+    // The other buyer's return of it needs no one to look: the agency said so.
+    let d = open(app, &other_buyer, &ids[0], "out_of_criteria", store::now()).unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.decided_by.as_deref()),
+        ("approved", Some("platform"))
+    );
+    let history = app.with_conn(|c| store::disputes::events(c, &id)).unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["opened", "flagged", "approved"]);
+    // The lead the agency only accepted stays on sale.
+    let resp = app
+        .api()
+        .post(app.url("/api/v1/disputes"))
+        .bearer_auth(&buyer_token)
+        .json(&json!({"lead_id": ids[1], "reason": "out_of_criteria"}))
+        .send()
+        .await
+        .unwrap();
+    let id: String = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .into();
+    // This time on the agency's page, leaving the box unticked.
+    let agency = app
+        .with_conn(|c| store::organisations::find_by_slug(c, "acme-leads"))
+        .unwrap();
+    let web = app.browser();
+    web.login(&app.user(&agency, Role::Agency)).await;
+    let (status, page) = web.get_text("/agency/disputes").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("the lead is bad: withdraw it from sale"),
+        "{page}"
+    );
+    let csrf = web.csrf("/agency/disputes").await;
+    let resp = web
+        .post_form(
+            &format!("/agency/disputes/{id}/accept"),
+            &[("csrf_token", &csrf), ("comment", "fair")],
+        )
+        .await;
+    assert!(resp.status().is_redirection() || resp.status() == 200);
+    let d = app.with_conn(|c| store::disputes::find(c, &id)).unwrap();
+    assert_eq!(d.status, "approved");
+    let status: String = app.with_conn(|c| {
+        leads::table
+            .find(&ids[1])
+            .select(leads::status)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(status, "available");
     assert_ledger_balanced(app);
 }

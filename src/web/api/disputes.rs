@@ -8,7 +8,7 @@ use super::ApiCaller;
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::error::{ApiResult, AppError};
-use crate::services::disputes::{self, Actor, Settings};
+use crate::services::disputes::{self, Actor, Answer, Settings};
 use crate::store;
 use crate::store::disputes::{DisputeRow, Scope};
 
@@ -159,13 +159,17 @@ pub async fn list(
 pub struct AnswerRequest {
     #[serde(default)]
     pub comment: String,
+    /// On accept: the lead is bad. It leaves the catalogue and later disputes of it are
+    /// approved at once.
+    #[serde(default)]
+    pub flag_lead: bool,
 }
 
 async fn answer(
     caller: ApiCaller,
     state: web::Data<AppState>,
     id: String,
-    accept: bool,
+    answer: Answer,
     comment: String,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
@@ -177,7 +181,7 @@ async fn answer(
                 &Settings::from(&*config),
                 &agency,
                 &id,
-                accept,
+                answer,
                 &comment,
                 None,
                 store::now(),
@@ -188,6 +192,7 @@ async fn answer(
 }
 
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/accept", tag = "agencies", security(("bearer" = [])),
+    request_body(content = Option<AnswerRequest>, description = "Optional: a comment, and `flag_lead` when the lead is bad"),
     responses((status = 200, body = DisputeView), (status = 404, description = "Not a dispute on the caller's leads"), (status = 409, description = "Decided already")))]
 pub async fn accept(
     caller: ApiCaller,
@@ -195,8 +200,13 @@ pub async fn accept(
     path: web::Path<String>,
     body: Option<web::Json<AnswerRequest>>,
 ) -> ApiResult<HttpResponse> {
-    let comment = body.map(|b| b.into_inner().comment).unwrap_or_default();
-    answer(caller, state, path.into_inner(), true, comment).await
+    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    let how = if body.flag_lead {
+        Answer::AcceptAndFlag
+    } else {
+        Answer::Accept
+    };
+    answer(caller, state, path.into_inner(), how, body.comment).await
 }
 
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/contest", tag = "agencies", security(("bearer" = [])),
@@ -212,7 +222,7 @@ pub async fn contest(
         caller,
         state,
         path.into_inner(),
-        false,
+        Answer::Contest,
         body.into_inner().comment,
     )
     .await

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::disputes::{AUTO_RULES, AutoRule, REASONS};
 use crate::error::{AppError, AppResult};
-use crate::services::disputes::{self, Actor, Settings};
+use crate::services::disputes::{self, Actor, Answer, Settings};
 use crate::store;
 use crate::store::disputes::{DisputeRow, Scope};
 use crate::web::auth::{AdminUser, AgencyUser, BuyerUser, FinanceUser};
@@ -194,13 +194,16 @@ pub async fn agency_list(
 pub struct AnswerForm {
     #[serde(default)]
     comment: String,
+    /// A checkbox: present when the agency flags the lead as bad.
+    #[serde(default)]
+    flag_lead: Option<String>,
 }
 
 async fn agency_answer(
     user: AgencyUser,
     state: web::Data<AppState>,
     id: String,
-    accept: bool,
+    answer: Answer,
     comment: String,
 ) -> AppResult<HttpResponse> {
     let (config, agency, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
@@ -211,17 +214,19 @@ async fn agency_answer(
                 &Settings::from(&*config),
                 &agency,
                 &id,
-                accept,
+                answer,
                 &comment,
                 Some(&user_id),
                 store::now(),
             )
         })
         .await?;
-    let notice = if accept {
-        "Accepted: the buyer is credited and it comes off your statement."
-    } else {
-        "Contested: finance decides, with your comment in view."
+    let notice = match answer {
+        Answer::Accept => "Accepted: the buyer is credited and it comes off your statement.",
+        Answer::AcceptAndFlag => {
+            "Accepted and flagged: the buyer is credited, the lead is withdrawn from sale and later returns of it are approved at once."
+        }
+        Answer::Contest => "Contested: finance decides, with your comment in view.",
     };
     Ok(redirect(&format!(
         "/agency/disputes?notice={}",
@@ -235,7 +240,12 @@ pub async fn agency_accept(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> AppResult<HttpResponse> {
-    agency_answer(user, state, path.into_inner(), true, form.comment).await
+    let how = if form.flag_lead.is_some() {
+        Answer::AcceptAndFlag
+    } else {
+        Answer::Accept
+    };
+    agency_answer(user, state, path.into_inner(), how, form.comment).await
 }
 
 pub async fn agency_contest(
@@ -244,7 +254,14 @@ pub async fn agency_contest(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> AppResult<HttpResponse> {
-    agency_answer(user, state, path.into_inner(), false, form.comment).await
+    agency_answer(
+        user,
+        state,
+        path.into_inner(),
+        Answer::Contest,
+        form.comment,
+    )
+    .await
 }
 
 /// A case on finance's queue: both sides, the lead's intake evidence and the history.
