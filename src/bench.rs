@@ -156,6 +156,8 @@ pub struct MarketReport {
     pub deep_page_ms: (f64, f64),
     pub purchases_per_second: f64,
     pub purchase_outcomes: (usize, usize),
+    /// The database left behind, when asked to keep it.
+    pub kept: Option<String>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -169,14 +171,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Catalogue latency and purchase throughput on a fresh database with `leads` leads:
 /// 20 filter mixes, each as a first page and as a deep page (after 20 pages of 50),
 /// then 16 threads buying single leads for a few seconds.
+/// With `keep`, the database stays afterwards (a SQLite file in the working directory)
+/// for looking at query plans; `MarketReport::kept` names it.
 pub fn market(
     config: &Config,
     base: &DatabaseUrl,
     lead_count: usize,
+    keep: bool,
 ) -> anyhow::Result<MarketReport> {
     use crate::domain::catalogue::{self, RawFilter};
     let dir = tempfile::tempdir()?;
-    let (url, cleanup) = fresh_database(base, dir.path())?;
+    let kept_dir = std::env::current_dir()?;
+    let (url, cleanup) = fresh_database(base, if keep { &kept_dir } else { dir.path() })?;
+    let url = match url {
+        DatabaseUrl::Sqlite(_) if keep => DatabaseUrl::Sqlite(kept_dir.join(format!(
+            "leadmarket-bench-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ))),
+        other => other,
+    };
+    let kept = keep.then(|| url.redacted());
     let result = (|| {
         let (pool, agency) = prepare(&url, 20)?;
         let mut conn = pool.get()?;
@@ -292,9 +306,12 @@ pub fn market(
             deep_page_ms: (percentile(&deep, 0.5), percentile(&deep, 0.99)),
             purchases_per_second: ok as f64 / seconds,
             purchase_outcomes: (ok, refused),
+            kept,
         })
     })();
-    drop_database(cleanup);
+    if !keep {
+        drop_database(cleanup);
+    }
     result
 }
 

@@ -95,6 +95,9 @@ enum BenchCommand {
     Market {
         #[arg(long, default_value_t = 100_000)]
         leads: usize,
+        /// Keep the seeded database afterwards (to look at query plans).
+        #[arg(long)]
+        keep: bool,
     },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
@@ -345,10 +348,10 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench {
-            command: BenchCommand::Market { leads },
+            command: BenchCommand::Market { leads, keep },
         } => {
             let config = config(MissingSecrets::Generate)?;
-            let r = crate::bench::market(&config, &config.database_url, leads)
+            let r = crate::bench::market(&config, &config.database_url, leads, keep)
                 .map_err(CliError::Other)?;
             println!(
                 "market on {} with {} leads (seeded in {:.1} s): catalogue first page p50 {:.1} ms p99 {:.1} ms; deep page (21st) p50 {:.1} ms p99 {:.1} ms; purchases {:.0}/s with 16 buyers ({} bought, {} refused)",
@@ -367,6 +370,9 @@ fn run(command: Command) -> Result<(), CliError> {
                 r.purchase_outcomes.0,
                 r.purchase_outcomes.1
             );
+            if let Some(kept) = r.kept {
+                println!("the database is kept: {kept}");
+            }
             Ok(())
         }
         Command::Bench {

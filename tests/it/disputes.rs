@@ -473,6 +473,17 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
             .unwrap()
     });
     assert!(suspended_mails >= 1);
+    // The agency sees its standing on its own page: 2 of 10 sales returned.
+    let agency_org = app
+        .with_conn(|c| store::organisations::find(c, &agency))
+        .unwrap();
+    let own = app.browser();
+    own.login(&app.user(&agency_org, Role::Agency)).await;
+    let (status, page) = own.get_text("/agency/disputes").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Your listings are suspended"), "{page}");
+    assert!(page.contains("<strong>20.0%</strong>"), "{page}");
+    assert!(page.contains("Above 15.0%"), "{page}");
     let (_, admin_email) = app.member(Role::Admin, "Platform");
     let admin = app.browser();
     admin.login(&admin_email).await;

@@ -96,6 +96,19 @@ struct ListPage {
     agency: bool,
     disputes: Vec<DisputeLine>,
     notice: Option<String>,
+    /// The agency's own standing, on its page.
+    quality: Option<QualityView>,
+}
+
+/// An agency's returns over the last 30 days, as buyers and the suspension rule see them.
+pub struct QualityView {
+    pub approved: i64,
+    pub sales: i64,
+    /// The share buyers see, or empty while sales are below the minimum.
+    pub rate: String,
+    pub threshold: String,
+    pub min_sales: i64,
+    pub suspended: bool,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +133,7 @@ pub async fn buyer_list(
         agency: false,
         disputes,
         notice: query.into_inner().notice,
+        quality: None,
     })
 }
 
@@ -175,11 +189,25 @@ pub async fn agency_list(
     state: web::Data<AppState>,
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
-    let (org, c) = (user.org_id.clone(), state.config.currency.clone());
-    let disputes = state
+    let (org, config) = (user.org_id.clone(), state.config.clone());
+    let (disputes, quality) = state
         .db(move |conn| {
             let rows = store::disputes::list(conn, Scope::Agency(&org), &[])?;
-            lines(conn, rows, false, &c)
+            let rules = &config.disputes;
+            let (approved, sales) =
+                store::disputes::agency_rate_since(conn, &org, store::now() - TimeDelta::days(30))?;
+            let suspended = store::organisations::find(conn, &org)?.status == "suspended";
+            let quality = QualityView {
+                approved,
+                sales,
+                rate: crate::domain::disputes::quality_score(approved, sales, rules.min_sales)
+                    .map(|q| format!("{:.1}%", q * 100.0))
+                    .unwrap_or_default(),
+                threshold: format!("{:.1}%", rules.suspend_bp as f64 / 100.0),
+                min_sales: rules.min_sales,
+                suspended,
+            };
+            Ok::<_, AppError>((lines(conn, rows, false, &config.currency)?, quality))
         })
         .await?;
     render(&ListPage {
@@ -187,6 +215,7 @@ pub async fn agency_list(
         agency: true,
         disputes,
         notice: query.into_inner().notice,
+        quality: Some(quality),
     })
 }
 
