@@ -584,32 +584,25 @@ pub fn catalogue_page(
         Mine::Exclude,
         now,
     );
+    // After the cursor: `key <= k AND (key < k OR id < i)` rather than the plain
+    // `key < k OR (key = k AND id < i)`, whose OR keeps both planners from starting the
+    // index scan at the cursor (deep pages then read every row before it).
     q = match (&parsed.sort, &parsed.cursor) {
-        (Sort::Fresh, Some(Cursor::Fresh(t, id))) => q.filter(
-            leads::captured_at
-                .lt(*t)
-                .or(leads::captured_at.eq(*t).and(leads::id.lt(id.clone()))),
-        ),
-        (Sort::ScoreDesc, Some(Cursor::Score(s, id))) => q.filter(
-            leads::score
-                .lt(*s)
-                .or(leads::score.eq(*s).and(leads::id.lt(id.clone()))),
-        ),
-        (Sort::Score, Some(Cursor::Score(s, id))) => q.filter(
-            leads::score
-                .gt(*s)
-                .or(leads::score.eq(*s).and(leads::id.gt(id.clone()))),
-        ),
-        (Sort::Price, Some(Cursor::Price(p, id))) => q.filter(
-            leads::list_price_cents
-                .gt(*p)
-                .or(leads::list_price_cents.eq(*p).and(leads::id.gt(id.clone()))),
-        ),
-        (Sort::PriceDesc, Some(Cursor::Price(p, id))) => q.filter(
-            leads::list_price_cents
-                .lt(*p)
-                .or(leads::list_price_cents.eq(*p).and(leads::id.lt(id.clone()))),
-        ),
+        (Sort::Fresh, Some(Cursor::Fresh(t, id))) => q
+            .filter(leads::captured_at.le(*t))
+            .filter(leads::captured_at.lt(*t).or(leads::id.lt(id.clone()))),
+        (Sort::ScoreDesc, Some(Cursor::Score(s, id))) => q
+            .filter(leads::score.le(*s))
+            .filter(leads::score.lt(*s).or(leads::id.lt(id.clone()))),
+        (Sort::Score, Some(Cursor::Score(s, id))) => q
+            .filter(leads::score.ge(*s))
+            .filter(leads::score.gt(*s).or(leads::id.gt(id.clone()))),
+        (Sort::Price, Some(Cursor::Price(p, id))) => q
+            .filter(leads::list_price_cents.ge(*p))
+            .filter(leads::list_price_cents.gt(*p).or(leads::id.gt(id.clone()))),
+        (Sort::PriceDesc, Some(Cursor::Price(p, id))) => q
+            .filter(leads::list_price_cents.le(*p))
+            .filter(leads::list_price_cents.lt(*p).or(leads::id.lt(id.clone()))),
         _ => q,
     };
     q = match parsed.sort {
