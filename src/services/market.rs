@@ -109,7 +109,12 @@ pub fn buy(
             .filter(|f| f.kind == "targeted")
             .map(|f| f.batch_id.clone())
             .collect();
-        let targeted = store::market::targeted_buyers(conn, &batch_ids)?;
+        // Most purchases are of consumer leads: no orders to look up.
+        let targeted = if batch_ids.is_empty() {
+            HashMap::new()
+        } else {
+            store::market::targeted_buyers(conn, &batch_ids)?
+        };
         let agencies: Vec<String> = facts.iter().map(|f| f.agency_id.clone()).collect();
         let suspended = store::market::suspended_agencies(conn, &agencies)?;
         let bought = store::market::already_bought(conn, buyer_id, &ids)?;
