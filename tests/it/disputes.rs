@@ -528,6 +528,18 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "open", "{body}");
     let id = body["id"].as_str().unwrap().to_string();
+    // A body that does not parse is refused, not taken for a plain accept.
+    let resp = app
+        .api()
+        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
+        .bearer_auth(&agency_token)
+        .json(&json!({"flag_lead": "yes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let d = app.with_conn(|c| store::disputes::find(c, &id)).unwrap();
+    assert_eq!(d.status, "open");
     let resp = app
         .api()
         .post(app.url(&format!("/api/v1/disputes/{id}/accept")))

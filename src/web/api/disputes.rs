@@ -198,9 +198,17 @@ pub async fn accept(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Option<web::Json<AnswerRequest>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    // The body is optional, but one that does not parse is refused rather than read as
+    // a plain accept: a lost `flag_lead` would leave a bad lead on sale.
+    let body: AnswerRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        AnswerRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::Validation(vec![crate::error::FieldProblem::new("body", e.to_string())])
+        })?
+    };
     let how = if body.flag_lead {
         Answer::AcceptAndFlag
     } else {
