@@ -276,17 +276,31 @@ where
 
 /// Multi-row INSERT, which the derived `MultiConnection` does not offer: the statement is
 /// built per backend. Callers chunk their rows under the bind-parameter limits.
+/// A single row goes as a one-row INSERT and two or three rows (a sale's ledger entries)
+/// as a fixed-size array: diesel keeps those statements prepared, while a statement over
+/// a `Vec` (or a multi-row one of a derived struct) is prepared afresh every time.
 #[macro_export]
 macro_rules! insert_many {
     ($conn:expr, $table:expr, $rows:expr) => {{
         use diesel::RunQueryDsl as _;
+        let rows: &[_] = &($rows)[..];
+        macro_rules! on {
+            ($c:expr) => {
+                match rows.len() {
+                    1 => diesel::insert_into($table).values(&rows[0]).execute($c),
+                    2 => diesel::insert_into($table)
+                        .values(<&[_; 2]>::try_from(rows).expect("two rows"))
+                        .execute($c),
+                    3 => diesel::insert_into($table)
+                        .values(<&[_; 3]>::try_from(rows).expect("three rows"))
+                        .execute($c),
+                    _ => diesel::insert_into($table).values(rows).execute($c),
+                }
+            };
+        }
         match $conn {
-            $crate::db::AnyConnection::Postgresql(c) => {
-                diesel::insert_into($table).values($rows).execute(c)
-            }
-            $crate::db::AnyConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($rows).execute(c)
-            }
+            $crate::db::AnyConnection::Postgresql(c) => on!(c),
+            $crate::db::AnyConnection::Sqlite(c) => on!(c),
         }
     }};
 }

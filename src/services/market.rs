@@ -11,7 +11,7 @@ use crate::domain::money::{self, commission};
 use crate::domain::pricing::{self, PriceFacts, PriceRules, Quote};
 use crate::error::{AppError, FieldProblem};
 use crate::store;
-use crate::store::market::{PurchaseRow, SaleFacts};
+use crate::store::market::{PurchaseFacts, PurchaseRow, SaleFacts};
 
 pub fn rules(conn: &mut AnyConnection) -> Result<PriceRules, AppError> {
     Ok(PriceRules::from_rows(store::market::price_rules(conn)?))
@@ -102,12 +102,13 @@ pub fn buy(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let facts = store::market::sale_facts(conn, &ids)?;
-        let by_id: HashMap<&str, &SaleFacts> = facts.iter().map(|f| (f.id.as_str(), f)).collect();
-        let batch_ids: Vec<String> = facts
+        let checked = store::market::purchase_facts(conn, buyer_id, &ids)?;
+        let by_id: HashMap<&str, &PurchaseFacts> =
+            checked.iter().map(|c| (c.sale.id.as_str(), c)).collect();
+        let batch_ids: Vec<String> = checked
             .iter()
-            .filter(|f| f.kind == "targeted")
-            .map(|f| f.batch_id.clone())
+            .filter(|c| c.sale.kind == "targeted")
+            .map(|c| c.sale.batch_id.clone())
             .collect();
         // Most purchases are of consumer leads: no orders to look up.
         let targeted = if batch_ids.is_empty() {
@@ -115,24 +116,21 @@ pub fn buy(
         } else {
             store::market::targeted_buyers(conn, &batch_ids)?
         };
-        let agencies: Vec<String> = facts.iter().map(|f| f.agency_id.clone()).collect();
-        let suspended = store::market::suspended_agencies(conn, &agencies)?;
-        let bought = store::market::already_bought(conn, buyer_id, &ids)?;
         let mut problems = Vec::new();
         for id in &ids {
             let reason = match by_id.get(id.as_str()) {
                 None => Some("no such lead"),
-                Some(_) if bought.contains(id) => Some("you bought this lead already"),
-                Some(f)
-                    if f.kind == "targeted"
-                        && targeted.get(&f.batch_id).map(String::as_str) != Some(buyer_id) =>
+                Some(c) if c.bought => Some("you bought this lead already"),
+                Some(c)
+                    if c.sale.kind == "targeted"
+                        && targeted.get(&c.sale.batch_id).map(String::as_str) != Some(buyer_id) =>
                 {
                     Some("no such lead")
                 }
-                Some(f) if suspended.contains(&f.agency_id) => {
-                    Some("its agency's listings are suspended")
-                }
-                Some(f) if f.status != "available" || f.sales_count >= f.max_sales => {
+                Some(c) if c.agency_suspended() => Some("its agency's listings are suspended"),
+                Some(c)
+                    if c.sale.status != "available" || c.sale.sales_count >= c.sale.max_sales =>
+                {
                     Some("sold out")
                 }
                 _ => None,
@@ -149,7 +147,7 @@ pub fn buy(
         let priced: Vec<(&SaleFacts, i64)> = ids
             .iter()
             .map(|id| {
-                let f = by_id[id.as_str()];
+                let f = &by_id[id.as_str()].sale;
                 (f, quote_for(f, &rules, quantity, now).unit_cents)
             })
             .collect();

@@ -226,9 +226,10 @@ pub fn add_suppressions(
         .map(|(k, kind)| {
             (
                 suppressions::key_hash.eq(k.clone()),
-                suppressions::kind.eq(*kind),
-                suppressions::reason.eq(reason),
-                suppressions::source.eq(source),
+                // Owned: small batches go as prepared statements, keyed by a 'static type.
+                suppressions::kind.eq(kind.to_string()),
+                suppressions::reason.eq(reason.to_string()),
+                suppressions::source.eq(source.to_string()),
                 suppressions::created_at.eq(now),
             )
         })

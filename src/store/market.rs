@@ -2,7 +2,11 @@
 //! catalogue query. Contact fields never leave here in a catalogue row.
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 
 use crate::db::AnyConnection;
 use crate::db::schema::{
@@ -78,17 +82,11 @@ pub fn charge_within_limit(
     buyer_id: &str,
     amount_cents: i64,
 ) -> QueryResult<bool> {
-    diesel::update(
-        buyer_accounts::table
-            .filter(buyer_accounts::organisation_id.eq(buyer_id))
-            .filter(
-                (buyer_accounts::owed_cents + amount_cents).le(buyer_accounts::credit_limit_cents),
-            ),
-    )
-    .set((
-        buyer_accounts::owed_cents.eq(buyer_accounts::owed_cents + amount_cents),
-        buyer_accounts::updated_at.eq(super::now()),
-    ))
+    ChargeWithinLimit {
+        buyer_id,
+        amount_cents,
+        now: super::now(),
+    }
     .execute(conn)
     .map(|n| n == 1)
 }
@@ -260,41 +258,105 @@ pub fn set_priced_on(conn: &mut AnyConnection, day: chrono::NaiveDate) -> QueryR
         .map(drop)
 }
 
-/// Agencies among these whose listings are suspended.
-pub fn suspended_agencies(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<String>> {
-    organisations::table
-        .filter(organisations::id.eq_any(ids))
-        .filter(organisations::status.ne("active"))
-        .select(organisations::id)
-        .load(conn)
+/// What a purchase checks of each lead, in one round trip: the sale facts, whether its
+/// agency's listings are suspended and whether this buyer bought it already.
+#[derive(Debug, Clone, Queryable)]
+pub struct PurchaseFacts {
+    pub sale: SaleFacts,
+    pub agency_status: String,
+    pub bought: bool,
 }
 
-/// Leads among these this buyer bought already.
-pub fn already_bought(
+impl PurchaseFacts {
+    pub fn agency_suspended(&self) -> bool {
+        self.agency_status != "active"
+    }
+}
+
+pub fn purchase_facts(
     conn: &mut AnyConnection,
     buyer_id: &str,
     lead_ids: &[String],
-) -> QueryResult<Vec<String>> {
-    purchases::table
-        .filter(purchases::buyer_id.eq(buyer_id))
-        .filter(purchases::lead_id.eq_any(lead_ids))
-        .select(purchases::lead_id)
+) -> QueryResult<Vec<PurchaseFacts>> {
+    let bought = diesel::dsl::exists(
+        purchases::table
+            .filter(purchases::lead_id.eq(leads::id))
+            .filter(purchases::buyer_id.eq(buyer_id)),
+    );
+    leads::table
+        .inner_join(batches::table)
+        .inner_join(organisations::table.on(organisations::id.eq(leads::agency_id)))
+        .filter(leads::id.eq_any(lead_ids))
+        .select((sale_facts_columns!(), organisations::status, bought))
         .load(conn)
 }
 
 /// One more sale of a lead, only while it has sales left: `false` when sold out. Under
 /// PostgreSQL's default isolation a waiting UPDATE re-checks the WHERE after the lock.
 pub fn take_sale(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<bool> {
-    diesel::update(
-        leads::table
-            .filter(leads::id.eq(lead_id))
-            .filter(leads::status.eq("available"))
-            .filter(leads::sales_count.lt(leads::max_sales)),
-    )
-    .set(leads::sales_count.eq(leads::sales_count + 1))
-    .execute(conn)
-    .map(|n| n == 1)
+    TakeSale { lead_id }.execute(conn).map(|n| n == 1)
 }
+
+// Diesel prepares an UPDATE afresh every time (a changeset's SQL may vary), so
+// PostgreSQL would parse and plan these two on every sale. Written as fixed statements
+// they are prepared once per connection.
+struct TakeSale<'a> {
+    lead_id: &'a str,
+}
+
+impl QueryId for TakeSale<'_> {
+    type QueryId = TakeSale<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for TakeSale<'_>
+where
+    DB: Backend + HasSqlType<Text>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE leads SET sales_count = sales_count + 1 WHERE id = ");
+        out.push_bind_param::<Text, str>(self.lead_id)?;
+        out.push_sql(" AND status = 'available' AND sales_count < max_sales");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for TakeSale<'_> {}
+
+struct ChargeWithinLimit<'a> {
+    buyer_id: &'a str,
+    amount_cents: i64,
+    now: NaiveDateTime,
+}
+
+impl QueryId for ChargeWithinLimit<'_> {
+    type QueryId = ChargeWithinLimit<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for ChargeWithinLimit<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE buyer_accounts SET owed_cents = owed_cents + ");
+        out.push_bind_param::<BigInt, i64>(&self.amount_cents)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.now)?;
+        out.push_sql(" WHERE organisation_id = ");
+        out.push_bind_param::<Text, str>(self.buyer_id)?;
+        out.push_sql(" AND owed_cents + ");
+        out.push_bind_param::<BigInt, i64>(&self.amount_cents)?;
+        out.push_sql(" <= credit_limit_cents");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for ChargeWithinLimit<'_> {}
 
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = purchases)]
@@ -310,7 +372,28 @@ pub struct PurchaseRow {
 }
 
 pub fn insert_purchases(conn: &mut AnyConnection, rows: &[PurchaseRow]) -> QueryResult<usize> {
-    crate::insert_many!(&mut *conn, purchases::table, rows)
+    // As column tuples, not the derived struct: one purchase's INSERT then stays prepared.
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                purchases::id.eq(r.id.clone()),
+                purchases::lead_id.eq(r.lead_id.clone()),
+                purchases::buyer_id.eq(r.buyer_id.clone()),
+                purchases::agency_id.eq(r.agency_id.clone()),
+                purchases::price_cents.eq(r.price_cents),
+                purchases::commission_cents.eq(r.commission_cents),
+                purchases::transaction_id.eq(r.transaction_id.clone()),
+                purchases::created_at.eq(r.created_at),
+            )
+        })
+        .collect();
+    let mut n = 0;
+    // SQLite binds 8 values a row: stay well under its limit of variables.
+    for chunk in values.chunks(1000) {
+        n += crate::insert_many!(&mut *conn, purchases::table, chunk)?;
+    }
+    Ok(n)
 }
 
 /// A bought lead with its contact fields, for its buyer only.
