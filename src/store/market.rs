@@ -495,9 +495,11 @@ pub struct CataloguePage {
     pub total_exact: bool,
 }
 
-/// Counting stops here: past ten thousand matches the exact figure helps no buyer and
-/// would cost a scan of every match on each page view.
-pub const COUNT_CAP: i64 = 10_000;
+/// Counting stops here. One purchase takes at most a thousand leads, so past that the
+/// exact figure changes nothing a buyer can do, and counting it would read every match
+/// on each page view (at 1M leads a capped count of 10,000 made most of the catalogue's
+/// latency: p50 27 ms against 6.5 ms with this cap, on PostgreSQL).
+pub const COUNT_CAP: i64 = 1_000;
 
 type Boxed<'a> = leads::BoxedQuery<'a, crate::db::MultiBackend>;
 

@@ -22,7 +22,7 @@ on_both_backends!(
     a_filter_purchase_buys_the_first_matching_leads_under_the_cap,
     the_admin_tunes_price_rules_and_buyers_see_the_new_price,
     buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days,
-    the_total_is_exact_up_to_ten_thousand_then_a_lower_bound,
+    the_total_is_exact_up_to_the_cap_then_a_lower_bound,
 );
 
 fn now_rfc3339(minutes_ago: i64) -> String {
@@ -738,8 +738,8 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
     assert_eq!(stored, 2000 * 3 * 8 / 10);
 }
 
-async fn the_total_is_exact_up_to_ten_thousand_then_a_lower_bound(app: &TestApp) {
-    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 11_000, 2000))
+async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
+    app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 1_500, 2000))
         .unwrap();
     let (_, buyer) = buyer_with_credit(app, "Counter", 0).await;
     let (_, page) = get_json(app, "/api/v1/catalogue?limit=1", &buyer).await;

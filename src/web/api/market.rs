@@ -53,8 +53,8 @@ pub struct CatalogueItem {
 #[derive(Serialize, ToSchema)]
 pub struct CataloguePage {
     pub items: Vec<CatalogueItem>,
-    /// How many leads match: exact up to 10,000; past that, 10,001 and `total_exact`
-    /// false ("more than 10,000").
+    /// How many leads match: exact up to 1,000 (the most one purchase takes); past
+    /// that, 1,001 and `total_exact` false ("more than 1,000").
     pub total: i64,
     pub total_exact: bool,
     pub next_cursor: Option<String>,
