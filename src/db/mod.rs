@@ -277,8 +277,9 @@ where
 /// Multi-row INSERT, which the derived `MultiConnection` does not offer: the statement is
 /// built per backend. Callers chunk their rows under the bind-parameter limits.
 /// A single row goes as a one-row INSERT and two or three rows (a sale's ledger entries)
-/// as a fixed-size array: diesel keeps those statements prepared, while a statement over
-/// a `Vec` (or a multi-row one of a derived struct) is prepared afresh every time.
+/// as a fixed-size array: diesel keeps those prepared when the rows are column tuples
+/// (`col.eq(v)`), while a statement over a `Vec`, or over rows of a derived `Insertable`
+/// struct on PostgreSQL (its values may be DEFAULT), is prepared afresh every time.
 #[macro_export]
 macro_rules! insert_many {
     ($conn:expr, $table:expr, $rows:expr) => {{

@@ -358,7 +358,7 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for ChargeWithinLimit<'_> {}
 
-#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purchases)]
 pub struct PurchaseRow {
     pub id: String,
