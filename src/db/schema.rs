@@ -134,6 +134,9 @@ diesel::table! {
         sales_count -> Integer,
         status -> Text,
         created_at -> Timestamp,
+        /// Country then postal code, upper-case letters and digits: what the postal prefix
+        /// filter compares (`domain::catalogue::postal_key`).
+        postal_key -> Nullable<Text>,
     }
 }
 

@@ -641,7 +641,9 @@ fn make_lead(
     });
     let phone = has_phone.then_some(phone);
     let email = has_email.then_some(email);
+    let postal_code = geo::fill(city.postal, rng);
     NewLeadRow {
+        postal_key: crate::domain::catalogue::postal_key(country.code, Some(&postal_code)),
         id: uuid(rng),
         batch_id: batch_id.into(),
         agency_id: agency_id.into(),
@@ -659,7 +661,7 @@ fn make_lead(
         country: country.code.into(),
         region: Some(region.name.into()),
         city: Some(city.name.into()),
-        postal_code: Some(geo::fill(city.postal, rng)),
+        postal_code: Some(postal_code),
         street: has_street.then(|| {
             format!(
                 "{} {}",

@@ -260,6 +260,17 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
             ));
         }
     }
+    let postal_prefix = clean(&raw.postal_prefix).and_then(|raw| {
+        let key = postal_normal(&raw);
+        if key.is_empty() {
+            p.push(FieldProblem::new(
+                "postal_prefix",
+                "must hold letters or digits of a postal code",
+            ));
+            return None;
+        }
+        Some(key)
+    });
     let contact_type = clean(&raw.contact_type).map(|c| c.to_ascii_lowercase());
     if let Some(c) = &contact_type
         && !matches!(
@@ -308,7 +319,7 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
             country: clean(&raw.country).map(|c| c.to_ascii_uppercase()),
             region: clean(&raw.region),
             city: clean(&raw.city),
-            postal_prefix: clean(&raw.postal_prefix).map(|s| s.to_ascii_uppercase()),
+            postal_prefix,
             age_min,
             age_max,
             income_min_cents,
@@ -358,6 +369,36 @@ pub fn postal_prefix(postal_code: Option<&str>) -> Option<String> {
         .take(3)
         .collect();
     (!prefix.is_empty()).then_some(prefix.to_ascii_uppercase())
+}
+
+/// A postal code as compared: ASCII letters and digits only, upper-case (`sw1a 1aa`,
+/// `SW1A-1AA` and `SW1A1AA` are one code).
+fn postal_normal(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The stored key the postal prefix filter searches: the country, then the normalised
+/// postal code (`FR75008`). The country in front keeps each country's codes together, so a
+/// prefix of one country is one range of the index and the planner estimates it well.
+pub fn postal_key(country: &str, postal_code: Option<&str>) -> Option<String> {
+    let code = postal_normal(postal_code?);
+    (!code.is_empty()).then(|| format!("{}{code}", country.to_ascii_uppercase()))
+}
+
+/// The half-open range `[from, to)` of postal keys that start with `prefix` in `country`,
+/// in byte order. Keys and prefixes are ASCII letters and digits, so raising the last byte
+/// by one never overflows.
+pub fn postal_key_range(country: &str, prefix: &str) -> (String, String) {
+    let from = format!("{}{}", country.to_ascii_uppercase(), postal_normal(prefix));
+    let mut to = from.clone().into_bytes();
+    if let Some(last) = to.last_mut() {
+        *last += 1;
+    }
+    let to = String::from_utf8(to).expect("ASCII stays UTF-8");
+    (from, to)
 }
 
 #[cfg(test)]
@@ -439,5 +480,45 @@ mod tests {
         assert_eq!(income_band(None), None);
         assert_eq!(postal_prefix(Some("sw1a 1aa")).as_deref(), Some("SW1"));
         assert_eq!(postal_prefix(Some("75008")).as_deref(), Some("750"));
+    }
+
+    #[test]
+    fn postal_keys_ignore_case_and_separators_and_ranges_cover_exactly_the_prefix() {
+        assert_eq!(
+            postal_key("gb", Some("sw1a 1aa")).as_deref(),
+            Some("GBSW1A1AA")
+        );
+        assert_eq!(
+            postal_key("GB", Some("SW1A-1AA")),
+            postal_key("GB", Some("sw1a1aa"))
+        );
+        assert_eq!(postal_key("FR", Some(" - ")), None);
+        assert_eq!(postal_key("FR", None), None);
+        let (from, to) = postal_key_range("FR", "75");
+        assert_eq!((from.as_str(), to.as_str()), ("FR75", "FR76"));
+        let (from, to) = postal_key_range("GB", "sw1z");
+        assert_eq!((from.as_str(), to.as_str()), ("GBSW1Z", "GBSW1["));
+        let inside = |k: &str| from.as_str() <= k && k < to.as_str();
+        assert!(inside("GBSW1Z"));
+        assert!(inside("GBSW1Z9ZZ"));
+        assert!(!inside("GBSW1Y9ZZ"));
+        assert!(!inside("GBSW2"));
+    }
+
+    #[test]
+    fn a_postal_prefix_filter_is_normalised_and_needs_a_letter_or_digit() {
+        let parsed = parse(&RawFilter {
+            postal_prefix: Some(" sw1a ".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(parsed.filter.postal_prefix.as_deref(), Some("SW1A"));
+        let Err(problems) = parse(&RawFilter {
+            postal_prefix: Some("--".into()),
+            ..Default::default()
+        }) else {
+            panic!("`--` holds no postal code");
+        };
+        assert_eq!(problems[0].field, "postal_prefix");
     }
 }

@@ -680,6 +680,10 @@ pub fn store_chunk(
                 region: lead.region.clone(),
                 city: lead.city.clone(),
                 postal_code: lead.postal_code.clone(),
+                postal_key: crate::domain::catalogue::postal_key(
+                    &lead.country,
+                    lead.postal_code.as_deref(),
+                ),
                 street: lead.street.clone(),
                 warmth: lead.warmth.to_string(),
                 contact_type: lead.contact_type.to_string(),

@@ -44,9 +44,11 @@ pub struct NewLeadRow {
     pub sales_count: i32,
     pub status: String,
     pub created_at: NaiveDateTime,
+    /// `domain::catalogue::postal_key` of the country and postal code.
+    pub postal_key: Option<String>,
 }
 
-/// Rows per INSERT statement: 32 columns x 500 rows stays under SQLite's 32,766 and
+/// Rows per INSERT statement: 33 columns x 500 rows stays under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 500;
 

@@ -23,6 +23,7 @@ on_both_backends!(
     the_admin_tunes_price_rules_and_buyers_see_the_new_price,
     buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days,
     the_total_is_exact_up_to_the_cap_then_a_lower_bound,
+    the_postal_prefix_ignores_case_and_separators_with_or_without_a_country,
 );
 
 fn now_rfc3339(minutes_ago: i64) -> String {
@@ -762,4 +763,51 @@ async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
     assert!(exact < store::market::COUNT_CAP);
     assert_eq!(page["total"].as_i64(), Some(exact));
     assert_eq!(page["total_exact"].as_bool(), Some(true));
+}
+
+async fn the_postal_prefix_ignores_case_and_separators_with_or_without_a_country(app: &TestApp) {
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let places = [
+        ("GB", "sw1a 1aa"),
+        ("GB", "SW1A-2AA"),
+        ("GB", "SW2 1AA"),
+        ("FR", "75008"),
+        ("DE", "75015"),
+        ("FR", "13001"),
+    ];
+    for (n, (country, postal)) in places.iter().enumerate() {
+        post_lead(
+            app,
+            &token,
+            n,
+            json!({"country": country, "postal_code": postal}),
+        )
+        .await;
+    }
+    let (_, buyer) = buyer_with_credit(app, "Postie", 0).await;
+    let total = |query: &'static str| {
+        let buyer = buyer.clone();
+        async move {
+            let (status, body) = get_json(app, &format!("/api/v1/catalogue?{query}"), &buyer).await;
+            assert_eq!(status, 200, "{query}: {body}");
+            body["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(total("country=GB&postal_prefix=SW1A").await, 2);
+    assert_eq!(total("country=gb&postal_prefix=sw1a").await, 2);
+    assert_eq!(total("country=GB&postal_prefix=SW1A%201").await, 1);
+    assert_eq!(total("postal_prefix=sw1").await, 2, "SW2 is another area");
+    assert_eq!(total("postal_prefix=75").await, 2, "any country");
+    assert_eq!(total("country=FR&postal_prefix=75").await, 1);
+    assert_eq!(total("country=FR&postal_prefix=750081").await, 0);
+    assert_eq!(total("country=ES&postal_prefix=75").await, 0);
+    let (_, page) = get_json(app, "/api/v1/catalogue?country=FR&postal_prefix=7", &buyer).await;
+    assert_eq!(page["items"][0]["postal_prefix"], "750");
+    let (status, bad) = get_json(app, "/api/v1/catalogue?postal_prefix=--", &buyer).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        bad["error"]["details"][0]["field"], "postal_prefix",
+        "{bad}"
+    );
 }

@@ -1,0 +1,1 @@
+DROP INDEX leads_segment_score_idx;
