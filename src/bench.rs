@@ -221,22 +221,10 @@ pub fn market(
         // which a live database, analysed as it grows, does not do.
         conn.batch_execute("ANALYZE leads; ANALYZE batches;")?;
         // Every list price above is today's, so today's repricing is done. Left undone, the
-        // server's daily repricing pass walked all the seeded leads during the timed
-        // purchases (at 1M leads, ~1,000 chunks of ~30 ms), which a live marketplace does
-        // once a day, not in every measurement.
+        // server's daily repricing pass walked all the seeded leads (at 1M, 1,000 chunks
+        // of 1,000) while the purchases were timed; a live marketplace does that once a
+        // day, not in every measurement.
         store::market::set_priced_on(&mut conn, now.date())?;
-        // Then write the load out before timing: a live marketplace is not in the middle of
-        // flushing a million rows it just received. Timed straight after the load, the
-        // catalogue's first queries at 1M leads on PostgreSQL shared the disk with the
-        // checkpoint of ~2 GB (one count: 68 ms, and 13 ms from a cold cache once written).
-        // CHECKPOINT needs a superuser or `pg_checkpoint`; without it the run goes on.
-        let flush = match &mut *conn {
-            crate::db::AnyConnection::Postgresql(_) => "CHECKPOINT;",
-            crate::db::AnyConnection::Sqlite(_) => "PRAGMA wal_checkpoint(TRUNCATE);",
-        };
-        if let Err(e) = conn.batch_execute(flush) {
-            tracing::warn!(error = %e, "could not flush the seeded database before timing");
-        }
         let seed_seconds = started.elapsed().as_secs_f64();
         let mut buyers = Vec::new();
         for i in 0..16 {

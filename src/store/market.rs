@@ -698,8 +698,8 @@ pub fn catalogue_page(
         _ => q,
     };
     if matches!(parsed.sort, Sort::Score | Sort::ScoreDesc) {
-        // True of every lead; as a literal it opens `leads_segment_score_idx` (partial on
-        // it) to this page query alone. See that index's migration.
+        // True of every lead; as a literal it opens SQLite's `leads_segment_score_idx`
+        // (partial on it) to this page query alone. See that index's migrations.
         q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "\"leads\".\"score\" >= 0",
         ));

@@ -1,1 +1,2 @@
-DROP INDEX leads_segment_score_idx;
+-- Nothing to undo on PostgreSQL (see up.sql).
+SELECT 1;
