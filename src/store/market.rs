@@ -562,15 +562,22 @@ fn open_catalogue<'a>(
     match (&f.country, &f.postal_prefix) {
         // The key starts with the country, so its range implies the country: naming the
         // country again would have PostgreSQL AND in a bitmap of the whole country.
-        (Some(c), Some(p)) => {
+        // Only for a two-letter country: the key's country is always two letters, so
+        // `country=F&postal_prefix=R75` must not read as `FR75`.
+        (Some(c), Some(p)) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
             let (from, to) = crate::domain::catalogue::postal_key_range(c, p);
             q = q.filter(leads::postal_key.ge(from).and(leads::postal_key.lt(to)));
         }
-        (Some(c), None) => q = q.filter(leads::country.eq(c.clone())),
-        // Any country (two characters) before the prefix, which is letters and digits
-        // only (no LIKE wildcards). No index serves this one.
-        (None, Some(p)) => q = q.filter(leads::postal_key.like(format!("__{p}%"))),
-        (None, None) => {}
+        (country, prefix) => {
+            if let Some(c) = country {
+                q = q.filter(leads::country.eq(c.clone()));
+            }
+            // Any country (two characters) before the prefix, which is letters and
+            // digits only (no LIKE wildcards). No index serves this one.
+            if let Some(p) = prefix {
+                q = q.filter(leads::postal_key.like(format!("__{p}%")));
+            }
+        }
     }
     if let Some(r) = &f.region {
         q = q.filter(leads::region.eq(r.clone()));

@@ -802,6 +802,11 @@ async fn the_postal_prefix_ignores_case_and_separators_with_or_without_a_country
     assert_eq!(total("country=FR&postal_prefix=75").await, 1);
     assert_eq!(total("country=FR&postal_prefix=750081").await, 0);
     assert_eq!(total("country=ES&postal_prefix=75").await, 0);
+    assert_eq!(
+        total("country=F&postal_prefix=R75").await,
+        0,
+        "no such country"
+    );
     let (_, page) = get_json(app, "/api/v1/catalogue?country=FR&postal_prefix=7", &buyer).await;
     assert_eq!(page["items"][0]["postal_prefix"], "750");
     let (status, bad) = get_json(app, "/api/v1/catalogue?postal_prefix=--", &buyer).await;
