@@ -390,15 +390,25 @@ pub fn postal_key(country: &str, postal_code: Option<&str>) -> Option<String> {
 
 /// The half-open range `[from, to)` of postal keys that start with `prefix` in `country`,
 /// in byte order. Keys and prefixes are ASCII letters and digits, so raising the last byte
-/// by one never overflows.
-pub fn postal_key_range(country: &str, prefix: &str) -> (String, String) {
+/// by one never overflows. `None` unless `country` is two letters, as every key's country
+/// is: `country=F&postal_prefix=R75` must not read as `FR75`.
+pub fn postal_key_range(country: &str, prefix: &str) -> Option<(String, String)> {
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
     let from = format!("{}{}", country.to_ascii_uppercase(), postal_normal(prefix));
     let mut to = from.clone().into_bytes();
     if let Some(last) = to.last_mut() {
         *last += 1;
     }
     let to = String::from_utf8(to).expect("ASCII stays UTF-8");
-    (from, to)
+    Some((from, to))
+}
+
+/// A LIKE pattern for keys of any country that start with `prefix`: the two characters of
+/// the country, then the prefix (letters and digits only, so no LIKE wildcards).
+pub fn postal_key_pattern(prefix: &str) -> String {
+    format!("__{}%", postal_normal(prefix))
 }
 
 #[cfg(test)]
@@ -494,9 +504,11 @@ mod tests {
         );
         assert_eq!(postal_key("FR", Some(" - ")), None);
         assert_eq!(postal_key("FR", None), None);
-        let (from, to) = postal_key_range("FR", "75");
+        let (from, to) = postal_key_range("FR", "75").unwrap();
         assert_eq!((from.as_str(), to.as_str()), ("FR75", "FR76"));
-        let (from, to) = postal_key_range("GB", "sw1z");
+        assert_eq!(postal_key_range("F", "R75"), None);
+        assert_eq!(postal_key_pattern("sw1"), "__SW1%");
+        let (from, to) = postal_key_range("GB", "sw1z").unwrap();
         assert_eq!((from.as_str(), to.as_str()), ("GBSW1Z", "GBSW1["));
         let inside = |k: &str| from.as_str() <= k && k < to.as_str();
         assert!(inside("GBSW1Z"));

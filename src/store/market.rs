@@ -559,23 +559,26 @@ fn open_catalogue<'a>(
             many => q.filter(leads::segment.eq_any(many)),
         };
     }
-    match (&f.country, &f.postal_prefix) {
-        // The key starts with the country, so its range implies the country: naming the
-        // country again would have PostgreSQL AND in a bitmap of the whole country.
-        // Only for a two-letter country: the key's country is always two letters, so
-        // `country=F&postal_prefix=R75` must not read as `FR75`.
-        (Some(c), Some(p)) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            let (from, to) = crate::domain::catalogue::postal_key_range(c, p);
+    // With a country, the prefix is one range of `leads_postal_idx`. The key starts with
+    // the country, so the range implies it: naming the country again would have
+    // PostgreSQL AND in a bitmap of the whole country.
+    let range = match (&f.country, &f.postal_prefix) {
+        (Some(c), Some(p)) => crate::domain::catalogue::postal_key_range(c, p),
+        _ => None,
+    };
+    match range {
+        Some((from, to)) => {
             q = q.filter(leads::postal_key.ge(from).and(leads::postal_key.lt(to)));
         }
-        (country, prefix) => {
-            if let Some(c) = country {
+        None => {
+            if let Some(c) = &f.country {
                 q = q.filter(leads::country.eq(c.clone()));
             }
-            // Any country (two characters) before the prefix, which is letters and
-            // digits only (no LIKE wildcards). No index serves this one.
-            if let Some(p) = prefix {
-                q = q.filter(leads::postal_key.like(format!("__{p}%")));
+            // Any country: no index serves this one.
+            if let Some(p) = &f.postal_prefix {
+                q = q.filter(
+                    leads::postal_key.like(crate::domain::catalogue::postal_key_pattern(p)),
+                );
             }
         }
     }
