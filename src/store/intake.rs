@@ -72,7 +72,7 @@ pub struct RejectRow {
 }
 
 pub fn insert_rejects(conn: &mut AnyConnection, rows: &[RejectRow]) -> QueryResult<usize> {
-    crate::copy_in!(conn, batch_rejects::table, rows, 1000)
+    crate::copy_in!(conn, batch_rejects::table, rows)
 }
 
 /// A page of a batch's rejected rows after `after_row`, in row order.
@@ -128,7 +128,7 @@ pub struct LeadDetailsRow {
 }
 
 pub fn insert_details(conn: &mut AnyConnection, rows: &[LeadDetailsRow]) -> QueryResult<usize> {
-    crate::copy_in!(conn, lead_details::table, rows, 1000)
+    crate::copy_in!(conn, lead_details::table, rows)
 }
 
 /// Bind parameters per `IN (...)` list, well under both backends' limits.

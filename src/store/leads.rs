@@ -48,13 +48,9 @@ pub struct NewLeadRow {
     pub postal_key: Option<String>,
 }
 
-/// Rows per INSERT statement: 33 columns x 500 rows stays under SQLite's 32,766 and
-/// PostgreSQL's 65,535 bind parameters.
-const ROWS_PER_STATEMENT: usize = 500;
-
 /// Inserts many leads (COPY on PostgreSQL); the caller holds the transaction.
 pub fn insert_many(conn: &mut AnyConnection, rows: &[NewLeadRow]) -> QueryResult<usize> {
-    crate::copy_in!(conn, leads::table, rows, ROWS_PER_STATEMENT)
+    crate::copy_in!(conn, leads::table, rows)
 }
 
 pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
