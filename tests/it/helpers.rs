@@ -304,6 +304,17 @@ pub struct Browser {
 }
 
 /// The value of the first hidden `csrf_token` input in a page.
+/// An RFC 3339 time `minutes_ago`, but never before today's midnight (UTC). Prices and
+/// scores decay by calendar day, so a lead captured "ten minutes ago" at 00:05 would
+/// already be a day old and cheaper, and a test run just after midnight would fail.
+pub fn recent_rfc3339(minutes_ago: i64) -> String {
+    let now = chrono::Utc::now();
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    (now - chrono::TimeDelta::minutes(minutes_ago))
+        .max(midnight)
+        .to_rfc3339()
+}
+
 pub fn csrf_from(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf_token\" value=\"")?;
     let rest = &html[at + "name=\"csrf_token\" value=\"".len()..];

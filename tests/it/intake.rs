@@ -9,7 +9,7 @@ use leadmarket::services::{intake, suppression};
 use leadmarket::store;
 use serde_json::{Value, json};
 
-use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp};
+use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp, recent_rfc3339};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -25,14 +25,10 @@ on_both_backends!(
 
 on_both_backends!(with [("INTAKE_CHUNK_ROWS", "3")] => a_batch_resumes_after_a_restart_without_double_counting);
 
-fn now_rfc3339(minutes_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
-}
-
 /// Mixed rows: good, bad, duplicate (in the batch), suppressed, suspicious.
 fn mixed_csv() -> String {
-    let c = now_rfc3339(30);
-    let t = now_rfc3339(29);
+    let c = recent_rfc3339(30);
+    let t = recent_rfc3339(29);
     let rows = [
         format!("Ann;Lee;ann.lee@example.com;07911 123456;34;52000;GB;hot;quick;{c};{t};;120"),
         format!(
@@ -413,7 +409,7 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestAp
     let lead = json!({
         "first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.com", "phone": "+447911123456",
         "age": 34, "country": "GB", "warmth": "hot", "contact_type": "quick",
-        "consent_at": now_rfc3339(5), "captured_at": now_rfc3339(4),
+        "consent_at": recent_rfc3339(5), "captured_at": recent_rfc3339(4),
         "segment": "insurance.car", "channel": "web_form", "price_cents": 2500, "consent_text": "I agree"
     });
     let post = |body: Value, key: Option<&'static str>| {
@@ -611,7 +607,7 @@ async fn targeted_batches_need_an_open_order(app: &TestApp) {
     let (buyer, _) = app.member(Role::Buyer, "Keystone");
     let token = app.token(&app.api_key(&agency)).await;
     let lead = json!({"first_name": "Ann", "phone": "+447911123456", "age": 34, "country": "GB", "warmth": "hot",
-        "contact_type": "quick", "consent_at": now_rfc3339(5), "captured_at": now_rfc3339(4)});
+        "contact_type": "quick", "consent_at": recent_rfc3339(5), "captured_at": recent_rfc3339(4)});
     let send = |batch: Value| {
         app.api()
             .post(app.url("/api/v1/batches"))
@@ -817,7 +813,7 @@ async fn reported_engagement_raises_the_score_once_per_kind(app: &TestApp) {
     let (other, _) = app.member(Role::Agency, "Other Agency");
     let token = app.token(&app.api_key(&agency)).await;
     let lead = json!({"first_name": "Ann", "phone": "+447911123456", "age": 34, "country": "GB", "warmth": "cold",
-        "contact_type": "quick", "consent_at": now_rfc3339(5), "captured_at": now_rfc3339(4),
+        "contact_type": "quick", "consent_at": recent_rfc3339(5), "captured_at": recent_rfc3339(4),
         "segment": "telecom", "channel": "sms", "price_cents": 300, "consent_text": "ok"});
     let created: Value = app
         .api()

@@ -10,7 +10,7 @@ use leadmarket::services::market;
 use leadmarket::store;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, recent_rfc3339};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -26,16 +26,12 @@ on_both_backends!(
     the_postal_prefix_ignores_case_and_separators_with_or_without_a_country,
 );
 
-fn now_rfc3339(minutes_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)).to_rfc3339()
-}
-
 /// Posts one lead through the intake API; returns its id.
 pub(crate) async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String {
     let mut lead = json!({
         "first_name": format!("Ann{n}"), "last_name": "Lee", "email": format!("ann{n}@example.com"),
         "phone": format!("+4479111{:05}", 10_000 + n), "age": 30 + (n % 40), "country": "DE", "warmth": "warm",
-        "contact_type": "interested", "consent_at": now_rfc3339(10), "captured_at": now_rfc3339(9),
+        "contact_type": "interested", "consent_at": recent_rfc3339(10), "captured_at": recent_rfc3339(9),
         "segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok", "max_sales": 3
     });
     for (k, v) in extra.as_object().unwrap() {
