@@ -22,7 +22,9 @@
 //! | `MAX_CAPTURE_AGE_DAYS` | `90` | older captures are rejected |
 //! | `BOT_FORM_SECONDS` / `FAST_FORM_SECONDS` | `2` / `5` | forms filled faster are rejected as bots / flagged as fast |
 //! | `IP_BURST_MAX` / `IP_BURST_MINUTES` | `5` / `10` | more leads than this from one IP address within the minutes are flagged |
-//! | `INTAKE_CHUNK_ROWS` | `5000` | rows committed per transaction during intake |
+//! | `INTAKE_CHUNK_ROWS` | `5000` | rows parsed and checked together during intake |
+//! | `INTAKE_COMMIT_ROWS` | `20000` | rows committed per transaction during intake (whole chunks) |
+//! | `INTAKE_SQLITE_CACHE_KIB` | `65536` | SQLite page cache of the connection writing a batch |
 //! | `UPLOAD_MAX_MB` | `1024` | largest CSV upload |
 //! | `JOB_POLL_MS` | `1000` | how often background workers look for work |
 //! | `MAIL_TRANSPORT` | `file` | `file` (each mail an `.eml` file in `MAIL_DIR`), `smtp` (to `SMTP_URL`) or `memory` (tests) |
@@ -368,6 +370,10 @@ impl Config {
                 ip_burst_max: parse_num(&get, "IP_BURST_MAX", 5)?.max(1) as usize,
                 ip_burst_minutes: parse_num(&get, "IP_BURST_MINUTES", 10)?.max(1),
                 chunk_rows: parse_num(&get, "INTAKE_CHUNK_ROWS", 5000)?.clamp(1, 50_000) as usize,
+                commit_rows: parse_num(&get, "INTAKE_COMMIT_ROWS", 20_000)?.clamp(1, 1_000_000)
+                    as usize,
+                sqlite_cache_kib: parse_num(&get, "INTAKE_SQLITE_CACHE_KIB", 65_536)?
+                    .clamp(2048, 4 << 20),
             },
             upload_max_bytes: parse_num(&get, "UPLOAD_MAX_MB", 1024)?.clamp(1, 1 << 20) as u64
                 * 1024

@@ -99,15 +99,26 @@ impl ConnectionManager {
 
 /// Applied to every new SQLite connection, `busy_timeout` first so the others wait
 /// rather than fail while another process holds the write lock.
-const SQLITE_CONNECTION_PRAGMAS: [&str; 5] = [
+const SQLITE_CONNECTION_PRAGMAS: [&str; 4] = [
     "PRAGMA busy_timeout = 10000;",
     "PRAGMA foreign_keys = ON;",
     "PRAGMA synchronous = NORMAL;",
-    // 32 MiB of page cache per connection (the default is 2 MiB): intake probes and
-    // updates indexes keyed by random hashes, which otherwise miss the cache constantly.
-    "PRAGMA cache_size = -32768;",
     "PRAGMA temp_store = MEMORY;",
 ];
+
+/// The page cache every SQLite connection starts with, in KiB (SQLite's default is
+/// 2 MiB): intake probes and updates indexes keyed by random hashes, which otherwise
+/// miss the cache constantly.
+pub const SQLITE_CACHE_KIB: i64 = 32_768;
+
+/// Sets a SQLite connection's page cache, in KiB (a no-op on PostgreSQL): the intake
+/// writer raises its own while a file runs and gives the memory back afterwards.
+pub fn set_sqlite_cache_kib(conn: &mut AnyConnection, kib: i64) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute(&format!("PRAGMA cache_size = -{kib};")),
+        AnyConnection::Postgresql(_) => Ok(()),
+    }
+}
 
 impl ManageConnection for ConnectionManager {
     type Connection = AnyConnection;
@@ -125,7 +136,10 @@ impl ManageConnection for ConnectionManager {
                     conn.batch_execute(pragma)
                         .map_err(r2d2::Error::QueryError)?;
                 }
-                Ok(AnyConnection::Sqlite(conn))
+                let mut conn = AnyConnection::Sqlite(conn);
+                set_sqlite_cache_kib(&mut conn, SQLITE_CACHE_KIB)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(conn)
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The one intake pipeline behind the upload page, the API and `leadmarket import`:
 //! batch terms checked, rows parsed in parallel, pseudo-lead checks, dedup and
-//! suppression looked up per chunk, and each chunk committed with its counts, so a batch
-//! is never half-counted and can resume after a restart.
+//! suppression looked up per chunk, and chunks committed together with their counts,
+//! so a batch is never half-counted and can resume after a restart.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -34,6 +34,14 @@ pub struct IntakeSettings {
     pub ip_burst_max: usize,
     pub ip_burst_minutes: i64,
     pub chunk_rows: usize,
+    /// Rows per write transaction of a file (a whole number of chunks): each commit
+    /// rewrites every index page the transaction touched, and the hash-keyed indexes
+    /// are touched all over, so fewer, larger commits write far less.
+    pub commit_rows: usize,
+    /// SQLite page cache of the intake writer's connection, in KiB, while a file runs:
+    /// a large transaction's dirty pages must fit, or SQLite spills them to the WAL
+    /// early and writes them again.
+    pub sqlite_cache_kib: i64,
 }
 
 impl Default for IntakeSettings {
@@ -45,6 +53,8 @@ impl Default for IntakeSettings {
             ip_burst_max: 5,
             ip_burst_minutes: 10,
             chunk_rows: 5000,
+            commit_rows: 20_000,
+            sqlite_cache_kib: 65_536,
         }
     }
 }
@@ -372,10 +382,105 @@ impl RowOutcome {
 
 pub enum Evaluated {
     Rejected(Vec<Reason>),
-    Candidate {
-        lead: Box<ValidLead>,
-        soft: Vec<Signal>,
-    },
+    Candidate(Box<Candidate>),
+}
+
+/// A row that passed parsing and the hard checks, with what the writer needs already
+/// computed on the parsing threads (keys, hashes, id, the rows to insert): the writer is
+/// the critical path of a big batch, the parsing threads have time to spare.
+pub struct Candidate {
+    /// Score, flags and list price are filled in by the writer, once duplicates, IP
+    /// bursts and the current price rules are known.
+    row: NewLeadRow,
+    details: LeadDetailsRow,
+    /// `soft_flags` is filled in by the writer.
+    score: ScoreInput,
+    /// Lower-cased full name, for "the same phone under different names".
+    name: String,
+    soft: Vec<Signal>,
+}
+
+impl Candidate {
+    fn new(lead: ValidLead, soft: Vec<Signal>, batch: &BatchRow, now: NaiveDateTime) -> Self {
+        let name = format!(
+            "{} {}",
+            lead.first_name.as_deref().unwrap_or(""),
+            lead.last_name.as_deref().unwrap_or("")
+        )
+        .trim()
+        .to_lowercase();
+        let score = ScoreInput {
+            has_name: lead.first_name.is_some() || lead.last_name.is_some(),
+            has_phone: lead.phone.is_some(),
+            has_email: lead.email.is_some(),
+            has_address: lead.street.is_some() && lead.postal_code.is_some(),
+            warmth: lead.warmth,
+            contact_type: lead.contact_type,
+            verified: lead.verified,
+            age_days: (now.date() - lead.captured_at.date()).num_days(),
+            soft_flags: 0,
+            engagement: Default::default(),
+        };
+        let id = store::new_id();
+        let details = LeadDetailsRow {
+            lead_id: id.clone(),
+            ip_hash: lead.ip.as_deref().map(ip_hash),
+            form_seconds: lead.form_seconds,
+            comment: lead.comment,
+            preferred_call_time: lead.preferred_call_time,
+            captured_at: lead.captured_at,
+        };
+        let row = NewLeadRow {
+            id,
+            batch_id: batch.id.clone(),
+            agency_id: batch.agency_id.clone(),
+            kind: batch.kind.clone(),
+            phone_key: lead.phone.as_deref().map(dedup::phone_key),
+            email_key: lead.email.as_deref().map(dedup::email_key),
+            postal_key: crate::domain::catalogue::postal_key(
+                &lead.country,
+                lead.postal_code.as_deref(),
+            ),
+            segment: lead.segment,
+            channel: lead.channel,
+            first_name: lead.first_name,
+            last_name: lead.last_name,
+            email: lead.email,
+            phone: lead.phone,
+            age: lead.age,
+            income_cents: lead.income_cents,
+            country: lead.country,
+            region: lead.region,
+            city: lead.city,
+            postal_code: lead.postal_code,
+            street: lead.street,
+            warmth: lead.warmth.to_string(),
+            contact_type: lead.contact_type.to_string(),
+            verified: lead.verified,
+            consent_at: lead.consent_at,
+            consent_text: lead.consent_text,
+            captured_at: lead.captured_at,
+            score: 0,
+            flags: String::new(),
+            list_price_cents: 0,
+            max_sales: batch.max_sales,
+            sales_count: 0,
+            status: "available".into(),
+            created_at: now,
+        };
+        Self {
+            row,
+            details,
+            score,
+            name,
+            soft,
+        }
+    }
+
+    /// The dedup keys present: phone, then email.
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.row.phone_key.iter().chain(self.row.email_key.iter())
+    }
 }
 
 fn signal_reason(s: &Signal) -> Reason {
@@ -387,6 +492,7 @@ fn evaluate(
     record: &RawRecord,
     ctx: &IntakeContext<'_>,
     settings: &IntakeSettings,
+    batch: &BatchRow,
 ) -> Evaluated {
     let cells = match record {
         RawRecord::Cells(c) => c,
@@ -415,10 +521,7 @@ fn evaluate(
                 .map(signal_reason)
                 .collect();
             if hard.is_empty() {
-                Evaluated::Candidate {
-                    lead: Box::new(lead),
-                    soft: signals,
-                }
+                Evaluated::Candidate(Box::new(Candidate::new(lead, signals, batch, ctx.now)))
             } else {
                 Evaluated::Rejected(hard)
             }
@@ -455,7 +558,9 @@ pub fn process_chunk(
     now: NaiveDateTime,
 ) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
     let evaluated = evaluate_chunk(settings, batch, header, reference, rows, now);
-    store_chunk(conn, settings, batch, rows, evaluated, now)
+    write_transaction(conn, |conn| {
+        store_chunk(conn, settings, batch, rows, evaluated, now)
+    })
 }
 
 /// The CPU half of a chunk: every row parsed and checked, spread over the cores. It
@@ -479,13 +584,13 @@ pub fn evaluate_chunk(
         batch_consent_text: Some(batch.consent_text.as_str()).filter(|s| !s.is_empty()),
     };
     rows.par_iter()
-        .map(|(_, r)| evaluate(header, r, &ctx, settings))
+        .map(|(_, r)| evaluate(header, r, &ctx, settings, batch))
         .collect()
 }
 
 /// The database half of a chunk: dedup and suppression look-ups, decisions, inserts and
-/// the batch's counts, in one transaction.
-pub fn store_chunk(
+/// the batch's counts, inside the caller's write transaction.
+fn store_chunk(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,
     batch: &BatchRow,
@@ -495,116 +600,102 @@ pub fn store_chunk(
 ) -> Result<(ChunkCounts, Vec<RowOutcome>), AppError> {
     let started = std::time::Instant::now();
 
-    let keys_of = |lead: &ValidLead| -> (Option<String>, Option<String>) {
-        (
-            lead.phone.as_deref().map(dedup::phone_key),
-            lead.email.as_deref().map(dedup::email_key),
-        )
-    };
-    let candidate_keys: Vec<(Option<String>, Option<String>)> = evaluated
+    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
+    let mut candidates: Vec<Option<Box<Candidate>>> = Vec::with_capacity(rows.len());
+    for e in evaluated {
+        match e {
+            Evaluated::Rejected(r) => {
+                outcomes.push(Some(RowOutcome::Rejected(r)));
+                candidates.push(None);
+            }
+            Evaluated::Candidate(c) => {
+                outcomes.push(None);
+                candidates.push(Some(c));
+            }
+        }
+    }
+    let all_keys: Vec<String> = candidates
         .iter()
-        .map(|e| match e {
-            Evaluated::Candidate { lead, .. } => keys_of(lead),
-            Evaluated::Rejected(_) => (None, None),
-        })
-        .collect();
-    let all_keys: Vec<String> = candidate_keys
-        .iter()
-        .flat_map(|(p, e)| p.iter().chain(e.iter()).cloned())
+        .flatten()
+        .flat_map(|c| c.keys())
         .collect::<HashSet<_>>()
         .into_iter()
+        .cloned()
         .collect();
 
     let rules = crate::services::market::rules(conn)?;
-    write_transaction(conn, |conn| {
+    {
         let since = now - TimeDelta::days(settings.dedup_days);
         let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
         let suppressed = store::intake::suppressed_keys(conn, &all_keys)?;
         let looked_up_at = started.elapsed();
 
         // Decide each row in file order; `kept` indexes accepted candidates.
-        let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut phone_owner: HashMap<String, (String, usize)> = HashMap::new();
         let mut soft_flags: HashMap<usize, Vec<Signal>> = HashMap::new();
         let mut kept: Vec<usize> = Vec::new();
-        for (i, e) in evaluated.iter().enumerate() {
-            let (lead, soft) = match e {
-                Evaluated::Rejected(r) => {
-                    outcomes[i] = Some(RowOutcome::Rejected(r.clone()));
+        {
+            let mut seen: HashSet<&str> = HashSet::new();
+            let mut phone_owner: HashMap<&str, (&str, usize)> = HashMap::new();
+            for (i, c) in candidates.iter().enumerate() {
+                let Some(c) = c else { continue };
+                if c.keys().any(|k| suppressed.contains(k)) {
+                    outcomes[i] = Some(RowOutcome::Suppressed(vec![Reason::new(
+                        "suppressed",
+                        "contact",
+                        "is on the suppression list (opted out or do-not-call)",
+                    )]));
                     continue;
                 }
-                Evaluated::Candidate { lead, soft } => (lead, soft),
-            };
-            let (phone_key, email_key) = &candidate_keys[i];
-            let keys: Vec<&String> = phone_key.iter().chain(email_key.iter()).collect();
-            if keys.iter().any(|k| suppressed.contains(*k)) {
-                outcomes[i] = Some(RowOutcome::Suppressed(vec![Reason::new(
-                    "suppressed",
-                    "contact",
-                    "is on the suppression list (opted out or do-not-call)",
-                )]));
-                continue;
-            }
-            let name = format!(
-                "{} {}",
-                lead.first_name.as_deref().unwrap_or(""),
-                lead.last_name.as_deref().unwrap_or("")
-            )
-            .trim()
-            .to_lowercase();
-            if keys
-                .iter()
-                .any(|k| existing.contains(*k) || seen.contains(*k))
-            {
-                let mut reasons = vec![Reason::new(
-                    "duplicate",
-                    "contact",
-                    &format!(
-                        "was seen in this batch or in the last {} days",
-                        settings.dedup_days
-                    ),
-                )];
-                if let Some(pk) = phone_key
-                    && let Some((owner, idx)) = phone_owner.get(pk)
-                    && *owner != name
+                let phone_key = c.row.phone_key.as_deref();
+                if c.keys()
+                    .any(|k| existing.contains(k) || seen.contains(k.as_str()))
                 {
-                    reasons.push(signal_reason(&pseudo::SHARED_PHONE));
-                    soft_flags
-                        .entry(*idx)
-                        .or_default()
-                        .push(pseudo::SHARED_PHONE);
+                    let mut reasons = vec![Reason::new(
+                        "duplicate",
+                        "contact",
+                        &format!(
+                            "was seen in this batch or in the last {} days",
+                            settings.dedup_days
+                        ),
+                    )];
+                    if let Some(pk) = phone_key
+                        && let Some((owner, idx)) = phone_owner.get(pk)
+                        && *owner != c.name
+                    {
+                        reasons.push(signal_reason(&pseudo::SHARED_PHONE));
+                        soft_flags
+                            .entry(*idx)
+                            .or_default()
+                            .push(pseudo::SHARED_PHONE);
+                    }
+                    outcomes[i] = Some(RowOutcome::Duplicate(reasons));
+                    continue;
                 }
-                outcomes[i] = Some(RowOutcome::Duplicate(reasons));
-                continue;
+                seen.extend(c.keys().map(String::as_str));
+                if let Some(pk) = phone_key {
+                    phone_owner.insert(pk, (c.name.as_str(), i));
+                }
+                soft_flags
+                    .entry(i)
+                    .or_default()
+                    .extend(c.soft.iter().cloned());
+                kept.push(i);
             }
-            for k in &keys {
-                seen.insert((*k).clone());
-            }
-            if let Some(pk) = phone_key {
-                phone_owner.insert(pk.clone(), (name, i));
-            }
-            soft_flags
-                .entry(i)
-                .or_default()
-                .extend(soft.iter().cloned());
-            kept.push(i);
         }
 
         // Many leads from one IP address within minutes: a soft signal.
-        let lead_at = |i: usize| match &evaluated[i] {
-            Evaluated::Candidate { lead, .. } => lead,
-            Evaluated::Rejected(_) => unreachable!("kept rows are candidates"),
-        };
         let window = TimeDelta::minutes(settings.ip_burst_minutes);
-        let mut by_ip: HashMap<String, Vec<(usize, NaiveDateTime)>> = HashMap::new();
+        let mut by_ip: HashMap<&str, Vec<(usize, NaiveDateTime)>> = HashMap::new();
         for &i in &kept {
-            let lead = lead_at(i);
-            if let Some(ip) = &lead.ip {
+            let details = &candidates[i]
+                .as_ref()
+                .expect("kept rows are candidates")
+                .details;
+            if let Some(hash) = &details.ip_hash {
                 by_ip
-                    .entry(ip_hash(ip))
+                    .entry(hash.as_str())
                     .or_default()
-                    .push((i, lead.captured_at));
+                    .push((i, details.captured_at));
             }
         }
         if !by_ip.is_empty() {
@@ -613,10 +704,10 @@ pub fn store_chunk(
                 *times.iter().min().expect("not empty") - window,
                 *times.iter().max().expect("not empty") + window,
             );
-            let hashes: Vec<String> = by_ip.keys().cloned().collect();
+            let hashes: Vec<String> = by_ip.keys().map(|h| (*h).to_string()).collect();
             let earlier = store::intake::ip_capture_times(conn, &hashes, from, to)?;
             for (hash, rows_here) in &by_ip {
-                let stored = earlier.get(hash).map(Vec::as_slice).unwrap_or(&[]);
+                let stored = earlier.get(*hash).map(Vec::as_slice).unwrap_or(&[]);
                 for (i, at) in rows_here {
                     let near = |t: &NaiveDateTime| (*t - *at).abs() <= window;
                     let count = stored.iter().filter(|t| near(t)).count()
@@ -631,82 +722,30 @@ pub fn store_chunk(
         let mut new_leads = Vec::with_capacity(kept.len());
         let mut details = Vec::with_capacity(kept.len());
         for &i in &kept {
-            let lead = lead_at(i);
+            let c = *candidates[i].take().expect("kept rows are candidates");
+            let Candidate {
+                mut row,
+                details: detail,
+                mut score,
+                ..
+            } = c;
             let flags = soft_flags.remove(&i).unwrap_or_default();
-            let flags_text = pseudo::flags_text(&flags);
-            let soft_count = if flags_text.is_empty() {
+            row.flags = pseudo::flags_text(&flags);
+            score.soft_flags = if row.flags.is_empty() {
                 0
             } else {
-                flags_text.split(',').count()
+                row.flags.split(',').count()
             };
-            let score = scoring::score(&ScoreInput {
-                has_name: lead.first_name.is_some() || lead.last_name.is_some(),
-                has_phone: lead.phone.is_some(),
-                has_email: lead.email.is_some(),
-                has_address: lead.street.is_some() && lead.postal_code.is_some(),
-                warmth: lead.warmth,
-                contact_type: lead.contact_type,
-                verified: lead.verified,
-                age_days: (now.date() - lead.captured_at.date()).num_days(),
-                soft_flags: soft_count,
-                engagement: Default::default(),
-            });
-            let id = store::new_id();
-            let (phone_key, email_key) = candidate_keys[i].clone();
-            details.push(LeadDetailsRow {
-                lead_id: id.clone(),
-                ip_hash: lead.ip.as_deref().map(ip_hash),
-                form_seconds: lead.form_seconds,
-                comment: lead.comment.clone(),
-                preferred_call_time: lead.preferred_call_time.clone(),
-                captured_at: lead.captured_at,
-            });
-            let mut row = NewLeadRow {
-                id: id.clone(),
-                batch_id: batch.id.clone(),
-                agency_id: batch.agency_id.clone(),
-                kind: batch.kind.clone(),
-                segment: lead.segment.clone(),
-                channel: lead.channel.clone(),
-                first_name: lead.first_name.clone(),
-                last_name: lead.last_name.clone(),
-                email: lead.email.clone(),
-                phone: lead.phone.clone(),
-                email_key,
-                phone_key,
-                age: lead.age,
-                income_cents: lead.income_cents,
-                country: lead.country.clone(),
-                region: lead.region.clone(),
-                city: lead.city.clone(),
-                postal_code: lead.postal_code.clone(),
-                postal_key: crate::domain::catalogue::postal_key(
-                    &lead.country,
-                    lead.postal_code.as_deref(),
-                ),
-                street: lead.street.clone(),
-                warmth: lead.warmth.to_string(),
-                contact_type: lead.contact_type.to_string(),
-                verified: lead.verified,
-                consent_at: lead.consent_at,
-                consent_text: lead.consent_text.clone(),
-                captured_at: lead.captured_at,
-                score,
-                flags: flags_text,
-                list_price_cents: 0,
-                max_sales: batch.max_sales,
-                sales_count: 0,
-                status: "available".into(),
-                created_at: now,
-            };
+            row.score = scoring::score(&score);
             row.list_price_cents =
                 crate::services::market::list_price(&row, batch.price_cents, &rules, now);
             outcomes[i] = Some(RowOutcome::Accepted {
-                lead_id: id,
-                score,
+                lead_id: row.id.clone(),
+                score: row.score,
                 price_cents: row.list_price_cents,
             });
             new_leads.push(row);
+            details.push(detail);
         }
         let outcomes: Vec<RowOutcome> = outcomes
             .into_iter()
@@ -752,7 +791,7 @@ pub fn store_chunk(
             "intake chunk"
         );
         Ok((counts, outcomes))
-    })
+    }
 }
 
 /// Why a batch stopped without finishing.
@@ -768,11 +807,33 @@ pub enum RunError {
     App(#[from] AppError),
 }
 
+impl From<diesel::result::Error> for RunError {
+    fn from(e: diesel::result::Error) -> Self {
+        RunError::App(e.into())
+    }
+}
+
 /// Streams a whole file through the pipeline, committing chunk by chunk. The first
 /// `batch.rows_done` rows were committed before (a resumed run) and are skipped.
 /// `after_chunk` runs after each commit (progress, lease renewal); returning `false`
 /// stops the run.
 pub fn run_file<R: Read + Send>(
+    conn: &mut AnyConnection,
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    source: R,
+    after_chunk: impl FnMut(&mut AnyConnection, ChunkCounts) -> Result<bool, AppError>,
+) -> Result<ChunkCounts, RunError> {
+    crate::db::set_sqlite_cache_kib(conn, settings.sqlite_cache_kib)?;
+    let result = run_file_with(conn, settings, batch, source, after_chunk);
+    // The connection goes back to the pool: give the memory back.
+    let restored = crate::db::set_sqlite_cache_kib(conn, crate::db::SQLITE_CACHE_KIB);
+    let total = result?;
+    restored?;
+    Ok(total)
+}
+
+fn run_file_with<R: Read + Send>(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,
     batch: &BatchRow,
@@ -838,9 +899,22 @@ pub fn run_file<R: Read + Send>(
             }
         });
         let mut total = ChunkCounts::default();
-        for message in rx {
-            let (chunk, evaluated, now) = message?;
-            let (counts, _) = store_chunk(conn, settings, batch, &chunk, evaluated, now)?;
+        while let Ok(message) = rx.recv() {
+            // Chunks as they come, until `commit_rows` or the end of the file, in one
+            // transaction with their counts.
+            let counts = write_transaction(conn, |conn| -> Result<ChunkCounts, RunError> {
+                let mut counts = ChunkCounts::default();
+                let mut next = Some(message);
+                while let Some(message) = next.take() {
+                    let (chunk, evaluated, now) = message?;
+                    let (c, _) = store_chunk(conn, settings, batch, &chunk, evaluated, now)?;
+                    counts.add(c);
+                    if (counts.rows as usize) < settings.commit_rows {
+                        next = rx.recv().ok();
+                    }
+                }
+                Ok(counts)
+            })?;
             total.add(counts);
             if !after_chunk(conn, counts)? {
                 return Err(RunError::LeaseLost);
