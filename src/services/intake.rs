@@ -624,174 +624,172 @@ fn store_chunk(
         .collect();
 
     let rules = crate::services::market::rules(conn)?;
+    let since = now - TimeDelta::days(settings.dedup_days);
+    let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
+    let suppressed = store::intake::suppressed_keys(conn, &all_keys)?;
+    let looked_up_at = started.elapsed();
+
+    // Decide each row in file order; `kept` indexes accepted candidates.
+    let mut soft_flags: HashMap<usize, Vec<Signal>> = HashMap::new();
+    let mut kept: Vec<usize> = Vec::new();
     {
-        let since = now - TimeDelta::days(settings.dedup_days);
-        let existing = store::intake::existing_keys(conn, &all_keys, since, &batch.id)?;
-        let suppressed = store::intake::suppressed_keys(conn, &all_keys)?;
-        let looked_up_at = started.elapsed();
-
-        // Decide each row in file order; `kept` indexes accepted candidates.
-        let mut soft_flags: HashMap<usize, Vec<Signal>> = HashMap::new();
-        let mut kept: Vec<usize> = Vec::new();
-        {
-            let mut seen: HashSet<&str> = HashSet::new();
-            let mut phone_owner: HashMap<&str, (&str, usize)> = HashMap::new();
-            for (i, c) in candidates.iter().enumerate() {
-                let Some(c) = c else { continue };
-                if c.keys().any(|k| suppressed.contains(k)) {
-                    outcomes[i] = Some(RowOutcome::Suppressed(vec![Reason::new(
-                        "suppressed",
-                        "contact",
-                        "is on the suppression list (opted out or do-not-call)",
-                    )]));
-                    continue;
-                }
-                let phone_key = c.row.phone_key.as_deref();
-                if c.keys()
-                    .any(|k| existing.contains(k) || seen.contains(k.as_str()))
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut phone_owner: HashMap<&str, (&str, usize)> = HashMap::new();
+        for (i, c) in candidates.iter().enumerate() {
+            let Some(c) = c else { continue };
+            if c.keys().any(|k| suppressed.contains(k)) {
+                outcomes[i] = Some(RowOutcome::Suppressed(vec![Reason::new(
+                    "suppressed",
+                    "contact",
+                    "is on the suppression list (opted out or do-not-call)",
+                )]));
+                continue;
+            }
+            let phone_key = c.row.phone_key.as_deref();
+            if c.keys()
+                .any(|k| existing.contains(k) || seen.contains(k.as_str()))
+            {
+                let mut reasons = vec![Reason::new(
+                    "duplicate",
+                    "contact",
+                    &format!(
+                        "was seen in this batch or in the last {} days",
+                        settings.dedup_days
+                    ),
+                )];
+                if let Some(pk) = phone_key
+                    && let Some((owner, idx)) = phone_owner.get(pk)
+                    && *owner != c.name
                 {
-                    let mut reasons = vec![Reason::new(
-                        "duplicate",
-                        "contact",
-                        &format!(
-                            "was seen in this batch or in the last {} days",
-                            settings.dedup_days
-                        ),
-                    )];
-                    if let Some(pk) = phone_key
-                        && let Some((owner, idx)) = phone_owner.get(pk)
-                        && *owner != c.name
-                    {
-                        reasons.push(signal_reason(&pseudo::SHARED_PHONE));
-                        soft_flags
-                            .entry(*idx)
-                            .or_default()
-                            .push(pseudo::SHARED_PHONE);
-                    }
-                    outcomes[i] = Some(RowOutcome::Duplicate(reasons));
-                    continue;
+                    reasons.push(signal_reason(&pseudo::SHARED_PHONE));
+                    soft_flags
+                        .entry(*idx)
+                        .or_default()
+                        .push(pseudo::SHARED_PHONE);
                 }
-                seen.extend(c.keys().map(String::as_str));
-                if let Some(pk) = phone_key {
-                    phone_owner.insert(pk, (c.name.as_str(), i));
-                }
-                soft_flags
-                    .entry(i)
-                    .or_default()
-                    .extend(c.soft.iter().cloned());
-                kept.push(i);
+                outcomes[i] = Some(RowOutcome::Duplicate(reasons));
+                continue;
             }
-        }
-
-        // Many leads from one IP address within minutes: a soft signal.
-        let window = TimeDelta::minutes(settings.ip_burst_minutes);
-        let mut by_ip: HashMap<&str, Vec<(usize, NaiveDateTime)>> = HashMap::new();
-        for &i in &kept {
-            let details = &candidates[i]
-                .as_ref()
-                .expect("kept rows are candidates")
-                .details;
-            if let Some(hash) = &details.ip_hash {
-                by_ip
-                    .entry(hash.as_str())
-                    .or_default()
-                    .push((i, details.captured_at));
+            seen.extend(c.keys().map(String::as_str));
+            if let Some(pk) = phone_key {
+                phone_owner.insert(pk, (c.name.as_str(), i));
             }
+            soft_flags
+                .entry(i)
+                .or_default()
+                .extend(c.soft.iter().cloned());
+            kept.push(i);
         }
-        if !by_ip.is_empty() {
-            let times: Vec<NaiveDateTime> = by_ip.values().flatten().map(|(_, t)| *t).collect();
-            let (from, to) = (
-                *times.iter().min().expect("not empty") - window,
-                *times.iter().max().expect("not empty") + window,
-            );
-            let hashes: Vec<String> = by_ip.keys().map(|h| (*h).to_string()).collect();
-            let earlier = store::intake::ip_capture_times(conn, &hashes, from, to)?;
-            for (hash, rows_here) in &by_ip {
-                let stored = earlier.get(*hash).map(Vec::as_slice).unwrap_or(&[]);
-                for (i, at) in rows_here {
-                    let near = |t: &NaiveDateTime| (*t - *at).abs() <= window;
-                    let count = stored.iter().filter(|t| near(t)).count()
-                        + rows_here.iter().filter(|(_, t)| near(t)).count();
-                    if count > settings.ip_burst_max {
-                        soft_flags.entry(*i).or_default().push(pseudo::IP_BURST);
-                    }
-                }
-            }
-        }
-
-        let mut new_leads = Vec::with_capacity(kept.len());
-        let mut details = Vec::with_capacity(kept.len());
-        for &i in &kept {
-            let c = *candidates[i].take().expect("kept rows are candidates");
-            let Candidate {
-                mut row,
-                details: detail,
-                mut score,
-                ..
-            } = c;
-            let flags = soft_flags.remove(&i).unwrap_or_default();
-            row.flags = pseudo::flags_text(&flags);
-            score.soft_flags = if row.flags.is_empty() {
-                0
-            } else {
-                row.flags.split(',').count()
-            };
-            row.score = scoring::score(&score);
-            row.list_price_cents =
-                crate::services::market::list_price(&row, batch.price_cents, &rules, now);
-            outcomes[i] = Some(RowOutcome::Accepted {
-                lead_id: row.id.clone(),
-                score: row.score,
-                price_cents: row.list_price_cents,
-            });
-            new_leads.push(row);
-            details.push(detail);
-        }
-        let outcomes: Vec<RowOutcome> = outcomes
-            .into_iter()
-            .map(|o| o.expect("every row decided"))
-            .collect();
-        let mut counts = ChunkCounts {
-            rows: rows.len() as i32,
-            ..Default::default()
-        };
-        let mut rejects = Vec::new();
-        for ((row_number, record), outcome) in rows.iter().zip(&outcomes) {
-            match outcome {
-                RowOutcome::Accepted { .. } => {
-                    counts.accepted += 1;
-                    continue;
-                }
-                RowOutcome::Rejected(_) => counts.rejected += 1,
-                RowOutcome::Duplicate(_) => counts.duplicates += 1,
-                RowOutcome::Suppressed(_) => counts.suppressed += 1,
-            }
-            let cells = match record {
-                RawRecord::Cells(c) | RawRecord::Unreadable(_, c) => c,
-            };
-            rejects.push(RejectRow {
-                id: store::new_id(),
-                batch_id: batch.id.clone(),
-                row_number: *row_number,
-                outcome: outcome.outcome().to_string(),
-                reasons: reasons_text(outcome.reasons()),
-                raw: serde_json::to_string(cells).unwrap_or_else(|_| "[]".into()),
-            });
-        }
-        let decided_at = started.elapsed();
-        store::leads::insert_many(conn, &new_leads)?;
-        store::intake::insert_details(conn, &details)?;
-        store::intake::insert_rejects(conn, &rejects)?;
-        store::batches::add_counts(conn, &batch.id, counts)?;
-        tracing::debug!(
-            rows = rows.len(),
-            lookup_ms = looked_up_at.as_millis() as u64,
-            decide_ms = (decided_at - looked_up_at).as_millis() as u64,
-            insert_ms = (started.elapsed() - decided_at).as_millis() as u64,
-            "intake chunk"
-        );
-        Ok((counts, outcomes))
     }
+
+    // Many leads from one IP address within minutes: a soft signal.
+    let window = TimeDelta::minutes(settings.ip_burst_minutes);
+    let mut by_ip: HashMap<&str, Vec<(usize, NaiveDateTime)>> = HashMap::new();
+    for &i in &kept {
+        let details = &candidates[i]
+            .as_ref()
+            .expect("kept rows are candidates")
+            .details;
+        if let Some(hash) = &details.ip_hash {
+            by_ip
+                .entry(hash.as_str())
+                .or_default()
+                .push((i, details.captured_at));
+        }
+    }
+    if !by_ip.is_empty() {
+        let times: Vec<NaiveDateTime> = by_ip.values().flatten().map(|(_, t)| *t).collect();
+        let (from, to) = (
+            *times.iter().min().expect("not empty") - window,
+            *times.iter().max().expect("not empty") + window,
+        );
+        let hashes: Vec<String> = by_ip.keys().map(|h| (*h).to_string()).collect();
+        let earlier = store::intake::ip_capture_times(conn, &hashes, from, to)?;
+        for (hash, rows_here) in &by_ip {
+            let stored = earlier.get(*hash).map(Vec::as_slice).unwrap_or(&[]);
+            for (i, at) in rows_here {
+                let near = |t: &NaiveDateTime| (*t - *at).abs() <= window;
+                let count = stored.iter().filter(|t| near(t)).count()
+                    + rows_here.iter().filter(|(_, t)| near(t)).count();
+                if count > settings.ip_burst_max {
+                    soft_flags.entry(*i).or_default().push(pseudo::IP_BURST);
+                }
+            }
+        }
+    }
+
+    let mut new_leads = Vec::with_capacity(kept.len());
+    let mut details = Vec::with_capacity(kept.len());
+    for &i in &kept {
+        let c = *candidates[i].take().expect("kept rows are candidates");
+        let Candidate {
+            mut row,
+            details: detail,
+            mut score,
+            ..
+        } = c;
+        let flags = soft_flags.remove(&i).unwrap_or_default();
+        row.flags = pseudo::flags_text(&flags);
+        score.soft_flags = if row.flags.is_empty() {
+            0
+        } else {
+            row.flags.split(',').count()
+        };
+        row.score = scoring::score(&score);
+        row.list_price_cents =
+            crate::services::market::list_price(&row, batch.price_cents, &rules, now);
+        outcomes[i] = Some(RowOutcome::Accepted {
+            lead_id: row.id.clone(),
+            score: row.score,
+            price_cents: row.list_price_cents,
+        });
+        new_leads.push(row);
+        details.push(detail);
+    }
+    let outcomes: Vec<RowOutcome> = outcomes
+        .into_iter()
+        .map(|o| o.expect("every row decided"))
+        .collect();
+    let mut counts = ChunkCounts {
+        rows: rows.len() as i32,
+        ..Default::default()
+    };
+    let mut rejects = Vec::new();
+    for ((row_number, record), outcome) in rows.iter().zip(&outcomes) {
+        match outcome {
+            RowOutcome::Accepted { .. } => {
+                counts.accepted += 1;
+                continue;
+            }
+            RowOutcome::Rejected(_) => counts.rejected += 1,
+            RowOutcome::Duplicate(_) => counts.duplicates += 1,
+            RowOutcome::Suppressed(_) => counts.suppressed += 1,
+        }
+        let cells = match record {
+            RawRecord::Cells(c) | RawRecord::Unreadable(_, c) => c,
+        };
+        rejects.push(RejectRow {
+            id: store::new_id(),
+            batch_id: batch.id.clone(),
+            row_number: *row_number,
+            outcome: outcome.outcome().to_string(),
+            reasons: reasons_text(outcome.reasons()),
+            raw: serde_json::to_string(cells).unwrap_or_else(|_| "[]".into()),
+        });
+    }
+    let decided_at = started.elapsed();
+    store::leads::insert_many(conn, &new_leads)?;
+    store::intake::insert_details(conn, &details)?;
+    store::intake::insert_rejects(conn, &rejects)?;
+    store::batches::add_counts(conn, &batch.id, counts)?;
+    tracing::debug!(
+        rows = rows.len(),
+        lookup_ms = looked_up_at.as_millis() as u64,
+        decide_ms = (decided_at - looked_up_at).as_millis() as u64,
+        insert_ms = (started.elapsed() - decided_at).as_millis() as u64,
+        "intake chunk"
+    );
+    Ok((counts, outcomes))
 }
 
 /// Why a batch stopped without finishing.
