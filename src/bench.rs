@@ -25,6 +25,15 @@ pub struct Report {
     pub rejected: i32,
     pub duplicates: i32,
     pub peak_rss_mb: Option<f64>,
+    /// With `--ceiling`: how fast the database alone stored the same leads.
+    pub ceiling: Option<Ceiling>,
+}
+
+/// The database's own speed at storing the leads a run accepted, into the same table
+/// with every index, check and foreign key: what intake's writer cannot beat.
+pub struct Ceiling {
+    pub leads: i64,
+    pub seconds: f64,
 }
 
 /// Peak resident set size of this process (`VmHWM`), where the OS tells it.
@@ -106,7 +115,12 @@ pub fn generate_csv(path: &std::path::Path, rows: usize) -> std::io::Result<()> 
 
 /// Runs the benchmark against `base_url`: a SQLite path (a fresh file is made beside
 /// it) or a PostgreSQL server URL (a fresh database is created and dropped).
-pub fn intake(config: &Config, base: &DatabaseUrl, rows: usize) -> anyhow::Result<Report> {
+pub fn intake(
+    config: &Config,
+    base: &DatabaseUrl,
+    rows: usize,
+    ceiling: bool,
+) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let csv = dir.path().join("bench.csv");
     generate_csv(&csv, rows)?;
@@ -136,17 +150,65 @@ pub fn intake(config: &Config, base: &DatabaseUrl, rows: usize) -> anyhow::Resul
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let seconds = started.elapsed().as_secs_f64();
         let done = store::batches::find(&mut conn, &batch.id)?;
+        let peak_rss_mb = peak_rss_mb();
+        let ceiling = if ceiling {
+            Some(engine_ceiling(&mut conn, &config.intake)?)
+        } else {
+            None
+        };
         Ok(Report {
             rows,
             seconds,
             accepted: done.accepted,
             rejected: done.rejected,
             duplicates: done.duplicates,
-            peak_rss_mb: peak_rss_mb(),
+            peak_rss_mb,
+            ceiling,
         })
     })();
     drop_database(cleanup);
     result
+}
+
+/// Copies the stored leads aside, empties the table and copies them back with plain
+/// `INSERT ... SELECT` in intake's transaction size and page cache: no parsing, no
+/// look-ups, no application code, only the table's own indexes, checks and foreign keys.
+fn engine_ceiling(
+    conn: &mut db::AnyConnection,
+    settings: &intake::IntakeSettings,
+) -> anyhow::Result<Ceiling> {
+    conn.batch_execute(
+        "CREATE TABLE ceiling_leads AS SELECT * FROM leads; \
+         CREATE INDEX ceiling_leads_id_idx ON ceiling_leads (id);",
+    )?;
+    match conn {
+        db::AnyConnection::Postgresql(c) => c.batch_execute("TRUNCATE leads CASCADE;")?,
+        // The bench's database holds no purchases or disputes: details are the only
+        // rows that point at leads.
+        db::AnyConnection::Sqlite(c) => c.batch_execute(
+            "DELETE FROM lead_details; DELETE FROM leads; PRAGMA wal_checkpoint(TRUNCATE);",
+        )?,
+    }
+    db::set_sqlite_cache_kib(conn, settings.sqlite_cache_kib)?;
+    // Each statement commits on its own, `commit_rows` leads at a time, in id order
+    // (the order intake wrote them).
+    let step = format!(
+        "INSERT INTO leads SELECT * FROM ceiling_leads \
+         WHERE id > COALESCE((SELECT MAX(id) FROM leads), '') ORDER BY id LIMIT {}",
+        settings.commit_rows.max(1)
+    );
+    let started = Instant::now();
+    let mut leads = 0i64;
+    loop {
+        let moved = diesel::sql_query(&step).execute(conn)?;
+        if moved == 0 {
+            break;
+        }
+        leads += moved as i64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    db::set_sqlite_cache_kib(conn, db::SQLITE_CACHE_KIB)?;
+    Ok(Ceiling { leads, seconds })
 }
 
 pub struct MarketReport {

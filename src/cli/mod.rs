@@ -103,6 +103,10 @@ enum BenchCommand {
     Intake {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+        /// Then time the database alone storing the same leads (`INSERT ... SELECT` into
+        /// the emptied table): the ceiling intake works under.
+        #[arg(long)]
+        ceiling: bool,
     },
 }
 
@@ -376,10 +380,10 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench {
-            command: BenchCommand::Intake { rows },
+            command: BenchCommand::Intake { rows, ceiling },
         } => {
             let config = config(MissingSecrets::Generate)?;
-            let report = crate::bench::intake(&config, &config.database_url, rows)
+            let report = crate::bench::intake(&config, &config.database_url, rows, ceiling)
                 .map_err(CliError::Other)?;
             println!(
                 "intake on {}: {} rows in {:.2} s = {:.0} rows/s ({} accepted, {} rejected, {} duplicates); peak RSS {}",
@@ -399,6 +403,19 @@ fn run(command: Command) -> Result<(), CliError> {
                     .map(|m| format!("{m:.0} MB"))
                     .unwrap_or_else(|| "unknown".into())
             );
+            if let Some(c) = report.ceiling {
+                let leads_per_s = c.leads as f64 / c.seconds;
+                // Input rows/s the database alone would allow at this run's acceptance.
+                let rows_per_s = leads_per_s * report.rows as f64 / c.leads.max(1) as f64;
+                println!(
+                    "the database alone stored the {} leads in {:.2} s = {:.0} leads/s, {:.0} input rows/s at this acceptance; intake ran at {:.0}% of that",
+                    c.leads,
+                    c.seconds,
+                    leads_per_s,
+                    rows_per_s,
+                    100.0 * (report.rows as f64 / report.seconds) / rows_per_s
+                );
+            }
             Ok(())
         }
         Command::Apikey {

@@ -7,6 +7,7 @@ use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
+on_both_backends!(bench_intake_times_the_database_alone_on_the_same_leads);
 
 fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_leadmarket"))
@@ -178,4 +179,32 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: &TestApp) 
         assert!(err.contains(reason), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
+}
+
+/// The number before `word` in `text`, e.g. `(1234 accepted`.
+fn number_before(text: &str, word: &str) -> i64 {
+    let at = text
+        .find(word)
+        .unwrap_or_else(|| panic!("no `{word}` in {text}"));
+    text[..at]
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|s| !s.is_empty())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before `{word}` in {text}"))
+}
+
+async fn bench_intake_times_the_database_alone_on_the_same_leads(app: &TestApp) {
+    // The bench makes (and drops) its own database beside the app's.
+    let out = run(app, &["bench", "intake", "--rows", "3000", "--ceiling"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let accepted = number_before(&text, " accepted");
+    assert!(accepted > 2000, "{text}");
+    // Every accepted lead was copied back into the emptied table.
+    assert_eq!(number_before(&text, " leads in"), accepted, "{text}");
+    assert!(text.contains("leads/s"), "{text}");
 }
