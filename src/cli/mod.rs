@@ -403,18 +403,24 @@ fn run(command: Command) -> Result<(), CliError> {
                     .map(|m| format!("{m:.0} MB"))
                     .unwrap_or_else(|| "unknown".into())
             );
-            if let Some(c) = report.ceiling {
-                let leads_per_s = c.leads as f64 / c.seconds;
-                // Input rows/s the database alone would allow at this run's acceptance.
-                let rows_per_s = leads_per_s * report.rows as f64 / c.leads.max(1) as f64;
-                println!(
-                    "the database alone stored the {} leads in {:.2} s = {:.0} leads/s, {:.0} input rows/s at this acceptance; intake ran at {:.0}% of that",
-                    c.leads,
-                    c.seconds,
-                    leads_per_s,
-                    rows_per_s,
-                    100.0 * (report.rows as f64 / report.seconds) / rows_per_s
-                );
+            match report.ceiling {
+                Some(c) if c.leads > 0 => {
+                    let leads_per_s = c.leads as f64 / c.seconds;
+                    // Input rows/s the database alone would allow at this run's acceptance.
+                    let rows_per_s = leads_per_s * report.rows as f64 / c.leads as f64;
+                    println!(
+                        "the database alone stored the {} leads in {:.2} s = {:.0} leads/s, {:.0} input rows/s at this acceptance; intake ran at {:.0}% of that",
+                        c.leads,
+                        c.seconds,
+                        leads_per_s,
+                        rows_per_s,
+                        100.0 * (report.rows as f64 / report.seconds) / rows_per_s
+                    );
+                }
+                Some(_) => {
+                    println!("no lead was accepted: nothing for the database alone to store")
+                }
+                None => {}
             }
             Ok(())
         }
