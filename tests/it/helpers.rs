@@ -303,7 +303,6 @@ pub struct Browser {
     base: String,
 }
 
-/// The value of the first hidden `csrf_token` input in a page.
 /// An RFC 3339 time `minutes_ago`, but never before today's midnight (UTC). Prices and
 /// scores decay by calendar day, so a lead captured "ten minutes ago" at 00:05 would
 /// already be a day old and cheaper, and a test run just after midnight would fail.
@@ -315,6 +314,7 @@ pub fn recent_rfc3339(minutes_ago: i64) -> String {
         .to_rfc3339()
 }
 
+/// The value of the first hidden `csrf_token` input in a page.
 pub fn csrf_from(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf_token\" value=\"")?;
     let rest = &html[at + "name=\"csrf_token\" value=\"".len()..];
