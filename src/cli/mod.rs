@@ -50,6 +50,17 @@ enum Command {
     },
     /// Import a lead CSV for an agency through the same intake as an upload.
     Import(ImportArgs),
+    /// Add the phones and emails of a file (one per line) to the suppression list; their
+    /// open leads are withdrawn at once.
+    Suppress {
+        file: std::path::PathBuf,
+        /// `opt_out` or `do_not_call`.
+        #[arg(long, default_value = "opt_out")]
+        reason: String,
+        /// Country of phones in national form.
+        #[arg(long)]
+        country: Option<String>,
+    },
     /// Buyer credit.
     Credit {
         #[command(subcommand)]
@@ -315,6 +326,31 @@ fn run(command: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Import(args) => import(args),
+        Command::Suppress {
+            file,
+            reason,
+            country,
+        } => {
+            let config = config(MissingSecrets::GenerateForSqlite)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Input(format!("cannot read {}: {e}", file.display())))?;
+            let entries: Vec<&str> = text.lines().collect();
+            let outcome = crate::services::suppression::add(
+                &mut *connection(&config)?,
+                &entries,
+                &reason,
+                country.as_deref(),
+                "import",
+            )?;
+            println!(
+                "{} added, {} already listed, {} open leads withdrawn, {} not recognised",
+                outcome.added,
+                outcome.already,
+                outcome.withdrawn,
+                outcome.invalid.len()
+            );
+            Ok(())
+        }
         Command::Credit {
             command: CreditCommand::Set { org, limit_cents },
         } => {

@@ -226,7 +226,7 @@ pub fn seed_if_empty(
     config: &crate::config::Config,
     progress: &mut impl Write,
 ) -> anyhow::Result<String> {
-    if store::organisations::count(conn)? > 0 {
+    if store::organisations::count_customers(conn)? > 0 {
         let _ = writeln!(
             progress,
             "The database already has data; not seeding again."
@@ -262,11 +262,19 @@ pub fn seed(
     let password = NewPassword::parse(PASSWORD).map_err(anyhow::Error::msg)?;
     let mut agencies = Vec::new();
     for org in ORGS {
-        let row = accounts::create_organisation(conn, org.kind, org.name, Some(org.slug))?;
+        // Staff join the platform organisation every install has; their demo emails keep
+        // the organisation's own slug.
+        let (row, slug) = if org.kind == OrgKind::Platform {
+            let slug = store::organisations::PLATFORM_SLUG;
+            (store::organisations::find_by_slug(conn, slug)?, slug)
+        } else {
+            let row = accounts::create_organisation(conn, org.kind, org.name, Some(org.slug))?;
+            (row, org.slug)
+        };
         for (role, name, local) in org.users {
             accounts::create_user(
                 conn,
-                org.slug,
+                slug,
                 &email_for(local, org.slug),
                 Some(name),
                 *role,

@@ -115,6 +115,8 @@ pub fn open(
         return Err(AppError::Validation(problems));
     }
     write_transaction(conn, |conn| {
+        // The cap below counts, then inserts: one buyer's disputes open one at a time.
+        store::organisations::lock(conn, buyer_id)?;
         let (purchase_id, lead_id, agency_id, price, commission, bought_at) =
             store::disputes::purchase_of(conn, buyer_id, lead_id, purchase_id)?
                 .ok_or(AppError::NotFound)?;

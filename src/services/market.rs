@@ -127,6 +127,9 @@ pub fn buy(
                 {
                     Some("no such lead")
                 }
+                Some(c) if c.suppressed => {
+                    Some("no longer on sale: the person asked not to be contacted")
+                }
                 Some(c) if c.agency_suspended() => Some("its agency's listings are suspended"),
                 Some(c)
                     if c.sale.status != "available" || c.sale.sales_count >= c.sale.max_sales =>

@@ -10,6 +10,8 @@ use crate::store;
 pub struct AddOutcome {
     pub added: usize,
     pub already: usize,
+    /// Open leads of these people taken off sale at once.
+    pub withdrawn: usize,
     /// Entries that are neither a valid email nor a valid phone; nothing stored for them.
     pub invalid: Vec<String>,
 }
@@ -46,12 +48,17 @@ pub fn add(
         invalid.push(raw.chars().take(80).collect());
     }
     let total = keys.len();
-    let added = write_transaction(conn, |conn| {
-        store::intake::add_suppressions(conn, &keys, reason, source)
+    // One transaction: once the entries are on the list, none of their leads is on sale.
+    let (added, withdrawn) = write_transaction(conn, |conn| {
+        let added = store::intake::add_suppressions(conn, &keys, reason, source)?;
+        let hashes: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        let withdrawn = store::intake::withdraw_suppressed_leads(conn, &hashes)?;
+        Ok::<_, diesel::result::Error>((added, withdrawn))
     })?;
     Ok(AddOutcome {
         added,
         already: total - added,
+        withdrawn,
         invalid,
     })
 }

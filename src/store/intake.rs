@@ -241,6 +241,24 @@ pub fn add_suppressions(
     Ok(n)
 }
 
+/// Takes every open lead holding one of `keys` (email or phone hashes) off sale, across
+/// batches and agencies: a suppressed person is never sold again. Returns how many.
+pub fn withdraw_suppressed_leads(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        n += diesel::update(
+            leads::table.filter(leads::status.eq("available")).filter(
+                leads::email_key
+                    .eq_any(chunk)
+                    .or(leads::phone_key.eq_any(chunk)),
+            ),
+        )
+        .set(leads::status.eq("withdrawn"))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
 pub fn suppression_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
     suppressions::table
         .group_by((suppressions::kind, suppressions::reason))

@@ -11,7 +11,7 @@ use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 use crate::db::AnyConnection;
 use crate::db::schema::{
     batches, buyer_accounts, leads, ledger_entries, ledger_transactions, organisations,
-    price_rules, pricing_state, purchases,
+    price_rules, pricing_state, purchases, suppressions,
 };
 use crate::domain::money::Balanced;
 
@@ -265,6 +265,8 @@ pub struct PurchaseFacts {
     pub sale: SaleFacts,
     pub agency_status: String,
     pub bought: bool,
+    /// The person's email or phone is on the suppression list.
+    pub suppressed: bool,
 }
 
 impl PurchaseFacts {
@@ -283,16 +285,31 @@ pub fn purchase_facts(
             .filter(purchases::lead_id.eq(leads::id))
             .filter(purchases::buyer_id.eq(buyer_id)),
     );
+    let suppressed = diesel::dsl::exists(
+        suppressions::table.filter(
+            suppressions::key_hash
+                .nullable()
+                .eq(leads::email_key)
+                .or(suppressions::key_hash.nullable().eq(leads::phone_key)),
+        ),
+    );
     leads::table
         .inner_join(batches::table)
         .inner_join(organisations::table.on(organisations::id.eq(leads::agency_id)))
         .filter(leads::id.eq_any(lead_ids))
-        .select((sale_facts_columns!(), organisations::status, bought))
+        .select((
+            sale_facts_columns!(),
+            organisations::status,
+            bought,
+            suppressed,
+        ))
         .load(conn)
 }
 
-/// One more sale of a lead, only while it has sales left: `false` when sold out. Under
-/// PostgreSQL's default isolation a waiting UPDATE re-checks the WHERE after the lock.
+/// One more sale of a lead, only while it has sales left and its person is not
+/// suppressed: `false` otherwise. Under PostgreSQL's default isolation a waiting UPDATE
+/// re-checks the WHERE after the lock; the suppression check runs inside the purchase's
+/// transaction, so a suppression committed before it is always seen.
 pub fn take_sale(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<bool> {
     TakeSale { lead_id }.execute(conn).map(|n| n == 1)
 }
@@ -317,7 +334,11 @@ where
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("UPDATE leads SET sales_count = sales_count + 1 WHERE id = ");
         out.push_bind_param::<Text, str>(self.lead_id)?;
-        out.push_sql(" AND status = 'available' AND sales_count < max_sales");
+        out.push_sql(
+            " AND status = 'available' AND sales_count < max_sales \
+             AND NOT EXISTS (SELECT 1 FROM suppressions WHERE key_hash = leads.email_key) \
+             AND NOT EXISTS (SELECT 1 FROM suppressions WHERE key_hash = leads.phone_key)",
+        );
         Ok(())
     }
 }

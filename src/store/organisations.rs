@@ -71,9 +71,27 @@ pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<OrganisationRow>> {
         .load(conn)
 }
 
-pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
-    organisations::table.count().get_result(conn)
+/// Serialises "count, then insert" rules of one organisation (a buyer's return cap):
+/// this no-op UPDATE holds the row's write lock until commit on PostgreSQL, so a second
+/// transaction waits here and then counts what the first wrote. SQLite's write
+/// transactions (`BEGIN IMMEDIATE`) are serialised already.
+pub fn lock(conn: &mut AnyConnection, org_id: &str) -> QueryResult<()> {
+    diesel::update(organisations::table.find(org_id))
+        .set(organisations::status.eq(organisations::status))
+        .execute(conn)
+        .map(drop)
 }
+
+/// Agencies and buyers: the platform organisation exists on every install.
+pub fn count_customers(conn: &mut AnyConnection) -> QueryResult<i64> {
+    organisations::table
+        .filter(organisations::kind.ne("platform"))
+        .count()
+        .get_result(conn)
+}
+
+/// The slug of the platform organisation every install has (made by a migration).
+pub const PLATFORM_SLUG: &str = "platform";
 
 /// Organisations per kind, for dashboards.
 pub fn count_by_kind(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {

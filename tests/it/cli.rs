@@ -8,6 +8,8 @@ use crate::on_both_backends;
 
 on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
 on_both_backends!(bench_intake_times_the_database_alone_on_the_same_leads);
+on_both_backends!(a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance);
+on_both_backends!(a_suppression_file_withdraws_the_listed_leads_of_its_people);
 
 fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_leadmarket"))
@@ -207,4 +209,96 @@ async fn bench_intake_times_the_database_alone_on_the_same_leads(app: &TestApp) 
     // Every accepted lead was copied back into the emptied table.
     assert_eq!(number_before(&text, " leads in"), accepted, "{text}");
     assert!(text.contains("leads/s"), "{text}");
+}
+
+async fn a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance(
+    app: &TestApp,
+) {
+    let out = run(app, &["migrate"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (email, role) in [
+        ("root@ops.example.com", "admin"),
+        ("books@ops.example.com", "finance"),
+    ] {
+        let out = run(
+            app,
+            &[
+                "user",
+                "create",
+                "--org",
+                "platform",
+                "--email",
+                email,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            "a-good-long-password\n",
+        );
+        assert!(
+            out.status.success(),
+            "{role}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let admin = app.browser();
+    let resp = admin
+        .login_attempt("root@ops.example.com", "a-good-long-password")
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (status, _) = admin.get_text("/admin/suppressions").await;
+    assert_eq!(status, 200, "the first admin reaches the admin pages");
+    let finance = app.browser();
+    let resp = finance
+        .login_attempt("books@ops.example.com", "a-good-long-password")
+        .await;
+    assert_eq!(resp.status(), 303);
+    // A platform admin cannot be made in an agency, nor a second platform by the CLI.
+    let out = run(
+        app,
+        &["org", "create", "--kind", "platform", "--name", "Another"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+async fn a_suppression_file_withdraws_the_listed_leads_of_its_people(app: &TestApp) {
+    let (agency, _) = app.member(leadmarket::domain::Role::Agency, "Acme Leads");
+    let token = app.token(&app.api_key(&agency)).await;
+    let gone = crate::market::post_lead(app, &token, 1, serde_json::json!({})).await;
+    let kept = crate::market::post_lead(app, &token, 2, serde_json::json!({})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("optouts.txt");
+    std::fs::write(&file, "ANN1@example.com\nnot a contact\n").unwrap();
+    let out = run(
+        app,
+        &["suppress", file.to_str().unwrap(), "--reason", "opt_out"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout(&out),
+        "1 added, 0 already listed, 1 open leads withdrawn, 1 not recognised"
+    );
+    let status = |id: &str| -> String {
+        use diesel::prelude::*;
+        use leadmarket::db::schema::leads;
+        app.with_conn(|c| {
+            leads::table
+                .find(id)
+                .select(leads::status)
+                .first(c)
+                .unwrap()
+        })
+    };
+    assert_eq!(status(&gone), "withdrawn");
+    assert_eq!(status(&kept), "available");
 }

@@ -23,7 +23,7 @@ async fn concurrent_read_then_write_transactions_all_succeed(app: &TestApp) {
                     // Read first, then write: a deferred SQLite transaction fails here with
                     // "database is locked" instead of waiting.
                     let result = write_transaction(&mut conn, |c| -> Result<(), AppError> {
-                        let before = store::organisations::count(c)?;
+                        let before = store::organisations::count_customers(c)?;
                         store::organisations::create(
                             c,
                             OrgKind::Buyer,
@@ -50,7 +50,9 @@ async fn concurrent_read_then_write_transactions_all_succeed(app: &TestApp) {
         failures.len(),
         failures.first()
     );
-    let total = app.with_conn(store::organisations::count).unwrap();
+    let total = app
+        .with_conn(store::organisations::count_customers)
+        .unwrap();
     assert_eq!(total as usize, WRITERS * EACH);
 }
 

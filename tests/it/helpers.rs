@@ -196,7 +196,15 @@ impl TestApp {
         reqwest::Client::new()
     }
 
+    /// A new agency or buyer; for the platform, the one organisation every install has.
     pub fn org(&self, kind: OrgKind, name: &str) -> OrganisationRow {
+        if kind == OrgKind::Platform {
+            return store::organisations::find_by_slug(
+                &mut self.conn(),
+                store::organisations::PLATFORM_SLUG,
+            )
+            .expect("the platform organisation");
+        }
         accounts::create_organisation(&mut self.conn(), kind, name, None).expect("organisation")
     }
 

@@ -14,4 +14,6 @@ mod intake;
 mod login;
 mod market;
 mod migrations;
+mod retries;
 mod scoping;
+mod suppression;

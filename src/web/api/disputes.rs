@@ -1,10 +1,11 @@
 //! Disputes through the API: buyers open them, agencies answer them.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ApiCaller;
+use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::error::{ApiResult, AppError};
@@ -76,33 +77,40 @@ impl From<DisputeRow> for DisputeView {
 pub async fn open(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<DisputeRequest>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
-    let (config, buyer, r) = (
-        state.config.clone(),
-        caller.org_id.clone(),
-        body.into_inner(),
-    );
-    let d = state
-        .db(move |conn| {
-            disputes::open(
-                conn,
-                &Settings::from(&*config),
-                &buyer,
-                r.lead_id.as_deref(),
-                r.purchase_id.as_deref(),
-                &r.reason,
-                &r.comment,
-                Actor {
-                    kind: "buyer",
-                    user_id: None,
-                },
-                store::now(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(DisputeView::from(d)))
+    let r: DisputeRequest = idempotency::parse_json(&body)?;
+    let hash = idempotency::hash_body(&[&body]);
+    let (config, buyer) = (state.config.clone(), caller.org_id.clone());
+    let worker = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let d = worker
+            .db(move |conn| {
+                disputes::open(
+                    conn,
+                    &Settings::from(&*config),
+                    &buyer,
+                    r.lead_id.as_deref(),
+                    r.purchase_id.as_deref(),
+                    &r.reason,
+                    &r.comment,
+                    Actor {
+                        kind: "buyer",
+                        user_id: None,
+                    },
+                    store::now(),
+                )
+            })
+            .await;
+        idempotency::answer(StatusCode::CREATED, d.and_then(view))
+    })
+    .await
+}
+
+fn view(d: DisputeRow) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(DisputeView::from(d)).map_err(AppError::internal)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -168,27 +176,33 @@ pub struct AnswerRequest {
 async fn answer(
     caller: ApiCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
+    hash: String,
     id: String,
     answer: Answer,
     comment: String,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let (config, agency) = (state.config.clone(), caller.org_id.clone());
-    let d = state
-        .db(move |conn| {
-            disputes::agency_answer(
-                conn,
-                &Settings::from(&*config),
-                &agency,
-                &id,
-                answer,
-                &comment,
-                None,
-                store::now(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(DisputeView::from(d)))
+    let worker = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let d = worker
+            .db(move |conn| {
+                disputes::agency_answer(
+                    conn,
+                    &Settings::from(&*config),
+                    &agency,
+                    &id,
+                    answer,
+                    &comment,
+                    None,
+                    store::now(),
+                )
+            })
+            .await;
+        idempotency::answer(StatusCode::OK, d.and_then(view))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/accept", tag = "agencies", security(("bearer" = [])),
@@ -197,9 +211,12 @@ async fn answer(
 pub async fn accept(
     caller: ApiCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    let hash = idempotency::hash_body(&[b"accept", id.as_bytes(), &body]);
     // The body is optional, but one that does not parse is refused rather than read as
     // a plain accept: a lost `flag_lead` would leave a bad lead on sale.
     let body: AnswerRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -214,7 +231,7 @@ pub async fn accept(
     } else {
         Answer::Accept
     };
-    answer(caller, state, path.into_inner(), how, body.comment).await
+    answer(caller, state, req, hash, id, how, body.comment).await
 }
 
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/contest", tag = "agencies", security(("bearer" = [])),
@@ -223,15 +240,12 @@ pub async fn accept(
 pub async fn contest(
     caller: ApiCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<AnswerRequest>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    answer(
-        caller,
-        state,
-        path.into_inner(),
-        Answer::Contest,
-        body.into_inner().comment,
-    )
-    .await
+    let id = path.into_inner();
+    let hash = idempotency::hash_body(&[b"contest", id.as_bytes(), &body]);
+    let body: AnswerRequest = idempotency::parse_json(&body)?;
+    answer(caller, state, req, hash, id, Answer::Contest, body.comment).await
 }

@@ -325,10 +325,11 @@ pub struct SuppressionRequest {
 pub async fn add_suppressions(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<SuppressionRequest>,
+    req: HttpRequest,
+    raw: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Platform)?;
-    let body = body.into_inner();
+    let body: SuppressionRequest = idempotency::parse_json(&raw)?;
     if body.phones.len() + body.emails.len() > 100_000 {
         return Err(AppError::Validation(vec![FieldProblem::new(
             "body",
@@ -336,24 +337,32 @@ pub async fn add_suppressions(
         )])
         .into());
     }
-    let outcome = state
-        .db(move |conn| {
-            let entries: Vec<&str> = body
-                .phones
-                .iter()
-                .chain(&body.emails)
-                .map(String::as_str)
-                .collect();
-            crate::services::suppression::add(
-                conn,
-                &entries,
-                &body.reason,
-                body.default_country.as_deref(),
-                "api",
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(outcome))
+    let hash = idempotency::hash_body(&[&raw]);
+    let worker = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let outcome = worker
+            .db(move |conn| {
+                let entries: Vec<&str> = body
+                    .phones
+                    .iter()
+                    .chain(&body.emails)
+                    .map(String::as_str)
+                    .collect();
+                crate::services::suppression::add(
+                    conn,
+                    &entries,
+                    &body.reason,
+                    body.default_country.as_deref(),
+                    "api",
+                )
+            })
+            .await;
+        idempotency::answer(
+            StatusCode::OK,
+            outcome.and_then(|o| serde_json::to_value(o).map_err(AppError::internal)),
+        )
+    })
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -375,15 +384,16 @@ pub struct EngagementRequest {
 pub async fn record_event(
     caller: ApiCaller,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<EngagementRequest>,
+    raw: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let lead_id = path.into_inner();
     if uuid::Uuid::parse_str(&lead_id).is_err() {
         return Err(AppError::NotFound.into());
     }
-    let body = body.into_inner();
+    let body: EngagementRequest = idempotency::parse_json(&raw)?;
     let occurred_at = match body.occurred_at.as_deref() {
         None => None,
         Some(raw) => Some(
@@ -395,15 +405,22 @@ pub async fn record_event(
             })?,
         ),
     };
+    let hash = idempotency::hash_body(&[lead_id.as_bytes(), &raw]);
     let (org, id, kind) = (caller.org_id.clone(), lead_id.clone(), body.kind.clone());
-    let (created, score) = state
-        .db(move |conn| intake::record_engagement(conn, &org, &id, &kind, occurred_at))
-        .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(HttpResponse::build(status)
-        .json(json!({"lead_id": lead_id, "kind": body.kind, "score": score})))
+    let worker = state.clone();
+    idempotency::once(&state, &caller.org_id, &req, hash, || async move {
+        let recorded = worker
+            .db(move |conn| intake::record_engagement(conn, &org, &id, &kind, occurred_at))
+            .await;
+        let status = match recorded {
+            Ok((true, _)) => StatusCode::CREATED,
+            _ => StatusCode::OK,
+        };
+        idempotency::answer(
+            status,
+            recorded
+                .map(|(_, score)| json!({"lead_id": lead_id, "kind": body.kind, "score": score})),
+        )
+    })
+    .await
 }

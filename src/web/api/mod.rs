@@ -25,6 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .limit(1 << 20)
             .error_handler(json_error),
     )
+    // Bodies read as bytes (kept for the idempotency hash) have the JSON bodies' limit.
+    .app_data(web::PayloadConfig::new(1 << 20))
     .app_data(web::PathConfig::default().error_handler(path_error))
     .app_data(web::QueryConfig::default().error_handler(query_error))
     .route("/auth/token", web::post().to(token::issue_token))
