@@ -419,7 +419,11 @@ mod tests {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
             let n = out.len().min(self.left);
             for (i, b) in out[..n].iter_mut().enumerate() {
-                *b = if (self.left - i) % 2 == 0 { b'a' } else { b',' };
+                *b = if (self.left - i).is_multiple_of(2) {
+                    b'a'
+                } else {
+                    b','
+                };
             }
             self.left -= n;
             Ok(n)
