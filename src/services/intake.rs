@@ -497,11 +497,7 @@ fn evaluate(
     let cells = match record {
         RawRecord::Cells(c) => c,
         RawRecord::Unreadable(code, _) => {
-            let message = match *code {
-                "row_too_long" => "the row is longer than 64 KB",
-                "not_utf8" => "the row is not valid UTF-8",
-                _ => "the row could not be read as CSV",
-            };
+            let message = crate::domain::intake::csv_file::unreadable_message(code);
             return Evaluated::Rejected(vec![Reason::new(code, "row", message)]);
         }
     };
@@ -831,6 +827,12 @@ pub fn run_file<R: Read + Send>(
     Ok(total)
 }
 
+/// A chunk also ends once its rows weigh this much ([`RawRecord::weight`]): up to three
+/// chunks are alive at once (being read, waiting, being written), each a few times its
+/// raw weight once parsed, so rows of many cells cannot add up past a fixed budget the
+/// way `chunk_rows` alone would let them (5000 rows of 64 KiB are 320 MB).
+const CHUNK_MAX_BYTES: usize = 8 << 20;
+
 fn run_file_with<R: Read + Send>(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,
@@ -861,8 +863,8 @@ fn run_file_with<R: Read + Send>(
             let mut row_number: usize = 0;
             loop {
                 let mut chunk = Vec::with_capacity(settings.chunk_rows);
-                let mut done = false;
-                while chunk.len() < settings.chunk_rows {
+                let (mut done, mut weight) = (false, 0);
+                while chunk.len() < settings.chunk_rows && weight < CHUNK_MAX_BYTES {
                     match file.next_record() {
                         None => {
                             done = true;
@@ -878,6 +880,7 @@ fn run_file_with<R: Read + Send>(
                         Some(Ok(record)) => {
                             row_number += 1;
                             if row_number > skip {
+                                weight += record.weight();
                                 chunk.push((i32::try_from(row_number).unwrap_or(i32::MAX), record));
                             }
                         }

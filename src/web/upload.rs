@@ -1,11 +1,12 @@
 //! Reading a multipart upload: text fields into a map, the file streamed to a temporary
-//! file (never held in memory), with size limits.
+//! file (never held in memory) and hashed on the way, with size limits.
 
 use std::collections::HashMap;
 use std::io::Write as _;
 
 use actix_multipart::Multipart;
 use futures_util::StreamExt as _;
+use sha2::{Digest as _, Sha256};
 
 use crate::error::{AppError, FieldProblem};
 
@@ -18,6 +19,8 @@ pub struct UploadedFile {
     pub filename: Option<String>,
     pub temp: tempfile::NamedTempFile,
     pub size: u64,
+    /// SHA-256 of the file's bytes, computed while streaming (for idempotency keys).
+    pub sha256: [u8; 32],
 }
 
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -38,6 +41,7 @@ pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Uploa
                 .map(str::to_string);
             let mut temp = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
             let mut size: u64 = 0;
+            let mut hasher = Sha256::new();
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(|e| {
                     AppError::BadRequest(format!("the upload could not be read: {e}"))
@@ -49,6 +53,7 @@ pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Uploa
                         max_file_bytes / (1024 * 1024)
                     )));
                 }
+                hasher.update(&chunk);
                 temp.write_all(&chunk).map_err(AppError::internal)?;
             }
             temp.flush().map_err(AppError::internal)?;
@@ -56,6 +61,7 @@ pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Uploa
                 filename,
                 temp,
                 size,
+                sha256: hasher.finalize().into(),
             });
         } else {
             let mut value = Vec::new();

@@ -11,6 +11,7 @@ mod demo;
 mod disputes;
 mod health;
 mod intake;
+mod intake_memory;
 mod login;
 mod market;
 mod migrations;

@@ -1,8 +1,6 @@
 //! Agencies' intake API: `POST /batches` (multipart CSV or JSON), `POST /leads` (one
 //! real-time lead), `GET /batches/{id}/rejects.csv`.
 
-use std::io::Write as _;
-
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,10 +18,15 @@ use crate::services::intake::{self, BatchInput, RowOutcome};
 use crate::store;
 use crate::web::upload;
 
+mod json_batch;
+use json_batch::cell;
+
 /// Largest JSON body for `POST /batches` and `POST /leads`.
 const MAX_JSON_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Deserialize, ToSchema)]
+/// The JSON body's shape, for the API document; `json_batch` reads it lead by lead.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documents the body; never built")]
 pub struct JsonBatch {
     pub batch: BatchInput,
     /// Lead objects with the CSV contract's column names as keys.
@@ -53,53 +56,6 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> ApiResult<web::By
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// JSON leads to a CSV file: the header is every key in order of first appearance.
-fn leads_to_csv(leads: &[Map<String, Value>]) -> ApiResult<tempfile::NamedTempFile> {
-    let mut names: Vec<String> = Vec::new();
-    for lead in leads {
-        for k in lead.keys() {
-            if !names.contains(k) {
-                if names.len() >= 200 {
-                    return Err(AppError::Validation(vec![FieldProblem::new(
-                        "leads",
-                        "use at most 200 distinct keys",
-                    )])
-                    .into());
-                }
-                names.push(k.clone());
-            }
-        }
-    }
-    let temp = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(
-        temp.reopen().map_err(AppError::internal)?,
-    ));
-    w.write_record(&names).map_err(AppError::internal)?;
-    for lead in leads {
-        w.write_record(
-            names
-                .iter()
-                .map(|n| lead.get(n).map(cell).unwrap_or_default()),
-        )
-        .map_err(AppError::internal)?;
-    }
-    w.into_inner()
-        .map_err(|e| AppError::internal(anyhow::anyhow!(e.to_string())))?
-        .flush()
-        .map_err(AppError::internal)?;
-    Ok(temp)
 }
 
 #[utoipa::path(post, path = "/api/v1/batches", tag = "agencies", security(("bearer" = [])),
@@ -137,26 +93,15 @@ pub async fn create_batch(
         let input = upload::batch_input(&form.fields)?;
         let mut fields: Vec<_> = form.fields.iter().collect();
         fields.sort();
-        let content = std::fs::read(file.temp.path()).map_err(AppError::internal)?;
-        let hash = idempotency::hash_body(&[format!("{fields:?}").as_bytes(), &content]);
+        // The file's digest stands for its bytes: hashed while it streamed to disk, so a
+        // 1 GB upload is never read back into memory. Same fields and file, same key.
+        let hash = idempotency::hash_body(&[format!("{fields:?}").as_bytes(), &file.sha256]);
         (input, file.temp, file.filename, hash)
     } else {
         let body = read_body(payload, MAX_JSON_BYTES).await?;
-        let parsed: JsonBatch = serde_json::from_slice(&body).map_err(|e| {
-            AppError::Validation(vec![FieldProblem::new(
-                "body",
-                format!("is not a batch: {e}"),
-            )])
-        })?;
-        if parsed.leads.is_empty() {
-            return Err(AppError::Validation(vec![FieldProblem::new(
-                "leads",
-                "must hold at least one lead",
-            )])
-            .into());
-        }
+        let (input, csv) = json_batch::to_csv(&body)?;
         let hash = idempotency::hash_body(&[&body]);
-        (parsed.batch, leads_to_csv(&parsed.leads)?, None, hash)
+        (input, csv, None, hash)
     };
     let org_id = caller.org_id.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async {
