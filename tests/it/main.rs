@@ -15,3 +15,5 @@ mod login;
 mod market;
 mod migrations;
 mod scoping;
+mod sessions;
+mod throttling;
