@@ -15,6 +15,8 @@
 //! | `WORKERS` | number of cores | HTTP worker threads |
 //! | `LOGIN_MAX_FAILURES` | `5` | failed logins allowed per account and per IP address within the window |
 //! | `LOGIN_WINDOW_SECONDS` | `60` | the throttle window |
+//! | `API_AUTH_MAX_FAILURES` | `10` | wrong API keys (`POST /api/v1/auth/token`), and separately wrong postback tokens, allowed per client address within the window; then 429 |
+//! | `API_AUTH_WINDOW_SECONDS` | `600` | that window |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client address from `X-Forwarded-For` (only behind your own load balancer) |
 //! | `CURRENCY` | `EUR` | ISO 4217 code of the one currency all money is kept in |
 //! | `PLATFORM_COMMISSION_BP` | `2000` | the platform's share of each sale in basis points (2000 = 20%) |
@@ -108,6 +110,8 @@ pub struct JwtConfig {
     pub ttl_seconds: i64,
 }
 
+/// At most `max_failures` failed guesses per key within `window_seconds` (logins; API
+/// keys and postback tokens).
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
     pub max_failures: i64,
@@ -125,6 +129,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub workers: usize,
     pub login_throttle: LoginThrottle,
+    /// Wrong API keys and postback tokens per client address.
+    pub api_auth_throttle: LoginThrottle,
     pub trust_proxy_headers: bool,
     pub currency: String,
     /// The platform's share of every sale, in basis points (2000 = 20%).
@@ -356,6 +362,10 @@ impl Config {
             login_throttle: LoginThrottle {
                 max_failures: parse_num(&get, "LOGIN_MAX_FAILURES", 5)?.max(1),
                 window_seconds: parse_num(&get, "LOGIN_WINDOW_SECONDS", 60)?.max(1),
+            },
+            api_auth_throttle: LoginThrottle {
+                max_failures: parse_num(&get, "API_AUTH_MAX_FAILURES", 10)?.max(1),
+                window_seconds: parse_num(&get, "API_AUTH_WINDOW_SECONDS", 600)?.max(1),
             },
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             currency,

@@ -178,6 +178,11 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a user: no more sign-ins, and their open sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -323,6 +328,14 @@ fn run(command: Command) -> Result<(), CliError> {
                 &password,
             )?;
             println!("created {} ({}) in {org}", user.email, user.role);
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Disable { email },
+        } => {
+            let config = config(MissingSecrets::GenerateForSqlite)?;
+            let user = accounts::disable_user(&mut *connection(&config)?, &email)?;
+            println!("disabled {}", user.email);
             Ok(())
         }
         Command::Import(args) => import(args),

@@ -232,6 +232,28 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
     }
 }
 
+/// The readiness probe: a connection within `wait` (not the pool's 10 s, which would keep
+/// a load balancer waiting on a database that is gone), a PostgreSQL statement bounded
+/// by the same time, and no pending migrations.
+pub fn check_ready(pool: &Pool, wait: Duration) -> anyhow::Result<bool> {
+    let mut conn = pool.get_timeout(wait)?;
+    if let AnyConnection::Postgresql(c) = &mut *conn {
+        return c.transaction(|c| {
+            // SET LOCAL ends with the transaction, so the pooled connection keeps no limit.
+            c.batch_execute(&format!(
+                "SET LOCAL statement_timeout = {}; SELECT 1;",
+                wait.as_millis()
+            ))?;
+            c.has_pending_migration(PG_MIGRATIONS)
+                .map(|pending| !pending)
+                .map_err(|e| anyhow::anyhow!(e))
+        });
+    }
+    // SQLite is a local file whose readers do not wait on writers (WAL): no limit needed.
+    conn.batch_execute("SELECT 1;")?;
+    Ok(migrations_current(&mut conn)?)
+}
+
 /// Keeps the planner's statistics fresh. PostgreSQL's autovacuum does this by itself;
 /// SQLite only analyses when asked, and its catalogue plans need the statistics.
 pub fn maintain(conn: &mut AnyConnection) -> QueryResult<()> {

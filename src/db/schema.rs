@@ -52,6 +52,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    throttle_counters (key_hash) {
+        key_hash -> Text,
+        window_start -> Timestamp,
+        failures -> BigInt,
+    }
+}
+
+diesel::table! {
     segments (slug) {
         slug -> Text,
         name -> Text,
@@ -436,6 +454,7 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
 diesel::joinable!(leads -> batches (batch_id));
@@ -453,6 +472,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_keys,
     login_attempts,
+    sessions,
+    throttle_counters,
     segments,
     channels,
     batches,

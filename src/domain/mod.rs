@@ -14,6 +14,7 @@ pub mod org;
 pub mod password;
 pub mod pricing;
 pub mod scoring;
+pub mod session;
 pub mod slug;
 pub mod throttle;
 pub mod token;

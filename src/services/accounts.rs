@@ -5,9 +5,10 @@ use chrono::TimeDelta;
 use crate::config::{JwtConfig, LoginThrottle};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::password::{self, NewPassword};
-use crate::domain::throttle::{self, ThrottleDecision};
-use crate::domain::{Email, OrgKind, Role, apikey, org, slug, token};
+use crate::domain::throttle::{self, Scope};
+use crate::domain::{Email, OrgKind, Role, apikey, org, session, slug, token};
 use crate::error::{AppError, FieldProblem};
+use crate::services;
 use crate::store::{self, organisations::OrganisationRow, users::UserRow};
 
 fn invalid(field: &str, problem: impl Into<String>) -> AppError {
@@ -126,6 +127,8 @@ pub enum LoginError {
 }
 
 /// Checks a login against the throttle and the stored hash, and records the attempt.
+/// The throttle's slots (per account and per address) are taken before the password is
+/// checked, so concurrent guesses cannot all slip in under the limit.
 pub fn authenticate(
     conn: &mut AnyConnection,
     limits: &LoginThrottle,
@@ -134,16 +137,11 @@ pub fn authenticate(
     ip: &str,
 ) -> Result<Result<UserRow, LoginError>, AppError> {
     let account = throttle::account_key(email_as_typed);
-    let since = store::now() - TimeDelta::seconds(limits.window_seconds);
-    let (by_account, by_ip) = store::login_attempts::recent_failures(conn, &account, ip, since)?;
-    if let ThrottleDecision::Block {
-        retry_after_seconds,
-    } = throttle::decide(
-        by_account,
-        by_ip,
-        limits.max_failures,
-        limits.window_seconds,
-    ) {
+    let keys = [
+        throttle::counter_key(Scope::LoginAccount, &account),
+        throttle::counter_key(Scope::LoginAddress, ip),
+    ];
+    if let Some(retry_after_seconds) = services::throttle::take_all(conn, limits, &keys)? {
         return Ok(Err(LoginError::Throttled {
             retry_after_seconds,
         }));
@@ -162,6 +160,7 @@ pub fn authenticate(
     store::login_attempts::record(conn, &account, ip, ok)?;
     match user {
         Some(user) if ok => {
+            services::throttle::release_all(conn, &keys)?;
             store::users::touch_login(conn, &user.id)?;
             Ok(Ok(user))
         }
@@ -169,13 +168,85 @@ pub fn authenticate(
     }
 }
 
+/// Starts a session for a signed-in user; returns the id for the cookie (only its hash
+/// is stored).
+pub fn start_session(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    ttl_hours: i64,
+) -> Result<String, AppError> {
+    let id = session::generate();
+    let now = store::now();
+    store::sessions::create(
+        conn,
+        &id.hash,
+        user_id,
+        now,
+        now + TimeDelta::hours(ttl_hours),
+    )?;
+    Ok(id.secret)
+}
+
+/// The user of a live session, with their organisation.
+pub fn session_user(
+    conn: &mut AnyConnection,
+    session_id: &str,
+) -> Result<Option<(UserRow, OrganisationRow)>, AppError> {
+    Ok(store::sessions::find_user(
+        conn,
+        &session::hash(session_id),
+        store::now(),
+    )?)
+}
+
+/// Logout: this session ends in every `serve` process, whatever its cookie says.
+pub fn end_session(conn: &mut AnyConnection, session_id: &str) -> Result<(), AppError> {
+    store::sessions::revoke(conn, &session::hash(session_id), store::now())?;
+    Ok(())
+}
+
+/// Ends every session of a user (all browsers). What changes who may act for an
+/// account (disabling it, and a password change once there is one) calls this.
+pub fn end_all_sessions(conn: &mut AnyConnection, user_id: &str) -> Result<usize, AppError> {
+    Ok(store::sessions::revoke_all_for_user(
+        conn,
+        user_id,
+        store::now(),
+    )?)
+}
+
+/// Disables a user: they cannot sign in again, and their open sessions end now.
+pub fn disable_user(conn: &mut AnyConnection, email: &str) -> Result<UserRow, AppError> {
+    let email: Email = email.parse().map_err(|e: String| invalid("email", e))?;
+    write_transaction(conn, |conn| {
+        let user = store::users::find_active_by_email(conn, email.as_str())?
+            .ok_or_else(|| invalid("email", format!("no active user with email {email}")))?;
+        store::users::deactivate(conn, &user.id)?;
+        end_all_sessions(conn, &user.id)?;
+        Ok(user)
+    })
+}
+
 pub struct AccessToken {
     pub token: String,
     pub expires_in: i64,
 }
 
-/// Exchanges an API key for a short-lived access token.
+/// Exchanges an API key for a short-lived access token. Wrong keys are counted per
+/// client address (`limits`), so keys cannot be guessed at speed.
 pub fn exchange_api_key(
+    conn: &mut AnyConnection,
+    jwt: &JwtConfig,
+    limits: &LoginThrottle,
+    api_key: &str,
+    address: &str,
+) -> Result<AccessToken, AppError> {
+    services::throttle::guard_secret(conn, limits, Scope::TokenAddress, address, |conn| {
+        check_api_key(conn, jwt, api_key)
+    })
+}
+
+fn check_api_key(
     conn: &mut AnyConnection,
     jwt: &JwtConfig,
     api_key: &str,

@@ -176,9 +176,19 @@ pub fn rotate_postback_token(conn: &mut AnyConnection, buyer_id: &str) -> Result
     Ok(token)
 }
 
-pub fn buyer_for_postback(conn: &mut AnyConnection, token: &str) -> Result<String, AppError> {
-    store::billing::buyer_by_postback_token(conn, &crate::domain::apikey::hash(token))?
-        .ok_or_else(|| AppError::Unauthorized("the postback token is not valid".into()))
+/// Wrong tokens are counted per client address (`limits`), so tokens cannot be guessed
+/// at speed.
+pub fn buyer_for_postback(
+    conn: &mut AnyConnection,
+    limits: &crate::config::LoginThrottle,
+    token: &str,
+    address: &str,
+) -> Result<String, AppError> {
+    let scope = crate::domain::throttle::Scope::PostbackAddress;
+    crate::services::throttle::guard_secret(conn, limits, scope, address, |conn| {
+        store::billing::buyer_by_postback_token(conn, &crate::domain::apikey::hash(token))?
+            .ok_or_else(|| AppError::Unauthorized("the postback token is not valid".into()))
+    })
 }
 
 // ---- the billing run -------------------------------------------------------------------

@@ -1,33 +1,11 @@
-//! Login attempts, read by the throttle; old rows are pruned as new ones arrive.
+//! Login attempts, a day of history for looking into reports (the throttle itself counts
+//! in `store::throttle`); old rows are pruned as new ones arrive.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::login_attempts;
-
-/// Failures for the account and for the IP address since `since`.
-pub fn recent_failures(
-    conn: &mut AnyConnection,
-    account_hash: &str,
-    ip: &str,
-    since: NaiveDateTime,
-) -> QueryResult<(i64, i64)> {
-    let base = || {
-        login_attempts::table
-            .filter(login_attempts::succeeded.eq(false))
-            .filter(login_attempts::attempted_at.gt(since))
-    };
-    let by_account = base()
-        .filter(login_attempts::account_hash.eq(account_hash))
-        .count()
-        .get_result(conn)?;
-    let by_ip = base()
-        .filter(login_attempts::ip.eq(ip))
-        .count()
-        .get_result(conn)?;
-    Ok((by_account, by_ip))
-}
 
 pub fn record(
     conn: &mut AnyConnection,

@@ -15,6 +15,8 @@ pub mod orders;
 pub mod organisations;
 pub mod outbox;
 pub mod reference;
+pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 /// Time-ordered (v7) UUIDs: new rows land at the end of primary-key indexes instead of

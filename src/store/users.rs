@@ -3,9 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::organisations::OrganisationRow;
 use crate::db::AnyConnection;
-use crate::db::schema::{organisations, users};
+use crate::db::schema::users;
 use crate::domain::{Email, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -71,20 +70,6 @@ pub fn find_active_by_email(conn: &mut AnyConnection, email: &str) -> QueryResul
         .optional()
 }
 
-/// The user with their organisation, for the session extractor.
-pub fn find_active_with_org(
-    conn: &mut AnyConnection,
-    user_id: &str,
-) -> QueryResult<Option<(UserRow, OrganisationRow)>> {
-    users::table
-        .inner_join(organisations::table)
-        .filter(users::id.eq(user_id))
-        .filter(users::active.eq(true))
-        .select((UserRow::as_select(), OrganisationRow::as_select()))
-        .first(conn)
-        .optional()
-}
-
 pub fn list_for_org(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<Vec<UserRow>> {
     users::table
         .filter(users::organisation_id.eq(organisation_id))
@@ -97,6 +82,14 @@ pub fn touch_login(conn: &mut AnyConnection, user_id: &str) -> QueryResult<usize
     diesel::update(users::table.find(user_id))
         .set(users::last_login_at.eq(super::now()))
         .execute(conn)
+}
+
+/// Marks a user inactive; returns false when there is no such active user.
+pub fn deactivate(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+    let n = diesel::update(users::table.find(user_id).filter(users::active.eq(true)))
+        .set(users::active.eq(false))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Users per role, for the admin dashboard.

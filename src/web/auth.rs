@@ -12,10 +12,11 @@ use futures_util::future::LocalBoxFuture;
 use crate::app::AppState;
 use crate::domain::{OrgKind, Role};
 use crate::error::AppError;
-use crate::store;
+use crate::services::accounts;
 
-const USER_KEY: &str = "uid";
-const AUTH_AT_KEY: &str = "auth_at";
+/// The session id in the cookie; the sessions table says whether it is still live, so
+/// logout and disabling a user end it in every `serve` process.
+const SESSION_KEY: &str = "sid";
 
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
@@ -30,21 +31,27 @@ pub struct CurrentUser {
     pub csrf_token: String,
 }
 
-/// Starts a fresh session for this user (a new cookie, a new CSRF token).
-pub fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+/// Puts a session started by `accounts::start_session` into a fresh cookie (with a new
+/// CSRF token).
+pub fn sign_in(session: &Session, session_id: &str) -> Result<(), AppError> {
     session.renew();
     session
-        .insert(USER_KEY, user_id)
-        .map_err(AppError::internal)?;
-    session
-        .insert(AUTH_AT_KEY, chrono::Utc::now().timestamp())
+        .insert(SESSION_KEY, session_id)
         .map_err(AppError::internal)?;
     super::csrf::rotate(session)?;
     Ok(())
 }
 
-pub fn sign_out(session: &Session) {
+/// Ends the session in the database, then clears the cookie: a copy of the cookie taken
+/// before logout opens nothing afterwards.
+pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Some(id) = session.get::<String>(SESSION_KEY).ok().flatten() {
+        state
+            .db(move |conn| accounts::end_session(conn, &id))
+            .await?;
+    }
     session.purge();
+    Ok(())
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
@@ -67,17 +74,12 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             let state = state?;
             let login = || AppError::LoginRequired { next: next.clone() };
-            let user_id = session.get::<String>(USER_KEY).ok().flatten();
-            let auth_at = session.get::<i64>(AUTH_AT_KEY).ok().flatten();
-            let (Some(user_id), Some(auth_at)) = (user_id, auth_at) else {
+            let Some(session_id) = session.get::<String>(SESSION_KEY).ok().flatten() else {
                 return Err(login());
             };
-            if chrono::Utc::now().timestamp() - auth_at > state.config.session_ttl_hours * 3600 {
-                session.purge();
-                return Err(login());
-            }
+            // Expiry, logout and disabled users are all decided by this one lookup.
             let found = state
-                .db(move |conn| Ok(store::users::find_active_with_org(conn, &user_id)?))
+                .db(move |conn| accounts::session_user(conn, &session_id))
                 .await?;
             let Some((user, org)) = found else {
                 session.purge();

@@ -17,4 +17,6 @@ mod market;
 mod migrations;
 mod retries;
 mod scoping;
+mod sessions;
 mod suppression;
+mod throttling;

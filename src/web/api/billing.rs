@@ -145,15 +145,19 @@ pub struct PostbackQuery {
     responses(
         (status = 201, body = ActionView), (status = 200, body = ActionView),
         (status = 401, description = "Unknown token"), (status = 404, description = "Not the token owner's lead"),
+        (status = 429, description = "Too many wrong tokens from this address; see `Retry-After`"),
     ))]
 pub async fn postback(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<PostbackQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let token = q.token.clone();
+    let limits = state.config.api_auth_throttle.clone();
+    let address = crate::web::client_ip(&req, state.config.trust_proxy_headers);
     let buyer = state
-        .db(move |conn| billing::buyer_for_postback(conn, &token))
+        .db(move |conn| billing::buyer_for_postback(conn, &limits, &token, &address))
         .await?;
     let occurred_at = parse_time("occurred_at", q.occurred_at.as_deref())?;
     report(&state, buyer, q.lead_id, q.kind, occurred_at, q.key).await

@@ -77,14 +77,22 @@ pub async fn submit(
 ) -> AppResult<HttpResponse> {
     let ip = client_ip(&req, state.config.trust_proxy_headers);
     let limits = state.config.login_throttle.clone();
+    let ttl_hours = state.config.session_ttl_hours;
     let (email, password) = (form.email.clone(), form.password);
     let outcome = state
-        .db(move |conn| accounts::authenticate(conn, &limits, &email, &password, &ip))
+        .db(move |conn| {
+            Ok(
+                match accounts::authenticate(conn, &limits, &email, &password, &ip)? {
+                    Ok(user) => Ok(accounts::start_session(conn, &user.id, ttl_hours)?),
+                    Err(refused) => Err(refused),
+                },
+            )
+        })
         .await?;
     let next = safe_next(form.next.as_deref());
     match outcome {
-        Ok(user) => {
-            auth::sign_in(&session, &user.id)?;
+        Ok(session_id) => {
+            auth::sign_in(&session, &session_id)?;
             Ok(redirect(&next))
         }
         Err(LoginError::Throttled {
@@ -111,9 +119,13 @@ pub async fn submit(
 #[derive(Deserialize)]
 pub struct LogoutForm {}
 
-pub async fn logout(session: Session, _form: CsrfForm<LogoutForm>) -> HttpResponse {
-    auth::sign_out(&session);
-    redirect("/login")
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    _form: CsrfForm<LogoutForm>,
+) -> AppResult<HttpResponse> {
+    auth::sign_out(&state, &session).await?;
+    Ok(redirect("/login"))
 }
 
 #[cfg(test)]

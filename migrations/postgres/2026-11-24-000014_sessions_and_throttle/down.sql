@@ -1,0 +1,2 @@
+DROP TABLE throttle_counters;
+DROP TABLE sessions;
