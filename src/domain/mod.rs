@@ -15,6 +15,7 @@ pub mod password;
 pub mod pricing;
 pub mod scoring;
 pub mod slug;
+pub mod text;
 pub mod throttle;
 pub mod token;
 

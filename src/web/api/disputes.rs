@@ -76,7 +76,7 @@ impl From<DisputeRow> for DisputeView {
 pub async fn open(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<DisputeRequest>,
+    body: super::json::Json<DisputeRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
     let (config, buyer, r) = (
@@ -205,9 +205,7 @@ pub async fn accept(
     let body: AnswerRequest = if body.iter().all(u8::is_ascii_whitespace) {
         AnswerRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::Validation(vec![crate::error::FieldProblem::new("body", e.to_string())])
-        })?
+        super::json::parse(&body, "an answer")?
     };
     let how = if body.flag_lead {
         Answer::AcceptAndFlag
@@ -224,7 +222,7 @@ pub async fn contest(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<AnswerRequest>,
+    body: super::json::Json<AnswerRequest>,
 ) -> ApiResult<HttpResponse> {
     answer(
         caller,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use super::{ApiCaller, idempotency};
+use super::{ApiCaller, idempotency, json};
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::domain::intake::Header;
@@ -220,12 +220,7 @@ pub async fn create_lead(
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let body = read_body(payload, 1 << 20).await?;
-    let object: Map<String, Value> = serde_json::from_slice(&body).map_err(|e| {
-        AppError::Validation(vec![FieldProblem::new(
-            "body",
-            format!("is not a JSON object: {e}"),
-        )])
-    })?;
+    let object: Map<String, Value> = json::parse(&body, "a JSON object")?;
     let hash = idempotency::hash_body(&[&body]);
     let org_id = caller.org_id.clone();
     let settings = state.config.intake.clone();
@@ -325,7 +320,7 @@ pub struct SuppressionRequest {
 pub async fn add_suppressions(
     caller: ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<SuppressionRequest>,
+    body: json::Json<SuppressionRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Platform)?;
     let body = body.into_inner();
@@ -376,7 +371,7 @@ pub async fn record_event(
     caller: ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<EngagementRequest>,
+    body: json::Json<EngagementRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let lead_id = path.into_inner();

@@ -36,7 +36,7 @@ pub struct TokenResponse {
 )]
 pub async fn issue_token(
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: super::json::Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let jwt = state.config.jwt.clone();
     let key = body.into_inner().api_key;
