@@ -127,6 +127,9 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::input_guard::refuse_control_characters,
+            ))
             .wrap(crate::web::session_middleware(&data.config))
             .wrap(crate::web::security_headers())
             .wrap(crate::web::access_log())

@@ -166,6 +166,8 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     message: String,
+    /// Which fields were refused, so a form refused at the edge says what to fix.
+    details: Vec<FieldProblem>,
 }
 
 impl ResponseError for AppError {
@@ -192,6 +194,7 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error"),
             message: self.public_message(),
+            details: self.details(),
         };
         let resp = match page.render() {
             Ok(html) => HttpResponse::build(status)

@@ -43,6 +43,16 @@ impl RawFilter {
         let mut warmth: Vec<String> = Vec::new();
         let mut problems = Vec::new();
         for (k, v) in pairs {
+            // Filters also come from saved forms and purchase bodies, not only URLs.
+            if let Some(c) =
+                crate::domain::text::refused_character(&v, crate::domain::text::TextKind::Line)
+            {
+                problems.push(FieldProblem::new(
+                    k.clone(),
+                    crate::domain::text::problem(c),
+                ));
+                continue;
+            }
             let slot = match k.as_str() {
                 "warmth" => {
                     warmth.push(v);
@@ -450,6 +460,8 @@ mod tests {
         assert_eq!(raw.segment.as_deref(), Some("insurance"));
         let problems = RawFilter::from_query("segmnet=x&max_prize_cents=100").unwrap_err();
         assert_eq!(problems.len(), 2);
+        let problems = RawFilter::from_query("city=Ber%00lin").unwrap_err();
+        assert_eq!(problems[0].field, "city");
         let raw = RawFilter::from_query("max_price_cents=250&sort=-price").unwrap();
         let parsed = parse(&raw).unwrap();
         assert_eq!(parsed.filter.max_price_cents, Some(250));

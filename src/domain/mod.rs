@@ -16,6 +16,7 @@ pub mod pricing;
 pub mod scoring;
 pub mod session;
 pub mod slug;
+pub mod text;
 pub mod throttle;
 pub mod token;
 

@@ -83,6 +83,29 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// Batch terms holding a character PostgreSQL cannot store or no term should hold.
+fn refused_characters(input: &BatchInput, filename: Option<&str>) -> Vec<FieldProblem> {
+    use crate::domain::text::{TextKind, problem, refused_character};
+    [
+        ("kind", input.kind.as_deref(), TextKind::Line),
+        ("order_id", input.order_id.as_deref(), TextKind::Line),
+        ("segment", input.segment.as_deref(), TextKind::Line),
+        ("channel", input.channel.as_deref(), TextKind::Line),
+        ("billing", input.billing.as_deref(), TextKind::Line),
+        (
+            "consent_text",
+            input.consent_text.as_deref(),
+            TextKind::Free,
+        ),
+        ("file", filename, TextKind::Line),
+    ]
+    .into_iter()
+    .filter_map(|(name, v, kind)| {
+        refused_character(v?, kind).map(|c| FieldProblem::new(name, problem(c)))
+    })
+    .collect()
+}
+
 /// Checks batch terms and builds the batch row (not yet stored).
 pub fn prepare_batch(
     conn: &mut AnyConnection,
@@ -92,7 +115,11 @@ pub fn prepare_batch(
     filename: Option<&str>,
     created_by: Option<&str>,
 ) -> Result<BatchRow, AppError> {
-    let mut p = Vec::new();
+    // Every batch edge (multipart, JSON, a single lead's batch fields) meets here.
+    let mut p = refused_characters(input, filename);
+    if !p.is_empty() {
+        return Err(AppError::Validation(p));
+    }
     let kind = non_empty(&input.kind).unwrap_or("consumer");
     if !matches!(kind, "consumer" | "targeted") {
         p.push(FieldProblem::new("kind", "must be consumer or targeted"));

@@ -10,7 +10,8 @@ use rand::RngCore as _;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
-use crate::error::AppError;
+use crate::domain::text;
+use crate::error::{AppError, FieldProblem};
 
 const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "csrf_token";
@@ -69,6 +70,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .find(|(k, _)| k == FIELD)
                 .map(|(_, v)| v.as_str());
             verify(&session, sent)?;
+            // Every form's one edge: no field may carry a control character (textareas
+            // keep their line breaks and tabs), so none reaches the database.
+            let fields = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            if let Some((field, c)) = text::pairs_refused(fields, text::TextKind::Free) {
+                return Err(AppError::Validation(vec![FieldProblem::new(
+                    field,
+                    text::problem(c),
+                )]));
+            }
             serde_urlencoded::from_bytes(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("the form is not valid: {e}")))

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod csrf;
 pub mod exports;
+pub mod input_guard;
 pub mod layout;
 pub mod pages;
 pub mod purchases_csv;

@@ -80,6 +80,15 @@ pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Uploa
             let text = String::from_utf8(value).map_err(|_| {
                 AppError::Validation(vec![FieldProblem::new(name.clone(), "is not UTF-8 text")])
             })?;
+            if let Some((field, c)) = crate::domain::text::pairs_refused(
+                [(name.as_str(), text.as_str())],
+                crate::domain::text::TextKind::Free,
+            ) {
+                let problem = crate::domain::text::problem(c);
+                return Err(AppError::Validation(vec![FieldProblem::new(
+                    field, problem,
+                )]));
+            }
             fields.insert(name, text);
         }
     }

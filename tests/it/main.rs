@@ -6,6 +6,7 @@ mod helpers;
 mod api_auth;
 mod billing;
 mod cli;
+mod control_characters;
 mod db;
 mod demo;
 mod disputes;

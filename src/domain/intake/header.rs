@@ -74,6 +74,9 @@ pub enum HeaderError {
     Missing(Vec<String>),
     #[error("columns appear more than once: {}", .0.join(", "))]
     Duplicate(Vec<String>),
+    /// The names are stored with the batch (tab-separated) and PostgreSQL refuses NUL.
+    #[error("the name of column {column} {problem}")]
+    ControlCharacter { column: usize, problem: String },
 }
 
 impl Header {
@@ -82,6 +85,15 @@ impl Header {
         let mut unknown = Vec::new();
         let mut duplicate = Vec::new();
         for (i, raw) in names.iter().enumerate() {
+            if let Some(c) = crate::domain::text::refused_character(
+                raw.trim(),
+                crate::domain::text::TextKind::Line,
+            ) {
+                return Err(HeaderError::ControlCharacter {
+                    column: i + 1,
+                    problem: crate::domain::text::problem(c),
+                });
+            }
             match Column::from_header(raw) {
                 Some(col) => {
                     if index.insert(col, i).is_some() {
@@ -154,6 +166,16 @@ mod tests {
 
     fn names(s: &str) -> Vec<String> {
         s.split(',').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_control_character_in_a_column_name_refuses_the_header() {
+        let err =
+            Header::parse(names(&format!("{FULL},no\0te")), BatchSupplies::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the name of column 14 contains a control character (U+0000)"
+        );
     }
 
     const FULL: &str = "First_Name,LAST_NAME,email,phone,age,country,warmth,contact_type,consent_at,captured_at,segment,channel,consent_text";

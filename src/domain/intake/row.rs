@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::header::{Column, Header};
 use crate::domain::scoring::{ContactType, Warmth};
+use crate::domain::text::{CONTROL_CHARACTER, TextKind, problem, refused_character};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -177,6 +178,15 @@ fn text(header: &Header, row: &[&str], col: Column, problems: &mut Vec<Problem>)
     Some(v.to_string())
 }
 
+/// Free-text columns may hold tabs and line breaks (quoted CSV cells span lines); the
+/// others, names and contact values above all, no control character at all.
+fn column_text_kind(col: Column) -> TextKind {
+    match col {
+        Column::Comment | Column::ConsentText | Column::Street => TextKind::Free,
+        _ => TextKind::Line,
+    }
+}
+
 pub fn parse_row(
     header: &Header,
     row: &[&str],
@@ -193,6 +203,19 @@ pub fn parse_row(
                 header.len()
             ),
         ));
+        return Err(p);
+    }
+    // A refused character (NUL above all: PostgreSQL cannot store it) rejects the row
+    // before any other rule, so no reason quotes the raw value back.
+    for &col in Column::ALL {
+        if let Some(c) = header
+            .get(row, col)
+            .and_then(|v| refused_character(v, column_text_kind(col)))
+        {
+            p.push(Problem::new(col.name(), CONTROL_CHARACTER, problem(c)));
+        }
+    }
+    if !p.is_empty() {
         return Err(p);
     }
     let get = |c: Column| header.get(row, c);
@@ -600,6 +623,26 @@ mod tests {
         ] {
             assert!(got.contains(&code), "{code} missing from {got:?}");
         }
+    }
+
+    #[test]
+    fn control_characters_reject_the_row_naming_each_column() {
+        let row = GOOD
+            .replacen("Ann,", "An\0n,", 1)
+            .replacen("I agree", "I\tag\u{1}ree", 1);
+        let problems = check(&row).unwrap_err();
+        let named: Vec<_> = problems.iter().map(|p| (p.field, p.code)).collect();
+        assert_eq!(
+            named,
+            [
+                ("first_name", "control_character"),
+                ("consent_text", "control_character")
+            ]
+        );
+        // Free text keeps its tabs and line breaks; a name does not.
+        assert!(check(&GOOD.replacen("I agree", "I\tagree\r\nfully", 1)).is_ok());
+        let tabbed = check(&GOOD.replacen("Lee,", "L\tee,", 1)).unwrap_err();
+        assert_eq!(tabbed[0].field, "last_name");
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub async fn create_action(
     caller: ApiCaller,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ActionRequest>,
+    body: super::json::Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
     let key = req

@@ -222,9 +222,7 @@ pub async fn accept(
     let body: AnswerRequest = if body.iter().all(u8::is_ascii_whitespace) {
         AnswerRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::Validation(vec![crate::error::FieldProblem::new("body", e.to_string())])
-        })?
+        super::json::parse(&body, "an answer")?
     };
     let how = if body.flag_lead {
         Answer::AcceptAndFlag

@@ -190,10 +190,9 @@ pub fn answer(
 }
 
 /// A JSON body read from raw bytes (kept for the request hash), refused as the JSON
-/// extractor would refuse it.
+/// extractor would refuse it (control characters included).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::Validation(vec![FieldProblem::new("body", e.to_string())]).into())
+    Ok(super::json::parse(body, "a valid body for this call")?)
 }
 
 fn reused_key() -> ApiError {

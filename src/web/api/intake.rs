@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use super::{ApiCaller, idempotency};
+use super::{ApiCaller, idempotency, json};
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::domain::intake::Header;
@@ -165,12 +165,7 @@ pub async fn create_lead(
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let body = read_body(payload, 1 << 20).await?;
-    let object: Map<String, Value> = serde_json::from_slice(&body).map_err(|e| {
-        AppError::Validation(vec![FieldProblem::new(
-            "body",
-            format!("is not a JSON object: {e}"),
-        )])
-    })?;
+    let object: Map<String, Value> = json::parse(&body, "a JSON object")?;
     let hash = idempotency::hash_body(&[&body]);
     let org_id = caller.org_id.clone();
     let settings = state.config.intake.clone();

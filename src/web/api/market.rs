@@ -214,12 +214,7 @@ pub async fn create_purchase(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
-    let request: PurchaseRequest = serde_json::from_slice(&body).map_err(|e| {
-        AppError::Validation(vec![FieldProblem::new(
-            "body",
-            format!("is not a purchase: {e}"),
-        )])
-    })?;
+    let request: PurchaseRequest = super::json::parse(&body, "a purchase")?;
     let hash = idempotency::hash_body(&[&body]);
     let (buyer, commission_bp) = (caller.org_id.clone(), state.config.commission_bp);
     let worker = state.clone();

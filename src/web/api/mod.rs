@@ -6,6 +6,7 @@ mod caller;
 mod disputes;
 mod idempotency;
 mod intake;
+mod json;
 pub mod market;
 mod openapi;
 mod reference;

@@ -39,7 +39,7 @@ pub struct TokenResponse {
 pub async fn issue_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: super::json::Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let jwt = state.config.jwt.clone();
     let limits = state.config.api_auth_throttle.clone();
