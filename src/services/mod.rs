@@ -8,3 +8,4 @@ pub mod intake;
 pub mod mail;
 pub mod market;
 pub mod suppression;
+pub mod unapplied;

@@ -9,6 +9,7 @@ mod cli;
 mod db;
 mod demo;
 mod disputes;
+mod finance_races;
 mod health;
 mod intake;
 mod login;
