@@ -535,10 +535,6 @@ pub fn credit_note(
 }
 
 /// `credit_note` once per form token: a second post answers with the first note.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "credit_note's arguments and the token"
-)]
 pub fn credit_note_once(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
