@@ -402,6 +402,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    once_keys (token) {
+        token -> Text,
+        kind -> Text,
+        result_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    billing_runs (period) {
+        period -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    unapplied_payments (id) {
+        id -> Text,
+        buyer_id -> Text,
+        method -> Text,
+        amount_cents -> BigInt,
+        applied_cents -> BigInt,
+        received_on -> Timestamp,
+        reference -> Text,
+        reason -> Text,
+        status -> Text,
+        transaction_id -> Text,
+        refund_transaction_id -> Nullable<Text>,
+        settled_by -> Nullable<Text>,
+        settled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Text,
         template -> Text,
@@ -499,6 +535,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     statements,
     stripe_events,
+    once_keys,
+    billing_runs,
+    unapplied_payments,
     outbox,
     disputes,
     dispute_events,

@@ -115,6 +115,15 @@ pub fn payment_postings(buyer_id: &str, amount_cents: i64) -> Result<Balanced, S
     ])
 }
 
+/// Money sent back to a buyer (an unapplied payment refunded): cash out, and the buyer's
+/// receivable, which the receipt had lowered, back up.
+pub fn refund_postings(buyer_id: &str, amount_cents: i64) -> Result<Balanced, String> {
+    Balanced::new(vec![
+        posting(Account::Cash, None, -amount_cents),
+        posting(Account::BuyerReceivable, Some(buyer_id), amount_cents),
+    ])
+}
+
 /// A payout to an agency: the platform owes it less, cash out.
 pub fn payout_postings(agency_id: &str, amount_cents: i64) -> Result<Balanced, String> {
     Balanced::new(vec![
@@ -197,6 +206,7 @@ mod tests {
     fn payments_payouts_tax_and_credits_balance() {
         for tx in [
             payment_postings("b", 1234).unwrap(),
+            refund_postings("b", 1234).unwrap(),
             payout_postings("a", 999).unwrap(),
             tax_postings("b", 190).unwrap(),
             credit_note_postings("b", 50).unwrap(),

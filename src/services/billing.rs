@@ -3,6 +3,7 @@
 //! runs in one transaction with its ledger postings and its outbox mail.
 
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::OptionalExtension as _;
 
 use crate::config::BillingConfig;
 use crate::db::{AnyConnection, write_transaction};
@@ -38,6 +39,74 @@ fn problem(field: &str, message: impl Into<String>) -> AppError {
 
 fn ledger_error(e: String) -> AppError {
     AppError::internal(anyhow::anyhow!(e))
+}
+
+// ---- once per form post -----------------------------------------------------------------
+
+/// What a finance form post (or a card payment) did: the work, or, when its one-time key
+/// was used before, the work that first use did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Once<T> {
+    Done(T),
+    Already(T),
+}
+
+impl<T> Once<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Once::Done(t) | Once::Already(t) => t,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        matches!(self, Once::Done(_))
+    }
+}
+
+/// Claims a form's one-time token for `kind` inside the caller's transaction: `Some(id)`
+/// of the first result when the token was used already.
+pub(crate) fn claim_once(
+    conn: &mut AnyConnection,
+    token: &str,
+    kind: &str,
+    result_id: &str,
+) -> Result<Option<String>, AppError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 100 {
+        return Err(problem(
+            "form_token",
+            "the form is incomplete; reload the page",
+        ));
+    }
+    match store::once_keys::claim(conn, token, kind, result_id, store::now())? {
+        None => Ok(None),
+        Some(taken) if taken.kind == kind => Ok(Some(taken.result_id)),
+        Some(_) => Err(problem(
+            "form_token",
+            "this form was sent for something else already; reload the page",
+        )),
+    }
+}
+
+/// Runs `work` with a fresh result id once per `token` (when there is one): a second
+/// post with the same token finds the first result with `already` instead.
+fn once<T>(
+    conn: &mut AnyConnection,
+    token: Option<&str>,
+    kind: &str,
+    result_id: String,
+    already: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,
+    work: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,
+) -> Result<Once<T>, AppError> {
+    let Some(token) = token else {
+        return work(conn, &result_id).map(Once::Done);
+    };
+    write_transaction(conn, |conn| {
+        if let Some(first) = claim_once(conn, token, kind, &result_id)? {
+            return already(conn, &first).map(Once::Already);
+        }
+        work(conn, &result_id).map(Once::Done)
+    })
 }
 
 /// Formats minor units for mails and pages: `€1,234.50`.
@@ -207,6 +276,32 @@ pub fn run(
     ctx: &Ctx<'_>,
     period: Period,
 ) -> Result<RunSummary, AppError> {
+    // Two runs at once would each draft the same buyers, and the later claim would find
+    // the entries taken: one run per period at a time. A claim older than an hour is a
+    // run whose process died.
+    let code = period.code();
+    let now = store::now();
+    if !store::billing::claim_billing_run(conn, &code, now, now - TimeDelta::hours(1))? {
+        return Err(AppError::Conflict {
+            code: "billing_run_in_progress",
+            message: format!(
+                "a billing run for {} is in progress; try again when it has finished",
+                period.label()
+            ),
+        });
+    }
+    let result = run_claimed(conn, ctx, period);
+    if let Err(e) = store::billing::finish_billing_run(conn, &code, store::now()) {
+        tracing::error!(error = %e, period = %code, "could not release the billing run claim");
+    }
+    result
+}
+
+fn run_claimed(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    period: Period,
+) -> Result<RunSummary, AppError> {
     let Ctx {
         cfg,
         currency,
@@ -251,6 +346,11 @@ pub fn run(
             store::billing::insert_invoice(conn, &invoice, &[])?;
             let (transactions, subtotal) =
                 store::billing::claim_for_invoice(conn, &buyer, before, &id)?;
+            if transactions.is_empty() {
+                // Billed by then (a run of another period): no empty draft.
+                store::billing::delete_draft(conn, &id)?;
+                return Ok(());
+            }
             let items = store::billing::bill_items(conn, &buyer, &transactions)?;
             let lines = billing::group_lines(&items);
             let lines_sum: i64 = lines.iter().map(|l| l.amount_cents).sum();
@@ -289,6 +389,10 @@ pub fn run(
             store::billing::insert_statement(conn, &row)?;
             let (transactions, payable) =
                 store::billing::claim_for_statement(conn, &agency, before, &row.id)?;
+            if transactions.is_empty() {
+                store::billing::delete_statement(conn, &row.id)?;
+                return Ok(());
+            }
             let (gross, fee) = store::billing::agency_gross(conn, &agency, &transactions)?;
             row.gross_cents = gross;
             row.commission_cents = fee;
@@ -329,6 +433,24 @@ pub fn issue(
     issued_by: Option<&str>,
 ) -> Result<InvoiceRow, AppError> {
     issue_at(conn, ctx, invoice_id, issued_by, store::now())
+}
+
+/// `issue` once per form token: a second post answers with the invoice as issued.
+pub fn issue_once(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    invoice_id: &str,
+    issued_by: Option<&str>,
+    token: Option<&str>,
+) -> Result<Once<InvoiceRow>, AppError> {
+    once(
+        conn,
+        token,
+        "issue",
+        invoice_id.to_string(),
+        |conn, first| Ok(store::billing::find_invoice(conn, first)?),
+        |conn, _| issue(conn, ctx, invoice_id, issued_by),
+    )
 }
 
 /// `issue` as of `now` (the demo seeds invoices issued in the past).
@@ -411,6 +533,46 @@ pub fn credit_note(
     reason: &str,
     issued_by: Option<&str>,
 ) -> Result<InvoiceRow, AppError> {
+    credit_note_as(
+        conn,
+        ctx,
+        &store::new_id(),
+        invoice_id,
+        amount_cents,
+        reason,
+        issued_by,
+    )
+}
+
+/// `credit_note` once per form token: a second post answers with the first note.
+pub fn credit_note_once(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: &str,
+    issued_by: Option<&str>,
+    token: Option<&str>,
+) -> Result<Once<InvoiceRow>, AppError> {
+    once(
+        conn,
+        token,
+        "credit_note",
+        store::new_id(),
+        |conn, first| Ok(store::billing::find_invoice(conn, first)?),
+        |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, issued_by),
+    )
+}
+
+fn credit_note_as(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    note_id: &str,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: &str,
+    issued_by: Option<&str>,
+) -> Result<InvoiceRow, AppError> {
     let Ctx {
         cfg,
         currency,
@@ -460,7 +622,7 @@ pub fn credit_note(
         store::market::post(conn, "credit_note", &format!("credit note {number}"), &tx)?;
         store::billing::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
         let note = InvoiceRow {
-            id: store::new_id(),
+            id: note_id.to_string(),
             number: Some(number.clone()),
             kind: "credit_note".into(),
             buyer_id: invoice.buyer_id.clone(),
@@ -532,6 +694,36 @@ pub fn record_payment(
     ctx: &Ctx<'_>,
     payment: &NewPayment<'_>,
 ) -> Result<PaymentRow, AppError> {
+    record_payment_as(conn, ctx, payment, &store::new_id(), None)
+}
+
+/// `record_payment` once per form token: a second post answers with the first payment.
+pub fn record_payment_once(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    payment: &NewPayment<'_>,
+    token: Option<&str>,
+) -> Result<Once<PaymentRow>, AppError> {
+    once(
+        conn,
+        token,
+        "payment",
+        store::new_id(),
+        |conn, first| Ok(store::billing::find_payment(conn, first)?),
+        |conn, id| record_payment_as(conn, ctx, payment, id, None),
+    )
+}
+
+/// Records `payment` as `payment_id`. `received` is the ledger transaction of money that
+/// came in before (an unapplied payment now applied): the ledger and the buyer's balance
+/// moved then, so only the invoice moves now.
+pub(crate) fn record_payment_as(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    payment: &NewPayment<'_>,
+    payment_id: &str,
+    received: Option<&str>,
+) -> Result<PaymentRow, AppError> {
     let Ctx {
         cfg,
         currency,
@@ -585,12 +777,19 @@ pub fn record_payment(
             ));
         }
         let number = invoice.number.clone().unwrap_or_default();
-        let tx = money::payment_postings(&invoice.buyer_id, amount_cents).map_err(ledger_error)?;
-        let transaction_id =
-            store::market::post(conn, "payment", &format!("payment for {number}"), &tx)?;
-        store::billing::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
+        let transaction_id = match received {
+            Some(receipt) => receipt.to_string(),
+            None => {
+                let tx = money::payment_postings(&invoice.buyer_id, amount_cents)
+                    .map_err(ledger_error)?;
+                let id =
+                    store::market::post(conn, "payment", &format!("payment for {number}"), &tx)?;
+                store::billing::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
+                id
+            }
+        };
         let row = PaymentRow {
-            id: store::new_id(),
+            id: payment_id.to_string(),
             invoice_id: invoice_id.to_string(),
             buyer_id: invoice.buyer_id.clone(),
             method: method.to_string(),
@@ -670,27 +869,48 @@ pub fn mark_payout(
     })
 }
 
+/// `mark_payout` once per form token: a second post answers with the statement as paid.
+pub fn mark_payout_once(
+    conn: &mut AnyConnection,
+    statement_id: &str,
+    paid_on: NaiveDateTime,
+    reference: &str,
+    token: Option<&str>,
+) -> Result<Once<StatementRow>, AppError> {
+    once(
+        conn,
+        token,
+        "payout",
+        statement_id.to_string(),
+        |conn, first| Ok(store::billing::find_statement(conn, first)?),
+        |conn, _| mark_payout(conn, statement_id, paid_on, reference),
+    )
+}
+
 // ---- card payments ---------------------------------------------------------------------
 
 /// What became of a Stripe event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventOutcome {
-    /// A payment was recorded against the invoice.
+    /// A payment was recorded against the invoice; what exceeded the open amount is kept
+    /// as an unapplied payment (`unapplied_cents`).
     Paid {
         invoice_id: String,
         amount_cents: i64,
+        unapplied_cents: i64,
     },
-    /// Seen before: nothing changes.
+    /// Seen before (this event id, or this payment intent under another event id):
+    /// nothing changes.
     Replay,
     /// Not an event we act on (answered 200 all the same).
     Ignored,
-    /// A payment that cannot be applied (unknown invoice, more than is open): kept for
-    /// finance to refund, with the reason logged.
+    /// A payment no invoice could take: kept as an unapplied payment for finance to
+    /// apply or refund, or, with no invoice to name its buyer, only logged.
     Unapplied(String),
 }
 
-/// Processes one verified Stripe event, once per event id, in one transaction: the seen
-/// id and the payment it records commit together.
+/// Processes one verified Stripe event, once per event id and once per payment intent,
+/// in one transaction: the seen id, the intent's claim and the payment commit together.
 pub fn stripe_event(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
@@ -714,41 +934,142 @@ pub fn stripe_event(
         }
         let invoice_id = session["metadata"]["invoice_id"].as_str().unwrap_or("");
         let amount = session["amount_total"].as_i64().unwrap_or(0);
+        if amount <= 0 {
+            return Ok(EventOutcome::Ignored);
+        }
         let reference = session["payment_intent"]
             .as_str()
             .or(session["id"].as_str())
+            .filter(|s| !s.is_empty())
             .unwrap_or(id);
-        // A payment that fails rolls back to this savepoint only: the event stays seen.
-        let recorded = record_payment(
+        // Stripe may send one payment under several events (checkout and a retry, say):
+        // the payment intent is the money, so it is recorded once.
+        let receipt_id = store::new_id();
+        if store::once_keys::claim(
             conn,
-            ctx,
-            &NewPayment {
-                invoice_id,
-                method: "card",
-                amount_cents: amount,
-                received_on: store::now(),
-                reference,
-                recorded_by: None,
-            },
-        );
-        match recorded {
-            Ok(p) => Ok(EventOutcome::Paid {
-                invoice_id: p.invoice_id,
-                amount_cents: p.amount_cents,
-            }),
-            Err(AppError::NotFound) => Ok(EventOutcome::Unapplied(format!(
-                "no invoice `{invoice_id}` for event {id}"
-            ))),
-            Err(AppError::Validation(problems)) => Ok(EventOutcome::Unapplied(
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.problem))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
-            Err(e) => Err(e),
+            &format!("stripe:{reference}"),
+            "card_payment",
+            &receipt_id,
+            store::now(),
+        )?
+        .is_some()
+        {
+            return Ok(EventOutcome::Replay);
         }
+        let Some(invoice) = store::billing::find_invoice(conn, invoice_id).optional()? else {
+            return Ok(EventOutcome::Unapplied(format!(
+                "no invoice `{invoice_id}` for event {id} ({amount} cents, {reference})"
+            )));
+        };
+        let number = invoice.number.clone().unwrap_or_else(|| "(draft)".into());
+        let payable = invoice.status == "issued" && invoice.kind == "invoice";
+        let open = if payable {
+            billing::open_cents(
+                invoice.total_cents,
+                invoice.paid_cents,
+                invoice.credited_cents,
+            )
+        } else {
+            0
+        };
+        let mut paid = 0;
+        if open > 0 {
+            // A payment that fails rolls back to its savepoint only (an invoice paid
+            // a moment ago by another intent): the whole amount is then unapplied.
+            let recorded = record_payment_as(
+                conn,
+                ctx,
+                &NewPayment {
+                    invoice_id,
+                    method: "card",
+                    amount_cents: amount.min(open),
+                    received_on: store::now(),
+                    reference,
+                    recorded_by: None,
+                },
+                &receipt_id,
+                None,
+            );
+            match recorded {
+                Ok(p) => paid = p.amount_cents,
+                Err(AppError::Validation(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let excess = amount - paid;
+        if excess > 0 {
+            let reason = if paid > 0 {
+                format!("paid more than was open on {number}")
+            } else if payable {
+                format!("{number} had nothing open")
+            } else {
+                format!("{number} is not an issued invoice")
+            };
+            keep_unapplied(
+                conn,
+                &invoice.buyer_id,
+                excess,
+                reference,
+                &reason,
+                if paid > 0 {
+                    store::new_id()
+                } else {
+                    receipt_id
+                },
+            )?;
+            if paid == 0 {
+                return Ok(EventOutcome::Unapplied(format!(
+                    "{reason}: {excess} cents kept unapplied (event {id})"
+                )));
+            }
+        }
+        Ok(EventOutcome::Paid {
+            invoice_id: invoice_id.to_string(),
+            amount_cents: paid,
+            unapplied_cents: excess,
+        })
     })
+}
+
+/// Card money no invoice took: received into the ledger (cash in, the buyer's
+/// receivable down) and listed for finance to apply or refund.
+fn keep_unapplied(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    amount_cents: i64,
+    reference: &str,
+    reason: &str,
+    id: String,
+) -> Result<(), AppError> {
+    let now = store::now();
+    let tx = money::payment_postings(buyer_id, amount_cents).map_err(ledger_error)?;
+    let transaction_id = store::market::post(
+        conn,
+        "payment",
+        &format!("unapplied card payment {reference}"),
+        &tx,
+    )?;
+    store::billing::add_owed(conn, buyer_id, -amount_cents)?;
+    store::billing::insert_unapplied(
+        conn,
+        &store::billing::UnappliedRow {
+            id,
+            buyer_id: buyer_id.to_string(),
+            method: "card".into(),
+            amount_cents,
+            applied_cents: 0,
+            received_on: now,
+            reference: reference.to_string(),
+            reason: reason.to_string(),
+            status: "unapplied".into(),
+            transaction_id,
+            refund_transaction_id: None,
+            settled_by: None,
+            settled_at: None,
+            created_at: now,
+        },
+    )?;
+    Ok(())
 }
 
 /// What a buyer pays by card: its issued invoice's open amount.

@@ -9,3 +9,4 @@ pub mod mail;
 pub mod market;
 pub mod suppression;
 pub mod throttle;
+pub mod unapplied;

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{
-    actions, batches, buyer_accounts, invoice_lines, invoices, leads, ledger_entries,
+    actions, batches, billing_runs, buyer_accounts, invoice_lines, invoices, leads, ledger_entries,
     ledger_transactions, number_sequences, organisations, payments, postback_tokens, purchases,
-    statements, stripe_events,
+    statements, stripe_events, unapplied_payments,
 };
 use crate::domain::billing::{BillItem, Line};
 
@@ -651,6 +651,13 @@ pub fn insert_payment(conn: &mut AnyConnection, row: &PaymentRow) -> QueryResult
         .map(drop)
 }
 
+pub fn find_payment(conn: &mut AnyConnection, id: &str) -> QueryResult<PaymentRow> {
+    payments::table
+        .find(id)
+        .select(PaymentRow::as_select())
+        .first(conn)
+}
+
 pub fn payments_of(
     conn: &mut AnyConnection,
     invoice_id: Option<&str>,
@@ -707,6 +714,13 @@ pub fn update_statement_totals(conn: &mut AnyConnection, row: &StatementRow) -> 
         .map(drop)
 }
 
+/// Drops a statement that claimed nothing (a run found the agency's entries billed by then).
+pub fn delete_statement(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(statements::table.find(id))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn find_statement(conn: &mut AnyConnection, id: &str) -> QueryResult<StatementRow> {
     statements::table
         .find(id)
@@ -752,6 +766,194 @@ pub fn mark_statement_paid(
         statements::paid_on.eq(paid_on),
         statements::paid_reference.eq(reference),
         statements::payout_transaction_id.eq(transaction_id),
+    ))
+    .execute(conn)?
+        == 1)
+}
+
+// ---- billing runs ----------------------------------------------------------------------
+
+/// Claims `period` for a billing run: false while another run holds it. A claim older
+/// than `stale_before` is taken over (its process died mid-run). Commits on its own, so
+/// other processes see the claim while the run works in many transactions.
+pub fn claim_billing_run(
+    conn: &mut AnyConnection,
+    period: &str,
+    now: NaiveDateTime,
+    stale_before: NaiveDateTime,
+) -> QueryResult<bool> {
+    crate::db::write_transaction(conn, |conn| {
+        // PostgreSQL re-checks this WHERE after waiting for a concurrent claimer's row
+        // lock, so of two runs only one sees the row free.
+        let retaken = diesel::update(
+            billing_runs::table.find(period).filter(
+                billing_runs::finished_at
+                    .is_not_null()
+                    .or(billing_runs::started_at.lt(stale_before)),
+            ),
+        )
+        .set((
+            billing_runs::started_at.eq(now),
+            billing_runs::finished_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        if retaken == 1 {
+            return Ok(true);
+        }
+        let exists = billing_runs::table
+            .find(period)
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if exists {
+            return Ok(false);
+        }
+        let inserted = crate::db::write_transaction(conn, |c| {
+            diesel::insert_into(billing_runs::table)
+                .values((
+                    billing_runs::period.eq(period),
+                    billing_runs::started_at.eq(now),
+                    billing_runs::finished_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(false),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+pub fn finish_billing_run(
+    conn: &mut AnyConnection,
+    period: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(billing_runs::table.find(period))
+        .set(billing_runs::finished_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+// ---- unapplied payments ----------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = unapplied_payments)]
+pub struct UnappliedRow {
+    pub id: String,
+    pub buyer_id: String,
+    pub method: String,
+    pub amount_cents: i64,
+    pub applied_cents: i64,
+    pub received_on: NaiveDateTime,
+    pub reference: String,
+    pub reason: String,
+    /// `unapplied`, `applied` or `refunded`.
+    pub status: String,
+    pub transaction_id: String,
+    pub refund_transaction_id: Option<String>,
+    pub settled_by: Option<String>,
+    pub settled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+impl UnappliedRow {
+    /// What is still to apply or refund.
+    pub fn left_cents(&self) -> i64 {
+        if self.status == "unapplied" {
+            self.amount_cents - self.applied_cents
+        } else {
+            0
+        }
+    }
+}
+
+pub fn insert_unapplied(conn: &mut AnyConnection, row: &UnappliedRow) -> QueryResult<()> {
+    diesel::insert_into(unapplied_payments::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_unapplied(conn: &mut AnyConnection, id: &str) -> QueryResult<UnappliedRow> {
+    unapplied_payments::table
+        .find(id)
+        .select(UnappliedRow::as_select())
+        .first(conn)
+}
+
+/// Unapplied payments, newest first; `only_open` keeps those with something left.
+pub fn list_unapplied(conn: &mut AnyConnection, only_open: bool) -> QueryResult<Vec<UnappliedRow>> {
+    let mut q = unapplied_payments::table.into_boxed();
+    if only_open {
+        q = q.filter(unapplied_payments::status.eq("unapplied"));
+    }
+    q.order((
+        unapplied_payments::created_at.desc(),
+        unapplied_payments::id.desc(),
+    ))
+    .select(UnappliedRow::as_select())
+    .load(conn)
+}
+
+/// Takes `amount` of what is left (false when less is left: someone applied or refunded
+/// it first); the row turns `applied` once nothing is left.
+pub fn take_unapplied(
+    conn: &mut AnyConnection,
+    id: &str,
+    amount: i64,
+    by: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let taken = diesel::update(
+        unapplied_payments::table
+            .find(id)
+            .filter(unapplied_payments::status.eq("unapplied"))
+            .filter(
+                (unapplied_payments::applied_cents + amount).le(unapplied_payments::amount_cents),
+            ),
+    )
+    .set((
+        unapplied_payments::applied_cents.eq(unapplied_payments::applied_cents + amount),
+        unapplied_payments::settled_by.eq(by),
+        unapplied_payments::settled_at.eq(now),
+    ))
+    .execute(conn)?
+        == 1;
+    if taken {
+        diesel::update(
+            unapplied_payments::table
+                .find(id)
+                .filter(unapplied_payments::applied_cents.eq(unapplied_payments::amount_cents)),
+        )
+        .set(unapplied_payments::status.eq("applied"))
+        .execute(conn)?;
+    }
+    Ok(taken)
+}
+
+/// Marks what is left refunded (false when nothing was left to refund).
+pub fn mark_unapplied_refunded(
+    conn: &mut AnyConnection,
+    id: &str,
+    refund_transaction_id: &str,
+    by: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    Ok(diesel::update(
+        unapplied_payments::table
+            .find(id)
+            .filter(unapplied_payments::status.eq("unapplied")),
+    )
+    .set((
+        unapplied_payments::status.eq("refunded"),
+        unapplied_payments::refund_transaction_id.eq(refund_transaction_id),
+        unapplied_payments::settled_by.eq(by),
+        unapplied_payments::settled_at.eq(now),
     ))
     .execute(conn)?
         == 1)

@@ -11,6 +11,7 @@ pub mod intake;
 pub mod leads;
 pub mod login_attempts;
 pub mod market;
+pub mod once_keys;
 pub mod orders;
 pub mod organisations;
 pub mod outbox;

@@ -36,6 +36,14 @@ pub fn rotate(session: &Session) -> Result<String, AppError> {
     token(session)
 }
 
+/// A fresh one-time token for a form that records money (`form_token`): the service
+/// records the work with it once, so a double click or a resent form records once.
+pub fn form_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 fn matches(sent: &str, expected: &str) -> bool {
     sent.len() == expected.len() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
 }

@@ -43,6 +43,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         items.push(("/finance/buyers", "Buyers' credit"));
         items.push(("/finance/aging", "Aging"));
         items.push(("/finance/payouts", "Payouts"));
+        items.push(("/finance/unapplied", "Unapplied payments"));
         items.push(("/finance/ledger", "Trial balance"));
     }
     if role == Role::Admin {

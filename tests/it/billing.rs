@@ -38,16 +38,16 @@ on_both_backends!(with [("MAIL_TRANSPORT", "smtp"), ("SMTP_URL", "smtp://127.0.0
     mail_that_cannot_be_sent_is_retried_later_not_lost,
 );
 
-fn ctx(app: &TestApp) -> Ctx<'_> {
+pub(crate) fn ctx(app: &TestApp) -> Ctx<'_> {
     Ctx::from(&*app.state.config)
 }
 
-fn this_month() -> Period {
+pub(crate) fn this_month() -> Period {
     Period::containing(store::now())
 }
 
 /// The whole ledger sums to zero and every transaction balances.
-fn assert_ledger_balanced(app: &TestApp) {
+pub(crate) fn assert_ledger_balanced(app: &TestApp) {
     let (total, unbalanced) = app.with_conn(store::market::trial_balance).unwrap();
     assert_eq!(total, 0);
     assert!(unbalanced.is_empty(), "{unbalanced:?}");
@@ -268,7 +268,11 @@ async fn concurrent_reports_of_one_action_charge_once(app: &TestApp) {
 }
 
 /// Buyers that each bought some plain leads; returns their ids.
-async fn buyers_who_bought(app: &TestApp, buyers: usize, leads_each: usize) -> Vec<String> {
+pub(crate) async fn buyers_who_bought(
+    app: &TestApp,
+    buyers: usize,
+    leads_each: usize,
+) -> Vec<String> {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let token = app.token(&app.api_key(&agency)).await;
     let mut out = Vec::new();
@@ -292,7 +296,7 @@ async fn buyers_who_bought(app: &TestApp, buyers: usize, leads_each: usize) -> V
     out
 }
 
-fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
+pub(crate) fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
     app.with_conn(|c| store::market::balance(c, "buyer_receivable", Some(buyer)))
         .unwrap()
 }
@@ -823,7 +827,7 @@ async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &Tes
 
 const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 
-async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
+pub(crate) async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
     let buyers = buyers_who_bought(app, 1, 2).await;
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
@@ -838,20 +842,30 @@ async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
 }
 
 fn completed_event(event_id: &str, invoice_id: &str, amount: i64) -> Vec<u8> {
+    completed_event_for("pi_test_1", event_id, invoice_id, amount)
+}
+
+/// A paid checkout session's event for the payment intent `intent`.
+pub(crate) fn completed_event_for(
+    intent: &str,
+    event_id: &str,
+    invoice_id: &str,
+    amount: i64,
+) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": event_id,
         "object": "event",
         "type": "checkout.session.completed",
         "data": {"object": {
             "id": "cs_test_1", "object": "checkout.session", "amount_total": amount,
-            "currency": "eur", "payment_status": "paid", "payment_intent": "pi_test_1",
+            "currency": "eur", "payment_status": "paid", "payment_intent": intent,
             "metadata": {"invoice_id": invoice_id}
         }}
     }))
     .unwrap()
 }
 
-async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16, Value) {
+pub(crate) async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut req = app
         .api()
         .post(app.url("/api/v1/webhooks/stripe"))
@@ -867,7 +881,7 @@ async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16,
     )
 }
 
-fn signed(body: &[u8], seconds_ago: i64) -> Option<String> {
+pub(crate) fn signed(body: &[u8], seconds_ago: i64) -> Option<String> {
     Some(leadmarket::payments::sign(
         body,
         WEBHOOK_SECRET.as_bytes(),
@@ -928,8 +942,9 @@ async fn stripe_webhooks_are_verified_and_processed_once(app: &TestApp) {
     .unwrap();
     let (status, reply) = deliver(app, &other, signed(&other, 0)).await;
     assert_eq!((status, reply["result"].as_str()), (200, Some("ignored")));
-    // A second payment for a paid invoice is not applied (finance refunds it).
-    let extra = completed_event("evt_3", &invoice_id, 100);
+    // Another payment (intent) for a paid invoice is not applied: finance applies or
+    // refunds it from the unapplied payments.
+    let extra = completed_event_for("pi_test_3", "evt_3", &invoice_id, 100);
     let (status, reply) = deliver(app, &extra, signed(&extra, 0)).await;
     assert_eq!((status, reply["result"].as_str()), (200, Some("unapplied")));
     assert_eq!(paid(), total);

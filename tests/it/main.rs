@@ -10,6 +10,7 @@ mod control_characters;
 mod db;
 mod demo;
 mod disputes;
+mod finance_races;
 mod health;
 mod intake;
 mod intake_memory;

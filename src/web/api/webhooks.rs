@@ -41,11 +41,21 @@ pub async fn stripe(
         .db(move |conn| billing::stripe_event(conn, &Ctx::from(&*config), &event))
         .await?;
     let result = match &outcome {
-        EventOutcome::Paid { .. } => "paid",
+        EventOutcome::Paid {
+            unapplied_cents, ..
+        } => {
+            if *unapplied_cents > 0 {
+                tracing::info!(
+                    unapplied_cents,
+                    "card payment above the open amount kept unapplied"
+                );
+            }
+            "paid"
+        }
         EventOutcome::Replay => "replay",
         EventOutcome::Ignored => "ignored",
         EventOutcome::Unapplied(reason) => {
-            // Money arrived that no invoice can take: finance must refund or apply it.
+            // Money no invoice could take: listed for finance to apply or refund.
             tracing::warn!(%reason, "card payment not applied");
             "unapplied"
         }

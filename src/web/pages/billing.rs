@@ -9,11 +9,11 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::billing::{self as rules, AGING_BUCKETS, Period};
 use crate::error::{AppError, AppResult, FieldProblem};
-use crate::services::billing::{self, Ctx, NewPayment};
+use crate::services::billing::{self, Ctx, NewPayment, Once};
 use crate::store;
 use crate::store::billing::{InvoiceRow, PaymentRow, StatementRow};
 use crate::web::auth::FinanceUser;
-use crate::web::csrf::CsrfForm;
+use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
 use crate::web::{money, redirect, render, render_status, urlencode};
 
@@ -218,9 +218,27 @@ pub async fn run(
         }
     };
     let config = state.config.clone();
-    let summary = state
+    let summary = match state
         .db(move |conn| billing::run(conn, &Ctx::from(&*config), period))
-        .await?;
+        .await
+    {
+        Ok(s) => s,
+        // Another run for this month is under way (a second click, another desk).
+        Err(AppError::Conflict { message, .. }) => {
+            return render_status(
+                &invoices_page(
+                    &user,
+                    &state,
+                    String::new(),
+                    None,
+                    vec![FieldProblem::new("period", message)],
+                )
+                .await?,
+                actix_web::http::StatusCode::CONFLICT,
+            );
+        }
+        Err(e) => return Err(e),
+    };
     let notice = format!(
         "Billing run for {}: {} draft invoice(s) to review, {} agency statement(s).",
         period.label(),
@@ -281,6 +299,10 @@ struct InvoicePage {
     today: String,
     notice: Option<String>,
     problems: Vec<FieldProblem>,
+    /// One-time tokens of the forms that record something (see `csrf::form_token`).
+    issue_token: String,
+    pay_token: String,
+    credit_token: String,
 }
 
 async fn invoice_page(
@@ -343,7 +365,18 @@ async fn invoice_page(
         today: now.format("%Y-%m-%d").to_string(),
         notice,
         problems,
+        issue_token: form_token(),
+        pay_token: form_token(),
+        credit_token: form_token(),
     })
+}
+
+/// A form's one-time token; forms from before tokens (or scripts) send none.
+fn sent_token(raw: &Option<String>) -> Option<String> {
+    raw.as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 #[derive(Deserialize)]
@@ -401,20 +434,38 @@ async fn after(
 }
 
 #[derive(Deserialize)]
-pub struct Empty {}
+pub struct IssueForm {
+    #[serde(default)]
+    form_token: Option<String>,
+}
 
 pub async fn issue(
     user: FinanceUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    _form: CsrfForm<Empty>,
+    CsrfForm(form): CsrfForm<IssueForm>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
+    let token = sent_token(&form.form_token);
     let result = state
-        .db(move |conn| billing::issue(conn, &Ctx::from(&*config), &invoice_id, Some(&by)))
+        .db(move |conn| {
+            billing::issue_once(
+                conn,
+                &Ctx::from(&*config),
+                &invoice_id,
+                Some(&by),
+                token.as_deref(),
+            )
+        })
         .await
-        .map(|i| format!("Issued as {}.", i.number.unwrap_or_default()));
+        .map(|once| match once {
+            Once::Done(i) => format!("Issued as {}.", i.number.unwrap_or_default()),
+            Once::Already(i) => format!(
+                "This form was sent twice; the invoice was issued once, as {}.",
+                i.number.unwrap_or_default()
+            ),
+        });
     after(&user, &state, id, result).await
 }
 
@@ -443,6 +494,8 @@ pub struct PaymentForm {
     amount: String,
     received_on: String,
     reference: String,
+    #[serde(default)]
+    form_token: Option<String>,
 }
 
 pub async fn pay(
@@ -459,9 +512,10 @@ pub async fn pay(
         Ok((amount_cents, received_on)) => {
             let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
             let currency = config.currency.clone();
+            let token = sent_token(&form.form_token);
             state
                 .db(move |conn| {
-                    billing::record_payment(
+                    billing::record_payment_once(
                         conn,
                         &Ctx::from(&*config),
                         &NewPayment {
@@ -472,10 +526,20 @@ pub async fn pay(
                             reference: &form.reference,
                             recorded_by: Some(&by),
                         },
+                        token.as_deref(),
                     )
                 })
                 .await
-                .map(|p| format!("Payment of {} recorded.", money(p.amount_cents, &currency)))
+                .map(|once| match once {
+                    Once::Done(p) => {
+                        format!("Payment of {} recorded.", money(p.amount_cents, &currency))
+                    }
+                    Once::Already(p) => format!(
+                        "This form was sent twice; the payment of {} ({}) was recorded once.",
+                        money(p.amount_cents, &currency),
+                        p.reference
+                    ),
+                })
         }
     };
     after(&user, &state, id, result).await
@@ -485,6 +549,8 @@ pub async fn pay(
 pub struct CreditForm {
     amount: String,
     reason: String,
+    #[serde(default)]
+    form_token: Option<String>,
 }
 
 pub async fn credit(
@@ -498,19 +564,29 @@ pub async fn credit(
         Err(e) => Err(e),
         Ok(amount) => {
             let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
+            let token = sent_token(&form.form_token);
             state
                 .db(move |conn| {
-                    billing::credit_note(
+                    billing::credit_note_once(
                         conn,
                         &Ctx::from(&*config),
                         &invoice_id,
                         amount,
                         &form.reason,
                         Some(&by),
+                        token.as_deref(),
                     )
                 })
                 .await
-                .map(|n| format!("Credit note {} issued.", n.number.unwrap_or_default()))
+                .map(|once| match once {
+                    Once::Done(n) => {
+                        format!("Credit note {} issued.", n.number.unwrap_or_default())
+                    }
+                    Once::Already(n) => format!(
+                        "This form was sent twice; credit note {} was issued once.",
+                        n.number.unwrap_or_default()
+                    ),
+                })
         }
     };
     after(&user, &state, id, result).await
@@ -668,6 +744,8 @@ pub struct StatementView {
     pub net: String,
     pub status: String,
     pub paid: String,
+    /// The payout form's one-time token.
+    pub form_token: String,
 }
 
 pub fn statement_view(
@@ -688,6 +766,7 @@ pub fn statement_view(
         },
         status: s.status,
         id: s.id,
+        form_token: form_token(),
     }
 }
 
@@ -752,6 +831,8 @@ pub async fn payouts(
 pub struct PayoutForm {
     paid_on: String,
     reference: String,
+    #[serde(default)]
+    form_token: Option<String>,
 }
 
 pub async fn mark_paid(
@@ -764,19 +845,31 @@ pub async fn mark_paid(
     let result = match parse_day("paid_on", &form.paid_on) {
         Err(e) => Err(e),
         Ok(day) => {
+            let token = sent_token(&form.form_token);
             state
-                .db(move |conn| billing::mark_payout(conn, &id, day, &form.reference))
+                .db(move |conn| {
+                    billing::mark_payout_once(conn, &id, day, &form.reference, token.as_deref())
+                })
                 .await
         }
     };
     match result {
-        Ok(s) => Ok(redirect(&format!(
-            "/finance/payouts?notice={}",
-            urlencode(&format!(
-                "Payout of {} recorded.",
-                money(s.net_cents, &state.config.currency)
-            ))
-        ))),
+        Ok(once) => {
+            let notice = match &once {
+                Once::Done(s) => format!(
+                    "Payout of {} recorded.",
+                    money(s.net_cents, &state.config.currency)
+                ),
+                Once::Already(s) => format!(
+                    "This form was sent twice; the payout of {} was recorded once.",
+                    money(s.net_cents, &state.config.currency)
+                ),
+            };
+            Ok(redirect(&format!(
+                "/finance/payouts?notice={}",
+                urlencode(&notice)
+            )))
+        }
         Err(AppError::Validation(problems)) => render_status(
             &payouts_page(&user, &state, None, problems).await?,
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

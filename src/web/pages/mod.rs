@@ -14,6 +14,7 @@ mod market;
 mod pricing;
 mod settings;
 mod suppressions;
+mod unapplied;
 
 use actix_web::web;
 
@@ -82,6 +83,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(billing::mark_paid),
         )
         .route("/finance/ledger", web::get().to(billing::ledger))
+        .route("/finance/unapplied", web::get().to(unapplied::list))
+        .route(
+            "/finance/unapplied/{id}/apply",
+            web::post().to(unapplied::apply),
+        )
+        .route(
+            "/finance/unapplied/{id}/refund",
+            web::post().to(unapplied::refund),
+        )
         .route(
             "/finance/exports/invoices.csv",
             web::get().to(crate::web::exports::invoices),

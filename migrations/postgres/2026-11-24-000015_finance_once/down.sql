@@ -1,0 +1,3 @@
+DROP TABLE unapplied_payments;
+DROP TABLE billing_runs;
+DROP TABLE once_keys;

@@ -1,0 +1,144 @@
+//! Unapplied payments: money received that no invoice took (a card payment above what
+//! was open). Finance applies what is left to an open invoice of the same buyer, or
+//! records that it was refunded. The receipt is in the ledger already, so applying moves
+//! only the invoice; a refund moves the cash back out.
+//!
+//! The refund itself (Stripe's refund call or a bank transfer) is done by finance outside
+//! the app; this records it.
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::billing as rules;
+use crate::domain::money;
+use crate::error::{AppError, FieldProblem};
+use crate::services::billing::{Ctx, NewPayment, Once, claim_once, format_money};
+use crate::store;
+use crate::store::billing::{PaymentRow, UnappliedRow};
+
+fn nothing_left() -> AppError {
+    AppError::Conflict {
+        code: "nothing_left",
+        message: "this payment was applied or refunded already".into(),
+    }
+}
+
+fn problem(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldProblem::new(field, message)])
+}
+
+/// Applies what is left of an unapplied payment, up to what is open, to an issued invoice
+/// of the same buyer; once per form token.
+pub fn apply(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    unapplied_id: &str,
+    invoice_id: &str,
+    by: Option<&str>,
+    token: &str,
+) -> Result<Once<PaymentRow>, AppError> {
+    let payment_id = store::new_id();
+    write_transaction(conn, |conn| {
+        if let Some(first) = claim_once(conn, token, "apply", &payment_id)? {
+            return Ok(Once::Already(store::billing::find_payment(conn, &first)?));
+        }
+        let unapplied = store::billing::find_unapplied(conn, unapplied_id)?;
+        let left = unapplied.left_cents();
+        if left == 0 {
+            return Err(nothing_left());
+        }
+        let invoice = store::billing::find_invoice(conn, invoice_id).map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                problem("invoice", "pick one of the invoices listed")
+            }
+            e => e.into(),
+        })?;
+        if invoice.buyer_id != unapplied.buyer_id
+            || invoice.status != "issued"
+            || invoice.kind != "invoice"
+        {
+            return Err(problem(
+                "invoice",
+                "pick an issued invoice of the buyer who paid",
+            ));
+        }
+        let open = rules::open_cents(
+            invoice.total_cents,
+            invoice.paid_cents,
+            invoice.credited_cents,
+        );
+        if open == 0 {
+            return Err(problem("invoice", "this invoice has nothing open"));
+        }
+        let amount = left.min(open);
+        let now = store::now();
+        // The guarded update fails when another apply or a refund took the money first.
+        if !store::billing::take_unapplied(conn, unapplied_id, amount, by, now)? {
+            return Err(nothing_left());
+        }
+        let reference = format!("{} (unapplied payment)", unapplied.reference);
+        crate::services::billing::record_payment_as(
+            conn,
+            ctx,
+            &NewPayment {
+                invoice_id,
+                method: &unapplied.method,
+                amount_cents: amount,
+                received_on: unapplied.received_on,
+                reference: &reference,
+                recorded_by: by,
+            },
+            &payment_id,
+            Some(&unapplied.transaction_id),
+        )
+        .map(Once::Done)
+    })
+}
+
+/// Records that what is left of an unapplied payment was refunded: cash out, the
+/// buyer's receivable back up; once per form token.
+pub fn refund(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    unapplied_id: &str,
+    by: Option<&str>,
+    token: &str,
+) -> Result<Once<UnappliedRow>, AppError> {
+    write_transaction(conn, |conn| {
+        if claim_once(conn, token, "refund", unapplied_id)?.is_some() {
+            return Ok(Once::Already(store::billing::find_unapplied(
+                conn,
+                unapplied_id,
+            )?));
+        }
+        let unapplied = store::billing::find_unapplied(conn, unapplied_id)?;
+        let left = unapplied.left_cents();
+        if left == 0 {
+            return Err(nothing_left());
+        }
+        let tx = money::refund_postings(&unapplied.buyer_id, left)
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        let transaction_id = store::market::post(
+            conn,
+            "refund",
+            &format!(
+                "refund of {} ({})",
+                format_money(left, ctx.currency),
+                unapplied.reference
+            ),
+            &tx,
+        )?;
+        store::billing::add_owed(conn, &unapplied.buyer_id, left)?;
+        if !store::billing::mark_unapplied_refunded(
+            conn,
+            unapplied_id,
+            &transaction_id,
+            by,
+            store::now(),
+        )? {
+            return Err(nothing_left());
+        }
+        Ok(Once::Done(store::billing::find_unapplied(
+            conn,
+            unapplied_id,
+        )?))
+    })
+}

@@ -1,0 +1,230 @@
+//! The finance desk's unapplied payments: money received that no invoice took, with
+//! "apply to invoice" (an open invoice of the same buyer) and "mark refunded".
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::billing::open_of;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, FieldProblem};
+use crate::services::billing::{Ctx, Once};
+use crate::services::unapplied;
+use crate::store;
+use crate::store::billing::UnappliedRow;
+use crate::web::auth::FinanceUser;
+use crate::web::csrf::{CsrfForm, form_token};
+use crate::web::layout::Layout;
+use crate::web::{money, redirect, render, render_status, urlencode};
+
+/// An open invoice the money may go to.
+pub struct InvoiceChoice {
+    pub id: String,
+    pub label: String,
+}
+
+pub struct UnappliedView {
+    pub id: String,
+    pub buyer_id: String,
+    pub buyer: String,
+    pub received: String,
+    pub method: &'static str,
+    pub reference: String,
+    pub reason: String,
+    pub amount: String,
+    pub left: String,
+    pub status: String,
+    pub invoices: Vec<InvoiceChoice>,
+    pub apply_token: String,
+    pub refund_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "finance/unapplied.html")]
+struct UnappliedPage {
+    layout: Layout,
+    open: Vec<UnappliedView>,
+    settled: Vec<UnappliedView>,
+    open_total: String,
+    notice: Option<String>,
+    problems: Vec<FieldProblem>,
+}
+
+async fn page(
+    user: &FinanceUser,
+    state: &AppState,
+    notice: Option<String>,
+    problems: Vec<FieldProblem>,
+) -> AppResult<UnappliedPage> {
+    let c = state.config.currency.clone();
+    let (rows, names, invoices) = state
+        .db(|conn| {
+            let rows = store::billing::list_unapplied(conn, false)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.buyer_id.clone()).collect();
+            let names = store::billing::organisation_names(conn, &ids)?;
+            // Each open payment's buyer's invoices with something open.
+            let mut invoices = std::collections::HashMap::new();
+            for r in rows.iter().filter(|r| r.left_cents() > 0) {
+                if !invoices.contains_key(&r.buyer_id) {
+                    let open: Vec<_> =
+                        store::billing::list_invoices(conn, Some(&r.buyer_id), true)?
+                            .into_iter()
+                            .filter(|i| open_of(i) > 0)
+                            .collect();
+                    invoices.insert(r.buyer_id.clone(), open);
+                }
+            }
+            Ok((rows, names, invoices))
+        })
+        .await?;
+    let view = |r: UnappliedRow| UnappliedView {
+        buyer: names.get(&r.buyer_id).cloned().unwrap_or_default(),
+        received: r.received_on.format("%Y-%m-%d").to_string(),
+        method: if r.method == "card" {
+            "card"
+        } else {
+            "bank transfer"
+        },
+        amount: money(r.amount_cents, &c),
+        left: money(r.left_cents(), &c),
+        invoices: invoices
+            .get(&r.buyer_id)
+            .map(|list| {
+                list.iter()
+                    .map(|i| InvoiceChoice {
+                        id: i.id.clone(),
+                        label: format!(
+                            "{} ({} open)",
+                            i.number.as_deref().unwrap_or_default(),
+                            money(open_of(i), &c)
+                        ),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        apply_token: form_token(),
+        refund_token: form_token(),
+        id: r.id,
+        buyer_id: r.buyer_id,
+        reference: r.reference,
+        reason: r.reason,
+        status: r.status,
+    };
+    let open_total: i64 = rows.iter().map(UnappliedRow::left_cents).sum();
+    let (open, settled): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.left_cents() > 0);
+    Ok(UnappliedPage {
+        layout: Layout::for_user(user, "Unapplied payments", "/finance/unapplied"),
+        open: open.into_iter().map(view).collect(),
+        settled: settled.into_iter().map(view).collect(),
+        open_total: money(open_total, &c),
+        notice,
+        problems,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn list(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    render(&page(&user, &state, query.into_inner().notice, Vec::new()).await?)
+}
+
+/// Back to the list with a notice, or the list with the problem.
+async fn after(
+    user: &FinanceUser,
+    state: &AppState,
+    result: Result<String, AppError>,
+) -> AppResult<HttpResponse> {
+    let (problems, status) = match result {
+        Ok(notice) => {
+            return Ok(redirect(&format!(
+                "/finance/unapplied?notice={}",
+                urlencode(&notice)
+            )));
+        }
+        Err(AppError::Validation(problems)) => {
+            (problems, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(AppError::Conflict { message, .. }) => (
+            vec![FieldProblem::new("payment", message)],
+            actix_web::http::StatusCode::CONFLICT,
+        ),
+        Err(e) => return Err(e),
+    };
+    render_status(&page(user, state, None, problems).await?, status)
+}
+
+#[derive(Deserialize)]
+pub struct ApplyForm {
+    invoice_id: String,
+    form_token: String,
+}
+
+pub async fn apply(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<ApplyForm>,
+) -> AppResult<HttpResponse> {
+    let (config, by, id) = (state.config.clone(), user.id.clone(), path.into_inner());
+    let currency = config.currency.clone();
+    let result = state
+        .db(move |conn| {
+            unapplied::apply(
+                conn,
+                &Ctx::from(&*config),
+                &id,
+                &form.invoice_id,
+                Some(&by),
+                &form.form_token,
+            )
+        })
+        .await
+        .map(|once| {
+            let again = !once.is_new();
+            let p = once.into_inner();
+            format!(
+                "{}{} applied to the invoice.",
+                if again {
+                    "This form was sent twice; "
+                } else {
+                    ""
+                },
+                money(p.amount_cents, &currency)
+            )
+        });
+    after(&user, &state, result).await
+}
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    form_token: String,
+}
+
+pub async fn refund(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<RefundForm>,
+) -> AppResult<HttpResponse> {
+    let (config, by, id) = (state.config.clone(), user.id.clone(), path.into_inner());
+    let result = state
+        .db(move |conn| {
+            unapplied::refund(conn, &Ctx::from(&*config), &id, Some(&by), &form.form_token)
+        })
+        .await
+        .map(|once| match once {
+            Once::Done(r) => format!("Refund of {} recorded.", r.reference),
+            Once::Already(r) => format!(
+                "This form was sent twice; the refund of {} was recorded once.",
+                r.reference
+            ),
+        });
+    after(&user, &state, result).await
+}
