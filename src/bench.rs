@@ -181,14 +181,7 @@ fn engine_ceiling(
         "CREATE TABLE ceiling_leads AS SELECT * FROM leads; \
          CREATE INDEX ceiling_leads_id_idx ON ceiling_leads (id);",
     )?;
-    match conn {
-        db::AnyConnection::Postgresql(c) => c.batch_execute("TRUNCATE leads CASCADE;")?,
-        // The bench's database holds no purchases or disputes: details are the only
-        // rows that point at leads.
-        db::AnyConnection::Sqlite(c) => c.batch_execute(
-            "DELETE FROM lead_details; DELETE FROM leads; PRAGMA wal_checkpoint(TRUNCATE);",
-        )?,
-    }
+    db::empty_bench_leads(conn)?;
     db::set_sqlite_cache_kib(conn, settings.sqlite_cache_kib)?;
     // Each statement commits on its own, `commit_rows` leads at a time, in id order
     // (the order intake wrote them).

@@ -50,40 +50,27 @@
 //! (`<database>.secrets`); on PostgreSQL `serve` refuses to start, because several
 //! processes must share the same secrets.
 
-use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore as _;
 
 use crate::db::DatabaseUrl;
+use crate::domain::intake::IntakeSettings;
 
-/// Secret bytes that never show in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+// Both live in the domain, which signs tokens with them; config only builds them.
+pub use crate::domain::secret::Secret;
+pub use crate::domain::token::JwtConfig;
 
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
+/// A secret from the environment or the secrets file: at least 32 characters.
+fn parse_secret(name: &str, value: &str) -> Result<Secret, ConfigError> {
+    if value.len() < 32 {
+        return Err(ConfigError::Invalid {
+            name: name.into(),
+            reason: "must be at least 32 characters (try `openssl rand -hex 32`)".into(),
+        });
     }
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-    fn parse(name: &str, value: &str) -> Result<Self, ConfigError> {
-        if value.len() < 32 {
-            return Err(ConfigError::Invalid {
-                name: name.into(),
-                reason: "must be at least 32 characters (try `openssl rand -hex 32`)".into(),
-            });
-        }
-        Ok(Self(value.as_bytes().to_vec()))
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
+    Ok(Secret::new(value.as_bytes()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,14 +87,6 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-}
-
-#[derive(Debug, Clone)]
-pub struct JwtConfig {
-    pub secret: Secret,
-    pub issuer: String,
-    pub audience: String,
-    pub ttl_seconds: i64,
 }
 
 /// At most `max_failures` failed guesses per key within `window_seconds` (logins; API
@@ -135,7 +114,7 @@ pub struct Config {
     pub currency: String,
     /// The platform's share of every sale, in basis points (2000 = 20%).
     pub commission_bp: i64,
-    pub intake: crate::services::intake::IntakeSettings,
+    pub intake: IntakeSettings,
     pub upload_max_bytes: u64,
     pub job_poll_ms: u64,
     pub mail: MailConfig,
@@ -225,8 +204,8 @@ impl Config {
         }
         let (secret_key, jwt_secret) = match (get("SECRET_KEY"), get("JWT_SECRET")) {
             (Some(s), Some(j)) => (
-                Secret::parse("SECRET_KEY", &s)?,
-                Secret::parse("JWT_SECRET", &j)?,
+                parse_secret("SECRET_KEY", &s)?,
+                parse_secret("JWT_SECRET", &j)?,
             ),
             (s, j) => {
                 let file = match (&database_url, missing) {
@@ -244,11 +223,11 @@ impl Config {
                 };
                 let stored = load_or_create_secrets(&file)?;
                 let s = match s {
-                    Some(s) => Secret::parse("SECRET_KEY", &s)?,
+                    Some(s) => parse_secret("SECRET_KEY", &s)?,
                     None => stored.0,
                 };
                 let j = match j {
-                    Some(j) => Secret::parse("JWT_SECRET", &j)?,
+                    Some(j) => parse_secret("JWT_SECRET", &j)?,
                     None => stored.1,
                 };
                 (s, j)
@@ -370,7 +349,7 @@ impl Config {
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             currency,
             commission_bp: parse_num(&get, "PLATFORM_COMMISSION_BP", 2000)?.clamp(0, 10_000),
-            intake: crate::services::intake::IntakeSettings {
+            intake: IntakeSettings {
                 dedup_days: parse_num(&get, "DEDUP_DAYS", 30)?.max(0),
                 max_capture_age_days: parse_num(&get, "MAX_CAPTURE_AGE_DAYS", 90)?.max(1),
                 thresholds: crate::domain::intake::pseudo::Thresholds {
@@ -445,8 +424,8 @@ fn load_or_create_secrets(path: &Path) -> Result<(Secret, Secret), ConfigError> 
         };
         if let (Some(s), Some(j)) = (value("SECRET_KEY"), value("JWT_SECRET")) {
             return Ok((
-                Secret::parse("SECRET_KEY", s)?,
-                Secret::parse("JWT_SECRET", j)?,
+                parse_secret("SECRET_KEY", s)?,
+                parse_secret("JWT_SECRET", j)?,
             ));
         }
         return Err(io_err(std::io::Error::other(

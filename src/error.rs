@@ -6,22 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
-use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldProblem {
-    pub field: String,
-    pub problem: String,
-}
-
-impl FieldProblem {
-    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-        }
-    }
-}
+// The domain owns the problem type so it needs nothing of `error`; re-exported for
+// every caller that names it here.
+pub use crate::domain::problem::FieldProblem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

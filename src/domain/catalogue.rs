@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use crate::error::FieldProblem;
+use crate::domain::problem::FieldProblem;
 
 /// The query string of `GET /catalogue` (and the page), as received.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

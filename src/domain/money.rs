@@ -168,6 +168,30 @@ pub fn dispute_credit_postings(
     ])
 }
 
+/// Formats whole numbers with thousands separators for display.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Minor units as a decimal amount with the currency code, e.g. `1,234.50 EUR`.
+pub fn format_amount(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!(
+        "{sign}{}.{:02} {currency}",
+        thousands((abs / 100) as i64),
+        abs % 100
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,18 @@ pub struct Rendered {
     pub html: String,
 }
 
+impl Rendered {
+    /// The outbox row's fields: the store takes plain values, mail does the converting.
+    pub fn for_outbox(&self) -> crate::store::outbox::NewMail<'_> {
+        crate::store::outbox::NewMail {
+            template: self.template,
+            subject: &self.subject,
+            text: &self.text,
+            html: &self.html,
+        }
+    }
+}
+
 /// A mail with a subject, a text part and an HTML part, each an askama template under
 /// `templates/emails/<name>/`.
 pub trait Email {

@@ -111,7 +111,7 @@ fn once<T>(
 
 /// Formats minor units for mails and pages: `€1,234.50`.
 pub fn format_money(cents: i64, currency: &str) -> String {
-    crate::web::money(cents, currency)
+    money::format_amount(cents, currency)
 }
 
 // ---- actions ---------------------------------------------------------------------------

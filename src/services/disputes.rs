@@ -285,7 +285,7 @@ fn approve(
     }
     let agency = org_name(conn, &d.agency_id)?;
     let buyer = org_name(conn, &d.buyer_id)?;
-    let credit = crate::web::money(d.amount_cents, s.billing.currency);
+    let credit = money::format_amount(d.amount_cents, s.billing.currency);
     tell(
         conn,
         s,

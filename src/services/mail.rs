@@ -17,7 +17,12 @@ pub fn to_organisation(
 ) -> Result<usize, AppError> {
     let rendered = mail.render().map_err(AppError::internal)?;
     let recipients = store::users::active_emails(conn, organisation_id)?;
-    Ok(store::outbox::enqueue(conn, &recipients, &rendered, now)?)
+    Ok(store::outbox::enqueue(
+        conn,
+        &recipients,
+        rendered.for_outbox(),
+        now,
+    )?)
 }
 
 /// Attempts before a mail is given up (then it shows as failed).

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::outbox;
-use crate::mail::Rendered;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -21,11 +20,21 @@ pub struct OutboxRow {
     pub attempts: i32,
 }
 
+/// A rendered mail as the outbox stores it: plain fields, so the store needs nothing of
+/// `mail` (which converts its `Rendered` into this).
+#[derive(Debug, Clone, Copy)]
+pub struct NewMail<'a> {
+    pub template: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+}
+
 /// Puts one mail per recipient in the outbox (call inside the business transaction).
 pub fn enqueue(
     conn: &mut AnyConnection,
     recipients: &[String],
-    mail: &Rendered,
+    mail: NewMail<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let mut n = 0;
@@ -35,9 +44,9 @@ pub fn enqueue(
                 outbox::id.eq(super::new_id()),
                 outbox::template.eq(mail.template),
                 outbox::recipient.eq(to),
-                outbox::subject.eq(&mail.subject),
-                outbox::text_body.eq(&mail.text),
-                outbox::html_body.eq(&mail.html),
+                outbox::subject.eq(mail.subject),
+                outbox::text_body.eq(mail.text),
+                outbox::html_body.eq(mail.html),
                 outbox::status.eq("pending"),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),

@@ -125,29 +125,8 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Formats whole numbers with thousands separators for display.
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// Minor units as a decimal amount with the currency code, e.g. `1,234.50 EUR`.
-pub fn money(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!(
-        "{sign}{}.{:02} {currency}",
-        thousands((abs / 100) as i64),
-        abs % 100
-    )
-}
+// The formatting rule is the domain's (services format amounts for mails too).
+pub use crate::domain::money::{format_amount as money, thousands};
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ mod finance_races;
 mod health;
 mod intake;
 mod intake_memory;
+mod layering;
 mod login;
 mod market;
 mod migrations;
