@@ -1,11 +1,12 @@
-//! The one application error. Pages render it as a friendly HTML page; `/api` handlers
-//! wrap it in `ApiError`, which renders api.md's JSON shape. Causes are logged once here,
-//! and users only ever see a stable code and a message, never SQL or a backtrace.
+//! The one application error. Pages render it as a friendly HTML page (in
+//! `web::error_page`: rendering is the web layer's); `/api` handlers wrap it in
+//! `ApiError`, which renders api.md's JSON shape. Causes are logged once, when the
+//! response is built, and users only ever see a stable code and a message, never SQL or
+//! a backtrace.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
 
 // The domain owns the problem type so it needs nothing of `error`; re-exported for
 // every caller that names it here.
@@ -96,7 +97,8 @@ impl AppError {
         }
     }
 
-    fn details(&self) -> Vec<FieldProblem> {
+    /// Which fields were refused, for the page or the JSON body.
+    pub fn details(&self) -> Vec<FieldProblem> {
         match self {
             AppError::Validation(problems)
             | AppError::Unsellable {
@@ -106,7 +108,8 @@ impl AppError {
         }
     }
 
-    fn log(&self) {
+    /// Logs the cause once; called by whatever renders the response.
+    pub fn log(&self) {
         match self {
             AppError::Internal(e) => tracing::error!(error = ?e, "internal error"),
             AppError::Unavailable => tracing::warn!("database pool exhausted"),
@@ -114,7 +117,8 @@ impl AppError {
         }
     }
 
-    fn with_retry_after(&self, mut resp: HttpResponse) -> HttpResponse {
+    /// Adds `Retry-After` to a throttled answer.
+    pub fn with_retry_after(&self, mut resp: HttpResponse) -> HttpResponse {
         if let AppError::TooManyRequests {
             retry_after_seconds,
         } = self
@@ -144,58 +148,6 @@ impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "no database connection available");
         AppError::Unavailable
-    }
-}
-
-#[derive(Template)]
-#[template(path = "errors/error.html")]
-struct ErrorPage {
-    layout: crate::web::layout::Layout,
-    status: u16,
-    title: &'static str,
-    message: String,
-    /// Which fields were refused, so a form refused at the edge says what to fix.
-    details: Vec<FieldProblem>,
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.log();
-        if let AppError::LoginRequired { next } = self {
-            let target = match next {
-                Some(n) => format!("/login?next={}", crate::web::urlencode(n)),
-                None => "/login".into(),
-            };
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, target))
-                .finish();
-        }
-        let status = self.status();
-        let page = ErrorPage {
-            layout: crate::web::layout::Layout::anonymous(
-                status.canonical_reason().unwrap_or("Error"),
-            ),
-            status: status.as_u16(),
-            title: status.canonical_reason().unwrap_or("Error"),
-            message: self.public_message(),
-            details: self.details(),
-        };
-        let resp = match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(e) => {
-                tracing::error!(error = %e, "error page failed to render");
-                HttpResponse::build(status)
-                    .content_type("text/plain; charset=utf-8")
-                    .body(page.message)
-            }
-        };
-        self.with_retry_after(resp)
     }
 }
 

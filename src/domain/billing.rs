@@ -1,7 +1,13 @@
-//! Billing rules without I/O: billing periods, invoice numbers, tax, the status a buyer
-//! sees, grouping what was bought into invoice lines, and the aging buckets.
+//! Billing rules without I/O: billing periods, invoice numbers, tax, invoice kinds and
+//! stored statuses, the status and open amount people see, grouping what was bought into
+//! invoice lines, and aging. Pages, the API, exports and tests all read invoices here.
+
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
+
+use super::org::text_enum;
 
 /// A calendar month: `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,36 +80,72 @@ pub fn tax(subtotal_cents: i64, bp: i64) -> i64 {
     i64::try_from(rounded).unwrap_or(i64::MAX)
 }
 
+/// What an invoice row is: a bill to a buyer, or a credit note against one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceKind {
+    Invoice,
+    CreditNote,
+}
+text_enum!(InvoiceKind { Invoice => "invoice", CreditNote => "credit_note" });
+
+/// The status stored on an invoice: a draft until finance issues it. Payments and credit
+/// notes change amounts, not this; what people see is `Invoice::status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Issued,
+}
+text_enum!(InvoiceStatus { Draft => "draft", Issued => "issued" });
+
+/// What the invoice rules read of a stored invoice (or credit note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invoice {
+    pub kind: InvoiceKind,
+    pub status: InvoiceStatus,
+    pub total_cents: i64,
+    pub paid_cents: i64,
+    pub credited_cents: i64,
+    pub due_at: Option<NaiveDateTime>,
+}
+
+impl Invoice {
+    /// The status api.md names: `issued | paid | partly_paid | overdue | void`, and
+    /// `draft` for finance's eyes only. A credit note is only ever draft or issued.
+    pub fn status(&self, now: NaiveDateTime) -> &'static str {
+        if self.status == InvoiceStatus::Draft {
+            return "draft";
+        }
+        if self.kind == InvoiceKind::CreditNote {
+            return "issued";
+        }
+        let (paid, credited) = (self.paid_cents, self.credited_cents);
+        if open_cents(self.total_cents, paid, credited) == 0 {
+            return if paid == 0 && credited > 0 {
+                "void"
+            } else {
+                "paid"
+            };
+        }
+        if self.due_at.is_some_and(|d| d < now) {
+            return "overdue";
+        }
+        if paid > 0 { "partly_paid" } else { "issued" }
+    }
+
+    /// What the buyer still owes on it: only an issued invoice is owed, never a draft
+    /// or a credit note.
+    pub fn open_cents(&self) -> i64 {
+        if self.kind == InvoiceKind::Invoice && self.status == InvoiceStatus::Issued {
+            open_cents(self.total_cents, self.paid_cents, self.credited_cents)
+        } else {
+            0
+        }
+    }
+}
+
 /// What is left to pay on an issued invoice.
 pub fn open_cents(total: i64, paid: i64, credited: i64) -> i64 {
     (total - paid - credited).max(0)
-}
-
-/// The status api.md names: `issued | paid | partly_paid | overdue | void` (and `draft`
-/// for finance's eyes only).
-pub fn status(
-    stored: &str,
-    total: i64,
-    paid: i64,
-    credited: i64,
-    due_at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
-) -> &'static str {
-    if stored == "draft" {
-        return "draft";
-    }
-    let open = open_cents(total, paid, credited);
-    if open == 0 {
-        return if paid == 0 && credited > 0 {
-            "void"
-        } else {
-            "paid"
-        };
-    }
-    if due_at.is_some_and(|d| d < now) {
-        return "overdue";
-    }
-    if paid > 0 { "partly_paid" } else { "issued" }
 }
 
 /// One thing billed: a lead bought, or an action reported.
@@ -173,6 +215,26 @@ pub fn aging_bucket(due_at: NaiveDateTime, now: NaiveDateTime) -> &'static str {
 
 pub const AGING_BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
 
+/// Open amounts per buyer and bucket, in buyer order: (buyer, amounts in
+/// `AGING_BUCKETS` order). Invoices with nothing open or no due date are left out.
+pub fn aging<B: Ord>(
+    invoices: impl IntoIterator<Item = (B, Invoice)>,
+    now: NaiveDateTime,
+) -> Vec<(B, [i64; 5])> {
+    let mut by_buyer: std::collections::BTreeMap<B, [i64; 5]> = Default::default();
+    for (buyer, i) in invoices {
+        let open = i.open_cents();
+        let Some(due) = i.due_at else { continue };
+        if open == 0 {
+            continue;
+        }
+        let bucket = aging_bucket(due, now);
+        let slot = AGING_BUCKETS.iter().position(|b| *b == bucket).unwrap_or(0);
+        by_buyer.entry(buyer).or_default()[slot] += open;
+    }
+    by_buyer.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,18 +264,69 @@ mod tests {
         assert_eq!(tax(10_000, 1900), 1900);
         assert_eq!(tax(1_005, 1900), 191, "190.95 rounds up");
         assert_eq!(tax(-1_005, 1900), -191);
+        assert_eq!(open_cents(100, 60, 50), 0);
+    }
+
+    fn invoice(status: InvoiceStatus, total: i64, paid: i64, credited: i64) -> Invoice {
+        Invoice {
+            kind: InvoiceKind::Invoice,
+            status,
+            total_cents: total,
+            paid_cents: paid,
+            credited_cents: credited,
+            due_at: Some(at(2026, 12, 8)),
+        }
+    }
+
+    #[test]
+    fn an_invoice_shows_its_status_and_what_is_open() {
+        use InvoiceStatus::{Draft, Issued};
         let now = at(2026, 11, 24);
-        let due = Some(at(2026, 12, 8));
-        assert_eq!(status("draft", 100, 0, 0, due, now), "draft");
-        assert_eq!(status("issued", 100, 0, 0, due, now), "issued");
-        assert_eq!(status("issued", 100, 40, 0, due, now), "partly_paid");
-        assert_eq!(status("issued", 100, 60, 40, due, now), "paid");
-        assert_eq!(status("issued", 100, 0, 100, due, now), "void");
+        let status = |i: Invoice| (i.status(now), i.open_cents());
+        assert_eq!(status(invoice(Draft, 100, 0, 0)), ("draft", 0));
+        assert_eq!(status(invoice(Issued, 100, 0, 0)), ("issued", 100));
+        assert_eq!(status(invoice(Issued, 100, 40, 0)), ("partly_paid", 60));
+        assert_eq!(status(invoice(Issued, 100, 60, 40)), ("paid", 0));
+        assert_eq!(status(invoice(Issued, 100, 0, 100)), ("void", 0));
         assert_eq!(
-            status("issued", 100, 40, 0, due, at(2026, 12, 9)),
+            invoice(Issued, 100, 40, 0).status(at(2026, 12, 9)),
             "overdue"
         );
-        assert_eq!(open_cents(100, 60, 50), 0);
+        assert_eq!(
+            invoice(Issued, 100, 120, 0).open_cents(),
+            0,
+            "never below zero"
+        );
+    }
+
+    #[test]
+    fn a_credit_note_is_draft_or_issued_and_never_owed() {
+        let note = |status| Invoice {
+            kind: InvoiceKind::CreditNote,
+            ..invoice(status, 100, 0, 0)
+        };
+        let late = at(2027, 1, 1);
+        assert_eq!(note(InvoiceStatus::Draft).status(late), "draft");
+        assert_eq!(note(InvoiceStatus::Issued).status(late), "issued");
+        assert_eq!(note(InvoiceStatus::Issued).open_cents(), 0);
+    }
+
+    #[test]
+    fn kinds_and_stored_statuses_read_and_write_their_text() {
+        for kind in InvoiceKind::ALL {
+            assert_eq!(kind.as_str().parse::<InvoiceKind>(), Ok(*kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        for status in InvoiceStatus::ALL {
+            assert_eq!(status.as_str().parse::<InvoiceStatus>(), Ok(*status));
+        }
+        assert_eq!(InvoiceKind::CreditNote.as_str(), "credit_note");
+        assert_eq!(InvoiceStatus::Issued.to_string(), "issued");
+        assert!(
+            "paid".parse::<InvoiceStatus>().is_err(),
+            "paid is shown, not stored"
+        );
+        assert!("Invoice".parse::<InvoiceKind>().is_err());
     }
 
     #[test]
@@ -255,5 +368,31 @@ mod tests {
         assert_eq!(aging_bucket(due, at(2026, 11, 1)), "31-60");
         assert_eq!(aging_bucket(due, at(2026, 12, 20)), "61-90");
         assert_eq!(aging_bucket(due, at(2027, 3, 1)), "90+");
+    }
+
+    #[test]
+    fn aging_puts_open_amounts_in_their_bucket() {
+        let due = |total, paid, day| Invoice {
+            due_at: Some(at(2026, 11, day)),
+            ..invoice(InvoiceStatus::Issued, total, paid, 0)
+        };
+        let draft = invoice(InvoiceStatus::Draft, 500, 0, 0);
+        let rows = aging(
+            [
+                ("a", due(100, 0, 30)),
+                ("a", due(50, 20, 10)),
+                ("b", due(70, 70, 1)),
+                ("c", draft),
+                (
+                    "d",
+                    Invoice {
+                        due_at: None,
+                        ..due(100, 0, 1)
+                    },
+                ),
+            ],
+            at(2026, 11, 24),
+        );
+        assert_eq!(rows, vec![("a", [100, 30, 0, 0, 0])]);
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::export::neutralise;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::web::auth::FinanceUser;
+use crate::web::invoice_facts;
 
 /// A cell as written: an integer stays as it is (`-500` is a number, not a formula);
 /// anything else is neutralised.
@@ -50,13 +51,13 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
             let all = store::billing::list_invoices(conn, None, false)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
             let names = store::billing::organisation_names(conn, &ids)?;
-            Ok(all
-                .into_iter()
+            all.into_iter()
                 .map(|i| {
-                    vec![
+                    let facts = invoice_facts(&i)?;
+                    Ok(vec![
                         i.number.clone().unwrap_or_default(),
                         i.kind.clone(),
-                        crate::web::pages::billing::invoice_status(&i, now).to_string(),
+                        facts.status(now).to_string(),
                         names.get(&i.buyer_id).cloned().unwrap_or_default(),
                         i.buyer_id.clone(),
                         i.period_start.format("%Y-%m").to_string(),
@@ -67,11 +68,11 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                         i.total_cents.to_string(),
                         i.paid_cents.to_string(),
                         i.credited_cents.to_string(),
-                        crate::web::pages::billing::open_of(&i).to_string(),
+                        facts.open_cents().to_string(),
                         i.id,
-                    ]
+                    ])
                 })
-                .collect::<Vec<_>>())
+                .collect::<AppResult<Vec<_>>>()
         })
         .await?;
     Ok(csv_response(

@@ -1,9 +1,11 @@
 //! HTTP routes: server-rendered pages, the JSON API under `/api/v1`, health checks and
-//! static files. Handlers parse and authorise, call services or the store, and render.
+//! static files. Handlers parse and authorise, call services or the store, and render;
+//! `error_page` renders `AppError` for the site.
 
 pub mod api;
 pub mod auth;
 pub mod csrf;
+mod error_page;
 pub mod exports;
 pub mod input_guard;
 pub mod layout;
@@ -123,6 +125,22 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// An invoice row as the billing rules read it. Rows still hold kind and status as text;
+/// text the rules do not know is a broken row, not a user's mistake.
+pub fn invoice_facts(
+    i: &crate::store::billing::InvoiceRow,
+) -> AppResult<crate::domain::billing::Invoice> {
+    let broken = |e: String| AppError::internal(anyhow::anyhow!("invoice {}: {e}", i.id));
+    Ok(crate::domain::billing::Invoice {
+        kind: i.kind.parse().map_err(broken)?,
+        status: i.status.parse().map_err(broken)?,
+        total_cents: i.total_cents,
+        paid_cents: i.paid_cents,
+        credited_cents: i.credited_cents,
+        due_at: i.due_at,
+    })
 }
 
 // The formatting rule is the domain's (services format amounts for mails too).

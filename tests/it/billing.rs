@@ -457,16 +457,8 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     let after = app
         .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
         .unwrap();
-    let status = |i: &store::billing::InvoiceRow| {
-        leadmarket::domain::billing::status(
-            &i.status,
-            i.total_cents,
-            i.paid_cents,
-            i.credited_cents,
-            i.due_at,
-            now,
-        )
-    };
+    let status =
+        |i: &store::billing::InvoiceRow| leadmarket::web::invoice_facts(i).unwrap().status(now);
     assert_eq!(status(&after), "partly_paid");
     assert_eq!(receivable_of(app, &buyers[0]), owed_before - part);
     // More than is open is refused, and changes nothing.

@@ -19,7 +19,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let statuses: Vec<&str> = store::billing::list_invoices(&mut conn, None, false)
         .unwrap()
         .iter()
-        .map(|i| leadmarket::web::pages::billing::invoice_status(i, now))
+        .map(|i| leadmarket::web::invoice_facts(i).unwrap().status(now))
         .collect();
     for s in ["draft", "issued", "paid", "partly_paid", "overdue"] {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");

@@ -61,8 +61,15 @@ const RULES: &[Rule] = &[
         crates: &[],
         why: "config is read by every layer, so it depends on none above db",
     },
-    // Not yet checked: `error.rs` still renders the HTML error page through
-    // `web::layout` (issue 17); add `error.rs` forbidding `web` and `askama` once it moves.
+    Rule {
+        scope: "error.rs",
+        only: None,
+        forbidden: &[
+            "store", "services", "web", "jobs", "mail", "payments", "app", "cli", "demo", "bench",
+        ],
+        crates: &["askama"],
+        why: "every layer returns AppError; pages render it in web, not here",
+    },
 ];
 
 #[test]

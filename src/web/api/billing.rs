@@ -8,10 +8,12 @@ use utoipa::ToSchema;
 use super::ApiCaller;
 use crate::app::AppState;
 use crate::domain::OrgKind;
+use crate::domain::billing::InvoiceStatus;
 use crate::error::{ApiResult, AppError, FieldProblem};
 use crate::services::billing;
 use crate::store;
 use crate::store::billing::{ActionRow, InvoiceRow, LineRow};
+use crate::web::invoice_facts;
 
 #[derive(Deserialize, ToSchema)]
 pub struct ActionRequest {
@@ -190,29 +192,18 @@ pub struct InvoiceView {
     pub lines: Vec<InvoiceLineView>,
 }
 
-pub fn invoice_view(i: InvoiceRow, lines: Vec<LineRow>, now: chrono::NaiveDateTime) -> InvoiceView {
-    let status = if i.kind == "credit_note" {
-        "issued"
-    } else {
-        crate::domain::billing::status(
-            &i.status,
-            i.total_cents,
-            i.paid_cents,
-            i.credited_cents,
-            i.due_at,
-            now,
-        )
-    };
-    InvoiceView {
-        status: status.into(),
+pub fn invoice_view(
+    i: InvoiceRow,
+    lines: Vec<LineRow>,
+    now: chrono::NaiveDateTime,
+) -> Result<InvoiceView, AppError> {
+    let facts = invoice_facts(&i)?;
+    Ok(InvoiceView {
+        status: facts.status(now).into(),
         number: i.number.unwrap_or_default(),
         issued_at: i.issued_at.map(rfc3339),
         due_at: i.due_at.map(rfc3339),
-        open_cents: if i.kind == "invoice" {
-            crate::domain::billing::open_cents(i.total_cents, i.paid_cents, i.credited_cents)
-        } else {
-            0
-        },
+        open_cents: facts.open_cents(),
         lines: lines
             .into_iter()
             .map(|l| InvoiceLineView {
@@ -229,7 +220,7 @@ pub fn invoice_view(i: InvoiceRow, lines: Vec<LineRow>, now: chrono::NaiveDateTi
         total_cents: i.total_cents,
         paid_cents: i.paid_cents,
         credited_cents: i.credited_cents,
-    }
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -251,7 +242,7 @@ pub async fn list_invoices(
             let mut out = Vec::new();
             for i in store::billing::list_invoices(conn, Some(&buyer), true)? {
                 let lines = store::billing::lines_of(conn, &i.id)?;
-                out.push(invoice_view(i, lines, now));
+                out.push(invoice_view(i, lines, now)?);
             }
             Ok(out)
         })
@@ -272,11 +263,12 @@ pub async fn get_invoice(
         .db(move |conn| {
             let i = store::billing::find_invoice(conn, &id)?;
             // Drafts and other buyers' invoices do not exist for this caller.
-            if i.buyer_id != buyer || i.status != "issued" {
+            let issued = invoice_facts(&i)?.status == InvoiceStatus::Issued;
+            if i.buyer_id != buyer || !issued {
                 return Err(AppError::NotFound);
             }
             let lines = store::billing::lines_of(conn, &i.id)?;
-            Ok(invoice_view(i, lines, store::now()))
+            invoice_view(i, lines, store::now())
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -9,11 +9,10 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
-use crate::domain::catalogue::{self, Cursor, RawFilter};
+use crate::domain::catalogue::{self, RawFilter};
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::market;
 use crate::store;
-use crate::store::market::CatalogueRow;
 
 #[derive(Serialize, ToSchema)]
 pub struct AgencyRef {
@@ -60,114 +59,50 @@ pub struct CataloguePage {
     pub next_cursor: Option<String>,
 }
 
-/// Builds catalogue items from rows: the one place catalogue rows become a view.
-pub fn items(
-    rows: Vec<CatalogueRow>,
-    agency_names: &std::collections::HashMap<String, String>,
-    base_prices: &std::collections::HashMap<String, i64>,
-    quality: &std::collections::HashMap<String, Option<f64>>,
-    rules: &crate::domain::pricing::PriceRules,
-    now: chrono::NaiveDateTime,
-) -> Vec<CatalogueItem> {
-    rows.into_iter()
-        .map(|r| {
-            let quote = crate::domain::pricing::quote(
-                &crate::domain::pricing::PriceFacts {
-                    base_cents: base_prices.get(&r.batch_id).copied().unwrap_or(0),
-                    warmth: &r.warmth,
-                    max_sales: r.max_sales,
-                    segment: &r.segment,
-                    country: &r.country,
-                    captured_at: r.captured_at,
-                },
-                rules,
-                1,
-                now,
-            );
-            CatalogueItem {
-                income_band: catalogue::income_band(r.income_cents),
-                postal_prefix: catalogue::postal_prefix(r.postal_code.as_deref()),
-                flags: r
-                    .flags
-                    .split(',')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                captured_at: r
-                    .captured_at
-                    .and_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                price_cents: quote.unit_cents,
-                price_steps: quote.steps,
-                remaining_sales: r.max_sales - r.sales_count,
-                agency: AgencyRef {
-                    name: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),
-                    quality_score: quality.get(&r.agency_id).copied().flatten(),
-                    id: r.agency_id,
-                },
-                id: r.id,
-                age: r.age,
-                country: r.country,
-                region: r.region,
-                city: r.city,
-                segment: r.segment,
-                channel: r.channel,
-                warmth: r.warmth,
-                contact_type: r.contact_type,
-                verified: r.verified,
-                score: r.score,
-            }
-        })
-        .collect()
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// One catalogue page for a buyer, shared by the API and the page.
-pub async fn catalogue_page(
-    state: &AppState,
-    buyer_id: String,
-    raw: RawFilter,
-) -> Result<CataloguePage, AppError> {
-    let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
-    let disputes_config = state.config.disputes;
-    state
-        .db(move |conn| {
-            let now = store::now();
-            let store::market::CataloguePage {
-                rows,
-                agency_names,
-                base_prices,
-                total,
-                total_exact,
-            } = store::market::catalogue_page(conn, &buyer_id, &parsed, now)?;
-            let next_cursor = (rows.len() as i64 == parsed.limit)
-                .then(|| rows.last())
-                .flatten()
-                .map(|r| {
-                    Cursor::after(
-                        parsed.sort,
-                        r.captured_at,
-                        r.score,
-                        r.list_price_cents,
-                        &r.id,
-                    )
-                    .encode()
-                });
-            let rules = market::rules(conn)?;
-            let mut quality = std::collections::HashMap::new();
-            for agency in agency_names.keys() {
-                quality.insert(
-                    agency.clone(),
-                    crate::services::disputes::quality(conn, &disputes_config, agency, now)?,
-                );
-            }
-            Ok(CataloguePage {
-                items: items(rows, &agency_names, &base_prices, &quality, &rules, now),
-                total,
-                total_exact,
-                next_cursor,
-            })
-        })
-        .await
+impl From<market::CatalogueItem> for CatalogueItem {
+    fn from(i: market::CatalogueItem) -> Self {
+        Self {
+            id: i.id,
+            age: i.age,
+            income_band: i.income_band,
+            country: i.country,
+            region: i.region,
+            city: i.city,
+            postal_prefix: i.postal_prefix,
+            segment: i.segment,
+            channel: i.channel,
+            warmth: i.warmth,
+            contact_type: i.contact_type,
+            verified: i.verified,
+            score: i.score,
+            flags: i.flags,
+            captured_at: rfc3339(i.captured_at),
+            price_cents: i.price_cents,
+            price_steps: i.price_steps,
+            remaining_sales: i.remaining_sales,
+            agency: AgencyRef {
+                id: i.agency.id,
+                name: i.agency.name,
+                quality_score: i.agency.quality_score,
+            },
+        }
+    }
+}
+
+impl From<market::CataloguePage> for CataloguePage {
+    fn from(p: market::CataloguePage) -> Self {
+        Self {
+            items: p.items.into_iter().map(Into::into).collect(),
+            total: p.total,
+            total_exact: p.total_exact,
+            next_cursor: p.next_cursor,
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/catalogue", tag = "buyers", security(("bearer" = [])),
@@ -180,8 +115,12 @@ pub async fn get_catalogue(
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
     let raw = RawFilter::from_query(req.query_string()).map_err(AppError::Validation)?;
-    let page = catalogue_page(&state, caller.org_id.clone(), raw).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
+    let (disputes, buyer) = (state.config.disputes, caller.org_id.clone());
+    let page = state
+        .db(move |conn| market::catalogue_page(conn, &disputes, &buyer, &parsed))
+        .await?;
+    Ok(HttpResponse::Ok().json(CataloguePage::from(page)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -346,11 +285,6 @@ pub struct BoughtLeadView {
     pub warmth: String,
     pub contact_type: String,
     pub captured_at: String,
-}
-
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<store::market::BoughtLead> for BoughtLeadView {

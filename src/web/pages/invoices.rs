@@ -4,19 +4,20 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::finance::{
+    InvoiceLine, LineView, StatementView, invoice_line, invoice_lines, statement_view,
+};
 use crate::app::AppState;
 use crate::domain::Role;
+use crate::domain::billing::{InvoiceKind, InvoiceStatus};
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::billing::{InvoiceRow, LineRow};
 use crate::web::auth::{AgencyUser, BuyerUser, CurrentUser};
 use crate::web::exports::{csv_bytes, csv_response};
 use crate::web::layout::Layout;
-use crate::web::money;
-use crate::web::pages::billing::{
-    InvoiceLine, LineView, StatementView, invoice_line, open_of, statement_view,
-};
 use crate::web::render;
+use crate::web::{invoice_facts, money};
 
 #[derive(Template)]
 #[template(path = "invoices/list.html")]
@@ -35,10 +36,7 @@ pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<Http
             let all = store::billing::list_invoices(conn, Some(&buyer), true)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
             let names = store::billing::organisation_names(conn, &ids)?;
-            Ok(all
-                .into_iter()
-                .map(|i| invoice_line(i, &names, &c, now))
-                .collect::<Vec<_>>())
+            invoice_lines(all, &names, &c, now)
         })
         .await?;
     render(&ListPage {
@@ -67,7 +65,8 @@ async fn readable(
         .db(move |conn| {
             let invoice = store::billing::find_invoice(conn, &id)?;
             let finance = matches!(role, Role::Finance | Role::Admin);
-            if !finance && (invoice.buyer_id != org_id || invoice.status != "issued") {
+            let issued = invoice_facts(&invoice)?.status == InvoiceStatus::Issued;
+            if !finance && (invoice.buyer_id != org_id || !issued) {
                 return Err(AppError::NotFound);
             }
             let lines = store::billing::lines_of(conn, &id)?;
@@ -110,6 +109,7 @@ pub async fn show(
     let billing = &state.config.billing;
     let rate = i64::from(invoice.tax_bp);
     let now = store::now();
+    let facts = invoice_facts(&invoice)?;
     let names = [(buyer.id.clone(), buyer.name.clone())]
         .into_iter()
         .collect();
@@ -119,7 +119,7 @@ pub async fn show(
             invoice.number.as_deref().unwrap_or("Draft invoice"),
             "/invoices",
         ),
-        is_credit_note: invoice.kind == "credit_note",
+        is_credit_note: facts.kind == InvoiceKind::CreditNote,
         seller_name: billing.seller_name.clone(),
         seller_address: billing.seller_address.lines().map(str::to_string).collect(),
         buyer_name: buyer.name,
@@ -140,9 +140,9 @@ pub async fn show(
         credited: money(invoice.credited_cents, c),
         note: invoice.note.clone(),
         payment_instructions: billing.payment_instructions.clone(),
-        card_payments: billing.stripe.is_some() && open_of(&invoice) > 0,
+        card_payments: billing.stripe.is_some() && facts.open_cents() > 0,
         is_buyer: user.role == Role::Buyer,
-        invoice: invoice_line(invoice, &names, c, now),
+        invoice: invoice_line(invoice, &names, c, now)?,
     })
 }
 

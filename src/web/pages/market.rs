@@ -8,8 +8,9 @@ use crate::app::AppState;
 use crate::domain::catalogue::{self, RawFilter};
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
+use crate::services::market::CatalogueItem;
 use crate::store;
-use crate::web::api::market::{BoughtLeadView, CatalogueItem, catalogue_page};
+use crate::web::api::market::BoughtLeadView;
 use crate::web::auth::BuyerUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
@@ -76,7 +77,7 @@ fn item_views(items: Vec<CatalogueItem>, currency: &str) -> Vec<ItemView> {
     items
         .into_iter()
         .map(|item| ItemView {
-            captured: item.captured_at.get(..10).unwrap_or_default().to_string(),
+            captured: item.captured_at.format("%Y-%m-%d").to_string(),
             quality: item
                 .agency
                 .quality_score
@@ -109,10 +110,16 @@ async fn page(
     };
     let mut result = None;
     if problems.is_empty() {
-        match catalogue_page(state, user.org_id.clone(), raw.clone()).await {
-            Ok(p) => result = Some(p),
-            Err(AppError::Validation(p)) => problems = p,
-            Err(e) => return Err(e),
+        match catalogue::parse(&raw) {
+            Ok(parsed) => {
+                let (disputes, buyer) = (state.config.disputes, user.org_id.clone());
+                result = Some(
+                    state
+                        .db(move |conn| market::catalogue_page(conn, &disputes, &buyer, &parsed))
+                        .await?,
+                );
+            }
+            Err(p) => problems = p,
         }
     }
     let buyer = user.org_id.clone();

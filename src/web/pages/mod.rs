@@ -2,7 +2,6 @@
 
 mod admin;
 mod batches;
-pub mod billing;
 mod dashboard;
 mod disputes;
 mod finance;
@@ -14,7 +13,6 @@ mod market;
 mod pricing;
 mod settings;
 mod suppressions;
-mod unapplied;
 
 use actix_web::web;
 
@@ -60,50 +58,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/purchases/actions", web::post().to(market::report_action))
         .route("/admin/pricing", web::get().to(pricing::show))
         .route("/admin/pricing", web::post().to(pricing::tune))
-        .route("/finance/invoices", web::get().to(billing::invoices))
-        .route("/finance/billing-run", web::post().to(billing::run))
-        .route("/finance/invoices/{id}", web::get().to(billing::invoice))
-        .route(
-            "/finance/invoices/{id}/issue",
-            web::post().to(billing::issue),
-        )
-        .route(
-            "/finance/invoices/{id}/payments",
-            web::post().to(billing::pay),
-        )
-        .route(
-            "/finance/invoices/{id}/credit-notes",
-            web::post().to(billing::credit),
-        )
-        .route("/finance/buyers/{id}", web::get().to(billing::account))
-        .route("/finance/aging", web::get().to(billing::aging_report))
-        .route("/finance/payouts", web::get().to(billing::payouts))
-        .route(
-            "/finance/statements/{id}/paid",
-            web::post().to(billing::mark_paid),
-        )
-        .route("/finance/ledger", web::get().to(billing::ledger))
-        .route("/finance/unapplied", web::get().to(unapplied::list))
-        .route(
-            "/finance/unapplied/{id}/apply",
-            web::post().to(unapplied::apply),
-        )
-        .route(
-            "/finance/unapplied/{id}/refund",
-            web::post().to(unapplied::refund),
-        )
-        .route(
-            "/finance/exports/invoices.csv",
-            web::get().to(crate::web::exports::invoices),
-        )
-        .route(
-            "/finance/exports/payments.csv",
-            web::get().to(crate::web::exports::payments),
-        )
-        .route(
-            "/finance/exports/ledger.csv",
-            web::get().to(crate::web::exports::ledger),
-        )
         .route("/disputes", web::get().to(disputes::buyer_list))
         .route("/disputes", web::post().to(disputes::buyer_open))
         .route("/agency/disputes", web::get().to(disputes::agency_list))
@@ -114,11 +68,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/agency/disputes/{id}/contest",
             web::post().to(disputes::agency_contest),
-        )
-        .route("/finance/disputes", web::get().to(disputes::queue))
-        .route(
-            "/finance/disputes/{id}/decide",
-            web::post().to(disputes::decide),
         )
         .route(
             "/admin/organisations/{id}/reinstate",
@@ -131,9 +80,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invoices/{id}/pay", web::post().to(invoices::pay))
         .route("/statements", web::get().to(invoices::statements))
         .route("/statements/{id}", web::get().to(invoices::statement))
-        .route("/finance/buyers", web::get().to(finance::buyers))
-        .route(
-            "/finance/buyers/credit",
-            web::post().to(finance::set_credit),
-        );
+        .configure(finance::routes);
 }

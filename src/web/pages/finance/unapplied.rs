@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::billing::open_of;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{Ctx, Once};
@@ -15,7 +14,7 @@ use crate::store::billing::UnappliedRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
-use crate::web::{money, redirect, render, render_status, urlencode};
+use crate::web::{invoice_facts, money, redirect, render, render_status, urlencode};
 
 /// An open invoice the money may go to.
 pub struct InvoiceChoice {
@@ -62,15 +61,17 @@ async fn page(
             let rows = store::billing::list_unapplied(conn, false)?;
             let ids: Vec<String> = rows.iter().map(|r| r.buyer_id.clone()).collect();
             let names = store::billing::organisation_names(conn, &ids)?;
-            // Each open payment's buyer's invoices with something open.
+            // Each open payment's buyer's invoices with something open, with that amount.
             let mut invoices = std::collections::HashMap::new();
             for r in rows.iter().filter(|r| r.left_cents() > 0) {
                 if !invoices.contains_key(&r.buyer_id) {
-                    let open: Vec<_> =
-                        store::billing::list_invoices(conn, Some(&r.buyer_id), true)?
-                            .into_iter()
-                            .filter(|i| open_of(i) > 0)
-                            .collect();
+                    let mut open = Vec::new();
+                    for i in store::billing::list_invoices(conn, Some(&r.buyer_id), true)? {
+                        let open_cents = invoice_facts(&i)?.open_cents();
+                        if open_cents > 0 {
+                            open.push((i, open_cents));
+                        }
+                    }
                     invoices.insert(r.buyer_id.clone(), open);
                 }
             }
@@ -91,12 +92,12 @@ async fn page(
             .get(&r.buyer_id)
             .map(|list| {
                 list.iter()
-                    .map(|i| InvoiceChoice {
+                    .map(|(i, open_cents)| InvoiceChoice {
                         id: i.id.clone(),
                         label: format!(
                             "{} ({} open)",
                             i.number.as_deref().unwrap_or_default(),
-                            money(open_of(i), &c)
+                            money(*open_cents, &c)
                         ),
                     })
                     .collect()

@@ -1,4 +1,5 @@
-//! The finance desk: buyers' credit.
+//! Buyers' credit: every buyer's limit, what it owes and may still spend, and setting
+//! a limit.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -71,7 +72,7 @@ async fn page(
     })
 }
 
-pub async fn buyers(user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn list(user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     render(&page(&user, &state, None, Vec::new()).await?)
 }
 

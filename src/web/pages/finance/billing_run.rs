@@ -1,0 +1,75 @@
+//! The monthly billing run: draft invoices and agency statements for a period, started
+//! from the invoice list.
+
+use actix_web::HttpResponse;
+use actix_web::web;
+use serde::Deserialize;
+
+use super::invoices::invoices_page;
+use crate::app::AppState;
+use crate::domain::billing::Period;
+use crate::error::{AppError, AppResult, FieldProblem};
+use crate::services::billing::{self, Ctx};
+use crate::web::auth::FinanceUser;
+use crate::web::csrf::CsrfForm;
+use crate::web::{redirect, render_status, urlencode};
+
+#[derive(Deserialize)]
+pub struct RunForm {
+    period: String,
+}
+
+pub async fn run(
+    user: FinanceUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<RunForm>,
+) -> AppResult<HttpResponse> {
+    let period = match Period::parse(&form.period) {
+        Ok(p) => p,
+        Err(e) => {
+            return render_status(
+                &invoices_page(
+                    &user,
+                    &state,
+                    String::new(),
+                    None,
+                    vec![FieldProblem::new("period", e)],
+                )
+                .await?,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let config = state.config.clone();
+    let summary = match state
+        .db(move |conn| billing::run(conn, &Ctx::from(&*config), period))
+        .await
+    {
+        Ok(s) => s,
+        // Another run for this month is under way (a second click, another desk).
+        Err(AppError::Conflict { message, .. }) => {
+            return render_status(
+                &invoices_page(
+                    &user,
+                    &state,
+                    String::new(),
+                    None,
+                    vec![FieldProblem::new("period", message)],
+                )
+                .await?,
+                actix_web::http::StatusCode::CONFLICT,
+            );
+        }
+        Err(e) => return Err(e),
+    };
+    let notice = format!(
+        "Billing run for {}: {} draft invoice(s) to review, {} agency statement(s).",
+        period.label(),
+        summary.drafts,
+        summary.statements
+    );
+    Ok(redirect(&format!(
+        "/finance/invoices?status=draft&notice={}",
+        urlencode(&notice)
+    )))
+}
