@@ -13,7 +13,10 @@ use crate::error::{AppError, FieldProblem};
 use crate::mail;
 use crate::services::mail::to_organisation;
 use crate::store;
-use crate::store::billing::{ActionRow, InvoiceRow, PaymentRow, StatementRow};
+use crate::store::actions::ActionRow;
+use crate::store::invoices::InvoiceRow;
+use crate::store::payments::PaymentRow;
+use crate::store::statements::StatementRow;
 
 /// What billing needs from the configuration.
 #[derive(Clone, Copy)]
@@ -154,7 +157,7 @@ pub fn report_action(
     }
     write_transaction(conn, |conn| {
         let same = |a: &ActionRow| a.lead_id == lead_id && a.kind == kind;
-        if let Some(existing) = store::billing::action_by_key(conn, buyer_id, key)? {
+        if let Some(existing) = store::actions::by_key(conn, buyer_id, key)? {
             return if same(&existing) {
                 Ok((existing, false))
             } else {
@@ -166,14 +169,14 @@ pub fn report_action(
             };
         }
         // A lead the buyer does not own is not found, whoever owns it.
-        let store::billing::BoughtFor {
+        let store::actions::BoughtFor {
             purchase_id,
             agency_id,
             billing: billing_model,
             action_price_cents: action_price,
-        } = store::billing::purchase_for_action(conn, buyer_id, lead_id)?
+        } = store::actions::purchase_for_action(conn, buyer_id, lead_id)?
             .ok_or(AppError::NotFound)?;
-        if let Some(existing) = store::billing::action_by_kind(conn, &purchase_id, kind)? {
+        if let Some(existing) = store::actions::by_kind(conn, &purchase_id, kind)? {
             return Ok((existing, false));
         }
         if billing_model != "per_action" {
@@ -204,13 +207,13 @@ pub fn report_action(
         // savepoint; it then answers with the action that won.
         let inserted = write_transaction(conn, |conn| -> Result<ActionRow, AppError> {
             let transaction_id =
-                store::market::post(conn, "action", &format!("{kind} on a lead"), &tx)?;
+                store::ledger::post(conn, "action", &format!("{kind} on a lead"), &tx)?;
             let row = ActionRow {
                 transaction_id,
                 ..row.clone()
             };
-            store::billing::insert_action(conn, &row)?;
-            store::billing::add_owed(conn, buyer_id, price)?;
+            store::actions::insert(conn, &row)?;
+            store::credit::add_owed(conn, buyer_id, price)?;
             Ok(row)
         });
         match inserted {
@@ -219,9 +222,9 @@ pub fn report_action(
             Err(AppError::Conflict {
                 code: "conflict", ..
             }) => {
-                let existing = match store::billing::action_by_key(conn, buyer_id, key)? {
+                let existing = match store::actions::by_key(conn, buyer_id, key)? {
                     Some(a) => Some(a),
-                    None => store::billing::action_by_kind(conn, &row.purchase_id, kind)?,
+                    None => store::actions::by_kind(conn, &row.purchase_id, kind)?,
                 };
                 existing
                     .map(|a| (a, false))
@@ -236,7 +239,7 @@ pub fn report_action(
 pub fn rotate_postback_token(conn: &mut AnyConnection, buyer_id: &str) -> Result<String, AppError> {
     // Same strength and hashing as API keys; a different prefix tells them apart.
     let token = format!("lmp_{}", &crate::domain::apikey::generate().secret[4..]);
-    store::billing::set_postback_token(
+    store::postback_tokens::set(
         conn,
         buyer_id,
         &crate::domain::apikey::hash(&token),
@@ -255,7 +258,7 @@ pub fn buyer_for_postback(
 ) -> Result<String, AppError> {
     let scope = crate::domain::throttle::Scope::PostbackAddress;
     crate::services::throttle::guard_secret(conn, limits, scope, address, |conn| {
-        store::billing::buyer_by_postback_token(conn, &crate::domain::apikey::hash(token))?
+        store::postback_tokens::buyer_by_token(conn, &crate::domain::apikey::hash(token))?
             .ok_or_else(|| AppError::Unauthorized("the postback token is not valid".into()))
     })
 }
@@ -281,7 +284,7 @@ pub fn run(
     // run whose process died.
     let code = period.code();
     let now = store::now();
-    if !store::billing::claim_billing_run(conn, &code, now, now - TimeDelta::hours(1))? {
+    if !store::billing_runs::claim(conn, &code, now, now - TimeDelta::hours(1))? {
         return Err(AppError::Conflict {
             code: "billing_run_in_progress",
             message: format!(
@@ -291,7 +294,7 @@ pub fn run(
         });
     }
     let result = run_claimed(conn, ctx, period);
-    if let Err(e) = store::billing::finish_billing_run(conn, &code, store::now()) {
+    if let Err(e) = store::billing_runs::finish(conn, &code, store::now()) {
         tracing::error!(error = %e, period = %code, "could not release the billing run claim");
     }
     result
@@ -313,12 +316,12 @@ fn run_claimed(
     // Drafts are rebuilt from scratch: what they held is billed again below, with
     // whatever was bought since.
     write_transaction(conn, |conn| -> Result<(), AppError> {
-        for draft in store::billing::drafts(conn)? {
-            store::billing::delete_draft(conn, &draft)?;
+        for draft in store::invoices::drafts(conn)? {
+            store::invoices::delete_draft(conn, &draft)?;
         }
         Ok(())
     })?;
-    for buyer in store::billing::unbilled_organisations(conn, "buyer_receivable", before)? {
+    for buyer in store::ledger::unbilled_organisations(conn, "buyer_receivable", before)? {
         write_transaction(conn, |conn| -> Result<(), AppError> {
             let id = store::new_id();
             let mut invoice = InvoiceRow {
@@ -343,15 +346,15 @@ fn run_claimed(
                 created_at: now,
             };
             // The invoice row exists first: the claim references it.
-            store::billing::insert_invoice(conn, &invoice, &[])?;
+            store::invoices::insert(conn, &invoice, &[])?;
             let (transactions, subtotal) =
-                store::billing::claim_for_invoice(conn, &buyer, before, &id)?;
+                store::ledger::claim_for_invoice(conn, &buyer, before, &id)?;
             if transactions.is_empty() {
                 // Billed by then (a run of another period): no empty draft.
-                store::billing::delete_draft(conn, &id)?;
+                store::invoices::delete_draft(conn, &id)?;
                 return Ok(());
             }
-            let items = store::billing::bill_items(conn, &buyer, &transactions)?;
+            let items = store::invoices::bill_items(conn, &buyer, &transactions)?;
             let lines = billing::group_lines(&items);
             let lines_sum: i64 = lines.iter().map(|l| l.amount_cents).sum();
             if lines_sum != subtotal {
@@ -359,17 +362,17 @@ fn run_claimed(
                     "invoice lines sum to {lines_sum} but the ledger says {subtotal}"
                 )));
             }
-            store::billing::delete_draft(conn, &id)?;
+            store::invoices::delete_draft(conn, &id)?;
             invoice.subtotal_cents = subtotal;
             invoice.tax_cents = billing::tax(subtotal, cfg.tax_bp);
             invoice.total_cents = subtotal + invoice.tax_cents;
-            store::billing::insert_invoice(conn, &invoice, &lines)?;
-            store::billing::claim_for_invoice(conn, &buyer, before, &id)?;
+            store::invoices::insert(conn, &invoice, &lines)?;
+            store::ledger::claim_for_invoice(conn, &buyer, before, &id)?;
             summary.drafts += 1;
             Ok(())
         })?;
     }
-    for agency in store::billing::unbilled_organisations(conn, "agency_payable", before)? {
+    for agency in store::ledger::unbilled_organisations(conn, "agency_payable", before)? {
         write_transaction(conn, |conn| -> Result<(), AppError> {
             let mut row = StatementRow {
                 id: store::new_id(),
@@ -386,21 +389,21 @@ fn run_claimed(
                 payout_transaction_id: None,
                 created_at: now,
             };
-            store::billing::insert_statement(conn, &row)?;
+            store::statements::insert(conn, &row)?;
             let (transactions, payable) =
-                store::billing::claim_for_statement(conn, &agency, before, &row.id)?;
+                store::ledger::claim_for_statement(conn, &agency, before, &row.id)?;
             if transactions.is_empty() {
-                store::billing::delete_statement(conn, &row.id)?;
+                store::statements::delete(conn, &row.id)?;
                 return Ok(());
             }
-            let (gross, fee) = store::billing::agency_gross(conn, &agency, &transactions)?;
+            let (gross, fee) = store::statements::agency_gross(conn, &agency, &transactions)?;
             row.gross_cents = gross;
             row.commission_cents = fee;
             // Payable entries are credits (negative); what is not sales less commission
             // is returns (approved disputes debit the agency).
             row.net_cents = -payable;
             row.returns_cents = gross - fee - row.net_cents;
-            store::billing::update_statement_totals(conn, &row)?;
+            store::statements::update_totals(conn, &row)?;
             let org = store::organisations::find(conn, &agency)?;
             to_organisation(
                 conn,
@@ -448,7 +451,7 @@ pub fn issue_once(
         token,
         "issue",
         invoice_id.to_string(),
-        |conn, first| Ok(store::billing::find_invoice(conn, first)?),
+        |conn, first| Ok(store::invoices::find(conn, first)?),
         |conn, _| issue(conn, ctx, invoice_id, issued_by),
     )
 }
@@ -467,7 +470,7 @@ pub fn issue_at(
         public_url,
     } = *ctx;
     write_transaction(conn, |conn| {
-        let draft = store::billing::find_invoice(conn, invoice_id)?;
+        let draft = store::invoices::find(conn, invoice_id)?;
         if draft.status != "draft" {
             return Err(AppError::Conflict {
                 code: "already_issued",
@@ -478,11 +481,11 @@ pub fn issue_at(
             });
         }
         let year = chrono::Datelike::year(&now);
-        let n = store::billing::next_number(conn, "LM", year)?;
+        let n = store::invoices::next_number(conn, "LM", year)?;
         let number = billing::format_number("LM", year, n);
         let tax_cents = billing::tax(draft.subtotal_cents, cfg.tax_bp);
         let due_at = now + TimeDelta::days(cfg.due_days);
-        let issue = store::billing::Issue {
+        let issue = store::invoices::Issue {
             number: &number,
             issued_at: now,
             due_at,
@@ -490,7 +493,7 @@ pub fn issue_at(
             tax_bp: cfg.tax_bp as i32,
             tax_cents,
         };
-        if !store::billing::mark_issued(conn, invoice_id, &issue)? {
+        if !store::invoices::mark_issued(conn, invoice_id, &issue)? {
             return Err(AppError::Conflict {
                 code: "already_issued",
                 message: "this invoice was issued a moment ago by someone else".into(),
@@ -498,10 +501,10 @@ pub fn issue_at(
         }
         if tax_cents != 0 {
             let tx = money::tax_postings(&draft.buyer_id, tax_cents).map_err(ledger_error)?;
-            store::market::post(conn, "invoice_tax", &format!("tax on {number}"), &tx)?;
-            store::billing::add_owed(conn, &draft.buyer_id, tax_cents)?;
+            store::ledger::post(conn, "invoice_tax", &format!("tax on {number}"), &tx)?;
+            store::credit::add_owed(conn, &draft.buyer_id, tax_cents)?;
         }
-        let issued = store::billing::find_invoice(conn, invoice_id)?;
+        let issued = store::invoices::find(conn, invoice_id)?;
         let buyer = store::organisations::find(conn, &issued.buyer_id)?;
         to_organisation(
             conn,
@@ -559,7 +562,7 @@ pub fn credit_note_once(
         token,
         "credit_note",
         store::new_id(),
-        |conn, first| Ok(store::billing::find_invoice(conn, first)?),
+        |conn, first| Ok(store::invoices::find(conn, first)?),
         |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, issued_by),
     )
 }
@@ -594,7 +597,7 @@ fn credit_note_as(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let invoice = store::billing::find_invoice(conn, invoice_id)?;
+        let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != "issued" || invoice.kind != "invoice" {
             return Err(problem("invoice", "only an issued invoice can be credited"));
         }
@@ -604,7 +607,7 @@ fn credit_note_as(
             invoice.credited_cents,
         );
         if amount_cents > open
-            || !store::billing::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
+            || !store::invoices::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
         {
             return Err(problem(
                 "amount",
@@ -616,11 +619,11 @@ fn credit_note_as(
         }
         let year = chrono::Datelike::year(&now);
         let number =
-            billing::format_number("CN", year, store::billing::next_number(conn, "CN", year)?);
+            billing::format_number("CN", year, store::invoices::next_number(conn, "CN", year)?);
         let tx =
             money::credit_note_postings(&invoice.buyer_id, amount_cents).map_err(ledger_error)?;
-        store::market::post(conn, "credit_note", &format!("credit note {number}"), &tx)?;
-        store::billing::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
+        store::ledger::post(conn, "credit_note", &format!("credit note {number}"), &tx)?;
+        store::credit::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
         let note = InvoiceRow {
             id: note_id.to_string(),
             number: Some(number.clone()),
@@ -653,7 +656,7 @@ fn credit_note_as(
             unit_cents: amount_cents,
             amount_cents,
         };
-        store::billing::insert_invoice(conn, &note, &[line])?;
+        store::invoices::insert(conn, &note, &[line])?;
         let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
         to_organisation(
             conn,
@@ -709,7 +712,7 @@ pub fn record_payment_once(
         token,
         "payment",
         store::new_id(),
-        |conn, first| Ok(store::billing::find_payment(conn, first)?),
+        |conn, first| Ok(store::payments::find(conn, first)?),
         |conn, id| record_payment_as(conn, ctx, payment, id, None),
     )
 }
@@ -756,7 +759,7 @@ pub(crate) fn record_payment_as(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let invoice = store::billing::find_invoice(conn, invoice_id)?;
+        let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != "issued" || invoice.kind != "invoice" {
             return Err(problem("invoice", "payments go against issued invoices"));
         }
@@ -766,7 +769,7 @@ pub(crate) fn record_payment_as(
             invoice.credited_cents,
         );
         if amount_cents > open
-            || !store::billing::apply_to_invoice(conn, invoice_id, amount_cents, 0)?
+            || !store::invoices::apply_to_invoice(conn, invoice_id, amount_cents, 0)?
         {
             return Err(problem(
                 "amount",
@@ -783,8 +786,8 @@ pub(crate) fn record_payment_as(
                 let tx = money::payment_postings(&invoice.buyer_id, amount_cents)
                     .map_err(ledger_error)?;
                 let id =
-                    store::market::post(conn, "payment", &format!("payment for {number}"), &tx)?;
-                store::billing::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
+                    store::ledger::post(conn, "payment", &format!("payment for {number}"), &tx)?;
+                store::credit::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
                 id
             }
         };
@@ -800,7 +803,7 @@ pub(crate) fn record_payment_as(
             recorded_by: recorded_by.map(str::to_string),
             created_at: now,
         };
-        store::billing::insert_payment(conn, &row)?;
+        store::payments::insert(conn, &row)?;
         let still_open = open - amount_cents;
         let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
         to_organisation(
@@ -842,7 +845,7 @@ pub fn mark_payout(
         ));
     }
     write_transaction(conn, |conn| {
-        let statement = store::billing::find_statement(conn, statement_id)?;
+        let statement = store::statements::find(conn, statement_id)?;
         if statement.status != "open" {
             return Err(AppError::Conflict {
                 code: "already_paid",
@@ -852,20 +855,14 @@ pub fn mark_payout(
         let tx = money::payout_postings(&statement.agency_id, statement.net_cents)
             .map_err(ledger_error)?;
         let transaction_id =
-            store::market::post(conn, "payout", &format!("payout {reference}"), &tx)?;
-        if !store::billing::mark_statement_paid(
-            conn,
-            statement_id,
-            paid_on,
-            reference,
-            &transaction_id,
-        )? {
+            store::ledger::post(conn, "payout", &format!("payout {reference}"), &tx)?;
+        if !store::statements::mark_paid(conn, statement_id, paid_on, reference, &transaction_id)? {
             return Err(AppError::Conflict {
                 code: "already_paid",
                 message: "this statement was paid out a moment ago".into(),
             });
         }
-        Ok(store::billing::find_statement(conn, statement_id)?)
+        Ok(store::statements::find(conn, statement_id)?)
     })
 }
 
@@ -882,7 +879,7 @@ pub fn mark_payout_once(
         token,
         "payout",
         statement_id.to_string(),
-        |conn, first| Ok(store::billing::find_statement(conn, first)?),
+        |conn, first| Ok(store::statements::find(conn, first)?),
         |conn, _| mark_payout(conn, statement_id, paid_on, reference),
     )
 }
@@ -922,7 +919,7 @@ pub fn stripe_event(
         .ok_or_else(|| AppError::BadRequest("the event has no id".into()))?;
     let kind = event["type"].as_str().unwrap_or("");
     write_transaction(conn, |conn| {
-        if !store::billing::first_sight_of_event(conn, id, kind, store::now())? {
+        if !store::stripe_events::first_sight(conn, id, kind, store::now())? {
             return Ok(EventOutcome::Replay);
         }
         if kind != "checkout.session.completed" {
@@ -956,7 +953,7 @@ pub fn stripe_event(
         {
             return Ok(EventOutcome::Replay);
         }
-        let Some(invoice) = store::billing::find_invoice(conn, invoice_id).optional()? else {
+        let Some(invoice) = store::invoices::find(conn, invoice_id).optional()? else {
             return Ok(EventOutcome::Unapplied(format!(
                 "no invoice `{invoice_id}` for event {id} ({amount} cents, {reference})"
             )));
@@ -1043,16 +1040,16 @@ fn keep_unapplied(
 ) -> Result<(), AppError> {
     let now = store::now();
     let tx = money::payment_postings(buyer_id, amount_cents).map_err(ledger_error)?;
-    let transaction_id = store::market::post(
+    let transaction_id = store::ledger::post(
         conn,
         "payment",
         &format!("unapplied card payment {reference}"),
         &tx,
     )?;
-    store::billing::add_owed(conn, buyer_id, -amount_cents)?;
-    store::billing::insert_unapplied(
+    store::credit::add_owed(conn, buyer_id, -amount_cents)?;
+    store::unapplied::insert(
         conn,
-        &store::billing::UnappliedRow {
+        &store::unapplied::UnappliedRow {
             id,
             buyer_id: buyer_id.to_string(),
             method: "card".into(),
@@ -1079,7 +1076,7 @@ pub fn checkout_request(
     buyer_id: &str,
     invoice_id: &str,
 ) -> Result<crate::payments::CheckoutRequest, AppError> {
-    let invoice = store::billing::find_invoice(conn, invoice_id)?;
+    let invoice = store::invoices::find(conn, invoice_id)?;
     if invoice.buyer_id != buyer_id || invoice.status != "issued" || invoice.kind != "invoice" {
         return Err(AppError::NotFound);
     }

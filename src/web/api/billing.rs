@@ -11,7 +11,8 @@ use crate::domain::OrgKind;
 use crate::error::{ApiResult, AppError, FieldProblem};
 use crate::services::billing;
 use crate::store;
-use crate::store::billing::{ActionRow, InvoiceRow, LineRow};
+use crate::store::actions::ActionRow;
+use crate::store::invoices::{InvoiceRow, LineRow};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ActionRequest {
@@ -249,8 +250,8 @@ pub async fn list_invoices(
         .db(move |conn| {
             let now = store::now();
             let mut out = Vec::new();
-            for i in store::billing::list_invoices(conn, Some(&buyer), true)? {
-                let lines = store::billing::lines_of(conn, &i.id)?;
+            for i in store::invoices::list(conn, Some(&buyer), true)? {
+                let lines = store::invoices::lines_of(conn, &i.id)?;
                 out.push(invoice_view(i, lines, now));
             }
             Ok(out)
@@ -270,12 +271,12 @@ pub async fn get_invoice(
     let (buyer, id) = (caller.org_id.clone(), path.into_inner());
     let view = state
         .db(move |conn| {
-            let i = store::billing::find_invoice(conn, &id)?;
+            let i = store::invoices::find(conn, &id)?;
             // Drafts and other buyers' invoices do not exist for this caller.
             if i.buyer_id != buyer || i.status != "issued" {
                 return Err(AppError::NotFound);
             }
-            let lines = store::billing::lines_of(conn, &i.id)?;
+            let lines = store::invoices::lines_of(conn, &i.id)?;
             Ok(invoice_view(i, lines, store::now()))
         })
         .await?;

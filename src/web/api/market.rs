@@ -13,7 +13,7 @@ use crate::domain::catalogue::{self, Cursor, RawFilter};
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::market;
 use crate::store;
-use crate::store::market::CatalogueRow;
+use crate::store::catalogue::CatalogueRow;
 
 #[derive(Serialize, ToSchema)]
 pub struct AgencyRef {
@@ -132,13 +132,13 @@ pub async fn catalogue_page(
     state
         .db(move |conn| {
             let now = store::now();
-            let store::market::CataloguePage {
+            let store::catalogue::CataloguePage {
                 rows,
                 agency_names,
                 base_prices,
                 total,
                 total_exact,
-            } = store::market::catalogue_page(conn, &buyer_id, &parsed, now)?;
+            } = store::catalogue::page(conn, &buyer_id, &parsed, now)?;
             let next_cursor = (rows.len() as i64 == parsed.limit)
                 .then(|| rows.last())
                 .flatten()
@@ -353,8 +353,8 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-impl From<store::market::BoughtLead> for BoughtLeadView {
-    fn from(b: store::market::BoughtLead) -> Self {
+impl From<store::purchases::BoughtLead> for BoughtLeadView {
+    fn from(b: store::purchases::BoughtLead) -> Self {
         Self {
             purchase_id: b.purchase_id,
             bought_at: rfc3339(b.bought_at),
@@ -397,7 +397,7 @@ pub async fn list_purchases(
     let (buyer, cursor) = (caller.org_id.clone(), query.cursor.clone());
     let rows = state
         .db(move |conn| {
-            Ok(store::market::bought_leads(
+            Ok(store::purchases::bought_leads(
                 conn,
                 &buyer,
                 cursor.as_deref(),

@@ -11,7 +11,9 @@ use crate::domain::billing::{self as rules, AGING_BUCKETS, Period};
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{self, Ctx, NewPayment, Once};
 use crate::store;
-use crate::store::billing::{InvoiceRow, PaymentRow, StatementRow};
+use crate::store::invoices::InvoiceRow;
+use crate::store::payments::PaymentRow;
+use crate::store::statements::StatementRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
@@ -98,7 +100,7 @@ fn names_for(
     invoices: &[InvoiceRow],
 ) -> Result<std::collections::HashMap<String, String>, AppError> {
     let ids: Vec<String> = invoices.iter().map(|i| i.buyer_id.clone()).collect();
-    Ok(store::billing::organisation_names(conn, &ids)?)
+    Ok(store::organisations::names(conn, &ids)?)
 }
 
 // ---- the invoice list and the billing run ----------------------------------------------
@@ -147,7 +149,7 @@ async fn invoices_page(
     let wanted = status.clone();
     let invoices = state
         .db(move |conn| {
-            let all = store::billing::list_invoices(conn, None, false)?;
+            let all = store::invoices::list(conn, None, false)?;
             let names = names_for(conn, &all)?;
             Ok(all
                 .into_iter()
@@ -317,11 +319,11 @@ async fn invoice_page(
     let now = store::now();
     let (invoice, lines, payments, history, names) = state
         .db(move |conn| {
-            let invoice = store::billing::find_invoice(conn, &id)?;
-            let lines = store::billing::lines_of(conn, &id)?;
-            let payments = store::billing::payments_of(conn, Some(&id), None)?;
+            let invoice = store::invoices::find(conn, &id)?;
+            let lines = store::invoices::lines_of(conn, &id)?;
+            let payments = store::payments::list(conn, Some(&id), None)?;
             let history: Vec<InvoiceRow> =
-                store::billing::list_invoices(conn, Some(&invoice.buyer_id), false)?
+                store::invoices::list(conn, Some(&invoice.buyer_id), false)?
                     .into_iter()
                     .filter(|i| i.id != id)
                     .collect();
@@ -625,8 +627,8 @@ pub async fn account(
                 return Err(AppError::NotFound);
             }
             let account = crate::services::market::account(conn, &id)?;
-            let invoices = store::billing::list_invoices(conn, Some(&id), false)?;
-            let payments = store::billing::payments_of(conn, None, Some(&id))?;
+            let invoices = store::invoices::list(conn, Some(&id), false)?;
+            let payments = store::payments::list(conn, None, Some(&id))?;
             let names = names_for(conn, &invoices)?;
             let since = store::now() - chrono::TimeDelta::days(30);
             let (approved, opened) = store::disputes::buyer_returns_since(conn, &id, since)?;
@@ -703,7 +705,7 @@ pub async fn aging_report(
     let now = store::now();
     let (rows, names) = state
         .db(move |conn| {
-            let invoices = store::billing::list_invoices(conn, None, true)?;
+            let invoices = store::invoices::list(conn, None, true)?;
             let names = names_for(conn, &invoices)?;
             Ok((aging(&invoices, now), names))
         })
@@ -790,9 +792,9 @@ async fn payouts_page(
 ) -> AppResult<PayoutsPage> {
     let (statements, names) = state
         .db(|conn| {
-            let all = store::billing::list_statements(conn, None, false)?;
+            let all = store::statements::list(conn, None, false)?;
             let ids: Vec<String> = all.iter().map(|s| s.agency_id.clone()).collect();
-            Ok((all, store::billing::organisation_names(conn, &ids)?))
+            Ok((all, store::organisations::names(conn, &ids)?))
         })
         .await?;
     let c = &state.config.currency;
@@ -908,8 +910,8 @@ struct LedgerPage {
 pub async fn ledger(user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let (total, unbalanced, per_account) = state
         .db(|conn| {
-            let (total, unbalanced) = store::market::trial_balance(conn)?;
-            let per_account = store::billing::balances_by_account(conn)?;
+            let (total, unbalanced) = store::ledger::trial_balance(conn)?;
+            let per_account = store::ledger::balances_by_account(conn)?;
             Ok((total, unbalanced, per_account))
         })
         .await?;

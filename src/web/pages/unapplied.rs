@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{Ctx, Once};
 use crate::services::unapplied;
 use crate::store;
-use crate::store::billing::UnappliedRow;
+use crate::store::unapplied::UnappliedRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
@@ -59,18 +59,17 @@ async fn page(
     let c = state.config.currency.clone();
     let (rows, names, invoices) = state
         .db(|conn| {
-            let rows = store::billing::list_unapplied(conn, false)?;
+            let rows = store::unapplied::list(conn, false)?;
             let ids: Vec<String> = rows.iter().map(|r| r.buyer_id.clone()).collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             // Each open payment's buyer's invoices with something open.
             let mut invoices = std::collections::HashMap::new();
             for r in rows.iter().filter(|r| r.left_cents() > 0) {
                 if !invoices.contains_key(&r.buyer_id) {
-                    let open: Vec<_> =
-                        store::billing::list_invoices(conn, Some(&r.buyer_id), true)?
-                            .into_iter()
-                            .filter(|i| open_of(i) > 0)
-                            .collect();
+                    let open: Vec<_> = store::invoices::list(conn, Some(&r.buyer_id), true)?
+                        .into_iter()
+                        .filter(|i| open_of(i) > 0)
+                        .collect();
                     invoices.insert(r.buyer_id.clone(), open);
                 }
             }
