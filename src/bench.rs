@@ -279,7 +279,7 @@ pub fn market(
         // server's daily repricing pass walked all the seeded leads (at 1M, 1,000 chunks
         // of 1,000) while the purchases were timed; a live marketplace does that once a
         // day, not in every measurement.
-        store::market::set_priced_on(&mut conn, now.date())?;
+        store::pricing::set_priced_on(&mut conn, now.date())?;
         let seed_seconds = started.elapsed().as_secs_f64();
         let mut buyers = Vec::new();
         for i in 0..16 {
@@ -321,7 +321,7 @@ pub fn market(
             let mut parsed = catalogue::parse(&raw).map_err(|p| anyhow::anyhow!("{p:?}"))?;
             for page in 0..21 {
                 let t = Instant::now();
-                let result = store::market::catalogue_page(&mut conn, &buyers[0], &parsed, now)?;
+                let result = store::catalogue::page(&mut conn, &buyers[0], &parsed, now)?;
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
                 match page {
                     0 => first.push(ms),
@@ -352,7 +352,7 @@ pub fn market(
         .map_err(|p| anyhow::anyhow!("{p:?}"))?;
         let mut candidates: Vec<String> = Vec::new();
         while candidates.len() < PURCHASE_CANDIDATES {
-            let page = store::market::catalogue_page(&mut conn, &buyers[0], &parsed, now)?;
+            let page = store::catalogue::page(&mut conn, &buyers[0], &parsed, now)?;
             let Some(last) = page.rows.last() else {
                 break;
             };

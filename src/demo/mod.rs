@@ -334,7 +334,7 @@ pub fn seed_billing(
 ) -> anyhow::Result<()> {
     use crate::services::billing::{self, NewPayment};
     billing::run(conn, ctx, crate::domain::billing::Period::containing(now))?;
-    let mut drafts = store::billing::list_invoices(conn, None, false)?;
+    let mut drafts = store::invoices::list(conn, None, false)?;
     drafts.sort_by(|a, b| a.buyer_id.cmp(&b.buyer_id));
     for (i, draft) in drafts.iter().enumerate() {
         let days_ago = match i % 5 {
@@ -365,7 +365,7 @@ pub fn seed_billing(
             )?;
         }
     }
-    if let Some(statement) = store::billing::list_statements(conn, None, true)?
+    if let Some(statement) = store::statements::list(conn, None, true)?
         .into_iter()
         .min_by(|a, b| a.agency_id.cmp(&b.agency_id))
     {
@@ -389,7 +389,7 @@ pub fn seed_disputes(
     let mut first_leads = Vec::new();
     for (slug, ..) in BUYER_HABITS.iter().take(6) {
         let org = store::organisations::find_by_slug(conn, slug)?;
-        if let Some(lead) = store::market::bought_leads(conn, &org.id, None, 1)?.pop() {
+        if let Some(lead) = store::purchases::bought_leads(conn, &org.id, None, 1)?.pop() {
             first_leads.push((org.id, lead.lead_id));
         }
     }
@@ -487,7 +487,7 @@ fn seed_purchases(
             limit: *wanted,
             cursor: None,
         };
-        let page = store::market::catalogue_page(conn, &buyer.id, &parsed, now)?;
+        let page = store::catalogue::page(conn, &buyer.id, &parsed, now)?;
         let ids: Vec<String> = page.rows.into_iter().map(|r| r.id).collect();
         for chunk in ids.chunks(10) {
             if crate::services::market::buy(conn, commission_bp, &buyer.id, chunk, None).is_err() {

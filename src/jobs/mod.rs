@@ -10,9 +10,11 @@ use chrono::TimeDelta;
 use crate::app::AppState;
 use crate::db::Pool;
 use crate::error::AppError;
-use crate::services::intake::{self, IntakeSettings, RunError};
+use crate::services::intake::{IntakeSettings, RunError};
 use crate::store;
 use crate::store::batches::BatchRow;
+
+pub mod runner;
 
 /// How long a claim lasts without renewal; renewed after every chunk.
 pub const LEASE: TimeDelta = TimeDelta::seconds(120);
@@ -176,6 +178,7 @@ impl Read for StoredFile {
 
 /// Processes (or resumes) one claimed batch to its end.
 pub fn run_claimed(pool: &Pool, settings: &IntakeSettings, batch: &BatchRow, worker: &str) {
+    let lease = runner::Lease::held(batch, worker);
     let result = (|| -> Result<(), RunError> {
         let mut conn = pool.get().map_err(AppError::from)?;
         if !store::intake::has_file(&mut conn, &batch.id).map_err(AppError::from)? {
@@ -190,36 +193,32 @@ pub fn run_claimed(pool: &Pool, settings: &IntakeSettings, batch: &BatchRow, wor
             )));
         }
         let file = StoredFile::new(pool.clone(), &batch.id);
-        intake::run_file(&mut conn, settings, batch, file, |conn, _| {
-            Ok(store::batches::renew_lease(conn, &batch.id, worker, LEASE)?)
-        })?;
+        lease.run(&mut conn, settings, file, |_| {})?;
         store::intake::delete_file(&mut conn, &batch.id).map_err(AppError::from)?;
         Ok(())
     })();
-    match result {
-        Ok(()) => tracing::info!(batch = %batch.id, "batch processed"),
-        Err(RunError::LeaseLost) => {
+    let Err(error) = result else {
+        tracing::info!(batch = %batch.id, "batch processed");
+        return;
+    };
+    match &error {
+        RunError::LeaseLost => {
             tracing::warn!(batch = %batch.id, "batch lease lost; another worker continues")
         }
-        Err(RunError::Unusable(reason)) => mark_failed(pool, &batch.id, &reason),
-        Err(RunError::App(e)) => {
-            tracing::error!(batch = %batch.id, error = ?e, "batch processing failed");
-            mark_failed(
-                pool,
-                &batch.id,
-                "processing failed on our side; the rows counted so far are kept. Please upload the rest again.",
-            );
+        RunError::Unusable(_) => {}
+        RunError::App(e) => {
+            tracing::error!(batch = %batch.id, error = ?e, "batch processing failed")
         }
     }
-}
-
-fn mark_failed(pool: &Pool, batch_id: &str, reason: &str) {
-    let done = pool.get().map_err(AppError::from).and_then(|mut c| {
-        store::batches::fail(&mut c, batch_id, reason)?;
-        store::intake::delete_file(&mut c, batch_id)?;
-        Ok(())
-    });
-    if let Err(e) = done {
-        tracing::error!(batch = %batch_id, error = %e, "could not mark the batch failed");
+    let ours = "processing failed on our side; the rows counted so far are kept. Please upload the rest again.";
+    if let Some(reason) = runner::failure_reason(&error, ours) {
+        // A fresh connection: the run's may be what failed.
+        let marked = pool
+            .get()
+            .map_err(AppError::from)
+            .and_then(|mut c| runner::fail(&mut c, &batch.id, reason));
+        if let Err(e) = marked {
+            tracing::error!(batch = %batch.id, error = %e, "could not mark the batch failed");
+        }
     }
 }

@@ -263,13 +263,13 @@ fn approve(
     let tx =
         money::dispute_credit_postings(&d.buyer_id, &d.agency_id, d.amount_cents, commission_cents)
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
-    let transaction_id = store::market::post(
+    let transaction_id = store::ledger::post(
         conn,
         "dispute_credit",
         &format!("dispute {} approved ({})", d.id, d.reason),
         &tx,
     )?;
-    store::billing::add_owed(conn, &d.buyer_id, -d.amount_cents)?;
+    store::credit::add_owed(conn, &d.buyer_id, -d.amount_cents)?;
     store::disputes::set_decision(conn, id, comment, evidence, Some(&transaction_id))?;
     store::disputes::record(
         conn,

@@ -14,10 +14,11 @@ use crate::domain::money::{self, commission};
 use crate::domain::pricing::{self, PriceFacts, PriceRules, Quote};
 use crate::error::{AppError, FieldProblem};
 use crate::store;
-use crate::store::market::{CatalogueRow, PurchaseFacts, PurchaseRow, SaleFacts};
+use crate::store::catalogue::CatalogueRow;
+use crate::store::purchases::{PurchaseFacts, PurchaseRow, SaleFacts};
 
 pub fn rules(conn: &mut AnyConnection) -> Result<PriceRules, AppError> {
-    Ok(PriceRules::from_rows(store::market::price_rules(conn)?))
+    Ok(PriceRules::from_rows(store::pricing::price_rules(conn)?))
 }
 
 pub fn quote_for(
@@ -105,7 +106,7 @@ pub fn buy(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let checked = store::market::purchase_facts(conn, buyer_id, &ids)?;
+        let checked = store::purchases::purchase_facts(conn, buyer_id, &ids)?;
         let by_id: HashMap<&str, &PurchaseFacts> =
             checked.iter().map(|c| (c.sale.id.as_str(), c)).collect();
         let batch_ids: Vec<String> = checked
@@ -117,7 +118,7 @@ pub fn buy(
         let targeted = if batch_ids.is_empty() {
             HashMap::new()
         } else {
-            store::market::targeted_buyers(conn, &batch_ids)?
+            store::purchases::targeted_buyers(conn, &batch_ids)?
         };
         let mut problems = Vec::new();
         for id in &ids {
@@ -170,7 +171,7 @@ pub fn buy(
         }
         // Sorted ids: every purchase locks leads in the same order, so none deadlock.
         for (f, _) in &priced {
-            if !store::market::take_sale(conn, &f.id)? {
+            if !store::purchases::take_sale(conn, &f.id)? {
                 return Err(unsellable(vec![FieldProblem::new(
                     f.id.clone(),
                     "sold out",
@@ -189,7 +190,7 @@ pub fn buy(
             .collect();
         let postings = money::sale_postings(buyer_id, &lines)
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
-        let tx_id = store::market::post(
+        let tx_id = store::ledger::post(
             conn,
             "purchase",
             &format!("{} lead(s) bought", priced.len()),
@@ -209,7 +210,7 @@ pub fn buy(
                 created_at: now,
             })
             .collect();
-        match store::market::insert_purchases(conn, &rows) {
+        match store::purchases::insert(conn, &rows) {
             Ok(_) => {}
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -223,8 +224,8 @@ pub fn buy(
             }
             Err(e) => return Err(e.into()),
         }
-        if !store::market::charge_within_limit(conn, buyer_id, total)? {
-            let (limit, owed) = store::market::buyer_account(conn, buyer_id)?;
+        if !store::credit::charge_within_limit(conn, buyer_id, total)? {
+            let (limit, owed) = store::credit::buyer_account(conn, buyer_id)?;
             return Err(AppError::InsufficientCredit {
                 available_cents: (limit - owed).max(0),
                 needed_cents: total,
@@ -254,8 +255,8 @@ pub struct AccountView {
 }
 
 pub fn account(conn: &mut AnyConnection, buyer_id: &str) -> Result<AccountView, AppError> {
-    let (limit, owed) = store::market::buyer_account(conn, buyer_id)?;
-    let open = store::billing::open_invoices_total(conn, buyer_id)?;
+    let (limit, owed) = store::credit::buyer_account(conn, buyer_id)?;
+    let open = store::invoices::open_total(conn, buyer_id)?;
     Ok(AccountView {
         credit_limit_cents: limit,
         owed_cents: owed,
@@ -291,7 +292,7 @@ pub fn set_credit_limit(
                 format!("`{org_slug}` is not a buyer"),
             )]));
         }
-        store::market::set_credit_limit(conn, &org.id, limit_cents)?;
+        store::credit::set_credit_limit(conn, &org.id, limit_cents)?;
         Ok(())
     })
 }
@@ -340,14 +341,14 @@ pub fn buy_matching(
             limit: (quantity * 3 + skip.len() as i64).min(crate::domain::catalogue::MAX_LIMIT),
             cursor: None,
         };
-        let page = store::market::catalogue_page(conn, buyer_id, &parsed, now)?;
+        let page = store::catalogue::page(conn, buyer_id, &parsed, now)?;
         let ids: Vec<String> = page
             .rows
             .iter()
             .filter(|r| !skip.contains(&r.id))
             .map(|r| r.id.clone())
             .collect();
-        let facts = store::market::sale_facts(conn, &ids)?;
+        let facts = store::purchases::sale_facts(conn, &ids)?;
         let rules = rules(conn)?;
         let mut chosen: Vec<String> = Vec::new();
         for id in &ids {
@@ -391,7 +392,7 @@ pub fn reprice(
     let mut changed = 0;
     loop {
         // Small chunks: each is a short write transaction that purchases can slip between.
-        let chunk = store::market::pricing_chunk(conn, &after, 1000)?;
+        let chunk = store::pricing::chunk(conn, &after, 1000)?;
         let Some((last, _)) = chunk.last() else {
             return Ok(changed);
         };
@@ -406,7 +407,7 @@ pub fn reprice(
         changed += write_transaction(conn, |conn| -> Result<usize, AppError> {
             let mut n = 0;
             for (price, ids) in &by_price {
-                n += store::market::set_list_prices(conn, *price, ids)?;
+                n += store::pricing::set_list_prices(conn, *price, ids)?;
             }
             Ok(n)
         })?;
@@ -420,13 +421,13 @@ pub fn reprice_if_due(
     now: NaiveDateTime,
 ) -> Result<Option<usize>, AppError> {
     let today = now.date();
-    if !store::market::claim_repricing(conn, today)? {
+    if !store::pricing::claim_repricing(conn, today)? {
         return Ok(None);
     }
     let result = rules(conn).and_then(|rules| reprice(conn, &rules, now));
     if result.is_err() {
         // Let the next pass (here or in another process) try again.
-        let _ = store::market::set_priced_on(conn, today.pred_opt().unwrap_or(today));
+        let _ = store::pricing::set_priced_on(conn, today.pred_opt().unwrap_or(today));
     }
     result.map(Some)
 }
@@ -498,8 +499,8 @@ pub fn tune_price_rule(
     }
     write_transaction(conn, |conn| -> Result<(), AppError> {
         match factor_bp {
-            Some(bp) => store::market::set_price_rule(conn, kind, &match_value, bp)?,
-            None => store::market::delete_price_rule(conn, kind, &match_value)?,
+            Some(bp) => store::pricing::set_price_rule(conn, kind, &match_value, bp)?,
+            None => store::pricing::delete_price_rule(conn, kind, &match_value)?,
         };
         Ok(())
     })?;
@@ -552,7 +553,7 @@ pub struct CatalogueItem {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CataloguePage {
     pub items: Vec<CatalogueItem>,
-    /// Exact up to `store::market::COUNT_CAP`; past that, one more and `total_exact` false.
+    /// Exact up to `store::catalogue::COUNT_CAP`; past that, one more and `total_exact` false.
     pub total: i64,
     pub total_exact: bool,
     pub next_cursor: Option<String>,
@@ -567,13 +568,13 @@ pub fn catalogue_page(
     parsed: &catalogue::Parsed,
 ) -> Result<CataloguePage, AppError> {
     let now = store::now();
-    let store::market::CataloguePage {
+    let store::catalogue::CataloguePage {
         rows,
         agency_names,
         base_prices,
         total,
         total_exact,
-    } = store::market::catalogue_page(conn, buyer_id, parsed, now)?;
+    } = store::catalogue::page(conn, buyer_id, parsed, now)?;
     let next_cursor = (rows.len() as i64 == parsed.limit)
         .then(|| rows.last())
         .flatten()

@@ -12,7 +12,8 @@ use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::services::billing::{Ctx, NewPayment, Once, claim_once, format_money};
 use crate::store;
-use crate::store::billing::{PaymentRow, UnappliedRow};
+use crate::store::payments::PaymentRow;
+use crate::store::unapplied::UnappliedRow;
 
 fn nothing_left() -> AppError {
     AppError::Conflict {
@@ -38,14 +39,14 @@ pub fn apply(
     let payment_id = store::new_id();
     write_transaction(conn, |conn| {
         if let Some(first) = claim_once(conn, token, "apply", &payment_id)? {
-            return Ok(Once::Already(store::billing::find_payment(conn, &first)?));
+            return Ok(Once::Already(store::payments::find(conn, &first)?));
         }
-        let unapplied = store::billing::find_unapplied(conn, unapplied_id)?;
+        let unapplied = store::unapplied::find(conn, unapplied_id)?;
         let left = unapplied.left_cents();
         if left == 0 {
             return Err(nothing_left());
         }
-        let invoice = store::billing::find_invoice(conn, invoice_id).map_err(|e| match e {
+        let invoice = store::invoices::find(conn, invoice_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {
                 problem("invoice", "pick one of the invoices listed")
             }
@@ -71,7 +72,7 @@ pub fn apply(
         let amount = left.min(open);
         let now = store::now();
         // The guarded update fails when another apply or a refund took the money first.
-        if !store::billing::take_unapplied(conn, unapplied_id, amount, by, now)? {
+        if !store::unapplied::take(conn, unapplied_id, amount, by, now)? {
             return Err(nothing_left());
         }
         let reference = format!("{} (unapplied payment)", unapplied.reference);
@@ -104,19 +105,16 @@ pub fn refund(
 ) -> Result<Once<UnappliedRow>, AppError> {
     write_transaction(conn, |conn| {
         if claim_once(conn, token, "refund", unapplied_id)?.is_some() {
-            return Ok(Once::Already(store::billing::find_unapplied(
-                conn,
-                unapplied_id,
-            )?));
+            return Ok(Once::Already(store::unapplied::find(conn, unapplied_id)?));
         }
-        let unapplied = store::billing::find_unapplied(conn, unapplied_id)?;
+        let unapplied = store::unapplied::find(conn, unapplied_id)?;
         let left = unapplied.left_cents();
         if left == 0 {
             return Err(nothing_left());
         }
         let tx = money::refund_postings(&unapplied.buyer_id, left)
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
-        let transaction_id = store::market::post(
+        let transaction_id = store::ledger::post(
             conn,
             "refund",
             &format!(
@@ -126,19 +124,11 @@ pub fn refund(
             ),
             &tx,
         )?;
-        store::billing::add_owed(conn, &unapplied.buyer_id, left)?;
-        if !store::billing::mark_unapplied_refunded(
-            conn,
-            unapplied_id,
-            &transaction_id,
-            by,
-            store::now(),
-        )? {
+        store::credit::add_owed(conn, &unapplied.buyer_id, left)?;
+        if !store::unapplied::mark_refunded(conn, unapplied_id, &transaction_id, by, store::now())?
+        {
             return Err(nothing_left());
         }
-        Ok(Once::Done(store::billing::find_unapplied(
-            conn,
-            unapplied_id,
-        )?))
+        Ok(Once::Done(store::unapplied::find(conn, unapplied_id)?))
     })
 }

@@ -147,3 +147,52 @@ pub fn add_flag(conn: &mut AnyConnection, lead_id: &str, flag: &str) -> QueryRes
         .execute(conn)
         .map(drop)
 }
+
+/// What rescoring reads of a lead.
+#[derive(Debug, Clone, Queryable)]
+pub struct ScoreFacts {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub warmth: String,
+    pub contact_type: String,
+    pub verified: bool,
+    pub captured_at: NaiveDateTime,
+    pub flags: String,
+}
+
+/// An agency's lead, for rescoring; `None` when the agency has no such lead.
+pub fn score_facts(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    lead_id: &str,
+) -> QueryResult<Option<ScoreFacts>> {
+    leads::table
+        .filter(leads::id.eq(lead_id))
+        .filter(leads::agency_id.eq(agency_id))
+        .select((
+            leads::first_name,
+            leads::last_name,
+            leads::phone,
+            leads::email,
+            leads::street,
+            leads::postal_code,
+            leads::warmth,
+            leads::contact_type,
+            leads::verified,
+            leads::captured_at,
+            leads::flags,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn set_score(conn: &mut AnyConnection, lead_id: &str, score: i32) -> QueryResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::score.eq(score))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,23 +1,36 @@
 //! Database queries per aggregate. Every function takes `&mut AnyConnection`; callers own
 //! the transaction (see `db::write_transaction`). Row types live here and never leave
-//! for a page or an API body without being turned into a view type first.
+//! for a page or an API body without being turned into a view type first. Ledger entries
+//! are written and read in `ledger` alone.
 
+pub mod actions;
 pub mod api_keys;
 pub mod batches;
-pub mod billing;
+pub mod billing_runs;
+pub mod catalogue;
+pub mod credit;
 pub mod disputes;
 pub mod idempotency;
 pub mod intake;
+pub mod invoices;
+pub mod lead_events;
 pub mod leads;
+pub mod ledger;
 pub mod login_attempts;
-pub mod market;
 pub mod once_keys;
 pub mod orders;
 pub mod organisations;
 pub mod outbox;
+pub mod payments;
+pub mod postback_tokens;
+pub mod pricing;
+pub mod purchases;
 pub mod reference;
 pub mod sessions;
+pub mod statements;
+pub mod stripe_events;
 pub mod throttle;
+pub mod unapplied;
 pub mod users;
 
 /// Time-ordered (v7) UUIDs: new rows land at the end of primary-key indexes instead of
@@ -30,4 +43,20 @@ pub fn new_id() -> String {
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Runs an insert in its own (nested: savepoint) transaction: `false` when it hit a unique
+/// key, so a lost race leaves the caller's transaction usable.
+pub fn insert_unless_taken(
+    conn: &mut crate::db::AnyConnection,
+    insert: impl FnOnce(&mut crate::db::AnyConnection) -> diesel::QueryResult<usize>,
+) -> diesel::QueryResult<bool> {
+    match crate::db::write_transaction(conn, insert) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

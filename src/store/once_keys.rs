@@ -28,7 +28,7 @@ pub fn claim(
     if let Some(taken) = find(conn, token)? {
         return Ok(Some(taken));
     }
-    let inserted = crate::db::write_transaction(conn, |c| {
+    let inserted = super::insert_unless_taken(conn, |c| {
         diesel::insert_into(once_keys::table)
             .values((
                 once_keys::token.eq(token),
@@ -37,14 +37,11 @@ pub fn claim(
                 once_keys::created_at.eq(now),
             ))
             .execute(c)
-    });
-    match inserted {
-        Ok(_) => Ok(None),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => find(conn, token),
-        Err(e) => Err(e),
+    })?;
+    if inserted {
+        Ok(None)
+    } else {
+        find(conn, token)
     }
 }
 

@@ -112,3 +112,23 @@ pub fn set_billing_address(
         .execute(conn)
         .map(drop)
 }
+
+/// Names of organisations by id (for lists).
+pub fn names(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+pub fn billing_address(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<String> {
+    organisations::table
+        .find(organisation_id)
+        .select(organisations::billing_address)
+        .first(conn)
+}

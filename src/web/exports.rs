@@ -48,9 +48,9 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
     let now = store::now();
     let rows = state
         .db(move |conn| {
-            let all = store::billing::list_invoices(conn, None, false)?;
+            let all = store::invoices::list(conn, None, false)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             all.into_iter()
                 .map(|i| {
                     let facts = invoice_facts(&i)?;
@@ -103,12 +103,12 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
 pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let rows = state
         .db(|conn| {
-            let all = store::billing::payments_of(conn, None, None)?;
+            let all = store::payments::list(conn, None, None)?;
             let ids: Vec<String> = all.iter().map(|p| p.buyer_id.clone()).collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             let mut out = Vec::new();
             for p in all {
-                let number = store::billing::find_invoice(conn, &p.invoice_id)?
+                let number = store::invoices::find(conn, &p.invoice_id)?
                     .number
                     .unwrap_or_default();
                 out.push(vec![
@@ -147,14 +147,14 @@ pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult
             let mut out = Vec::new();
             let mut after = String::new();
             loop {
-                let page = store::billing::ledger_page(conn, &after, 5000)?;
+                let page = store::ledger::page(conn, &after, 5000)?;
                 let Some((last, _)) = page.last() else { break };
                 after = last.clone();
                 let ids: Vec<String> = page
                     .iter()
                     .filter_map(|(_, l)| l.organisation_id.clone())
                     .collect();
-                let names = store::billing::organisation_names(conn, &ids)?;
+                let names = store::organisations::names(conn, &ids)?;
                 for (_, l) in page {
                     out.push(vec![
                         time(Some(l.created_at)),

@@ -130,7 +130,7 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
 /// An invoice row as the billing rules read it. Rows still hold kind and status as text;
 /// text the rules do not know is a broken row, not a user's mistake.
 pub fn invoice_facts(
-    i: &crate::store::billing::InvoiceRow,
+    i: &crate::store::invoices::InvoiceRow,
 ) -> AppResult<crate::domain::billing::Invoice> {
     let broken = |e: String| AppError::internal(anyhow::anyhow!("invoice {}: {e}", i.id));
     Ok(crate::domain::billing::Invoice {

@@ -36,7 +36,7 @@ fn line(cells: Vec<String>) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-fn row(b: store::market::BoughtLead) -> Vec<String> {
+fn row(b: store::purchases::BoughtLead) -> Vec<String> {
     let o = |v: Option<String>| v.unwrap_or_default();
     vec![
         b.purchase_id,
@@ -82,7 +82,7 @@ pub async fn response(
                 let cursor = after.clone();
                 let page = state
                     .db(move |conn| {
-                        Ok(store::market::bought_leads(
+                        Ok(store::purchases::bought_leads(
                             conn,
                             &buyer,
                             cursor.as_deref(),

@@ -36,7 +36,7 @@ pub async fn response(
             store::batches::find_for_agency(conn, &agency_id, &id)?.ok_or(AppError::NotFound)
         })
         .await?;
-    let headers = crate::services::intake::rejects_header(&batch);
+    let headers = crate::services::intake::rejects::header(&batch);
     let width = headers.len() - 2;
     let first = csv_line(headers);
     let body = stream::unfold((Some(first), 0i32, false), move |(first, after, done)| {
@@ -66,7 +66,7 @@ pub async fn response(
             let finished = (rows.len() as i64) < PAGE;
             let mut out = Vec::new();
             for r in rows {
-                out.extend(csv_line(crate::services::intake::rejects_cells(r, width)));
+                out.extend(csv_line(crate::services::intake::rejects::cells(r, width)));
             }
             Some((Ok(web::Bytes::from(out)), (None, last, finished)))
         }

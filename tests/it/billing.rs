@@ -48,7 +48,7 @@ pub(crate) fn this_month() -> Period {
 
 /// The whole ledger sums to zero and every transaction balances.
 pub(crate) fn assert_ledger_balanced(app: &TestApp) {
-    let (total, unbalanced) = app.with_conn(store::market::trial_balance).unwrap();
+    let (total, unbalanced) = app.with_conn(store::ledger::trial_balance).unwrap();
     assert_eq!(total, 0);
     assert!(unbalanced.is_empty(), "{unbalanced:?}");
 }
@@ -112,7 +112,7 @@ fn action_transactions(app: &TestApp) -> i64 {
 async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
     let (buyer_id, buyer, ids) = per_action_leads(app, 2).await;
     let owed_before = app
-        .with_conn(|c| store::market::buyer_account(c, &buyer_id))
+        .with_conn(|c| store::credit::buyer_account(c, &buyer_id))
         .unwrap()
         .1;
     let call = json!({"lead_id": ids[0], "kind": "call", "occurred_at": "2026-11-01T10:00:00Z"});
@@ -149,7 +149,7 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
     assert_eq!(status, 201, "another kind is another action");
     assert_eq!(action_transactions(app), 2);
     let owed_after = app
-        .with_conn(|c| store::market::buyer_account(c, &buyer_id))
+        .with_conn(|c| store::credit::buyer_account(c, &buyer_id))
         .unwrap()
         .1;
     assert_eq!(owed_after - owed_before, 10_000);
@@ -297,7 +297,7 @@ pub(crate) async fn buyers_who_bought(
 }
 
 pub(crate) fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
-    app.with_conn(|c| store::market::balance(c, "buyer_receivable", Some(buyer)))
+    app.with_conn(|c| store::ledger::balance(c, "buyer_receivable", Some(buyer)))
         .unwrap()
 }
 
@@ -315,14 +315,14 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
         .unwrap();
     assert_eq!(again.drafts, 2);
     let drafts = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
         .unwrap();
     assert_eq!(drafts.len(), 1);
     let draft = &drafts[0];
     assert_eq!(draft.status, "draft");
     assert_eq!(draft.subtotal_cents, receivable_of(app, &buyers[0]));
     let lines = app
-        .with_conn(|c| store::billing::lines_of(c, &draft.id))
+        .with_conn(|c| store::invoices::lines_of(c, &draft.id))
         .unwrap();
     assert_eq!(
         lines.iter().map(|l| l.amount_cents).sum::<i64>(),
@@ -426,7 +426,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
     let draft = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
         .unwrap()
         .remove(0);
     let invoice = app
@@ -455,17 +455,17 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     pay(part, "TRF-1").unwrap();
     let now = store::now();
     let after = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .with_conn(|c| store::invoices::find(c, &invoice.id))
         .unwrap();
     let status =
-        |i: &store::billing::InvoiceRow| leadmarket::web::invoice_facts(i).unwrap().status(now);
+        |i: &store::invoices::InvoiceRow| leadmarket::web::invoice_facts(i).unwrap().status(now);
     assert_eq!(status(&after), "partly_paid");
     assert_eq!(receivable_of(app, &buyers[0]), owed_before - part);
     // More than is open is refused, and changes nothing.
     assert!(pay(total, "TRF-2").is_err());
     assert!(pay(0, "TRF-3").is_err());
     let unchanged = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .with_conn(|c| store::invoices::find(c, &invoice.id))
         .unwrap();
     assert_eq!(unchanged.paid_cents, part);
 
@@ -480,7 +480,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
         Some(format!("CN-{year}-000001").as_str())
     );
     let settled = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice.id))
+        .with_conn(|c| store::invoices::find(c, &invoice.id))
         .unwrap();
     assert_eq!(status(&settled), "paid");
     assert_eq!(receivable_of(app, &buyers[0]), owed_before - total);
@@ -490,7 +490,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
         "nothing left to credit"
     );
     let account = app
-        .with_conn(|c| store::market::buyer_account(c, &buyers[0]))
+        .with_conn(|c| store::credit::buyer_account(c, &buyers[0]))
         .unwrap();
     assert_eq!(
         account.1,
@@ -505,12 +505,12 @@ async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
     let statements = app
-        .with_conn(|c| store::billing::list_statements(c, None, true))
+        .with_conn(|c| store::statements::list(c, None, true))
         .unwrap();
     assert_eq!(statements.len(), 1);
     let s = &statements[0];
     let payable = app
-        .with_conn(|c| store::market::balance(c, "agency_payable", Some(&s.agency_id)))
+        .with_conn(|c| store::ledger::balance(c, "agency_payable", Some(&s.agency_id)))
         .unwrap();
     assert_eq!(s.net_cents, -payable);
     assert_eq!(
@@ -524,7 +524,7 @@ async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
         .unwrap();
     assert_eq!(paid.status, "paid");
     let payable = app
-        .with_conn(|c| store::market::balance(c, "agency_payable", Some(&s.agency_id)))
+        .with_conn(|c| store::ledger::balance(c, "agency_payable", Some(&s.agency_id)))
         .unwrap();
     assert_eq!(payable, 0);
     assert!(
@@ -548,7 +548,7 @@ async fn the_outbox_sends_after_commit_once_and_never_for_a_rollback(app: &TestA
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
     let draft = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyer_org), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyer_org), false))
         .unwrap()
         .remove(0);
     // A payment that fails (nothing issued yet) rolls back: no mail for it.
@@ -739,7 +739,7 @@ async fn finance_runs_billing_issues_and_records_payments_through_the_desk(app: 
     // The agency's statement, and its payout.
     let (_, payouts) = desk.get_text("/finance/payouts").await;
     let statement = app
-        .with_conn(|c| store::billing::list_statements(c, None, true))
+        .with_conn(|c| store::statements::list(c, None, true))
         .unwrap()
         .remove(0)
         .id;
@@ -812,7 +812,7 @@ async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &Tes
         .await;
     assert_eq!(resp.status(), 303);
     let stored = app
-        .with_conn(|c| store::billing::billing_address(c, &buyer_id))
+        .with_conn(|c| store::organisations::billing_address(c, &buyer_id))
         .unwrap();
     assert!(stored.contains("Hauptstr. 1"));
 }
@@ -824,7 +824,7 @@ pub(crate) async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
     let draft = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
         .unwrap()
         .remove(0);
     let invoice = app
@@ -901,7 +901,7 @@ async fn stripe_webhooks_are_verified_and_processed_once(app: &TestApp) {
     let tampered = completed_event("evt_1", &invoice_id, total + 1);
     assert_eq!(deliver(app, &tampered, signed(&body, 0)).await.0, 400);
     let paid = || {
-        app.with_conn(|c| store::billing::find_invoice(c, &invoice_id))
+        app.with_conn(|c| store::invoices::find(c, &invoice_id))
             .unwrap()
             .paid_cents
     };
@@ -918,7 +918,7 @@ async fn stripe_webhooks_are_verified_and_processed_once(app: &TestApp) {
     assert_eq!((status, reply["result"].as_str()), (200, Some("replay")));
     assert_eq!(paid(), total, "a replay changes nothing");
     let payments = app
-        .with_conn(|c| store::billing::payments_of(c, Some(&invoice_id), None))
+        .with_conn(|c| store::payments::list(c, Some(&invoice_id), None))
         .unwrap();
     assert_eq!(payments.len(), 1);
     assert_eq!(
@@ -997,7 +997,7 @@ async fn mail_that_cannot_be_sent_is_retried_later_not_lost(app: &TestApp) {
     app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
         .unwrap();
     let draft = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyers[0]), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
         .unwrap()
         .remove(0);
     app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))

@@ -16,7 +16,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
     demo::seed_billing(&mut conn, &ctx, now).unwrap();
     // Invoices in every state finance meets, and a paid agency statement.
-    let statuses: Vec<&str> = store::billing::list_invoices(&mut conn, None, false)
+    let statuses: Vec<&str> = store::invoices::list(&mut conn, None, false)
         .unwrap()
         .iter()
         .map(|i| leadmarket::web::invoice_facts(i).unwrap().status(now))
@@ -24,7 +24,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     for s in ["draft", "issued", "paid", "partly_paid", "overdue"] {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");
     }
-    let statements = store::billing::list_statements(&mut conn, None, false).unwrap();
+    let statements = store::statements::list(&mut conn, None, false).unwrap();
     assert!(statements.iter().any(|s| s.status == "paid"));
     let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);
     demo::seed_disputes(&mut conn, &settings, now).unwrap();
@@ -45,14 +45,14 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     };
     assert!(count("agency") >= 5 && count("buyer") >= 8 && count("platform") == 1);
     // Buyers bought through the real purchase path: sales, balances and ledger agree.
-    let (total, unbalanced) = store::market::trial_balance(&mut conn).unwrap();
+    let (total, unbalanced) = store::ledger::trial_balance(&mut conn).unwrap();
     assert_eq!(total, 0);
     assert!(unbalanced.is_empty());
     let surecover = store::organisations::find_by_slug(&mut conn, "surecover").unwrap();
-    let (limit, owed) = store::market::buyer_account(&mut conn, &surecover.id).unwrap();
+    let (limit, owed) = store::credit::buyer_account(&mut conn, &surecover.id).unwrap();
     assert!(limit > 0 && owed > 0 && owed <= limit, "{limit} {owed}");
     assert_eq!(
-        store::market::balance(&mut conn, "buyer_receivable", Some(&surecover.id)).unwrap(),
+        store::ledger::balance(&mut conn, "buyer_receivable", Some(&surecover.id)).unwrap(),
         owed
     );
     let segments = store::leads::open_catalogue_by_segment(&mut conn).unwrap();

@@ -41,7 +41,7 @@ fn buyer_actor() -> Actor<'static> {
 }
 
 fn assert_ledger_balanced(app: &TestApp) {
-    let (total, unbalanced) = app.with_conn(store::market::trial_balance).unwrap();
+    let (total, unbalanced) = app.with_conn(store::ledger::trial_balance).unwrap();
     assert_eq!(total, 0);
     assert!(unbalanced.is_empty(), "{unbalanced:?}");
 }
@@ -104,7 +104,7 @@ async fn the_platform_decides_what_it_can_check_at_once(app: &TestApp) {
     let (_, _, buyer, _, ids) = bought(app, 7).await;
     let now = store::now();
     let owed = |app: &TestApp| {
-        app.with_conn(|c| store::market::buyer_account(c, &buyer))
+        app.with_conn(|c| store::credit::buyer_account(c, &buyer))
             .unwrap()
             .1
     };
@@ -346,11 +346,11 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     })
     .unwrap();
     let invoice = app
-        .with_conn(|c| store::billing::list_invoices(c, Some(&buyer), false))
+        .with_conn(|c| store::invoices::list(c, Some(&buyer), false))
         .unwrap()
         .remove(0);
     let lines = app
-        .with_conn(|c| store::billing::lines_of(c, &invoice.id))
+        .with_conn(|c| store::invoices::lines_of(c, &invoice.id))
         .unwrap();
     assert!(
         lines
@@ -359,7 +359,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
         "{lines:?}"
     );
     let receivable = app
-        .with_conn(|c| store::market::balance(c, "buyer_receivable", Some(&buyer)))
+        .with_conn(|c| store::ledger::balance(c, "buyer_receivable", Some(&buyer)))
         .unwrap();
     assert_eq!(invoice.subtotal_cents, receivable);
     assert_ledger_balanced(app);

@@ -47,8 +47,8 @@ async fn finance_desk(app: &TestApp) -> Browser {
     desk
 }
 
-fn payments_of(app: &TestApp, invoice_id: &str) -> Vec<store::billing::PaymentRow> {
-    app.with_conn(|c| store::billing::payments_of(c, Some(invoice_id), None))
+fn payments_of(app: &TestApp, invoice_id: &str) -> Vec<store::payments::PaymentRow> {
+    app.with_conn(|c| store::payments::list(c, Some(invoice_id), None))
         .unwrap()
 }
 
@@ -76,7 +76,7 @@ async fn a_payment_form_sent_twice_at_once_records_one_payment(app: &TestApp) {
     let paid = payments_of(app, &invoice_id);
     assert_eq!(paid.len(), 1, "{paid:?}");
     let invoice = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice_id))
+        .with_conn(|c| store::invoices::find(c, &invoice_id))
         .unwrap();
     assert_eq!(invoice.paid_cents, 500);
     // Sent again later (the back button): still once, and the desk says so.
@@ -125,7 +125,7 @@ async fn a_credit_note_form_sent_twice_at_once_issues_one_credit_note(app: &Test
     });
     assert_eq!(notes, 1);
     let invoice = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice_id))
+        .with_conn(|c| store::invoices::find(c, &invoice_id))
         .unwrap();
     assert_eq!(invoice.credited_cents, 250);
     assert_ledger_balanced(app);
@@ -166,12 +166,12 @@ async fn concurrent_billing_runs_for_one_period_draft_each_buyer_once_and_never_
     assert!(ran >= 1);
     let check = |app: &TestApp| {
         let drafts = app
-            .with_conn(|c| store::billing::list_invoices(c, None, false))
+            .with_conn(|c| store::invoices::list(c, None, false))
             .unwrap();
         for d in &drafts {
             assert!(d.subtotal_cents > 0, "an empty draft: {d:?}");
             let lines = app
-                .with_conn(|c| store::billing::lines_of(c, &d.id))
+                .with_conn(|c| store::invoices::lines_of(c, &d.id))
                 .unwrap();
             assert!(!lines.is_empty(), "a draft without lines: {d:?}");
         }
@@ -231,7 +231,7 @@ async fn two_stripe_events_for_one_payment_intent_record_one_payment(app: &TestA
     assert_eq!(paid.len(), 1, "{paid:?}");
     assert_eq!(paid[0].reference, "pi_once");
     let invoice = app
-        .with_conn(|c| store::billing::find_invoice(c, &invoice_id))
+        .with_conn(|c| store::invoices::find(c, &invoice_id))
         .unwrap();
     assert_eq!(invoice.paid_cents, part);
     // A third event for the same intent, later: still nothing more.
@@ -247,8 +247,8 @@ async fn a_buyer_with_two_issued_invoices(
     app: &TestApp,
 ) -> (
     String,
-    store::billing::InvoiceRow,
-    store::billing::InvoiceRow,
+    store::invoices::InvoiceRow,
+    store::invoices::InvoiceRow,
 ) {
     let (agency, _) = app.member(Role::Agency, "Acme Leads");
     let agency_token = app.token(&app.api_key(&agency)).await;
@@ -268,7 +268,7 @@ async fn a_buyer_with_two_issued_invoices(
         app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
             .unwrap();
         let draft = app
-            .with_conn(|c| store::billing::list_invoices(c, Some(&buyer_id), false))
+            .with_conn(|c| store::invoices::list(c, Some(&buyer_id), false))
             .unwrap()
             .into_iter()
             .find(|i| i.status == "draft")
@@ -291,10 +291,7 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
     let body = completed_event_for("pi_over", "evt_over", &first.id, first.total_cents + excess);
     let (status, reply) = deliver(app, &body, signed(&body, 0)).await;
     assert_eq!((status, reply["result"].as_str()), (200, Some("paid")));
-    let invoice = |id: &str| {
-        app.with_conn(|c| store::billing::find_invoice(c, id))
-            .unwrap()
-    };
+    let invoice = |id: &str| app.with_conn(|c| store::invoices::find(c, id)).unwrap();
     assert_eq!(invoice(&first.id).paid_cents, first.total_cents);
     assert_ledger_balanced(app);
 
@@ -308,7 +305,7 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
         "the buyer's open invoice is offered: {page}"
     );
     let unapplied_id = app
-        .with_conn(|c| store::billing::list_unapplied(c, true))
+        .with_conn(|c| store::unapplied::list(c, true))
         .unwrap()
         .remove(0)
         .id;
@@ -337,7 +334,7 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
     assert_eq!(reply["result"], "unapplied");
     let (_, page) = desk.get_text("/finance/unapplied").await;
     let refund_id = app
-        .with_conn(|c| store::billing::list_unapplied(c, true))
+        .with_conn(|c| store::unapplied::list(c, true))
         .unwrap()
         .remove(0)
         .id;
@@ -354,7 +351,7 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
         .await;
     assert_eq!(resp.status(), 303);
     let row = app
-        .with_conn(|c| store::billing::find_unapplied(c, &refund_id))
+        .with_conn(|c| store::unapplied::find(c, &refund_id))
         .unwrap();
     assert_eq!(row.status, "refunded");
     let cash_payments: i64 = app.with_conn(|c| {

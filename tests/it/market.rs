@@ -305,19 +305,19 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
 
     // Money: the ledger balances and says what the account says.
     app.with_conn(|conn| {
-        let (total, unbalanced) = store::market::trial_balance(conn).unwrap();
+        let (total, unbalanced) = store::ledger::trial_balance(conn).unwrap();
         assert_eq!(total, 0);
         assert!(unbalanced.is_empty());
         assert_eq!(
-            store::market::balance(conn, "buyer_receivable", Some(&buyer_id)).unwrap(),
+            store::ledger::balance(conn, "buyer_receivable", Some(&buyer_id)).unwrap(),
             2500
         );
         assert_eq!(
-            store::market::balance(conn, "platform_revenue", None).unwrap(),
+            store::ledger::balance(conn, "platform_revenue", None).unwrap(),
             -500
         );
         assert_eq!(
-            store::market::balance(conn, "agency_payable", Some(&agency.id)).unwrap(),
+            store::ledger::balance(conn, "agency_payable", Some(&agency.id)).unwrap(),
             -2000
         );
     });
@@ -415,12 +415,12 @@ async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
         for (buyer, owed, limit) in owed {
             assert!(owed <= limit, "{buyer} owes {owed} over {limit}");
             assert_eq!(
-                store::market::balance(conn, "buyer_receivable", Some(&buyer)).unwrap(),
+                store::ledger::balance(conn, "buyer_receivable", Some(&buyer)).unwrap(),
                 owed,
                 "balance equals ledger"
             );
         }
-        let (total, unbalanced) = store::market::trial_balance(conn).unwrap();
+        let (total, unbalanced) = store::ledger::trial_balance(conn).unwrap();
         assert_eq!(total, 0);
         assert!(unbalanced.is_empty());
     });
@@ -742,7 +742,7 @@ async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
     let (_, page) = get_json(app, "/api/v1/catalogue?limit=1", &buyer).await;
     assert_eq!(
         page["total"].as_i64(),
-        Some(store::market::COUNT_CAP + 1),
+        Some(store::catalogue::COUNT_CAP + 1),
         "{page}"
     );
     assert_eq!(page["total_exact"].as_bool(), Some(false));
@@ -756,7 +756,7 @@ async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
             .get_result(c)
             .unwrap()
     });
-    assert!(exact < store::market::COUNT_CAP);
+    assert!(exact < store::catalogue::COUNT_CAP);
     assert_eq!(page["total"].as_i64(), Some(exact));
     assert_eq!(page["total_exact"].as_bool(), Some(true));
 }

@@ -1,11 +1,14 @@
-//! Lead intake rules: the CSV contract's columns, reading a file safely, turning one raw
-//! row into a valid lead or the list of *every* problem in it, and the pseudo-lead
-//! checks. Everything here is pure; the pipeline in `services::intake` adds the database.
+//! Lead intake rules: a batch's terms, the CSV contract's columns, reading a file safely,
+//! turning one raw row into a valid lead or the list of *every* problem in it, the
+//! pseudo-lead checks and the decision over looked-up dedup keys. Everything here is
+//! pure; the pipeline in `services::intake` adds the database.
 
 pub mod csv_file;
+pub mod decision;
 pub mod header;
 pub mod pseudo;
 pub mod row;
+pub mod terms;
 
 pub use header::{Column, Header};
 pub use row::{IntakeContext, Problem, ValidLead, parse_row};

@@ -12,7 +12,8 @@ use crate::domain::billing::InvoiceStatus;
 use crate::error::{ApiResult, AppError, FieldProblem};
 use crate::services::billing;
 use crate::store;
-use crate::store::billing::{ActionRow, InvoiceRow, LineRow};
+use crate::store::actions::ActionRow;
+use crate::store::invoices::{InvoiceRow, LineRow};
 use crate::web::invoice_facts;
 
 #[derive(Deserialize, ToSchema)]
@@ -240,8 +241,8 @@ pub async fn list_invoices(
         .db(move |conn| {
             let now = store::now();
             let mut out = Vec::new();
-            for i in store::billing::list_invoices(conn, Some(&buyer), true)? {
-                let lines = store::billing::lines_of(conn, &i.id)?;
+            for i in store::invoices::list(conn, Some(&buyer), true)? {
+                let lines = store::invoices::lines_of(conn, &i.id)?;
                 out.push(invoice_view(i, lines, now)?);
             }
             Ok(out)
@@ -261,13 +262,13 @@ pub async fn get_invoice(
     let (buyer, id) = (caller.org_id.clone(), path.into_inner());
     let view = state
         .db(move |conn| {
-            let i = store::billing::find_invoice(conn, &id)?;
+            let i = store::invoices::find(conn, &id)?;
             // Drafts and other buyers' invoices do not exist for this caller.
             let issued = invoice_facts(&i)?.status == InvoiceStatus::Issued;
             if i.buyer_id != buyer || !issued {
                 return Err(AppError::NotFound);
             }
-            let lines = store::billing::lines_of(conn, &i.id)?;
+            let lines = store::invoices::lines_of(conn, &i.id)?;
             invoice_view(i, lines, store::now())
         })
         .await?;

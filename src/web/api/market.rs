@@ -287,8 +287,8 @@ pub struct BoughtLeadView {
     pub captured_at: String,
 }
 
-impl From<store::market::BoughtLead> for BoughtLeadView {
-    fn from(b: store::market::BoughtLead) -> Self {
+impl From<store::purchases::BoughtLead> for BoughtLeadView {
+    fn from(b: store::purchases::BoughtLead) -> Self {
         Self {
             purchase_id: b.purchase_id,
             bought_at: rfc3339(b.bought_at),
@@ -331,7 +331,7 @@ pub async fn list_purchases(
     let (buyer, cursor) = (caller.org_id.clone(), query.cursor.clone());
     let rows = state
         .db(move |conn| {
-            Ok(store::market::bought_leads(
+            Ok(store::purchases::bought_leads(
                 conn,
                 &buyer,
                 cursor.as_deref(),

@@ -110,7 +110,7 @@ fn agency(
     let batches = store::batches::count_for_agency(conn, agency_id)?;
     let (total, available, sold) = store::leads::agency_totals(conn, agency_id)?;
     // What the platform owes the agency: its payable account's credit balance.
-    let earned = -store::market::balance(conn, "agency_payable", Some(agency_id))?;
+    let earned = -store::ledger::balance(conn, "agency_payable", Some(agency_id))?;
     let recent = store::batches::recent_for_agency(conn, agency_id, 10)?;
     let stats = vec![
         stat("Batches", batches, "uploaded so far"),

@@ -75,7 +75,7 @@ fn lines(
             }
         })
         .collect();
-    let names = store::billing::organisation_names(conn, &ids)?;
+    let names = store::organisations::names(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|d| {
@@ -343,7 +343,7 @@ pub async fn queue(
                 .iter()
                 .flat_map(|d| [d.buyer_id.clone(), d.agency_id.clone()])
                 .collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             let mut cases = Vec::new();
             for d in rows {
                 let (consent, flags, captured, lead_status) =

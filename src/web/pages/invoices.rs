@@ -12,7 +12,7 @@ use crate::domain::Role;
 use crate::domain::billing::{InvoiceKind, InvoiceStatus};
 use crate::error::{AppError, AppResult};
 use crate::store;
-use crate::store::billing::{InvoiceRow, LineRow};
+use crate::store::invoices::{InvoiceRow, LineRow};
 use crate::web::auth::{AgencyUser, BuyerUser, CurrentUser};
 use crate::web::exports::{csv_bytes, csv_response};
 use crate::web::layout::Layout;
@@ -33,9 +33,9 @@ pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<Http
     let c = state.config.currency.clone();
     let invoices = state
         .db(move |conn| {
-            let all = store::billing::list_invoices(conn, Some(&buyer), true)?;
+            let all = store::invoices::list(conn, Some(&buyer), true)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             invoice_lines(all, &names, &c, now)
         })
         .await?;
@@ -63,15 +63,15 @@ async fn readable(
     let (org_id, role) = (user.org_id.clone(), user.role);
     state
         .db(move |conn| {
-            let invoice = store::billing::find_invoice(conn, &id)?;
+            let invoice = store::invoices::find(conn, &id)?;
             let finance = matches!(role, Role::Finance | Role::Admin);
             let issued = invoice_facts(&invoice)?.status == InvoiceStatus::Issued;
             if !finance && (invoice.buyer_id != org_id || !issued) {
                 return Err(AppError::NotFound);
             }
-            let lines = store::billing::lines_of(conn, &id)?;
+            let lines = store::invoices::lines_of(conn, &id)?;
             let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
-            let address = store::billing::billing_address(conn, &invoice.buyer_id)?;
+            let address = store::organisations::billing_address(conn, &invoice.buyer_id)?;
             Ok((invoice, lines, buyer, address))
         })
         .await
@@ -209,8 +209,8 @@ async fn statements_page(
     let agency = user.org_id.clone();
     let (rows, names) = state
         .db(move |conn| {
-            let rows = store::billing::list_statements(conn, Some(&agency), false)?;
-            let names = store::billing::organisation_names(conn, std::slice::from_ref(&agency))?;
+            let rows = store::statements::list(conn, Some(&agency), false)?;
+            let names = store::organisations::names(conn, std::slice::from_ref(&agency))?;
             Ok((rows, names))
         })
         .await?;

@@ -146,7 +146,7 @@ async fn page(
             if p.total_exact {
                 thousands(p.total)
             } else {
-                format!("More than {}", thousands(store::market::COUNT_CAP))
+                format!("More than {}", thousands(store::catalogue::COUNT_CAP))
             },
             p.next_cursor
                 .map(|c| format!("/catalogue?{}", query_with_cursor(&query, Some(&c)))),
@@ -391,13 +391,13 @@ pub async fn purchases(
     let (buyer, after) = (user.org_id.clone(), query.after.clone());
     let (rows, account, per_action, actions) = state
         .db(move |conn| {
-            let rows = store::market::bought_leads(conn, &buyer, after.as_deref(), 200)?;
+            let rows = store::purchases::bought_leads(conn, &buyer, after.as_deref(), 200)?;
             let ids: Vec<String> = rows.iter().map(|r| r.lead_id.clone()).collect();
             Ok((
                 rows,
                 market::account(conn, &buyer)?,
-                store::billing::per_action_leads(conn, &ids)?,
-                store::billing::actions_of_buyer(conn, &buyer, &ids)?,
+                store::actions::per_action_leads(conn, &ids)?,
+                store::actions::of_buyer(conn, &buyer, &ids)?,
             ))
         })
         .await?;

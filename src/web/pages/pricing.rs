@@ -35,7 +35,7 @@ async fn page(
     problems: Vec<FieldProblem>,
 ) -> AppResult<PricingPage> {
     let mut rows = state
-        .db(|conn| Ok(store::market::price_rules(conn)?))
+        .db(|conn| Ok(store::pricing::price_rules(conn)?))
         .await?;
     rows.sort();
     Ok(PricingPage {

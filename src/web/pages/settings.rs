@@ -70,8 +70,8 @@ async fn page(
             Ok((
                 store::users::list_for_org(conn, &org_id)?,
                 store::api_keys::list_for_org(conn, &org_id)?,
-                store::billing::billing_address(conn, &org_id)?,
-                store::billing::postback_token_created(conn, &org_id)?,
+                store::organisations::billing_address(conn, &org_id)?,
+                store::postback_tokens::created(conn, &org_id)?,
             ))
         })
         .await?;

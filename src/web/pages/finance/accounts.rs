@@ -43,8 +43,8 @@ pub async fn account(
                 return Err(AppError::NotFound);
             }
             let account = crate::services::market::account(conn, &id)?;
-            let invoices = store::billing::list_invoices(conn, Some(&id), false)?;
-            let payments = store::billing::payments_of(conn, None, Some(&id))?;
+            let invoices = store::invoices::list(conn, Some(&id), false)?;
+            let payments = store::payments::list(conn, None, Some(&id))?;
             let names = names_for(conn, &invoices)?;
             let since = store::now() - chrono::TimeDelta::days(30);
             let (approved, opened) = store::disputes::buyer_returns_since(conn, &id, since)?;

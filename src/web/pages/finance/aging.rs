@@ -33,7 +33,7 @@ pub async fn report(user: FinanceUser, state: web::Data<AppState>) -> AppResult<
     let now = store::now();
     let (rows, names) = state
         .db(move |conn| {
-            let invoices = store::billing::list_invoices(conn, None, true)?;
+            let invoices = store::invoices::list(conn, None, true)?;
             let names = names_for(conn, &invoices)?;
             let facts = invoices
                 .iter()

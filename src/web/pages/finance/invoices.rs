@@ -13,7 +13,7 @@ use crate::domain::billing::{self as rules, InvoiceKind, InvoiceStatus, Period};
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{self, Ctx, NewPayment, Once};
 use crate::store;
-use crate::store::billing::InvoiceRow;
+use crate::store::invoices::InvoiceRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
@@ -63,7 +63,7 @@ pub(super) async fn invoices_page(
     let wanted = status.clone();
     let invoices = state
         .db(move |conn| {
-            let all = store::billing::list_invoices(conn, None, false)?;
+            let all = store::invoices::list(conn, None, false)?;
             let names = names_for(conn, &all)?;
             let mut shown = Vec::new();
             for i in all {
@@ -150,11 +150,11 @@ async fn invoice_page(
     let now = store::now();
     let (invoice, lines, payments, history, names) = state
         .db(move |conn| {
-            let invoice = store::billing::find_invoice(conn, &id)?;
-            let lines = store::billing::lines_of(conn, &id)?;
-            let payments = store::billing::payments_of(conn, Some(&id), None)?;
+            let invoice = store::invoices::find(conn, &id)?;
+            let lines = store::invoices::lines_of(conn, &id)?;
+            let payments = store::payments::list(conn, Some(&id), None)?;
             let history: Vec<InvoiceRow> =
-                store::billing::list_invoices(conn, Some(&invoice.buyer_id), false)?
+                store::invoices::list(conn, Some(&invoice.buyer_id), false)?
                     .into_iter()
                     .filter(|i| i.id != id)
                     .collect();

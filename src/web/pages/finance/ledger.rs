@@ -32,8 +32,8 @@ pub async fn trial_balance(
 ) -> AppResult<HttpResponse> {
     let (total, unbalanced, per_account) = state
         .db(|conn| {
-            let (total, unbalanced) = store::market::trial_balance(conn)?;
-            let per_account = store::billing::balances_by_account(conn)?;
+            let (total, unbalanced) = store::ledger::trial_balance(conn)?;
+            let per_account = store::ledger::balances_by_account(conn)?;
             Ok((total, unbalanced, per_account))
         })
         .await?;

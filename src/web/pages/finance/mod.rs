@@ -21,7 +21,9 @@ use serde::Deserialize;
 use crate::domain::billing::{InvoiceKind, Period};
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::store;
-use crate::store::billing::{InvoiceRow, PaymentRow, StatementRow};
+use crate::store::invoices::InvoiceRow;
+use crate::store::payments::PaymentRow;
+use crate::store::statements::StatementRow;
 use crate::web::csrf::form_token;
 use crate::web::{invoice_facts, money};
 
@@ -138,7 +140,7 @@ fn names_for(
     invoices: &[InvoiceRow],
 ) -> Result<HashMap<String, String>, AppError> {
     let ids: Vec<String> = invoices.iter().map(|i| i.buyer_id.clone()).collect();
-    Ok(store::billing::organisation_names(conn, &ids)?)
+    Ok(store::organisations::names(conn, &ids)?)
 }
 
 pub struct LineView {

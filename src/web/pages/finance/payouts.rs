@@ -34,9 +34,9 @@ async fn payouts_page(
 ) -> AppResult<PayoutsPage> {
     let (statements, names) = state
         .db(|conn| {
-            let all = store::billing::list_statements(conn, None, false)?;
+            let all = store::statements::list(conn, None, false)?;
             let ids: Vec<String> = all.iter().map(|s| s.agency_id.clone()).collect();
-            Ok((all, store::billing::organisation_names(conn, &ids)?))
+            Ok((all, store::organisations::names(conn, &ids)?))
         })
         .await?;
     let c = &state.config.currency;

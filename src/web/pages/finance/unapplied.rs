@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{Ctx, Once};
 use crate::services::unapplied;
 use crate::store;
-use crate::store::billing::UnappliedRow;
+use crate::store::unapplied::UnappliedRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::layout::Layout;
@@ -58,15 +58,15 @@ async fn page(
     let c = state.config.currency.clone();
     let (rows, names, invoices) = state
         .db(|conn| {
-            let rows = store::billing::list_unapplied(conn, false)?;
+            let rows = store::unapplied::list(conn, false)?;
             let ids: Vec<String> = rows.iter().map(|r| r.buyer_id.clone()).collect();
-            let names = store::billing::organisation_names(conn, &ids)?;
+            let names = store::organisations::names(conn, &ids)?;
             // Each open payment's buyer's invoices with something open, with that amount.
             let mut invoices = std::collections::HashMap::new();
             for r in rows.iter().filter(|r| r.left_cents() > 0) {
                 if !invoices.contains_key(&r.buyer_id) {
                     let mut open = Vec::new();
-                    for i in store::billing::list_invoices(conn, Some(&r.buyer_id), true)? {
+                    for i in store::invoices::list(conn, Some(&r.buyer_id), true)? {
                         let open_cents = invoice_facts(&i)?.open_cents();
                         if open_cents > 0 {
                             open.push((i, open_cents));

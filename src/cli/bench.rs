@@ -1,0 +1,75 @@
+//! `bench market` and `bench intake`.
+
+use super::support::{CliError, config};
+use crate::config::MissingSecrets;
+
+pub fn market(leads: usize, keep: bool) -> Result<(), CliError> {
+    let config = config(MissingSecrets::Generate)?;
+    let r = crate::bench::market(&config, &config.database_url, leads, keep)
+        .map_err(CliError::Other)?;
+    println!(
+        "market on {} with {} leads (seeded in {:.1} s): catalogue first page p50 {:.1} ms p99 {:.1} ms; deep page (21st) p50 {:.1} ms p99 {:.1} ms; purchases {:.0}/s with 16 buyers ({} bought, {} refused)",
+        if config.database_url.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        r.leads,
+        r.seed_seconds,
+        r.first_page_ms.0,
+        r.first_page_ms.1,
+        r.deep_page_ms.0,
+        r.deep_page_ms.1,
+        r.purchases_per_second,
+        r.purchase_outcomes.0,
+        r.purchase_outcomes.1
+    );
+    if let Some(kept) = r.kept {
+        println!("the database is kept: {kept}");
+    }
+    Ok(())
+}
+
+pub fn intake(rows: usize, ceiling: bool) -> Result<(), CliError> {
+    let config = config(MissingSecrets::Generate)?;
+    let report = crate::bench::intake(&config, &config.database_url, rows, ceiling)
+        .map_err(CliError::Other)?;
+    println!(
+        "intake on {}: {} rows in {:.2} s = {:.0} rows/s ({} accepted, {} rejected, {} duplicates); peak RSS {}",
+        if config.database_url.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        report.rows,
+        report.seconds,
+        report.rows as f64 / report.seconds,
+        report.accepted,
+        report.rejected,
+        report.duplicates,
+        report
+            .peak_rss_mb
+            .map(|m| format!("{m:.0} MB"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    match report.ceiling {
+        Some(c) if c.leads > 0 => {
+            let leads_per_s = c.leads as f64 / c.seconds;
+            // Input rows/s the database alone would allow at this run's acceptance.
+            let rows_per_s = leads_per_s * report.rows as f64 / c.leads as f64;
+            println!(
+                "the database alone stored the {} leads in {:.2} s = {:.0} leads/s, {:.0} input rows/s at this acceptance; intake ran at {:.0}% of that",
+                c.leads,
+                c.seconds,
+                leads_per_s,
+                rows_per_s,
+                100.0 * (report.rows as f64 / report.seconds) / rows_per_s
+            );
+        }
+        Some(_) => {
+            println!("no lead was accepted: nothing for the database alone to store")
+        }
+        None => {}
+    }
+    Ok(())
+}

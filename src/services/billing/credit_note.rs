@@ -1,0 +1,166 @@
+//! Credit notes against issued invoices.
+
+use super::{Ctx, Once, format_money, ledger_error, once, problem};
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::billing;
+use crate::domain::money;
+use crate::error::{AppError, FieldProblem};
+use crate::mail;
+use crate::services::mail::to_organisation;
+use crate::store;
+use crate::store::invoices::InvoiceRow;
+
+/// A credit note against an issued invoice, for at most what is still open: its own
+/// number, the ledger, and a mail. The invoice itself is never changed but for the
+/// credited amount.
+pub fn credit_note(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: &str,
+    issued_by: Option<&str>,
+) -> Result<InvoiceRow, AppError> {
+    credit_note_as(
+        conn,
+        ctx,
+        &store::new_id(),
+        invoice_id,
+        amount_cents,
+        reason,
+        issued_by,
+    )
+}
+
+/// `credit_note` once per form token: a second post answers with the first note.
+pub fn credit_note_once(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: &str,
+    issued_by: Option<&str>,
+    token: Option<&str>,
+) -> Result<Once<InvoiceRow>, AppError> {
+    once(
+        conn,
+        token,
+        "credit_note",
+        store::new_id(),
+        |conn, first| Ok(store::invoices::find(conn, first)?),
+        |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, issued_by),
+    )
+}
+
+fn credit_note_as(
+    conn: &mut AnyConnection,
+    ctx: &Ctx<'_>,
+    note_id: &str,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: &str,
+    issued_by: Option<&str>,
+) -> Result<InvoiceRow, AppError> {
+    let Ctx {
+        cfg,
+        currency,
+        public_url,
+    } = *ctx;
+    let reason = reason.trim();
+    let mut problems = Vec::new();
+    if amount_cents <= 0 {
+        problems.push(FieldProblem::new("amount", "must be more than zero"));
+    }
+    if reason.is_empty() || reason.len() > 500 {
+        problems.push(FieldProblem::new(
+            "reason",
+            "say why (up to 500 characters)",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
+    }
+    write_transaction(conn, |conn| {
+        let now = store::now();
+        let invoice = store::invoices::find(conn, invoice_id)?;
+        if invoice.status != "issued" || invoice.kind != "invoice" {
+            return Err(problem("invoice", "only an issued invoice can be credited"));
+        }
+        let open = billing::open_cents(
+            invoice.total_cents,
+            invoice.paid_cents,
+            invoice.credited_cents,
+        );
+        if amount_cents > open
+            || !store::invoices::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
+        {
+            return Err(problem(
+                "amount",
+                format!(
+                    "at most {} is open on this invoice",
+                    format_money(open, currency)
+                ),
+            ));
+        }
+        let year = chrono::Datelike::year(&now);
+        let number =
+            billing::format_number("CN", year, store::invoices::next_number(conn, "CN", year)?);
+        let tx =
+            money::credit_note_postings(&invoice.buyer_id, amount_cents).map_err(ledger_error)?;
+        store::ledger::post(conn, "credit_note", &format!("credit note {number}"), &tx)?;
+        store::credit::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
+        let note = InvoiceRow {
+            id: note_id.to_string(),
+            number: Some(number.clone()),
+            kind: "credit_note".into(),
+            buyer_id: invoice.buyer_id.clone(),
+            status: "issued".into(),
+            corrects_id: Some(invoice.id.clone()),
+            period_start: invoice.period_start,
+            period_end: invoice.period_end,
+            subtotal_cents: amount_cents,
+            tax_bp: 0,
+            tax_cents: 0,
+            total_cents: amount_cents,
+            paid_cents: 0,
+            credited_cents: 0,
+            note: reason.to_string(),
+            issued_at: Some(now),
+            due_at: None,
+            issued_by: issued_by.map(str::to_string),
+            created_at: now,
+        };
+        let line = billing::Line {
+            kind: "credit".into(),
+            description: format!(
+                "credit on {}: {reason}",
+                invoice.number.as_deref().unwrap_or_default()
+            ),
+            batch_id: None,
+            quantity: 1,
+            unit_cents: amount_cents,
+            amount_cents,
+        };
+        store::invoices::insert(conn, &note, &[line])?;
+        let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
+        to_organisation(
+            conn,
+            &invoice.buyer_id,
+            &mail::InvoiceIssued {
+                seller_name: cfg.seller_name.clone(),
+                buyer_name: buyer.name,
+                number,
+                kind_label: "Credit note".into(),
+                total: format_money(amount_cents, currency),
+                due_on: String::new(),
+                url: format!("{public_url}/invoices/{}", note.id),
+                payment_instructions: format!(
+                    "It reduces what is open on invoice {}.",
+                    invoice.number.as_deref().unwrap_or_default()
+                ),
+            },
+            now,
+        )?;
+        Ok(note)
+    })
+}

@@ -1,0 +1,64 @@
+//! Agency statements paid out.
+
+use chrono::NaiveDateTime;
+
+use super::{Once, ledger_error, once, problem};
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::money;
+use crate::error::AppError;
+use crate::store;
+use crate::store::statements::StatementRow;
+
+/// Marks an agency statement paid out: the ledger moves what is owed to cash.
+pub fn mark_payout(
+    conn: &mut AnyConnection,
+    statement_id: &str,
+    paid_on: NaiveDateTime,
+    reference: &str,
+) -> Result<StatementRow, AppError> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.len() > 200 {
+        return Err(problem(
+            "reference",
+            "name the transfer's reference (up to 200 characters)",
+        ));
+    }
+    write_transaction(conn, |conn| {
+        let statement = store::statements::find(conn, statement_id)?;
+        if statement.status != "open" {
+            return Err(AppError::Conflict {
+                code: "already_paid",
+                message: "this statement was paid out already".into(),
+            });
+        }
+        let tx = money::payout_postings(&statement.agency_id, statement.net_cents)
+            .map_err(ledger_error)?;
+        let transaction_id =
+            store::ledger::post(conn, "payout", &format!("payout {reference}"), &tx)?;
+        if !store::statements::mark_paid(conn, statement_id, paid_on, reference, &transaction_id)? {
+            return Err(AppError::Conflict {
+                code: "already_paid",
+                message: "this statement was paid out a moment ago".into(),
+            });
+        }
+        Ok(store::statements::find(conn, statement_id)?)
+    })
+}
+
+/// `mark_payout` once per form token: a second post answers with the statement as paid.
+pub fn mark_payout_once(
+    conn: &mut AnyConnection,
+    statement_id: &str,
+    paid_on: NaiveDateTime,
+    reference: &str,
+    token: Option<&str>,
+) -> Result<Once<StatementRow>, AppError> {
+    once(
+        conn,
+        token,
+        "payout",
+        statement_id.to_string(),
+        |conn, first| Ok(store::statements::find(conn, first)?),
+        |conn, _| mark_payout(conn, statement_id, paid_on, reference),
+    )
+}
