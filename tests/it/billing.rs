@@ -200,29 +200,18 @@ async fn concurrent_reports_of_one_action_charge_once(app: &TestApp) {
     let (_, buyer, ids) = per_action_leads(app, 1).await;
     let mut tasks = Vec::new();
     for i in 0..12 {
-        let (client, url, buyer, lead) = (
-            app.api(),
-            app.url("/api/v1/actions"),
-            buyer.clone(),
-            ids[0].clone(),
-        );
         // Half share one key, half bring their own: all are the same call.
         let key = if i % 2 == 0 {
             "same".to_string()
         } else {
             format!("own-{i}")
         };
+        let request = app
+            .post_as(&buyer, "/api/v1/actions")
+            .header("Idempotency-Key", key)
+            .json(&json!({"lead_id": ids[0], "kind": "call"}));
         tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(buyer)
-                .header("Idempotency-Key", key)
-                .json(&json!({"lead_id": lead, "kind": "call"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            request.send().await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = Vec::new();

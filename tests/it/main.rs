@@ -1,5 +1,7 @@
 //! The one integration test binary: each module drives the real app over HTTP against a
-//! real database, on SQLite and (with `TEST_DATABASE_URL`) on PostgreSQL.
+//! real database, on SQLite and (with `TEST_DATABASE_URL`) on PostgreSQL. Built without
+//! that variable, the PostgreSQL twins are reported as ignored (`src/build.rs`). Fixtures
+//! come from `builders`; API bodies are pinned by the snapshots in `snapshots/`.
 
 mod builders;
 mod helpers;
