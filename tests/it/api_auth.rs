@@ -7,6 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use leadmarket::domain::{Role, token};
 use serde_json::Value;
 
+use crate::builders::BatchBuilder;
 use crate::helpers::{JWT_SECRET, TestApp};
 use crate::on_both_backends;
 
@@ -194,7 +195,7 @@ async fn agencies_read_only_their_own_batches_through_the_api(app: &TestApp) {
     let (a, _) = app.member(Role::Agency, "Agency A");
     let (b, _) = app.member(Role::Agency, "Agency B");
     let (buyer, _) = app.member(Role::Buyer, "Keystone");
-    let batch = app.batch(&a);
+    let batch = BatchBuilder::new(&a).insert(app);
     let path = format!("/api/v1/batches/{}", batch.id);
 
     let a_token = app.token(&app.api_key(&a)).await;

@@ -7,13 +7,17 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use leadmarket::db::schema::{actions, invoices, ledger_entries, ledger_transactions, outbox};
 use leadmarket::domain::Role;
-use leadmarket::domain::billing::Period;
 use leadmarket::services::billing::{self, Ctx, NewPayment};
 use leadmarket::store;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-use crate::market::{buyer_with_credit, get_json, post_lead};
+use crate::builders::{
+    Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder, PurchaseBuilder, an_issued_invoice,
+    buyers_who_bought,
+};
+use crate::helpers::{
+    TestApp, assert_ledger_balanced, completed_event_for, ctx, deliver, signed, this_month,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -38,57 +42,33 @@ on_both_backends!(with [("MAIL_TRANSPORT", "smtp"), ("SMTP_URL", "smtp://127.0.0
     mail_that_cannot_be_sent_is_retried_later_not_lost,
 );
 
-pub(crate) fn ctx(app: &TestApp) -> Ctx<'_> {
-    Ctx::from(&*app.state.config)
-}
-
-pub(crate) fn this_month() -> Period {
-    Period::containing(store::now())
-}
-
-/// The whole ledger sums to zero and every transaction balances.
-pub(crate) fn assert_ledger_balanced(app: &TestApp) {
-    let (total, unbalanced) = app.with_conn(store::ledger::trial_balance).unwrap();
-    assert_eq!(total, 0);
-    assert!(unbalanced.is_empty(), "{unbalanced:?}");
-}
-
 /// An agency with `n` per-action leads (delivery fee 100, action 5000) and a buyer that
 /// bought them all; returns (buyer token, lead ids).
 async fn per_action_leads(app: &TestApp, n: usize) -> (String, String, Vec<String>) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let mut ids = Vec::new();
     for i in 0..n {
         ids.push(
-            post_lead(
-                app,
-                &token,
-                i,
-                json!({"billing": "per_action", "action_price_cents": 5000, "price_cents": 100}),
-            )
-            .await,
+            LeadBuilder::new(i)
+                .per_action(5000)
+                .price_cents(100)
+                .post(app, &token)
+                .await,
         );
     }
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 1_000_000).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({ "lead_ids": ids }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(1_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of(&ids).post(app, &buyer).await;
     (buyer_id, buyer, ids)
 }
 
 async fn report(app: &TestApp, token: &str, key: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = app
-        .api()
-        .post(app.url("/api/v1/actions"))
-        .bearer_auth(token)
-        .json(&body);
+    let mut req = app.post_as(token, "/api/v1/actions").json(&body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
     }
@@ -171,7 +151,10 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 422);
-    let (_, other) = buyer_with_credit(app, "Other Buyer", 1_000_000).await;
+    let Buyer { token: other, .. } = BuyerBuilder::new("Other Buyer")
+        .credit(1_000_000)
+        .create(app)
+        .await;
     let (status, _) = report(
         app,
         &other,
@@ -180,18 +163,12 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 404);
-    let (agency, _) = app.member(Role::Agency, "Plain Leads");
-    let agency_token = app.token(&app.api_key(&agency)).await;
-    let plain = post_lead(app, &agency_token, 90, json!({})).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({ "lead_ids": [plain] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let Agency {
+        token: agency_token,
+        ..
+    } = AgencyBuilder::new("Plain Leads").create(app).await;
+    let plain = LeadBuilder::new(90).post(app, &agency_token).await;
+    PurchaseBuilder::of([&plain]).post(app, &buyer).await;
     let (status, body) = report(
         app,
         &buyer,
@@ -223,29 +200,18 @@ async fn concurrent_reports_of_one_action_charge_once(app: &TestApp) {
     let (_, buyer, ids) = per_action_leads(app, 1).await;
     let mut tasks = Vec::new();
     for i in 0..12 {
-        let (client, url, buyer, lead) = (
-            app.api(),
-            app.url("/api/v1/actions"),
-            buyer.clone(),
-            ids[0].clone(),
-        );
         // Half share one key, half bring their own: all are the same call.
         let key = if i % 2 == 0 {
             "same".to_string()
         } else {
             format!("own-{i}")
         };
+        let request = app
+            .post_as(&buyer, "/api/v1/actions")
+            .header("Idempotency-Key", key)
+            .json(&json!({"lead_id": ids[0], "kind": "call"}));
         tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(buyer)
-                .header("Idempotency-Key", key)
-                .json(&json!({"lead_id": lead, "kind": "call"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            request.send().await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = Vec::new();
@@ -267,36 +233,7 @@ async fn concurrent_reports_of_one_action_charge_once(app: &TestApp) {
     assert_ledger_balanced(app);
 }
 
-/// Buyers that each bought some plain leads; returns their ids.
-pub(crate) async fn buyers_who_bought(
-    app: &TestApp,
-    buyers: usize,
-    leads_each: usize,
-) -> Vec<String> {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let mut out = Vec::new();
-    for b in 0..buyers {
-        let (buyer_id, buyer) = buyer_with_credit(app, &format!("Buyer {b}"), 10_000_000).await;
-        let mut ids = Vec::new();
-        for i in 0..leads_each {
-            ids.push(post_lead(app, &token, b * 100 + i, json!({"max_sales": 3})).await);
-        }
-        let resp = app
-            .api()
-            .post(app.url("/api/v1/purchases"))
-            .bearer_auth(&buyer)
-            .json(&json!({ "lead_ids": ids }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        out.push(buyer_id);
-    }
-    out
-}
-
-pub(crate) fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
+fn receivable_of(app: &TestApp, buyer: &str) -> i64 {
     app.with_conn(|c| store::ledger::balance(c, "buyer_receivable", Some(buyer)))
         .unwrap()
 }
@@ -337,9 +274,11 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
             .unwrap();
         (org.id.clone(), app.token(&app.api_key(&org)).await)
     };
-    let (_, list) = get_json(app, "/api/v1/invoices", &token).await;
+    let (_, list) = app.get_json("/api/v1/invoices", &token).await;
     assert_eq!(list["invoices"].as_array().unwrap().len(), 0);
-    let (status, _) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &token).await;
+    let (status, _) = app
+        .get_json(&format!("/api/v1/invoices/{}", draft.id), &token)
+        .await;
     assert_eq!(status, 404);
 
     let issued = app
@@ -356,7 +295,9 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
         twice,
         Err(leadmarket::error::AppError::Conflict { .. })
     ));
-    let (status, body) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &token).await;
+    let (status, body) = app
+        .get_json(&format!("/api/v1/invoices/{}", draft.id), &token)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "issued");
     assert_eq!(body["total_cents"], draft.subtotal_cents);
@@ -365,7 +306,9 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
         .with_conn(|c| store::organisations::find(c, &buyers[1]))
         .unwrap();
     let other_token = app.token(&app.api_key(&other)).await;
-    let (status, _) = get_json(app, &format!("/api/v1/invoices/{}", draft.id), &other_token).await;
+    let (status, _) = app
+        .get_json(&format!("/api/v1/invoices/{}", draft.id), &other_token)
+        .await;
     assert_eq!(status, 404);
     // Billed entries are not billed again.
     let third = app
@@ -817,68 +760,8 @@ async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &Tes
     assert!(stored.contains("Hauptstr. 1"));
 }
 
-const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
-
-pub(crate) async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
-    let buyers = buyers_who_bought(app, 1, 2).await;
-    app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
-        .unwrap();
-    let draft = app
-        .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
-        .unwrap()
-        .remove(0);
-    let invoice = app
-        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
-        .unwrap();
-    (buyers[0].clone(), invoice.id, invoice.total_cents)
-}
-
 fn completed_event(event_id: &str, invoice_id: &str, amount: i64) -> Vec<u8> {
     completed_event_for("pi_test_1", event_id, invoice_id, amount)
-}
-
-/// A paid checkout session's event for the payment intent `intent`.
-pub(crate) fn completed_event_for(
-    intent: &str,
-    event_id: &str,
-    invoice_id: &str,
-    amount: i64,
-) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "id": event_id,
-        "object": "event",
-        "type": "checkout.session.completed",
-        "data": {"object": {
-            "id": "cs_test_1", "object": "checkout.session", "amount_total": amount,
-            "currency": "eur", "payment_status": "paid", "payment_intent": intent,
-            "metadata": {"invoice_id": invoice_id}
-        }}
-    }))
-    .unwrap()
-}
-
-pub(crate) async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16, Value) {
-    let mut req = app
-        .api()
-        .post(app.url("/api/v1/webhooks/stripe"))
-        .header("Content-Type", "application/json")
-        .body(body.to_vec());
-    if let Some(s) = signature {
-        req = req.header("Stripe-Signature", s);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
-}
-
-pub(crate) fn signed(body: &[u8], seconds_ago: i64) -> Option<String> {
-    Some(leadmarket::payments::sign(
-        body,
-        WEBHOOK_SECRET.as_bytes(),
-        chrono::Utc::now().timestamp() - seconds_ago,
-    ))
 }
 
 async fn stripe_webhooks_are_verified_and_processed_once(app: &TestApp) {

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
+use crate::builders::LeadBuilder;
 use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp};
 use crate::on_both_backends;
 
@@ -269,8 +270,8 @@ async fn a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_fin
 async fn a_suppression_file_withdraws_the_listed_leads_of_its_people(app: &TestApp) {
     let (agency, _) = app.member(leadmarket::domain::Role::Agency, "Acme Leads");
     let token = app.token(&app.api_key(&agency)).await;
-    let gone = crate::market::post_lead(app, &token, 1, serde_json::json!({})).await;
-    let kept = crate::market::post_lead(app, &token, 2, serde_json::json!({})).await;
+    let gone = LeadBuilder::new(1).post(app, &token).await;
+    let kept = LeadBuilder::new(2).post(app, &token).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("optouts.txt");
     std::fs::write(&file, "ANN1@example.com\nnot a contact\n").unwrap();

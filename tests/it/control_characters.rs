@@ -5,8 +5,8 @@
 use leadmarket::domain::Role;
 use serde_json::{Value, json};
 
+use crate::builders::{Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder, PurchaseBuilder};
 use crate::helpers::{TestApp, recent_rfc3339};
-use crate::market::{buyer_with_credit, get_json, post_lead};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -36,13 +36,9 @@ async fn refused_field(resp: reqwest::Response) -> String {
         .to_string()
 }
 
+/// The n-th lead's body, aged 34 (a valid lead that a test then spoils one field of).
 fn lead(n: usize) -> Value {
-    json!({
-        "first_name": format!("Ann{n}"), "last_name": "Lee", "email": format!("ann{n}@example.com"),
-        "phone": format!("+4479111{:05}", 10_000 + n), "age": 34, "country": "DE", "warmth": "warm",
-        "contact_type": "interested", "consent_at": recent_rfc3339(10), "captured_at": recent_rfc3339(9),
-        "segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok", "max_sales": 3
-    })
+    LeadBuilder::new(n).age(34).json()
 }
 
 fn leads_stored(app: &TestApp) -> i64 {
@@ -52,8 +48,7 @@ fn leads_stored(app: &TestApp) -> i64 {
 }
 
 async fn a_nul_in_a_single_lead_is_refused_naming_the_field(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     for (field, value) in [
         ("first_name", "An\0n"),
         ("consent_text", "I agree\0"),
@@ -62,9 +57,7 @@ async fn a_nul_in_a_single_lead_is_refused_naming_the_field(app: &TestApp) {
         let mut body = lead(1);
         body[field] = json!(value);
         let resp = app
-            .api()
-            .post(app.url("/api/v1/leads"))
-            .bearer_auth(&token)
+            .post_as(&token, "/api/v1/leads")
             .json(&body)
             .send()
             .await
@@ -73,14 +66,19 @@ async fn a_nul_in_a_single_lead_is_refused_naming_the_field(app: &TestApp) {
     }
     assert_eq!(leads_stored(app), 0);
     // Free text keeps its line breaks and tabs.
-    let mut body = lead(2);
-    body["comment"] = json!("call after six\r\n\tweekdays only");
-    post_lead(app, &token, 2, body).await;
+    LeadBuilder::new(2)
+        .age(34)
+        .set("comment", "call after six\r\n\tweekdays only")
+        .post(app, &token)
+        .await;
 }
 
 async fn a_nul_in_the_batch_terms_is_refused_naming_the_field(app: &TestApp) {
-    let (agency, email) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        org: agency,
+        email,
+        token,
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     let csv = format!(
         "email,age,country,warmth,contact_type,consent_at,captured_at\nann@example.com,34,DE,warm,quick,{},{}\n",
         recent_rfc3339(10),
@@ -98,19 +96,14 @@ async fn a_nul_in_the_batch_terms_is_refused_naming_the_field(app: &TestApp) {
             )
     };
     let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/batches")
         .multipart(form("I agree\0"))
         .send()
         .await
         .unwrap();
     assert_eq!(refused_field(resp).await, "consent_text");
     // The JSON batch names the term too.
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+    let resp = app.post_as(&token, "/api/v1/batches")
         .json(&json!({
             "batch": {"segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok\0"},
             "leads": [lead(1)],
@@ -123,9 +116,7 @@ async fn a_nul_in_the_batch_terms_is_refused_naming_the_field(app: &TestApp) {
     // with the batch. (A NUL that early makes the file read as binary, refused too.)
     let bad_header = csv.replacen("age", "a\u{1}ge", 1);
     let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/batches")
         .multipart(
             reqwest::multipart::Form::new()
                 .text("segment", "travel")
@@ -161,39 +152,32 @@ async fn a_nul_in_the_batch_terms_is_refused_naming_the_field(app: &TestApp) {
 }
 
 async fn a_nul_in_a_dispute_comment_is_refused_naming_the_field(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let agency_token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        token: agency_token,
+        ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     // Five bought, so the return cap (20 %) allows this one.
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(post_lead(app, &agency_token, n, json!({})).await);
+        ids.push(LeadBuilder::new(n).post(app, &agency_token).await);
     }
     let lead_id = ids[0].clone();
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 100_000_000).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone")
+        .credit(100_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of(&ids).post(app, &buyer).await;
     let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({ "lead_ids": ids }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer)
+        .post_as(&buyer, "/api/v1/disputes")
         .json(&json!({"lead_id": lead_id, "reason": "competitor", "comment": "a rival\0"}))
         .send()
         .await
         .unwrap();
     assert_eq!(refused_field(resp).await, "comment");
-    let (_, list) = get_json(app, "/api/v1/disputes", &buyer).await;
+    let (_, list) = app.get_json("/api/v1/disputes", &buyer).await;
     assert_eq!(list["disputes"].as_array().unwrap().len(), 0);
     let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer)
+        .post_as(&buyer, "/api/v1/disputes")
         .json(
             &json!({"lead_id": lead_id, "reason": "competitor", "comment": "a rival\n(line two)"}),
         )
@@ -207,14 +191,14 @@ async fn a_nul_in_a_filter_is_refused_on_the_api_and_the_page(app: &TestApp) {
     let (buyer, email) = app.member(Role::Buyer, "Keystone");
     let token = app.token(&app.api_key(&buyer)).await;
     let resp = app
-        .api()
-        .get(app.url("/api/v1/catalogue?segment=travel&city=Ber%00lin"))
-        .bearer_auth(&token)
+        .get_as(&token, "/api/v1/catalogue?segment=travel&city=Ber%00lin")
         .send()
         .await
         .unwrap();
     assert_eq!(refused_field(resp).await, "city");
-    let (status, _) = get_json(app, "/api/v1/catalogue?city=M%C3%BCnchen", &token).await;
+    let (status, _) = app
+        .get_json("/api/v1/catalogue?city=M%C3%BCnchen", &token)
+        .await;
     assert_eq!(status, 200);
     let b = app.browser();
     b.login(&email).await;
@@ -252,9 +236,7 @@ async fn a_nul_in_a_suppression_entry_is_refused_naming_the_entry(app: &TestApp)
     let (platform, _) = app.member(Role::Admin, "Platform");
     let token = app.token(&app.api_key(&platform)).await;
     let resp = app
-        .api()
-        .post(app.url("/api/v1/suppressions"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/suppressions")
         .json(&json!({"phones": ["+447911123456", "+44791\u{0}1123457"], "reason": "opt_out"}))
         .send()
         .await
@@ -263,13 +245,12 @@ async fn a_nul_in_a_suppression_entry_is_refused_naming_the_entry(app: &TestApp)
 }
 
 async fn an_id_with_a_nul_is_not_found(app: &TestApp) {
-    let (agency, email) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { email, token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     for path in [
         "/api/v1/batches/%00",
         "/api/v1/batches/abc%00def/rejects.csv",
     ] {
-        let (status, body) = get_json(app, path, &token).await;
+        let (status, body) = app.get_json(path, &token).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"]["code"], "not_found", "{path}");
     }
@@ -280,8 +261,7 @@ async fn an_id_with_a_nul_is_not_found(app: &TestApp) {
 }
 
 async fn a_nul_in_row_300_of_400_rejects_that_row_and_stores_the_rest(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let (c, t) = (recent_rfc3339(10), recent_rfc3339(9));
     let mut csv = String::from(
         "first_name,last_name,email,phone,age,country,warmth,contact_type,consent_at,captured_at,comment\n",
@@ -309,9 +289,7 @@ async fn a_nul_in_row_300_of_400_rejects_that_row_and_stores_the_rest(app: &Test
             reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("leads.csv"),
         );
     let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/batches")
         .multipart(form)
         .send()
         .await
@@ -327,9 +305,7 @@ async fn a_nul_in_row_300_of_400_rejects_that_row_and_stores_the_rest(app: &Test
     assert_eq!(batch["rejected"], 1, "{batch}");
     assert_eq!(leads_stored(app), 399);
     let resp = app
-        .api()
-        .get(app.url(&format!("/api/v1/batches/{id}/rejects.csv")))
-        .bearer_auth(&token)
+        .get_as(&token, &format!("/api/v1/batches/{id}/rejects.csv"))
         .send()
         .await
         .unwrap();

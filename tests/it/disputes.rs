@@ -9,8 +9,8 @@ use leadmarket::services::disputes::{self, Actor, Settings};
 use leadmarket::store;
 use serde_json::{Value, json};
 
+use crate::builders::{Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder, PurchaseBuilder};
 use crate::helpers::TestApp;
-use crate::market::{buyer_with_credit, get_json, post_lead};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -59,22 +59,28 @@ fn credits(app: &TestApp) -> i64 {
 /// `n` leads of one agency, all bought by one buyer; returns (agency id, agency token,
 /// buyer id, buyer token, lead ids).
 async fn bought(app: &TestApp, n: usize) -> (String, String, String, String, Vec<String>) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let agency_token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        org: agency,
+        token: agency_token,
+        ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     let mut ids = Vec::new();
     for i in 0..n {
-        ids.push(post_lead(app, &agency_token, i, json!({"max_sales": 3})).await);
+        ids.push(
+            LeadBuilder::new(i)
+                .max_sales(3)
+                .post(app, &agency_token)
+                .await,
+        );
     }
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 100_000_000).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({ "lead_ids": ids }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(100_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of(&ids).post(app, &buyer).await;
     (agency.id, agency_token, buyer_id, buyer, ids)
 }
 
@@ -206,7 +212,7 @@ async fn the_window_and_the_cap_are_exact(app: &TestApp) {
     assert!(format!("{over:?}").contains("at most 20%"), "{over:?}");
     let twice = open(app, &buyer, &ids[0], "prank", store::now()).unwrap_err();
     assert!(format!("{twice:?}").contains("already"), "{twice:?}");
-    let (_, _) = buyer_with_credit(app, "Stranger", 0).await;
+    BuyerBuilder::new("Stranger").create(app).await;
     let stranger = app
         .with_conn(|c| store::organisations::find_by_slug(c, "stranger"))
         .unwrap();
@@ -259,16 +265,14 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     // Five more buyers' worth of time: no answer by the deadline goes to finance.
     let silent = {
         // A second buyer keeps the first within its cap.
-        let (other_buyer, other_token) = buyer_with_credit(app, "Other", 100_000_000).await;
-        let resp = app
-            .api()
-            .post(app.url("/api/v1/purchases"))
-            .bearer_auth(&other_token)
-            .json(&json!({ "lead_ids": [ids[2]] }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        let Buyer {
+            id: other_buyer,
+            token: other_token,
+        } = BuyerBuilder::new("Other")
+            .credit(100_000_000)
+            .create(app)
+            .await;
+        PurchaseBuilder::of([&ids[2]]).post(app, &other_token).await;
         open(app, &other_buyer, &ids[2], "prank", now).unwrap()
     };
     let escalated = app
@@ -368,9 +372,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
 async fn disputes_through_the_api_are_scoped_to_their_sides(app: &TestApp) {
     let (_, agency_token, _, buyer_token, ids) = bought(app, 10).await;
     let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer_token)
+        .post_as(&buyer_token, "/api/v1/disputes")
         .json(&json!({"lead_id": ids[0], "reason": "competitor", "comment": "a rival's test"}))
         .send()
         .await
@@ -380,33 +382,30 @@ async fn disputes_through_the_api_are_scoped_to_their_sides(app: &TestApp) {
     assert_eq!(body["status"], "open");
     let id = body["id"].as_str().unwrap().to_string();
     let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer_token)
+        .post_as(&buyer_token, "/api/v1/disputes")
         .json(&json!({"lead_id": ids[1], "reason": "ugly"}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 422);
     // The agency sees it; another agency neither sees nor answers it.
-    let (_, list) = get_json(app, "/api/v1/disputes?status=open", &agency_token).await;
+    let (_, list) = app
+        .get_json("/api/v1/disputes?status=open", &agency_token)
+        .await;
     assert_eq!(list["disputes"].as_array().unwrap().len(), 1);
-    let (other, _) = app.member(Role::Agency, "Other Agency");
-    let other_token = app.token(&app.api_key(&other)).await;
-    let (_, list) = get_json(app, "/api/v1/disputes", &other_token).await;
+    let Agency {
+        token: other_token, ..
+    } = AgencyBuilder::new("Other Agency").create(app).await;
+    let (_, list) = app.get_json("/api/v1/disputes", &other_token).await;
     assert_eq!(list["disputes"].as_array().unwrap().len(), 0);
     let resp = app
-        .api()
-        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
-        .bearer_auth(&other_token)
+        .post_as(&other_token, &format!("/api/v1/disputes/{id}/accept"))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
     let resp = app
-        .api()
-        .post(app.url(&format!("/api/v1/disputes/{id}/contest")))
-        .bearer_auth(&agency_token)
+        .post_as(&agency_token, &format!("/api/v1/disputes/{id}/contest"))
         .json(&json!({"comment": "we checked the consent record"}))
         .send()
         .await
@@ -458,8 +457,10 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
             .unwrap()
     });
     assert_eq!(status, "suspended");
-    let (_, other_token) = buyer_with_credit(app, "Browser", 0).await;
-    let (_, page) = get_json(app, "/api/v1/catalogue", &other_token).await;
+    let Buyer {
+        token: other_token, ..
+    } = BuyerBuilder::new("Browser").create(app).await;
+    let (_, page) = app.get_json("/api/v1/catalogue", &other_token).await;
     assert_eq!(
         page["items"].as_array().unwrap().len(),
         0,
@@ -495,7 +496,7 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
         )
         .await;
     assert_eq!(resp.status(), 303);
-    let (_, page) = get_json(app, "/api/v1/catalogue", &other_token).await;
+    let (_, page) = app.get_json("/api/v1/catalogue", &other_token).await;
     let items = page["items"].as_array().unwrap();
     assert!(!items.is_empty(), "listed again");
     assert!(items[0]["agency"]["quality_score"].as_f64().unwrap() > 0.15);
@@ -507,20 +508,15 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
 ) {
     let (_, agency_token, _, buyer_token, ids) = bought(app, 2).await;
     // A second buyer bought the same lead too (max_sales 3).
-    let (other_buyer, other_token) = buyer_with_credit(app, "Second Buyer", 100_000_000).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&other_token)
-        .json(&json!({ "lead_ids": [ids[0]] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer_token)
+    let Buyer {
+        id: other_buyer,
+        token: other_token,
+    } = BuyerBuilder::new("Second Buyer")
+        .credit(100_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of([&ids[0]]).post(app, &other_token).await;
+    let resp = app.post_as(&buyer_token, "/api/v1/disputes")
         .json(&json!({"lead_id": ids[0], "reason": "fake_identity", "comment": "nobody by that name"}))
         .send()
         .await
@@ -530,9 +526,7 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     let id = body["id"].as_str().unwrap().to_string();
     // A body that does not parse is refused, not taken for a plain accept.
     let resp = app
-        .api()
-        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
-        .bearer_auth(&agency_token)
+        .post_as(&agency_token, &format!("/api/v1/disputes/{id}/accept"))
         .json(&json!({"flag_lead": "yes"}))
         .send()
         .await
@@ -541,9 +535,7 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     let d = app.with_conn(|c| store::disputes::find(c, &id)).unwrap();
     assert_eq!(d.status, "open");
     let resp = app
-        .api()
-        .post(app.url(&format!("/api/v1/disputes/{id}/accept")))
-        .bearer_auth(&agency_token)
+        .post_as(&agency_token, &format!("/api/v1/disputes/{id}/accept"))
         .json(&json!({"comment": "our form was abused", "flag_lead": true}))
         .send()
         .await
@@ -574,9 +566,7 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     assert_eq!(actions, ["opened", "flagged", "approved"]);
     // The lead the agency only accepted stays on sale.
     let resp = app
-        .api()
-        .post(app.url("/api/v1/disputes"))
-        .bearer_auth(&buyer_token)
+        .post_as(&buyer_token, "/api/v1/disputes")
         .json(&json!({"lead_id": ids[1], "reason": "out_of_criteria"}))
         .send()
         .await

@@ -8,14 +8,15 @@ use leadmarket::db::schema::{invoices, payments};
 use leadmarket::domain::Role;
 use leadmarket::services::billing;
 use leadmarket::store;
-use serde_json::json;
 
-use crate::billing::{
-    an_issued_invoice, assert_ledger_balanced, buyers_who_bought, completed_event_for, ctx,
-    deliver, signed, this_month,
+use crate::builders::{
+    Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder, PurchaseBuilder, an_issued_invoice,
+    buyers_who_bought,
 };
-use crate::helpers::{Browser, TestApp, csrf_from};
-use crate::market::{buyer_with_credit, post_lead};
+use crate::helpers::{
+    Browser, TestApp, assert_ledger_balanced, completed_event_for, csrf_from, ctx, deliver, signed,
+    this_month,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -250,21 +251,21 @@ async fn a_buyer_with_two_issued_invoices(
     store::invoices::InvoiceRow,
     store::invoices::InvoiceRow,
 ) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let agency_token = app.token(&app.api_key(&agency)).await;
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 10_000_000).await;
+    let Agency {
+        token: agency_token,
+        ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(10_000_000)
+        .create(app)
+        .await;
     let mut issued = Vec::new();
     for round in 0..2 {
-        let lead = post_lead(app, &agency_token, round, json!({})).await;
-        let resp = app
-            .api()
-            .post(app.url("/api/v1/purchases"))
-            .bearer_auth(&buyer)
-            .json(&json!({ "lead_ids": [lead] }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        let lead = LeadBuilder::new(round).post(app, &agency_token).await;
+        PurchaseBuilder::of([&lead]).post(app, &buyer).await;
         app.with_conn(|c| billing::run(c, &ctx(app), this_month()))
             .unwrap();
         let draft = app

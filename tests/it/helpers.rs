@@ -1,6 +1,7 @@
 //! `TestApp`: the real application on port 0 against a fresh database per test (a SQLite
 //! temp file, or a new PostgreSQL database from `TEST_DATABASE_URL`, dropped afterwards),
-//! plus fixture builders and a cookie-keeping `Browser`.
+//! its request helpers, a cookie-keeping `Browser`, and the checks and Stripe webhook
+//! helpers several feature modules share. Fixtures are made in `builders`.
 
 use std::collections::HashMap;
 
@@ -9,10 +10,13 @@ use diesel::prelude::*;
 use leadmarket::app::{AppState, Application};
 use leadmarket::config::{Config, MissingSecrets};
 use leadmarket::db::AnyConnection;
+use leadmarket::domain::billing::Period;
 use leadmarket::domain::password::NewPassword;
 use leadmarket::domain::{OrgKind, Role};
 use leadmarket::services::accounts;
-use leadmarket::store::{self, batches::BatchRow, organisations::OrganisationRow};
+use leadmarket::services::billing::Ctx;
+use leadmarket::store::{self, organisations::OrganisationRow};
+use serde_json::Value;
 
 pub const PASSWORD: &str = "a-long-test-password";
 pub const SECRET_KEY: &str = "test-secret-key-test-secret-key-0123456789";
@@ -196,6 +200,26 @@ impl TestApp {
         reqwest::Client::new()
     }
 
+    /// A GET of this app's `path` as the holder of the access `token`.
+    pub fn get_as(&self, token: impl std::fmt::Display, path: &str) -> reqwest::RequestBuilder {
+        self.api().get(self.url(path)).bearer_auth(token)
+    }
+
+    /// A POST to this app's `path` as the holder of the access `token`.
+    pub fn post_as(&self, token: impl std::fmt::Display, path: &str) -> reqwest::RequestBuilder {
+        self.api().post(self.url(path)).bearer_auth(token)
+    }
+
+    /// GETs `path` as `token`; returns the status and the JSON body (null if none).
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        json_of(self.get_as(token, path).send().await.unwrap()).await
+    }
+
+    /// POSTs `body` as JSON to `path` as `token`; returns the status and the JSON body.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        json_of(self.post_as(token, path).json(body).send().await.unwrap()).await
+    }
+
     /// A new agency or buyer; for the platform, the one organisation every install has.
     pub fn org(&self, kind: OrgKind, name: &str) -> OrganisationRow {
         if kind == OrgKind::Platform {
@@ -243,49 +267,11 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_string()
     }
 
-    /// A finished batch of this agency.
-    pub fn batch(&self, agency: &OrganisationRow) -> BatchRow {
-        let now = store::now();
-        let row = BatchRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            agency_id: agency.id.clone(),
-            kind: "consumer".into(),
-            order_id: None,
-            segment: "insurance.car".into(),
-            channel: "web_form".into(),
-            price_cents: 2500,
-            max_sales: 1,
-            billing: "per_lead".into(),
-            action_price_cents: None,
-            consent_text: "I agree to be contacted.".into(),
-            source: "api".into(),
-            filename: None,
-            status: "done".into(),
-            error: None,
-            rows_total: 10,
-            rows_done: 10,
-            accepted: 7,
-            rejected: 2,
-            duplicates: 1,
-            suppressed: 0,
-            created_by: None,
-            created_at: now,
-            finished_at: Some(now),
-            headers: String::new(),
-            unknown_columns: String::new(),
-            file_size: 0,
-        };
-        store::batches::insert(&mut self.conn(), &row).expect("batch");
-        row
-    }
-
     /// Waits until a batch is no longer processing; returns its status body.
     pub async fn wait_for_batch(&self, token: &str, batch_id: &str) -> serde_json::Value {
         for _ in 0..600 {
             let body: serde_json::Value = self
-                .api()
-                .get(self.url(&format!("/api/v1/batches/{batch_id}")))
-                .bearer_auth(token)
+                .get_as(token, &format!("/api/v1/batches/{batch_id}"))
                 .send()
                 .await
                 .unwrap()
@@ -303,6 +289,70 @@ impl TestApp {
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut AnyConnection) -> T) -> T {
         f(&mut self.conn())
     }
+}
+
+/// The status and the JSON body of a response (null when the body is not JSON).
+async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// The billing services' context, from the app's configuration.
+pub fn ctx(app: &TestApp) -> Ctx<'_> {
+    Ctx::from(&*app.state.config)
+}
+
+pub fn this_month() -> Period {
+    Period::containing(store::now())
+}
+
+/// The whole ledger sums to zero and every transaction balances.
+pub fn assert_ledger_balanced(app: &TestApp) {
+    let (total, unbalanced) = app.with_conn(store::ledger::trial_balance).unwrap();
+    assert_eq!(total, 0);
+    assert!(unbalanced.is_empty(), "{unbalanced:?}");
+}
+
+/// The webhook secret of the tests that set Stripe keys.
+const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
+
+/// A paid checkout session's event for the payment intent `intent`.
+pub fn completed_event_for(intent: &str, event_id: &str, invoice_id: &str, amount: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": {
+            "id": "cs_test_1", "object": "checkout.session", "amount_total": amount,
+            "currency": "eur", "payment_status": "paid", "payment_intent": intent,
+            "metadata": {"invoice_id": invoice_id}
+        }}
+    }))
+    .unwrap()
+}
+
+/// Delivers a Stripe webhook body, signed or not; returns the status and the JSON body.
+pub async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> (u16, Value) {
+    let mut req = app
+        .api()
+        .post(app.url("/api/v1/webhooks/stripe"))
+        .header("Content-Type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = signature {
+        req = req.header("Stripe-Signature", s);
+    }
+    json_of(req.send().await.unwrap()).await
+}
+
+/// A `Stripe-Signature` for `body`, made `seconds_ago`.
+pub fn signed(body: &[u8], seconds_ago: i64) -> Option<String> {
+    Some(leadmarket::payments::sign(
+        body,
+        WEBHOOK_SECRET.as_bytes(),
+        chrono::Utc::now().timestamp() - seconds_ago,
+    ))
 }
 
 /// A browser session: keeps cookies, does not follow redirects.
@@ -388,7 +438,14 @@ impl Browser {
     }
 }
 
+/// Why a PostgreSQL twin that runs (built with `TEST_DATABASE_URL`, or `--ignored`) has
+/// no database: it fails rather than pass without having run.
+pub const PG_TWIN_NEEDS_URL: &str =
+    "the PostgreSQL twin needs TEST_DATABASE_URL at run time as well as at build time";
+
 /// Runs the test body on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
+/// The PostgreSQL twin is compiled as ignored (with the reason) when the variable was not
+/// set for the build (`src/build.rs`), so `cargo test` reports it as ignored, not passed.
 #[macro_export]
 macro_rules! on_both_backends {
     (with $vars:expr => $($name:ident),+ $(,)?) => {
@@ -402,11 +459,11 @@ macro_rules! on_both_backends {
                 }
 
                 #[tokio::test]
+                #[cfg_attr(not(leadmarket_pg_tests), ignore = "PostgreSQL twin: TEST_DATABASE_URL is not set")]
                 async fn on_postgres() {
-                    if let Some(app) = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, &$vars).await {
-                        super::$name(&app).await;
-                        app.finish().await;
-                    }
+                    let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, &$vars).await.expect($crate::helpers::PG_TWIN_NEEDS_URL);
+                    super::$name(&app).await;
+                    app.finish().await;
                 }
             }
         )+
@@ -422,11 +479,11 @@ macro_rules! on_both_backends {
                 }
 
                 #[tokio::test]
+                #[cfg_attr(not(leadmarket_pg_tests), ignore = "PostgreSQL twin: TEST_DATABASE_URL is not set")]
                 async fn on_postgres() {
-                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
-                        super::$name(&app).await;
-                        app.finish().await;
-                    }
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await.expect($crate::helpers::PG_TWIN_NEEDS_URL);
+                    super::$name(&app).await;
+                    app.finish().await;
                 }
             }
         )+

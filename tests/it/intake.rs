@@ -9,6 +9,7 @@ use leadmarket::services::{intake, suppression};
 use leadmarket::store;
 use serde_json::{Value, json};
 
+use crate::builders::{Agency, AgencyBuilder};
 use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp, recent_rfc3339};
 use crate::on_both_backends;
 
@@ -120,9 +121,7 @@ async fn an_uploaded_csv_is_counted_row_by_row_with_every_reason(app: &TestApp) 
     );
 
     let rejects = app
-        .api()
-        .get(app.url(&format!("/api/v1/batches/{batch_id}/rejects.csv")))
-        .bearer_auth(&token)
+        .get_as(&token, &format!("/api/v1/batches/{batch_id}/rejects.csv"))
         .send()
         .await
         .unwrap()
@@ -288,8 +287,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
 
     // 1. One by one through POST /leads.
     suppress(app);
-    let (agency, _) = app.member(Role::Agency, "Api Agency");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Api Agency").create(app).await;
     let mut by_api = Vec::new();
     for row in &rows {
         let mut body = serde_json::Map::new();
@@ -300,9 +298,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
             body.insert(k.to_string(), Value::String(v.to_string()));
         }
         let resp = app
-            .api()
-            .post(app.url("/api/v1/leads"))
-            .bearer_auth(&token)
+            .post_as(&token, "/api/v1/leads")
             .json(&body)
             .send()
             .await
@@ -314,8 +310,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
     // 2. The same rows as one JSON batch, in a fresh database.
     let other = TestApp::spawn(app.backend).await.unwrap();
     suppress(&other);
-    let (agency2, _) = other.member(Role::Agency, "Batch Agency");
-    let token2 = other.token(&other.api_key(&agency2)).await;
+    let Agency { token: token2, .. } = AgencyBuilder::new("Batch Agency").create(&other).await;
     let leads: Vec<Value> = rows
         .iter()
         .map(|row| {
@@ -342,9 +337,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
         })
         .collect();
     let resp = other
-        .api()
-        .post(other.url("/api/v1/batches"))
-        .bearer_auth(&token2)
+        .post_as(&token2, "/api/v1/batches")
         .json(&json!({"batch": terms, "leads": leads}))
         .send()
         .await
@@ -407,8 +400,7 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
 }
 
 async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let lead = json!({
         "first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.com", "phone": "+447911123456",
         "age": 34, "country": "GB", "warmth": "hot", "contact_type": "quick",
@@ -416,11 +408,7 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestAp
         "segment": "insurance.car", "channel": "web_form", "price_cents": 2500, "consent_text": "I agree"
     });
     let post = |body: Value, key: Option<&'static str>| {
-        let mut req = app
-            .api()
-            .post(app.url("/api/v1/leads"))
-            .bearer_auth(&token)
-            .json(&body);
+        let mut req = app.post_as(&token, "/api/v1/leads").json(&body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
@@ -455,9 +443,7 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestAp
 
     let batch_id = first["batch_id"].as_str().unwrap();
     let status: Value = app
-        .api()
-        .get(app.url(&format!("/api/v1/batches/{batch_id}")))
-        .bearer_auth(&token)
+        .get_as(&token, &format!("/api/v1/batches/{batch_id}"))
         .send()
         .await
         .unwrap()
@@ -490,8 +476,11 @@ async fn posting_a_lead_twice_with_one_idempotency_key_answers_once(app: &TestAp
 }
 
 async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: &TestApp) {
-    let (agency, email) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        org: agency,
+        email,
+        token,
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     let good_header = "first_name,email,age,country,warmth,contact_type,consent_at,captured_at\n";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("binary", b"PK\x03\x04\x00\x01\x02binary".to_vec(), "binary"),
@@ -523,9 +512,7 @@ async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: 
                 reqwest::multipart::Part::bytes(bytes.clone()).file_name("x.csv"),
             );
         let resp = app
-            .api()
-            .post(app.url("/api/v1/batches"))
-            .bearer_auth(&token)
+            .post_as(&token, "/api/v1/batches")
             .multipart(form)
             .send()
             .await
@@ -559,9 +546,7 @@ async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: 
             reqwest::multipart::Part::bytes(good_header.as_bytes().to_vec()),
         );
     let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/batches")
         .multipart(form)
         .send()
         .await
@@ -582,13 +567,7 @@ async fn another_agency_cannot_see_a_batch_or_its_rejects(app: &TestApp) {
         format!("/api/v1/batches/{id}"),
         format!("/api/v1/batches/{id}/rejects.csv"),
     ] {
-        let resp = app
-            .api()
-            .get(app.url(&path))
-            .bearer_auth(&b_token)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.get_as(&b_token, &path).send().await.unwrap();
         assert_eq!(resp.status(), 404, "{path}");
     }
     let browser = app.browser();
@@ -612,9 +591,7 @@ async fn targeted_batches_need_an_open_order(app: &TestApp) {
     let lead = json!({"first_name": "Ann", "phone": "+447911123456", "age": 34, "country": "GB", "warmth": "hot",
         "contact_type": "quick", "consent_at": recent_rfc3339(5), "captured_at": recent_rfc3339(4)});
     let send = |batch: Value| {
-        app.api()
-            .post(app.url("/api/v1/batches"))
-            .bearer_auth(&token)
+        app.post_as(&token, "/api/v1/batches")
             .json(&json!({"batch": batch, "leads": [lead.clone()]}))
             .send()
     };
@@ -666,9 +643,7 @@ async fn only_the_platform_adds_to_the_suppression_list(app: &TestApp) {
     let body = json!({"phones": ["+447911123456", "07911 123457", "nonsense"], "emails": ["Opted.Out@Example.com"], "reason": "do_not_call", "default_country": "GB"});
     let agency_token = app.token(&app.api_key(&agency)).await;
     let resp = app
-        .api()
-        .post(app.url("/api/v1/suppressions"))
-        .bearer_auth(&agency_token)
+        .post_as(&agency_token, "/api/v1/suppressions")
         .json(&body)
         .send()
         .await
@@ -676,9 +651,7 @@ async fn only_the_platform_adds_to_the_suppression_list(app: &TestApp) {
     assert_eq!(resp.status(), 403);
     let token = app.token(&app.api_key(&platform)).await;
     let resp = app
-        .api()
-        .post(app.url("/api/v1/suppressions"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/suppressions")
         .json(&body)
         .send()
         .await
@@ -688,9 +661,7 @@ async fn only_the_platform_adds_to_the_suppression_list(app: &TestApp) {
     assert_eq!(out["added"], 3);
     assert_eq!(out["invalid"], json!(["nonsense"]));
     let again: Value = app
-        .api()
-        .post(app.url("/api/v1/suppressions"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/suppressions")
         .json(&body)
         .send()
         .await
@@ -744,8 +715,9 @@ fn sqlite_cache_size(conn: &mut leadmarket::db::AnyConnection) -> Option<i64> {
 }
 
 async fn a_batch_resumes_after_a_restart_without_double_counting(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        org: agency, token, ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     let csv = mixed_csv();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("leads.csv");
@@ -792,9 +764,7 @@ async fn a_batch_resumes_after_a_restart_without_double_counting(app: &TestApp) 
         );
     }
     let half: Value = app
-        .api()
-        .get(app.url(&format!("/api/v1/batches/{}", batch.id)))
-        .bearer_auth(&token)
+        .get_as(&token, &format!("/api/v1/batches/{}", batch.id))
         .send()
         .await
         .unwrap()
@@ -852,9 +822,7 @@ async fn reported_engagement_raises_the_score_once_per_kind(app: &TestApp) {
         "contact_type": "quick", "consent_at": recent_rfc3339(5), "captured_at": recent_rfc3339(4),
         "segment": "telecom", "channel": "sms", "price_cents": 300, "consent_text": "ok"});
     let created: Value = app
-        .api()
-        .post(app.url("/api/v1/leads"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/leads")
         .json(&lead)
         .send()
         .await
@@ -867,9 +835,7 @@ async fn reported_engagement_raises_the_score_once_per_kind(app: &TestApp) {
         created["score"].as_i64().unwrap(),
     );
     let event = |kind: &str, token: &str| {
-        app.api()
-            .post(app.url(&format!("/api/v1/leads/{id}/events")))
-            .bearer_auth(token)
+        app.post_as(token, &format!("/api/v1/leads/{id}/events"))
             .json(&json!({"kind": kind}))
             .send()
     };

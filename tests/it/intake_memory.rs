@@ -6,9 +6,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use leadmarket::domain::Role;
 use serde_json::Value;
 
+use crate::builders::{Agency, AgencyBuilder};
 use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp, recent_rfc3339};
 use crate::on_both_backends;
 
@@ -148,8 +148,7 @@ fn good_rows(tag: &str, n: usize) -> String {
 }
 
 async fn a_twenty_mb_row_of_tiny_cells_is_rejected_within_a_fixed_memory_budget(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let server = Server::start(app).await;
 
     let small = server

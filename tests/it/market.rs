@@ -10,7 +10,8 @@ use leadmarket::services::market;
 use leadmarket::store;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, recent_rfc3339};
+use crate::builders::{Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder};
+use crate::helpers::TestApp;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -26,61 +27,10 @@ on_both_backends!(
     the_postal_prefix_ignores_case_and_separators_with_or_without_a_country,
 );
 
-/// Posts one lead through the intake API; returns its id.
-pub(crate) async fn post_lead(app: &TestApp, token: &str, n: usize, extra: Value) -> String {
-    let mut lead = json!({
-        "first_name": format!("Ann{n}"), "last_name": "Lee", "email": format!("ann{n}@example.com"),
-        "phone": format!("+4479111{:05}", 10_000 + n), "age": 30 + (n % 40), "country": "DE", "warmth": "warm",
-        "contact_type": "interested", "consent_at": recent_rfc3339(10), "captured_at": recent_rfc3339(9),
-        "segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok", "max_sales": 3
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        lead[k] = v.clone();
-    }
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/leads"))
-        .bearer_auth(token)
-        .json(&lead)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_string()
-}
-
-pub(crate) async fn buyer_with_credit(
-    app: &TestApp,
-    name: &str,
-    limit_cents: i64,
-) -> (String, String) {
-    let (org, _) = app.member(Role::Buyer, name);
-    app.with_conn(|c| market::set_credit_limit(c, &org.slug, limit_cents))
-        .unwrap();
-    let token = app.token(&app.api_key(&org)).await;
-    (org.id, token)
-}
-
-pub(crate) async fn get_json(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let resp = app
-        .api()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
-}
-
 async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
     app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 400, 2000))
         .unwrap();
-    let (_, token) = buyer_with_credit(app, "Prying Buyer", 0).await;
+    let Buyer { token, .. } = BuyerBuilder::new("Prying Buyer").create(app).await;
     // Every contact value in the database: none may appear in any catalogue response.
     let mut contacts: Vec<String> = Vec::new();
     macro_rules! collect {
@@ -108,13 +58,7 @@ async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
     ] {
         let mut path = format!("/api/v1/catalogue{query}");
         loop {
-            let resp = app
-                .api()
-                .get(app.url(&path))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
+            let resp = app.get_as(&token, &path).send().await.unwrap();
             assert_eq!(resp.status(), 200, "{path}");
             let text = resp.text().await.unwrap();
             let body: Value = serde_json::from_str(&text).unwrap();
@@ -141,18 +85,25 @@ async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
 }
 
 async fn filters_and_keyset_pages_agree_with_the_total(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     for n in 0..7 {
         let segment = ["insurance.car", "insurance.health", "travel"][n % 3];
         let warmth = ["hot", "warm", "cold"][n % 3];
-        post_lead(app, &token, n, json!({"segment": segment, "warmth": warmth, "age": 20 + n * 5, "max_sales": if n == 0 { 1 } else { 3 }})).await;
+        LeadBuilder::new(n)
+            .segment(segment)
+            .warmth(warmth)
+            .age(20 + n * 5)
+            .max_sales(if n == 0 { 1 } else { 3 })
+            .post(app, &token)
+            .await;
     }
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
     let count = |body: &Value| body["items"].as_array().unwrap().len();
-    let (_, all) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    let (_, all) = app.get_json("/api/v1/catalogue", &buyer).await;
     assert_eq!(all["total"], 7);
-    let (_, insurance) = get_json(app, "/api/v1/catalogue?segment=insurance", &buyer).await;
+    let (_, insurance) = app
+        .get_json("/api/v1/catalogue?segment=insurance", &buyer)
+        .await;
     assert_eq!(insurance["total"], 5, "a segment includes its sub-segments");
     assert!(
         insurance["items"]
@@ -161,14 +112,22 @@ async fn filters_and_keyset_pages_agree_with_the_total(app: &TestApp) {
             .iter()
             .all(|i| i["segment"].as_str().unwrap().starts_with("insurance."))
     );
-    let (_, warm_or_hot) = get_json(app, "/api/v1/catalogue?warmth=hot&warmth=warm", &buyer).await;
+    let (_, warm_or_hot) = app
+        .get_json("/api/v1/catalogue?warmth=hot&warmth=warm", &buyer)
+        .await;
     assert_eq!(warm_or_hot["total"], 5, "warmth is repeatable");
-    let (_, aged) = get_json(app, "/api/v1/catalogue?age_min=25&age_max=40", &buyer).await;
+    let (_, aged) = app
+        .get_json("/api/v1/catalogue?age_min=25&age_max=40", &buyer)
+        .await;
     assert_eq!(aged["total"], 4);
-    let (_, exclusive) = get_json(app, "/api/v1/catalogue?exclusive=true", &buyer).await;
+    let (_, exclusive) = app
+        .get_json("/api/v1/catalogue?exclusive=true", &buyer)
+        .await;
     assert_eq!(exclusive["total"], 1);
     assert_eq!(exclusive["items"][0]["remaining_sales"], 1);
-    let (status, bad) = get_json(app, "/api/v1/catalogue?age_min=old&warmth=boiling", &buyer).await;
+    let (status, bad) = app
+        .get_json("/api/v1/catalogue?age_min=old&warmth=boiling", &buyer)
+        .await;
     assert_eq!(status, 422);
     assert_eq!(bad["error"]["details"].as_array().unwrap().len(), 2);
 
@@ -176,7 +135,7 @@ async fn filters_and_keyset_pages_agree_with_the_total(app: &TestApp) {
     let mut seen = Vec::new();
     let mut path = "/api/v1/catalogue?limit=2".to_string();
     loop {
-        let (_, page) = get_json(app, &path, &buyer).await;
+        let (_, page) = app.get_json(&path, &buyer).await;
         assert_eq!(page["total"], 7);
         assert!(count(&page) <= 2);
         for item in page["items"].as_array().unwrap() {
@@ -197,28 +156,30 @@ async fn filters_and_keyset_pages_agree_with_the_total(app: &TestApp) {
         "no lead twice"
     );
     assert!(seen.windows(2).all(|w| w[0] >= w[1]), "newest first");
-    let (status, _) = get_json(app, "/api/v1/catalogue?cursor=bogus", &buyer).await;
+    let (status, _) = app.get_json("/api/v1/catalogue?cursor=bogus", &buyer).await;
     assert_eq!(status, 422);
     // Agencies have no catalogue.
-    assert_eq!(get_json(app, "/api/v1/catalogue", &token).await.0, 403);
+    assert_eq!(app.get_json("/api/v1/catalogue", &token).await.0, 403);
 }
 
 async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let a = post_lead(
-        app,
-        &token,
-        1,
-        json!({"first_name": "=HYPERLINK(\"http://x\")", "max_sales": 1}),
-    )
-    .await;
-    let b = post_lead(app, &token, 2, json!({})).await;
-    let c = post_lead(app, &token, 3, json!({})).await;
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 3000).await;
+    let Agency {
+        org: agency, token, ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let a = LeadBuilder::new(1)
+        .set("first_name", "=HYPERLINK(\"http://x\")")
+        .max_sales(1)
+        .post(app, &token)
+        .await;
+    let b = LeadBuilder::new(2).post(app, &token).await;
+    let c = LeadBuilder::new(3).post(app, &token).await;
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone").credit(3000).create(app).await;
 
     // The catalogue price is what the buyer pays: 1000 x 1.5 (exclusive) and 1000.
-    let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
     let price_of = |id: &str| {
         page["items"]
             .as_array()
@@ -232,9 +193,7 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
     assert_eq!((price_of(&a), price_of(&b)), (1500, 1000));
 
     let buy = |ids: Vec<&str>, expected: Option<i64>| {
-        app.api()
-            .post(app.url("/api/v1/purchases"))
-            .bearer_auth(&buyer)
+        app.post_as(&buyer, "/api/v1/purchases")
             .json(&json!({"lead_ids": ids, "expected_total_cents": expected}))
             .send()
     };
@@ -251,7 +210,7 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
     assert_eq!(body["total_cents"], 2500);
     assert_eq!(body["purchases"].as_array().unwrap().len(), 2);
 
-    let (_, account) = get_json(app, "/api/v1/account", &buyer).await;
+    let (_, account) = app.get_json("/api/v1/account", &buyer).await;
     assert_eq!(account["owed_cents"], 2500);
     assert_eq!(account["available_cents"], 500);
     assert_eq!(account["credit_limit_cents"], 3000);
@@ -277,9 +236,9 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
     assert_eq!(c_sales, 0, "the refused purchase changed nothing");
 
     // Sold-out exclusive leads leave the catalogue; the buyer sees its own purchases.
-    let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
     assert_eq!(page["total"], 1);
-    let (_, mine) = get_json(app, "/api/v1/purchases", &buyer).await;
+    let (_, mine) = app.get_json("/api/v1/purchases", &buyer).await;
     let emails: Vec<&str> = mine["items"]
         .as_array()
         .unwrap()
@@ -288,9 +247,7 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
         .collect();
     assert_eq!(emails, ["ann1@example.com", "ann2@example.com"]);
     let csv = app
-        .api()
-        .get(app.url("/api/v1/purchases.csv"))
-        .bearer_auth(&buyer)
+        .get_as(&buyer, "/api/v1/purchases.csv")
         .send()
         .await
         .unwrap()
@@ -325,28 +282,29 @@ async fn a_purchase_moves_the_lead_the_credit_and_the_ledger_together(app: &Test
 
 async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
     let second = app.second_instance().await;
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let mut lead_ids = Vec::new();
     for n in 0..20 {
         lead_ids.push(
-            post_lead(
-                app,
-                &token,
-                n,
-                json!({"max_sales": if n % 2 == 0 { 1 } else { 3 }}),
-            )
-            .await,
+            LeadBuilder::new(n)
+                .max_sales(if n % 2 == 0 { 1 } else { 3 })
+                .post(app, &token)
+                .await,
         );
     }
     let mut buyers = Vec::new();
     for n in 0..50 {
         // Some can afford one lead only, some plenty.
         let limit = [1500, 2500, 100_000][n % 3];
-        buyers.push(buyer_with_credit(app, &format!("Buyer {n}"), limit).await);
+        buyers.push(
+            BuyerBuilder::new(&format!("Buyer {n}"))
+                .credit(limit)
+                .create(app)
+                .await,
+        );
     }
-    let statuses =
-        futures_util::future::join_all(buyers.iter().enumerate().map(|(n, (_, token))| {
+    let statuses = futures_util::future::join_all(buyers.iter().enumerate().map(
+        |(n, Buyer { token, .. })| {
             let instance = if n % 2 == 0 { app } else { &second };
             let lead_ids = &lead_ids;
             async move {
@@ -357,9 +315,7 @@ async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
                         lead_ids[(n * 3 + round * 11 + 1) % 20].clone(),
                     ];
                     let resp = instance
-                        .api()
-                        .post(instance.url("/api/v1/purchases"))
-                        .bearer_auth(token)
+                        .post_as(token, "/api/v1/purchases")
                         .json(&json!({"lead_ids": pick}))
                         .send()
                         .await
@@ -368,8 +324,9 @@ async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
                 }
                 got
             }
-        }))
-        .await;
+        },
+    ))
+    .await;
     let statuses: Vec<u16> = statuses.into_iter().flatten().collect();
     assert!(
         statuses.iter().all(|s| [201, 402, 409].contains(s)),
@@ -427,10 +384,19 @@ async fn fifty_buyers_racing_for_twenty_leads_never_oversell(app: &TestApp) {
 }
 
 async fn buyers_browse_and_buy_through_the_pages_and_finance_sets_credit(app: &TestApp) {
-    let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let first = post_lead(app, &token, 1, json!({"segment": "insurance.car"})).await;
-    post_lead(app, &token, 2, json!({"segment": "travel"})).await;
+    let Agency {
+        email: agency_email,
+        token,
+        ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let first = LeadBuilder::new(1)
+        .segment("insurance.car")
+        .post(app, &token)
+        .await;
+    LeadBuilder::new(2)
+        .segment("travel")
+        .post(app, &token)
+        .await;
     let (platform, finance_email) = app.member(Role::Finance, "Platform");
     let _ = platform;
     let (buyer_org, buyer_email) = app.member(Role::Buyer, "Keystone");
@@ -545,25 +511,18 @@ async fn buyers_browse_and_buy_through_the_pages_and_finance_sets_credit(app: &T
 }
 
 async fn a_filter_purchase_buys_the_first_matching_leads_under_the_cap(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     for n in 0..4 {
-        post_lead(
-            app,
-            &token,
-            n,
-            json!({"warmth": if n < 3 { "warm" } else { "hot" }}),
-        )
-        .await;
+        LeadBuilder::new(n)
+            .warmth(if n < 3 { "warm" } else { "hot" })
+            .post(app, &token)
+            .await;
     }
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 100_000).await;
-    let buy = |body: Value| {
-        app.api()
-            .post(app.url("/api/v1/purchases"))
-            .bearer_auth(&buyer)
-            .json(&body)
-            .send()
-    };
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone")
+        .credit(100_000)
+        .create(app)
+        .await;
+    let buy = |body: Value| app.post_as(&buyer, "/api/v1/purchases").json(&body).send();
     // Warm leads cost 1000, the hot one 1300: a cap of 1000 buys warm ones only.
     let resp =
         buy(json!({"filter": {"segment": "travel"}, "quantity": 5, "max_price_cents": 1000}))
@@ -590,12 +549,15 @@ async fn a_filter_purchase_buys_the_first_matching_leads_under_the_cap(app: &Tes
 }
 
 async fn the_admin_tunes_price_rules_and_buyers_see_the_new_price(app: &TestApp) {
-    let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let id = post_lead(app, &token, 1, json!({"warmth": "hot"})).await;
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let Agency {
+        email: agency_email,
+        token,
+        ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let id = LeadBuilder::new(1).warmth("hot").post(app, &token).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
     let price = || async {
-        let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+        let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
         page["items"]
             .as_array()
             .unwrap()
@@ -666,13 +628,17 @@ async fn the_admin_tunes_price_rules_and_buyers_see_the_new_price(app: &TestApp)
 }
 
 async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let mut ids = Vec::new();
     for (n, base) in [(1, 2000), (2, 500), (3, 1000), (4, 1000)] {
-        ids.push(post_lead(app, &token, n, json!({"price_cents": base})).await);
+        ids.push(
+            LeadBuilder::new(n)
+                .price_cents(base)
+                .post(app, &token)
+                .await,
+        );
     }
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 0).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
     let prices = |page: &Value| -> Vec<i64> {
         page["items"]
             .as_array()
@@ -681,11 +647,13 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
             .map(|i| i["price_cents"].as_i64().unwrap())
             .collect()
     };
-    let (_, page) = get_json(app, "/api/v1/catalogue?sort=price", &buyer).await;
+    let (_, page) = app.get_json("/api/v1/catalogue?sort=price", &buyer).await;
     assert_eq!(prices(&page), [500, 1000, 1000, 2000]);
-    let (_, page) = get_json(app, "/api/v1/catalogue?sort=-price", &buyer).await;
+    let (_, page) = app.get_json("/api/v1/catalogue?sort=-price", &buyer).await;
     assert_eq!(prices(&page), [2000, 1000, 1000, 500]);
-    let (_, page) = get_json(app, "/api/v1/catalogue?max_price_cents=1000", &buyer).await;
+    let (_, page) = app
+        .get_json("/api/v1/catalogue?max_price_cents=1000", &buyer)
+        .await;
     assert_eq!(
         (page["total"].as_i64(), page["total_exact"].as_bool()),
         (Some(3), Some(true))
@@ -696,7 +664,7 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
     let mut seen = Vec::new();
     let mut path = "/api/v1/catalogue?sort=price&limit=1".to_string();
     loop {
-        let (status, page) = get_json(app, &path, &buyer).await;
+        let (status, page) = app.get_json(&path, &buyer).await;
         assert_eq!(status, 200, "{page}");
         seen.extend(prices(&page));
         match page["next_cursor"].as_str() {
@@ -705,7 +673,7 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
         }
     }
     assert_eq!(seen, [500, 1000, 1000, 2000]);
-    let (status, body) = get_json(app, "/api/v1/catalogue?sort=cheap", &buyer).await;
+    let (status, body) = app.get_json("/api/v1/catalogue?sort=cheap", &buyer).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (422, Some("invalid_input"))
@@ -714,7 +682,9 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
     // A warm lead now costs three times its base: the filter follows at once.
     app.with_conn(|c| market::tune_price_rule(c, "warmth", "warm", "3"))
         .unwrap();
-    let (_, page) = get_json(app, "/api/v1/catalogue?max_price_cents=1600", &buyer).await;
+    let (_, page) = app
+        .get_json("/api/v1/catalogue?max_price_cents=1600", &buyer)
+        .await;
     assert_eq!(prices(&page), [1500]);
 
     // Ten days on, freshness (2% a day by default) takes 20% off: repriced once that day.
@@ -738,15 +708,17 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
 async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
     app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 1_500, 2000))
         .unwrap();
-    let (_, buyer) = buyer_with_credit(app, "Counter", 0).await;
-    let (_, page) = get_json(app, "/api/v1/catalogue?limit=1", &buyer).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Counter").create(app).await;
+    let (_, page) = app.get_json("/api/v1/catalogue?limit=1", &buyer).await;
     assert_eq!(
         page["total"].as_i64(),
         Some(store::catalogue::COUNT_CAP + 1),
         "{page}"
     );
     assert_eq!(page["total_exact"].as_bool(), Some(false));
-    let (_, page) = get_json(app, "/api/v1/catalogue?limit=1&country=GB", &buyer).await;
+    let (_, page) = app
+        .get_json("/api/v1/catalogue?limit=1&country=GB", &buyer)
+        .await;
     let exact: i64 = app.with_conn(|c| {
         leads::table
             .filter(leads::country.eq("GB"))
@@ -762,8 +734,7 @@ async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
 }
 
 async fn the_postal_prefix_ignores_case_and_separators_with_or_without_a_country(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let places = [
         ("GB", "sw1a 1aa"),
         ("GB", "SW1A-2AA"),
@@ -773,19 +744,19 @@ async fn the_postal_prefix_ignores_case_and_separators_with_or_without_a_country
         ("FR", "13001"),
     ];
     for (n, (country, postal)) in places.iter().enumerate() {
-        post_lead(
-            app,
-            &token,
-            n,
-            json!({"country": country, "postal_code": postal}),
-        )
-        .await;
+        LeadBuilder::new(n)
+            .country(country)
+            .set("postal_code", *postal)
+            .post(app, &token)
+            .await;
     }
-    let (_, buyer) = buyer_with_credit(app, "Postie", 0).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Postie").create(app).await;
     let total = |query: &'static str| {
         let buyer = buyer.clone();
         async move {
-            let (status, body) = get_json(app, &format!("/api/v1/catalogue?{query}"), &buyer).await;
+            let (status, body) = app
+                .get_json(&format!("/api/v1/catalogue?{query}"), &buyer)
+                .await;
             assert_eq!(status, 200, "{query}: {body}");
             body["total"].as_i64().unwrap()
         }
@@ -803,9 +774,13 @@ async fn the_postal_prefix_ignores_case_and_separators_with_or_without_a_country
         0,
         "no such country"
     );
-    let (_, page) = get_json(app, "/api/v1/catalogue?country=FR&postal_prefix=7", &buyer).await;
+    let (_, page) = app
+        .get_json("/api/v1/catalogue?country=FR&postal_prefix=7", &buyer)
+        .await;
     assert_eq!(page["items"][0]["postal_prefix"], "750");
-    let (status, bad) = get_json(app, "/api/v1/catalogue?postal_prefix=--", &buyer).await;
+    let (status, bad) = app
+        .get_json("/api/v1/catalogue?postal_prefix=--", &buyer)
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         bad["error"]["details"][0]["field"], "postal_prefix",

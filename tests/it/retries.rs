@@ -4,11 +4,10 @@
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use leadmarket::db::schema::{actions, batches, buyer_accounts, disputes, purchases};
-use leadmarket::domain::Role;
 use serde_json::{Value, json};
 
+use crate::builders::{Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder, PurchaseBuilder};
 use crate::helpers::TestApp;
-use crate::market::{buyer_with_credit, post_lead};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -34,9 +33,7 @@ async fn at_once(
 ) -> Vec<(u16, Value)> {
     let sends = (0..n).map(|_| async {
         let resp = app
-            .api()
-            .post(app.url(path))
-            .bearer_auth(token)
+            .post_as(token, path)
             .header("Idempotency-Key", key)
             .json(body)
             .send()
@@ -73,13 +70,18 @@ fn owed(app: &TestApp, buyer_id: &str) -> i64 {
 }
 
 async fn ten_concurrent_purchases_with_one_key_charge_once(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let lead = post_lead(app, &token, 1, json!({})).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let lead = LeadBuilder::new(1).post(app, &token).await;
     for n in 2..6 {
-        post_lead(app, &token, n, json!({})).await;
+        LeadBuilder::new(n).post(app, &token).await;
     }
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 1_000_000).await;
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(1_000_000)
+        .create(app)
+        .await;
 
     let answers = at_once(
         app,
@@ -115,8 +117,9 @@ async fn ten_concurrent_purchases_with_one_key_charge_once(app: &TestApp) {
 }
 
 async fn ten_concurrent_batches_with_one_key_create_one(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency {
+        org: agency, token, ..
+    } = AgencyBuilder::new("Acme Leads").create(app).await;
     let body = json!({
         "batch": {"segment": "travel", "channel": "web_form", "price_cents": 1000, "consent_text": "ok"},
         "leads": [{"first_name": "Ann", "phone": "+447911123456", "age": 34, "country": "GB",
@@ -136,25 +139,16 @@ async fn ten_concurrent_batches_with_one_key_create_one(app: &TestApp) {
 }
 
 async fn concurrent_actions_and_disputes_with_one_key_record_once(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let lead = post_lead(
-        app,
-        &token,
-        1,
-        json!({"billing": "per_action", "action_price_cents": 4000}),
-    )
-    .await;
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 1_000_000).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({"lead_ids": [lead]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let lead = LeadBuilder::new(1).per_action(4000).post(app, &token).await;
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(1_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of([&lead]).post(app, &buyer).await;
     let before = owed(app, &buyer_id);
 
     let action = json!({"lead_id": lead, "kind": "call"});
@@ -180,11 +174,13 @@ async fn concurrent_actions_and_disputes_with_one_key_record_once(app: &TestApp)
 }
 
 async fn a_key_reused_with_another_body_is_refused_and_a_failed_request_frees_it(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let a = post_lead(app, &token, 1, json!({})).await;
-    let b = post_lead(app, &token, 2, json!({})).await;
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 1_000_000).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let a = LeadBuilder::new(1).post(app, &token).await;
+    let b = LeadBuilder::new(2).post(app, &token).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone")
+        .credit(1_000_000)
+        .create(app)
+        .await;
     let answers = at_once(
         app,
         &buyer,
@@ -210,7 +206,7 @@ async fn a_key_reused_with_another_body_is_refused_and_a_failed_request_frees_it
         "Idempotency-Key"
     );
     // A refusal is an answer too: the same request with the same key gets it again.
-    let (_, poor) = buyer_with_credit(app, "Poor Buyer", 0).await;
+    let Buyer { token: poor, .. } = BuyerBuilder::new("Poor Buyer").create(app).await;
     let answers = at_once(
         app,
         &poor,
@@ -225,27 +221,22 @@ async fn a_key_reused_with_another_body_is_refused_and_a_failed_request_frees_it
 }
 
 async fn concurrent_disputes_never_pass_the_return_cap(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let mut ids = Vec::new();
     for n in 0..10 {
-        ids.push(post_lead(app, &token, n, json!({})).await);
+        ids.push(LeadBuilder::new(n).post(app, &token).await);
     }
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 100_000_000).await;
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(&buyer)
-        .json(&json!({"lead_ids": ids}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(100_000_000)
+        .create(app)
+        .await;
+    PurchaseBuilder::of(&ids).post(app, &buyer).await;
     // 20% of 10 purchases: two returns. Eight at once, each on its own lead.
     let sends = ids.iter().take(8).map(|id| {
-        app.api()
-            .post(app.url("/api/v1/disputes"))
-            .bearer_auth(&buyer)
+        app.post_as(&buyer, "/api/v1/disputes")
             .json(&json!({"lead_id": id, "reason": "prank"}))
             .send()
     });

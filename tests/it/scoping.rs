@@ -2,6 +2,7 @@
 
 use leadmarket::domain::Role;
 
+use crate::builders::BatchBuilder;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
@@ -15,7 +16,7 @@ on_both_backends!(
 
 async fn each_role_reaches_only_its_pages(app: &TestApp) {
     let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
-    let batch = app.batch(&agency);
+    let batch = BatchBuilder::new(&agency).insert(app);
     let (platform, admin_email) = app.member(Role::Admin, "Platform");
     let finance_email = app.user(&platform, Role::Finance);
     let (_, buyer_email) = app.member(Role::Buyer, "Keystone");
@@ -47,7 +48,7 @@ async fn each_role_reaches_only_its_pages(app: &TestApp) {
 async fn an_agency_cannot_see_another_agencys_batch(app: &TestApp) {
     let (a, a_email) = app.member(Role::Agency, "Agency A");
     let (_, b_email) = app.member(Role::Agency, "Agency B");
-    let batch = app.batch(&a);
+    let batch = BatchBuilder::new(&a).insert(app);
 
     let owner = app.browser();
     owner.login(&a_email).await;
@@ -142,8 +143,8 @@ async fn api_keys_are_created_once_and_revoked_only_by_their_organisation(app: &
 
 async fn every_role_gets_a_dashboard_with_real_figures(app: &TestApp) {
     let (agency, agency_email) = app.member(Role::Agency, "Acme Leads");
-    app.batch(&agency);
-    app.batch(&agency);
+    BatchBuilder::new(&agency).insert(app);
+    BatchBuilder::new(&agency).insert(app);
     let (platform, admin_email) = app.member(Role::Admin, "Platform");
     let finance_email = app.user(&platform, Role::Finance);
     let (_, buyer_email) = app.member(Role::Buyer, "Keystone");

@@ -7,8 +7,8 @@ use leadmarket::domain::{Role, dedup};
 use leadmarket::store;
 use serde_json::{Value, json};
 
+use crate::builders::{Agency, AgencyBuilder, Buyer, BuyerBuilder, LeadBuilder};
 use crate::helpers::{TestApp, csrf_from, recent_rfc3339};
-use crate::market::{buyer_with_credit, get_json, post_lead};
 use crate::on_both_backends;
 
 // No dedup window: the same person may be listed by two agencies, as they are in life.
@@ -19,9 +19,7 @@ on_both_backends!(with [("DEDUP_DAYS", "0")] =>
 
 async fn buy(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     let resp = app
-        .api()
-        .post(app.url("/api/v1/purchases"))
-        .bearer_auth(token)
+        .post_as(token, "/api/v1/purchases")
         .json(&body)
         .send()
         .await
@@ -45,16 +43,20 @@ async fn a_suppression_withdraws_the_persons_listed_leads_across_agencies(app: &
     let acme_token = app.token(&app.api_key(&acme)).await;
     let bolt_token = app.token(&app.api_key(&bolt)).await;
     // The same person at two agencies (by email, then by phone), and someone else.
-    let at_acme = post_lead(app, &acme_token, 1, json!({"email": "Jo.Doe@Example.com"})).await;
-    let at_bolt = post_lead(
-        app,
-        &bolt_token,
-        2,
-        json!({"email": "jo.doe@example.com", "phone": "+447911190001"}),
-    )
-    .await;
-    let by_phone = post_lead(app, &bolt_token, 3, json!({"phone": "+447911190002"})).await;
-    let other = post_lead(app, &acme_token, 4, json!({})).await;
+    let at_acme = LeadBuilder::new(1)
+        .email("Jo.Doe@Example.com")
+        .post(app, &acme_token)
+        .await;
+    let at_bolt = LeadBuilder::new(2)
+        .email("jo.doe@example.com")
+        .phone("+447911190001")
+        .post(app, &bolt_token)
+        .await;
+    let by_phone = LeadBuilder::new(3)
+        .phone("+447911190002")
+        .post(app, &bolt_token)
+        .await;
+    let other = LeadBuilder::new(4).post(app, &acme_token).await;
 
     let (_, admin_email) = app.member(Role::Admin, "Platform");
     let admin = app.browser();
@@ -83,8 +85,11 @@ async fn a_suppression_withdraws_the_persons_listed_leads_across_agencies(app: &
     }
     assert_eq!(status_of(app, &other), "available");
 
-    let (_, buyer) = buyer_with_credit(app, "Keystone", 100_000).await;
-    let (_, page) = get_json(app, "/api/v1/catalogue", &buyer).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone")
+        .credit(100_000)
+        .create(app)
+        .await;
+    let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
     let listed: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
@@ -100,10 +105,7 @@ async fn a_suppression_withdraws_the_persons_listed_leads_across_agencies(app: &
     assert_eq!(status, 409, "{body}");
 
     // The API withdraws too, and says so.
-    let resp = app
-        .api()
-        .post(app.url("/api/v1/suppressions"))
-        .bearer_auth(app.token(&app.api_key(&app.org(leadmarket::domain::OrgKind::Platform, "Ops"))).await)
+    let resp = app.post_as(app.token(&app.api_key(&app.org(leadmarket::domain::OrgKind::Platform, "Ops"))).await, "/api/v1/suppressions")
         .json(&json!({"emails": [format!("ann4@example.com")], "phones": [], "reason": "do_not_call"}))
         .send()
         .await
@@ -117,10 +119,15 @@ async fn a_suppression_withdraws_the_persons_listed_leads_across_agencies(app: &
 /// The list entry is written straight to the table, as a suppression committed while
 /// these leads were being stored would leave them: still listed, yet never sold.
 async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(app: &TestApp) {
-    let (agency, _) = app.member(Role::Agency, "Acme Leads");
-    let token = app.token(&app.api_key(&agency)).await;
-    let listed = post_lead(app, &token, 1, json!({})).await;
-    let (buyer_id, buyer) = buyer_with_credit(app, "Keystone", 100_000).await;
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let listed = LeadBuilder::new(1).post(app, &token).await;
+    let Buyer {
+        id: buyer_id,
+        token: buyer,
+    } = BuyerBuilder::new("Keystone")
+        .credit(100_000)
+        .create(app)
+        .await;
 
     // A targeted lead for this buyer's order.
     let order = store::orders::OrderRow {
@@ -133,9 +140,7 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
     };
     app.with_conn(|c| store::orders::insert(c, &order)).unwrap();
     let resp = app
-        .api()
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&token)
+        .post_as(&token, "/api/v1/batches")
         .json(&json!({
             "batch": {"kind": "targeted", "order_id": order.id, "segment": "finance.loans",
                       "channel": "sms", "price_cents": 900, "consent_text": "ok"},
@@ -199,6 +204,6 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
             .unwrap()
     });
     assert_eq!(sold, 0, "nothing was sold");
-    let (_, account) = get_json(app, "/api/v1/account", &buyer).await;
+    let (_, account) = app.get_json("/api/v1/account", &buyer).await;
     assert_eq!(account["owed_cents"], 0);
 }
