@@ -14,13 +14,13 @@ use super::{DatabaseUrl, DbSetupError, Pool};
 pub enum ScratchError {
     #[error("cannot make a temp folder for the SQLite database")]
     Folder(#[source] std::io::Error),
+    // The cause is in the message (a test's panic shows only that), not also a source.
     #[error("cannot reach the PostgreSQL server: {0}")]
-    Connect(#[source] diesel::ConnectionError),
-    #[error("cannot create the database {name}: {source}")]
+    Connect(diesel::ConnectionError),
+    #[error("cannot create the database {name}: {error}")]
     Create {
         name: String,
-        #[source]
-        source: diesel::result::Error,
+        error: diesel::result::Error,
     },
 }
 
@@ -80,9 +80,9 @@ impl ScratchDb {
             diesel::PgConnection::establish(admin_url).map_err(ScratchError::Connect)?;
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .map_err(|source| ScratchError::Create {
+            .map_err(|error| ScratchError::Create {
                 name: name.clone(),
-                source,
+                error,
             })?;
         Ok(Self {
             url: DatabaseUrl::Postgres(with_database(admin_url, &name)),

@@ -102,10 +102,8 @@ macro_rules! text_column {
             String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let text = <String as diesel::deserialize::FromSql<
-                                    diesel::sql_types::Text,
-                                    DB,
-                                >>::from_sql(bytes)?;
+                let text: String =
+                    diesel::deserialize::FromSql::<diesel::sql_types::Text, DB>::from_sql(bytes)?;
                 // A value the CHECK constraints let through but this build does not know
                 // (a newer schema, a hand edit) is a load error naming the value.
                 text.parse::<$ty>()
