@@ -1,9 +1,14 @@
 //! Owns database access: the two-backend `AnyConnection`, the r2d2 pool with SQLite's
 //! PRAGMAs, the embedded migrations per backend, and the few operations whose SQL must
 //! differ per backend (write transactions, multi-row inserts). Every such `match` on the
-//! connection variant lives in this module and nowhere else.
+//! connection variant lives in this module and nowhere else. `scratch` makes throw-away
+//! databases (tests, bench), `bench` holds the bench's own statements, `text_enum` maps
+//! the domain's text-stored enums to columns.
 
+pub mod bench;
 pub mod schema;
+pub mod scratch;
+pub mod text_enum;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -117,18 +122,6 @@ pub fn set_sqlite_cache_kib(conn: &mut AnyConnection, kib: i64) -> QueryResult<(
     match conn {
         AnyConnection::Sqlite(c) => c.batch_execute(&format!("PRAGMA cache_size = -{kib};")),
         AnyConnection::Postgresql(_) => Ok(()),
-    }
-}
-
-/// Empties `leads` (and `lead_details`, the only rows pointing at leads in a bench
-/// database: it holds no purchases or disputes) the fastest way each backend has. For
-/// `bench` only; SQLite also checkpoints the WAL so the next run starts from a small file.
-pub fn empty_bench_leads(conn: &mut AnyConnection) -> QueryResult<()> {
-    match conn {
-        AnyConnection::Postgresql(c) => c.batch_execute("TRUNCATE leads CASCADE;"),
-        AnyConnection::Sqlite(c) => c.batch_execute(
-            "DELETE FROM lead_details; DELETE FROM leads; PRAGMA wal_checkpoint(TRUNCATE);",
-        ),
     }
 }
 

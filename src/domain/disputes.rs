@@ -139,6 +139,67 @@ pub fn must_suspend(approved: i64, sales: i64, min_sales: i64, threshold_bp: i64
     sales >= min_sales.max(1) && approved * 10_000 > sales * threshold_bp
 }
 
+// The stored statuses below; `text_enum!` needs these names in scope.
+use super::org::text_enum;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a dispute stands (`disputes.status`): open, the agency contested it, the
+/// deadline passed without a word (escalated to finance), or decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisputeStatus {
+    Open,
+    Contested,
+    Escalated,
+    Approved,
+    Rejected,
+}
+text_enum!(DisputeStatus {
+    Open => "open",
+    Contested => "contested",
+    Escalated => "escalated",
+    Approved => "approved",
+    Rejected => "rejected",
+});
+
+/// Who acted on a dispute (`dispute_events.actor`, `disputes.decided_by`): a user's
+/// role, or the platform's own automatic rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisputeActor {
+    Buyer,
+    Agency,
+    Finance,
+    Admin,
+    Platform,
+}
+text_enum!(DisputeActor {
+    Buyer => "buyer",
+    Agency => "agency",
+    Finance => "finance",
+    Admin => "admin",
+    Platform => "platform",
+});
+
+/// What happened to a dispute (`dispute_events.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisputeEvent {
+    Opened,
+    /// The agency flagged the lead as bad and withdrew it from sale.
+    Flagged,
+    Contested,
+    Escalated,
+    Approved,
+    Rejected,
+}
+text_enum!(DisputeEvent {
+    Opened => "opened",
+    Flagged => "flagged",
+    Contested => "contested",
+    Escalated => "escalated",
+    Approved => "approved",
+    Rejected => "rejected",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +320,18 @@ mod tests {
         assert!(!must_suspend(3, 20, 20, 1500), "exactly 15% is not above");
         assert!(must_suspend(4, 20, 20, 1500));
         assert!(!must_suspend(5, 10, 20, 1500), "too few sales to judge");
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::domain::org::assert_text_enum;
+
+    #[test]
+    fn dispute_statuses_actors_and_events_are_their_stored_text() {
+        assert_text_enum(DisputeStatus::ALL, DisputeStatus::as_str);
+        assert_text_enum(DisputeActor::ALL, DisputeActor::as_str);
+        assert_text_enum(DisputeEvent::ALL, DisputeEvent::as_str);
     }
 }

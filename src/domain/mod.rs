@@ -22,5 +22,12 @@ pub mod text;
 pub mod throttle;
 pub mod token;
 
+// Text-stored kinds and statuses without rules of their own yet, and the timestamp format.
+pub mod lead;
+pub mod ledger;
+pub mod market;
+pub mod outbox;
+pub mod time;
+
 pub use email::Email;
 pub use org::{OrgKind, OrgStatus, Role};

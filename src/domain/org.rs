@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Implements `Display`/`FromStr` for a text-stored enum, with the list of accepted values
+/// Implements `as_str`, `ALL`, `Display`, `FromStr` and serde for a text-stored enum, with the list of accepted values
 /// in the error so a CLI or form can say what would have been valid.
 macro_rules! text_enum {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -28,6 +28,18 @@ macro_rules! text_enum {
                         [$($text),+].join(", ")
                     )),
                 }
+            }
+        }
+        // In JSON as the same text as in the database.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
             }
         }
     };
@@ -113,5 +125,49 @@ mod tests {
         assert!(check_role_fits(Role::Admin, OrgKind::Platform).is_ok());
         assert!(check_role_fits(Role::Buyer, OrgKind::Agency).is_err());
         assert!(check_role_fits(Role::Admin, OrgKind::Buyer).is_err());
+    }
+}
+
+/// Checks a text enum's every value: `as_str`, `Display`, `FromStr` and JSON agree, and
+/// an unknown text is refused naming the accepted ones.
+#[cfg(test)]
+pub(crate) fn assert_text_enum<T>(all: &[T], as_str: fn(&T) -> &'static str)
+where
+    T: FromStr<Err = String>
+        + fmt::Display
+        + fmt::Debug
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    assert!(!all.is_empty());
+    for v in all {
+        let text = as_str(v);
+        assert_eq!(v.to_string(), text);
+        assert_eq!(&text.parse::<T>().unwrap(), v);
+        assert_eq!(serde_json::to_string(v).unwrap(), format!("\"{text}\""));
+        assert_eq!(
+            &serde_json::from_str::<T>(&format!("\"{text}\"")).unwrap(),
+            v
+        );
+    }
+    let err = "no-such-value".parse::<T>().unwrap_err();
+    let listed: Vec<&str> = all.iter().map(as_str).collect();
+    assert_eq!(
+        err,
+        format!("`no-such-value` is not one of: {}", listed.join(", "))
+    );
+    assert!(serde_json::from_str::<T>("\"no-such-value\"").is_err());
+}
+
+#[cfg(test)]
+mod text_enum_tests {
+    use super::*;
+
+    #[test]
+    fn organisation_kinds_statuses_and_roles_are_their_stored_text() {
+        assert_text_enum(OrgKind::ALL, OrgKind::as_str);
+        assert_text_enum(OrgStatus::ALL, OrgStatus::as_str);
+        assert_text_enum(Role::ALL, Role::as_str);
     }
 }

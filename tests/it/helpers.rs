@@ -5,11 +5,10 @@
 
 use std::collections::HashMap;
 
-use diesel::connection::SimpleConnection as _;
-use diesel::prelude::*;
 use leadmarket::app::{AppState, Application};
 use leadmarket::config::{Config, MissingSecrets};
 use leadmarket::db::AnyConnection;
+use leadmarket::db::scratch::ScratchDb;
 use leadmarket::domain::billing::Period;
 use leadmarket::domain::password::NewPassword;
 use leadmarket::domain::{OrgKind, Role};
@@ -28,29 +27,6 @@ pub enum Backend {
     Postgres,
 }
 
-enum TestDb {
-    /// Another app's database: the owner drops it.
-    Shared,
-    Sqlite(
-        #[expect(dead_code, reason = "held so the folder lives as long as the test")]
-        tempfile::TempDir,
-    ),
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name } = self
-            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
-        {
-            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-        }
-    }
-}
-
 pub struct TestApp {
     stop: Option<leadmarket::app::StopHandle>,
     pub backend: Backend,
@@ -59,24 +35,8 @@ pub struct TestApp {
     /// The fake card processor, when the test set Stripe keys.
     pub fake_payments: Option<std::sync::Arc<leadmarket::payments::FakePayments>>,
     pub database_url: String,
-    _db: TestDb,
-}
-
-/// Replaces the database name of a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host_part}/{name}?{q}"),
-        None => format!("{host_part}/{name}"),
-    }
+    /// Dropped last: removes the test's database (`None` for a second instance).
+    _db: Option<ScratchDb>,
 }
 
 impl TestApp {
@@ -88,12 +48,8 @@ impl TestApp {
 
     /// As `spawn`, with extra configuration variables.
     pub async fn spawn_with(backend: Backend, extra: &[(&'static str, &str)]) -> Option<TestApp> {
-        let (database_url, db) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path = dir.path().join("test.db");
-                (path.to_string_lossy().to_string(), TestDb::Sqlite(dir))
-            }
+        let db = match backend {
+            Backend::Sqlite => ScratchDb::sqlite("test").expect("temp dir"),
             Backend::Postgres => {
                 let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
                     .ok()
@@ -102,27 +58,20 @@ impl TestApp {
                     eprintln!("skipped on PostgreSQL: TEST_DATABASE_URL is not set");
                     return None;
                 };
-                let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                ScratchDb::postgres(&admin_url, "test").unwrap_or_else(|e| {
                     panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
-                });
-                admin
-                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                    .expect("create test database");
-                (
-                    with_database(&admin_url, &name),
-                    TestDb::Postgres { admin_url, name },
-                )
+                })
             }
         };
-        Some(Self::start(backend, database_url, db, extra))
+        let database_url = db.url_string();
+        Some(Self::start(backend, database_url, Some(db), extra))
     }
 
     /// Builds and starts the app on `database_url`, as `leadmarket serve` would.
     fn start(
         backend: Backend,
         database_url: String,
-        db: TestDb,
+        db: Option<ScratchDb>,
         extra: &[(&'static str, &str)],
     ) -> TestApp {
         let mut vars: HashMap<&str, String> = HashMap::from([
@@ -166,7 +115,7 @@ impl TestApp {
 
     /// A second app instance on this app's database, as a second `serve` process would be.
     pub async fn second_instance(&self) -> TestApp {
-        Self::start(self.backend, self.database_url.clone(), TestDb::Shared, &[])
+        Self::start(self.backend, self.database_url.clone(), None, &[])
     }
 
     /// Stops the server and its jobs, closes the pool, then drops the test database: no

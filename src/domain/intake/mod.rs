@@ -47,3 +47,54 @@ impl Default for IntakeSettings {
         }
     }
 }
+
+// The stored statuses below; `text_enum!` needs these names in scope.
+use super::org::text_enum;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a batch's run stands (`batches.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchStatus {
+    Processing,
+    Done,
+    Failed,
+}
+text_enum!(BatchStatus { Processing => "processing", Done => "done", Failed => "failed" });
+
+/// Why a row of a batch did not become a lead (`batch_rejects.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectOutcome {
+    /// The row had problems (listed in the reject's reasons).
+    Rejected,
+    /// The person is already in the marketplace.
+    Duplicate,
+    /// The person asked not to be contacted.
+    Suppressed,
+}
+text_enum!(RejectOutcome {
+    Rejected => "rejected",
+    Duplicate => "duplicate",
+    Suppressed => "suppressed",
+});
+
+/// Which contact key a suppression blocks (`suppressions.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuppressionKind {
+    Phone,
+    Email,
+}
+text_enum!(SuppressionKind { Phone => "phone", Email => "email" });
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::domain::org::assert_text_enum;
+
+    #[test]
+    fn batch_statuses_reject_outcomes_and_suppression_kinds_are_their_stored_text() {
+        assert_text_enum(BatchStatus::ALL, BatchStatus::as_str);
+        assert_text_enum(RejectOutcome::ALL, RejectOutcome::as_str);
+        assert_text_enum(SuppressionKind::ALL, SuppressionKind::as_str);
+    }
+}
