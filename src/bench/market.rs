@@ -8,7 +8,7 @@ use crate::db::{AnyConnection, DatabaseUrl, scratch::ScratchDb};
 use crate::domain::OrgKind;
 use crate::domain::catalogue::{self, Cursor, Parsed, RawFilter};
 use crate::services::{self, accounts};
-use crate::store::{self, market::CataloguePage};
+use crate::store::{self, catalogue::CataloguePage};
 
 pub struct MarketReport {
     pub leads: usize,
