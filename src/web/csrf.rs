@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
 use crate::domain::text;
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 
 const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "csrf_token";
@@ -82,10 +82,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             // keep their line breaks and tabs), so none reaches the database.
             let fields = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             if let Some((field, c)) = text::pairs_refused(fields, text::TextKind::Free) {
-                return Err(AppError::Validation(vec![FieldProblem::new(
-                    field,
-                    text::problem(c),
-                )]));
+                return Err(AppError::invalid(field, text::problem(c)));
             }
             serde_urlencoded::from_bytes(&body)
                 .map(CsrfForm)

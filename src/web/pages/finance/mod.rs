@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::domain::billing::{InvoiceKind, Period};
-use crate::error::{AppError, AppResult, FieldProblem};
+use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::invoices::InvoiceRow;
 use crate::store::payments::PaymentRow;
@@ -222,10 +222,5 @@ fn sent_token(raw: &Option<String>) -> Option<String> {
 fn parse_day(field: &str, raw: &str) -> Result<NaiveDateTime, AppError> {
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
-        .map_err(|_| {
-            AppError::Validation(vec![FieldProblem::new(
-                field,
-                "must be a date such as 2026-11-24",
-            )])
-        })
+        .map_err(|_| AppError::invalid(field, "must be a date such as 2026-11-24"))
 }
