@@ -7,6 +7,7 @@ mod accounts;
 mod aging;
 mod billing_run;
 mod buyers;
+mod invoice;
 mod invoices;
 mod ledger;
 mod payouts;
@@ -35,12 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/finance")
             .route("/invoices", web::get().to(invoices::list))
             .route("/billing-run", web::post().to(billing_run::run))
-            .route("/invoices/{id}", web::get().to(invoices::show))
-            .route("/invoices/{id}/issue", web::post().to(invoices::issue))
-            .route("/invoices/{id}/payments", web::post().to(invoices::pay))
+            .route("/invoices/{id}", web::get().to(invoice::show))
+            .route("/invoices/{id}/issue", web::post().to(invoice::issue))
+            .route("/invoices/{id}/payments", web::post().to(invoice::pay))
             .route(
                 "/invoices/{id}/credit-notes",
-                web::post().to(invoices::credit),
+                web::post().to(invoice::credit),
             )
             .route("/buyers/{id}", web::get().to(accounts::account))
             .route("/aging", web::get().to(aging::report))
