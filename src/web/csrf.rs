@@ -67,8 +67,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let session = req.get_session();
         let body = web::Bytes::from_request(req, payload);
+        // The handler's role check speaks first (see `auth::user_decided`).
+        let user_decided = super::auth::user_decided(req);
         Box::pin(async move {
-            let body = body.await.map_err(|_| {
+            let body = body.await;
+            user_decided.await;
+            let body = body.map_err(|_| {
                 AppError::BadRequest("the form could not be read (is it too large?)".into())
             })?;
             let pairs: Vec<(String, String)> =
