@@ -1,6 +1,6 @@
 //! Credit notes against issued invoices.
 
-use super::{Ctx, Once, format_money, ledger_error, once, problem};
+use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing;
 use crate::domain::money;
@@ -84,7 +84,10 @@ fn credit_note_as(
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != "issued" || invoice.kind != "invoice" {
-            return Err(problem("invoice", "only an issued invoice can be credited"));
+            return Err(AppError::invalid(
+                "invoice",
+                "only an issued invoice can be credited",
+            ));
         }
         let open = billing::open_cents(
             invoice.total_cents,
@@ -94,7 +97,7 @@ fn credit_note_as(
         if amount_cents > open
             || !store::invoices::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
         {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "amount",
                 format!(
                     "at most {} is open on this invoice",

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::{Ctx, Once, format_money, ledger_error, once, problem};
+use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing;
 use crate::domain::money;
@@ -93,7 +93,10 @@ pub(crate) fn record_payment_as(
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != "issued" || invoice.kind != "invoice" {
-            return Err(problem("invoice", "payments go against issued invoices"));
+            return Err(AppError::invalid(
+                "invoice",
+                "payments go against issued invoices",
+            ));
         }
         let open = billing::open_cents(
             invoice.total_cents,
@@ -103,7 +106,7 @@ pub(crate) fn record_payment_as(
         if amount_cents > open
             || !store::invoices::apply_to_invoice(conn, invoice_id, amount_cents, 0)?
         {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "amount",
                 format!(
                     "at most {} is open on this invoice",

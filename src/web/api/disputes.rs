@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
+use crate::domain::time::rfc3339;
 use crate::error::{ApiResult, AppError};
 use crate::services::disputes::{self, Actor, Answer, Settings};
 use crate::store;
@@ -40,11 +41,6 @@ pub struct DisputeView {
     pub amount_cents: i64,
     pub answer_by: String,
     pub created_at: String,
-}
-
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<DisputeRow> for DisputeView {
@@ -136,10 +132,10 @@ pub async fn list(
     if !status.is_empty()
         && !["open", "contested", "escalated", "approved", "rejected"].contains(&status.as_str())
     {
-        return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
+        return Err(AppError::invalid(
             "status",
             "must be open, contested, escalated, approved or rejected",
-        )])
+        )
         .into());
     }
     let (org, kind) = (caller.org_id.clone(), caller.org_kind);
