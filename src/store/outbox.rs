@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::outbox;
+use crate::domain::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -16,7 +17,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
 }
 
@@ -47,7 +48,7 @@ pub fn enqueue(
                 outbox::subject.eq(mail.subject),
                 outbox::text_body.eq(mail.text),
                 outbox::html_body.eq(mail.html),
-                outbox::status.eq("pending"),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::created_at.eq(now),
@@ -66,7 +67,7 @@ pub fn claim_due(
 ) -> QueryResult<Vec<OutboxRow>> {
     let due = || {
         outbox::status
-            .eq("pending")
+            .eq(OutboxStatus::Pending)
             .and(outbox::next_attempt_at.le(now))
             .and(
                 outbox::locked_until
@@ -101,7 +102,7 @@ pub fn claim_due(
 pub fn mark_sent(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::sent_at.eq(now),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -121,9 +122,9 @@ pub fn mark_failed(
     diesel::update(outbox::table.find(id))
         .set((
             outbox::status.eq(if retry_at.is_some() {
-                "pending"
+                OutboxStatus::Pending
             } else {
-                "failed"
+                OutboxStatus::Failed
             }),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::last_error.eq(error),
@@ -139,7 +140,7 @@ pub fn mark_failed(
 }
 
 /// (template, recipient, status) of every outbox row, oldest first (tests and the desk).
-pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, String)>> {
+pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, OutboxStatus)>> {
     outbox::table
         .order(outbox::created_at.asc())
         .select((outbox::template, outbox::recipient, outbox::status))
