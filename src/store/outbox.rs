@@ -119,23 +119,24 @@ pub fn mark_failed(
     retry_at: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
     let error: String = error.chars().take(500).collect();
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(if retry_at.is_some() {
-                OutboxStatus::Pending
-            } else {
-                OutboxStatus::Failed
-            }),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(error),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    if let Some(at) = retry_at {
-        diesel::update(outbox::table.find(id))
-            .set(outbox::next_attempt_at.eq(at))
-            .execute(conn)?;
-    }
+    let attempt = (
+        outbox::status.eq(if retry_at.is_some() {
+            OutboxStatus::Pending
+        } else {
+            OutboxStatus::Failed
+        }),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(error),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    );
+    // One statement either way: no reader sees the attempt counted without its retry time.
+    let row = outbox::table.find(id);
+    match retry_at {
+        Some(at) => diesel::update(row)
+            .set((attempt, outbox::next_attempt_at.eq(at)))
+            .execute(conn)?,
+        None => diesel::update(row).set(attempt).execute(conn)?,
+    };
     Ok(())
 }
 
