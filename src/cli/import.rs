@@ -4,6 +4,7 @@
 use super::ImportArgs;
 use super::support::{CliError, config, connection, lookup_org};
 use crate::config::MissingSecrets;
+use crate::domain::OrgKind;
 use crate::jobs::runner::{self, Lease};
 use crate::services::intake::{self, BatchInput, RunError};
 
@@ -31,7 +32,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
     let mut conn = connection(&config)?;
     let agency = lookup_org(&mut conn, &args.agency)?;
-    if agency.kind != "agency" {
+    if agency.kind != OrgKind::Agency {
         return Err(CliError::Input(format!(
             "`{}` is a {} organisation, not an agency",
             agency.slug, agency.kind

@@ -12,6 +12,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::intake::BatchStatus;
+use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::password::NewPassword;
 use crate::domain::scoring::{self, ContactType, ScoreInput, Warmth};
 use crate::domain::{OrgKind, Role, dedup};
@@ -541,7 +543,7 @@ pub(crate) fn make_batch(
     let batch = BatchRow {
         id: batch_id,
         agency_id: agency_id.to_string(),
-        kind: "consumer".into(),
+        kind: LeadKind::Consumer,
         order_id: None,
         segment: segment.into(),
         channel: channel.into(),
@@ -556,7 +558,7 @@ pub(crate) fn make_batch(
             segment.replace('.', "-"),
             created_at.format("%Y%m%d")
         )),
-        status: "done".into(),
+        status: BatchStatus::Done,
         error: None,
         rows_total: n as i32,
         rows_done: n as i32,
@@ -655,7 +657,7 @@ fn make_lead(
         id: uuid(rng),
         batch_id: batch_id.into(),
         agency_id: agency_id.into(),
-        kind: "consumer".into(),
+        kind: LeadKind::Consumer,
         segment: segment.into(),
         channel: channel.into(),
         first_name: Some(first.into()),
@@ -677,8 +679,8 @@ fn make_lead(
                 geo::pick(country.streets, rng)
             )
         }),
-        warmth: warmth.to_string(),
-        contact_type: contact_type.to_string(),
+        warmth,
+        contact_type,
         verified,
         consent_at: captured_at,
         consent_text: consent_text.into(),
@@ -689,7 +691,7 @@ fn make_lead(
         list_price_cents: price_cents,
         max_sales,
         sales_count: 0,
-        status: "available".into(),
+        status: LeadStatus::Available,
         created_at: batch_created,
     }
 }

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::market::PriceRuleKind;
+
 #[derive(Debug, Clone, Default)]
 pub struct PriceRules {
     pub warmth: HashMap<String, i64>,
@@ -25,31 +27,30 @@ pub struct PriceRules {
 
 impl PriceRules {
     /// From `(kind, match_value, factor_bp)` rows.
-    pub fn from_rows(rows: impl IntoIterator<Item = (String, String, i64)>) -> Self {
+    pub fn from_rows(rows: impl IntoIterator<Item = (PriceRuleKind, String, i64)>) -> Self {
         let mut r = PriceRules {
             freshness_floor_bp: 10_000,
             ..Default::default()
         };
         for (kind, value, bp) in rows {
-            match kind.as_str() {
-                "warmth" => {
+            match kind {
+                PriceRuleKind::Warmth => {
                     r.warmth.insert(value, bp);
                 }
-                "exclusive" => r.exclusive_bp = Some(bp),
-                "freshness_per_day" => r.freshness_per_day_bp = bp,
-                "freshness_floor" => r.freshness_floor_bp = bp,
-                "segment" => {
+                PriceRuleKind::Exclusive => r.exclusive_bp = Some(bp),
+                PriceRuleKind::FreshnessPerDay => r.freshness_per_day_bp = bp,
+                PriceRuleKind::FreshnessFloor => r.freshness_floor_bp = bp,
+                PriceRuleKind::Segment => {
                     r.segment.insert(value, bp);
                 }
-                "country" => {
+                PriceRuleKind::Country => {
                     r.country.insert(value, bp);
                 }
-                "quantity" => {
+                PriceRuleKind::Quantity => {
                     if let Ok(q) = value.parse() {
                         r.quantity.push((q, bp));
                     }
                 }
-                _ => {}
             }
         }
         r
@@ -168,7 +169,7 @@ mod tests {
                 ("quantity", "10", 9500),
                 ("quantity", "50", 9000),
             ]
-            .map(|(k, v, b)| (k.to_string(), v.to_string(), b)),
+            .map(|(k, v, b)| (k.parse().unwrap(), v.to_string(), b)),
         )
     }
 

@@ -57,11 +57,7 @@ pub fn create_user(
         let org = store::organisations::find_by_slug(conn, org_slug).map_err(|_| {
             AppError::invalid("org", format!("no organisation with slug `{org_slug}`"))
         })?;
-        let kind: OrgKind = org
-            .kind
-            .parse()
-            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-        org::check_role_fits(role, kind).map_err(|e| AppError::invalid("role", e))?;
+        org::check_role_fits(role, org.kind).map_err(|e| AppError::invalid("role", e))?;
         if store::users::find_active_by_email(conn, email.as_str())?.is_some() {
             return Err(AppError::Conflict {
                 code: "email_taken",

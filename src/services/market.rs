@@ -9,7 +9,10 @@ use chrono::NaiveDateTime;
 
 use crate::config::DisputeConfig;
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::OrgKind;
 use crate::domain::catalogue::{self, Cursor};
+use crate::domain::lead::{LeadKind, LeadStatus};
+use crate::domain::market::PriceRuleKind;
 use crate::domain::money::{self, commission};
 use crate::domain::pricing::{self, PriceFacts, PriceRules, Quote};
 use crate::error::{AppError, FieldProblem};
@@ -52,7 +55,7 @@ pub fn list_price(
     pricing::quote(
         &PriceFacts {
             base_cents,
-            warmth: &lead.warmth,
+            warmth: lead.warmth.as_str(),
             max_sales: lead.max_sales,
             segment: &lead.segment,
             country: &lead.country,
@@ -108,7 +111,7 @@ pub fn buy(
             checked.iter().map(|c| (c.sale.id.as_str(), c)).collect();
         let batch_ids: Vec<String> = checked
             .iter()
-            .filter(|c| c.sale.kind == "targeted")
+            .filter(|c| c.sale.kind == LeadKind::Targeted)
             .map(|c| c.sale.batch_id.clone())
             .collect();
         // Most purchases are of consumer leads: no orders to look up.
@@ -123,7 +126,7 @@ pub fn buy(
                 None => Some("no such lead"),
                 Some(c) if c.bought => Some("you bought this lead already"),
                 Some(c)
-                    if c.sale.kind == "targeted"
+                    if c.sale.kind == LeadKind::Targeted
                         && targeted.get(&c.sale.batch_id).map(String::as_str) != Some(buyer_id) =>
                 {
                     Some("no such lead")
@@ -133,7 +136,8 @@ pub fn buy(
                 }
                 Some(c) if c.agency_suspended() => Some("its agency's listings are suspended"),
                 Some(c)
-                    if c.sale.status != "available" || c.sale.sales_count >= c.sale.max_sales =>
+                    if c.sale.status != LeadStatus::Available
+                        || c.sale.sales_count >= c.sale.max_sales =>
                 {
                     Some("sold out")
                 }
@@ -277,7 +281,7 @@ pub fn set_credit_limit(
         let org = store::organisations::find_by_slug(conn, org_slug).map_err(|_| {
             AppError::invalid("org", format!("no organisation with slug `{org_slug}`"))
         })?;
-        if org.kind != "buyer" {
+        if org.kind != OrgKind::Buyer {
             return Err(AppError::invalid(
                 "org",
                 format!("`{org_slug}` is not a buyer"),
@@ -425,37 +429,38 @@ pub fn tune_price_rule(
     match_value: &str,
     factor: &str,
 ) -> Result<(), AppError> {
-    let kinds = [
-        "warmth",
-        "exclusive",
-        "freshness_per_day",
-        "freshness_floor",
-        "segment",
-        "country",
-        "quantity",
-    ];
     let mut problems = Vec::new();
-    if !kinds.contains(&kind) {
+    // `None` (an unknown kind) is a problem; its other checks run as for a plain rule.
+    let kind: Option<PriceRuleKind> = kind.parse().ok();
+    if kind.is_none() {
+        let kinds: Vec<&str> = PriceRuleKind::ALL
+            .iter()
+            .map(PriceRuleKind::as_str)
+            .collect();
         problems.push(FieldProblem::new(
             "kind",
             format!("must be one of {}", kinds.join(", ")),
         ));
     }
     let match_value = match kind {
-        "exclusive" => "1".to_string(),
-        "freshness_per_day" | "freshness_floor" => String::new(),
-        "country" => match_value.trim().to_ascii_uppercase(),
+        Some(PriceRuleKind::Exclusive) => "1".to_string(),
+        Some(PriceRuleKind::FreshnessPerDay | PriceRuleKind::FreshnessFloor) => String::new(),
+        Some(PriceRuleKind::Country) => match_value.trim().to_ascii_uppercase(),
         _ => match_value.trim().to_string(),
     };
     match kind {
-        "warmth" if !matches!(match_value.as_str(), "cold" | "warm" | "hot") => problems.push(
-            FieldProblem::new("match_value", "a warmth rule matches cold, warm or hot"),
-        ),
-        "segment" | "country" if match_value.is_empty() => problems.push(FieldProblem::new(
-            "match_value",
-            "name the segment or country",
-        )),
-        "quantity" if match_value.parse::<u32>().map_or(true, |q| q < 2) => {
+        Some(PriceRuleKind::Warmth) if !matches!(match_value.as_str(), "cold" | "warm" | "hot") => {
+            problems.push(FieldProblem::new(
+                "match_value",
+                "a warmth rule matches cold, warm or hot",
+            ))
+        }
+        Some(PriceRuleKind::Segment | PriceRuleKind::Country) if match_value.is_empty() => problems
+            .push(FieldProblem::new(
+                "match_value",
+                "name the segment or country",
+            )),
+        Some(PriceRuleKind::Quantity) if match_value.parse::<u32>().map_or(true, |q| q < 2) => {
             problems.push(FieldProblem::new(
                 "match_value",
                 "a quantity tier starts at a whole number of 2 or more",
@@ -479,9 +484,9 @@ pub fn tune_price_rule(
             }
         }
     };
-    if !problems.is_empty() {
+    let (Some(kind), true) = (kind, problems.is_empty()) else {
         return Err(AppError::Validation(problems));
-    }
+    };
     write_transaction(conn, |conn| -> Result<(), AppError> {
         match factor_bp {
             Some(bp) => store::pricing::set_price_rule(conn, kind, &match_value, bp)?,

@@ -2,6 +2,7 @@
 
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::dedup;
+use crate::domain::intake::SuppressionKind;
 use crate::domain::intake::row::parse_phone;
 use crate::error::AppError;
 use crate::store;
@@ -32,17 +33,17 @@ pub fn add(
     let country = default_country
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty());
-    let mut keys: Vec<(String, &str)> = Vec::new();
+    let mut keys: Vec<(String, SuppressionKind)> = Vec::new();
     let mut invalid = Vec::new();
     for raw in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
         if raw.contains('@') {
             let lower = raw.to_lowercase();
             if email_address::EmailAddress::parse_with_options(&lower, Default::default()).is_ok() {
-                keys.push((dedup::email_key(&lower), "email"));
+                keys.push((dedup::email_key(&lower), SuppressionKind::Email));
                 continue;
             }
         } else if let Some(e164) = parse_phone(raw, country.as_deref()) {
-            keys.push((dedup::phone_key(&e164), "phone"));
+            keys.push((dedup::phone_key(&e164), SuppressionKind::Phone));
             continue;
         }
         invalid.push(raw.chars().take(80).collect());

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{api_keys, organisations};
+use crate::domain::OrgKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_keys)]
@@ -106,7 +107,7 @@ pub fn active_key_org(
     conn: &mut AnyConnection,
     key_id: &str,
     organisation_id: &str,
-) -> QueryResult<Option<(String, String, String)>> {
+) -> QueryResult<Option<(String, OrgKind, String)>> {
     api_keys::table
         .inner_join(organisations::table)
         .filter(api_keys::id.eq(key_id))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::batches;
+use crate::domain::intake::BatchStatus;
+use crate::domain::lead::LeadKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = batches)]
@@ -12,7 +14,7 @@ use crate::db::schema::batches;
 pub struct BatchRow {
     pub id: String,
     pub agency_id: String,
-    pub kind: String,
+    pub kind: LeadKind,
     pub order_id: Option<String>,
     pub segment: String,
     pub channel: String,
@@ -23,7 +25,7 @@ pub struct BatchRow {
     pub consent_text: String,
     pub source: String,
     pub filename: Option<String>,
-    pub status: String,
+    pub status: BatchStatus,
     pub error: Option<String>,
     pub rows_total: i32,
     pub rows_done: i32,
@@ -132,7 +134,7 @@ pub fn set_header(
 pub fn finish(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<usize> {
     diesel::update(batches::table.find(batch_id))
         .set((
-            batches::status.eq("done"),
+            batches::status.eq(BatchStatus::Done),
             batches::finished_at.eq(super::now()),
             batches::locked_by.eq(None::<String>),
             batches::locked_until.eq(None::<NaiveDateTime>),
@@ -143,7 +145,7 @@ pub fn finish(conn: &mut AnyConnection, batch_id: &str) -> QueryResult<usize> {
 pub fn fail(conn: &mut AnyConnection, batch_id: &str, reason: &str) -> QueryResult<usize> {
     diesel::update(batches::table.find(batch_id))
         .set((
-            batches::status.eq("failed"),
+            batches::status.eq(BatchStatus::Failed),
             batches::error.eq(reason),
             batches::finished_at.eq(super::now()),
             batches::locked_by.eq(None::<String>),
@@ -161,7 +163,7 @@ pub fn claim_next(
 ) -> QueryResult<Option<BatchRow>> {
     let now = super::now();
     let candidates: Vec<String> = batches::table
-        .filter(batches::status.eq("processing"))
+        .filter(batches::status.eq(BatchStatus::Processing))
         .filter(
             batches::locked_until
                 .is_null()
@@ -175,7 +177,7 @@ pub fn claim_next(
         let claimed = diesel::update(
             batches::table
                 .filter(batches::id.eq(&id))
-                .filter(batches::status.eq("processing"))
+                .filter(batches::status.eq(BatchStatus::Processing))
                 .filter(
                     batches::locked_until
                         .is_null()
@@ -209,7 +211,7 @@ pub fn renew_lease(
         batches::table
             .filter(batches::id.eq(batch_id))
             .filter(batches::locked_by.eq(worker))
-            .filter(batches::status.eq("processing")),
+            .filter(batches::status.eq(BatchStatus::Processing)),
     )
     .set(batches::locked_until.eq(super::now() + lease))
     .execute(conn)
@@ -232,7 +234,7 @@ pub fn find_realtime(
     let mut q = batches::table
         .filter(batches::agency_id.eq(&template.agency_id))
         .filter(batches::source.eq("api-realtime"))
-        .filter(batches::kind.eq(&template.kind))
+        .filter(batches::kind.eq(template.kind))
         .filter(batches::segment.eq(&template.segment))
         .filter(batches::channel.eq(&template.channel))
         .filter(batches::price_cents.eq(template.price_cents))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, organisations, purchases};
+use crate::domain::lead::{LeadKind, LeadStatus};
+use crate::domain::{OrgKind, OrgStatus};
 
 /// What a catalogue row may hold: filterable facts only, never contact fields.
 #[derive(Debug, Clone, Queryable)]
@@ -75,8 +77,8 @@ fn open_catalogue<'a>(
 ) -> Boxed<'a> {
     use diesel::dsl::{exists, not};
     let mut q = leads::table
-        .filter(leads::kind.eq("consumer"))
-        .filter(leads::status.eq("available"))
+        .filter(leads::kind.eq(LeadKind::Consumer))
+        .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .into_boxed();
     if !suspended.is_empty() {
@@ -196,8 +198,8 @@ pub fn page(
             .collect(),
     };
     let suspended: Vec<String> = organisations::table
-        .filter(organisations::kind.eq("agency"))
-        .filter(organisations::status.ne("active"))
+        .filter(organisations::kind.eq(OrgKind::Agency))
+        .filter(organisations::status.ne(OrgStatus::Active))
         .select(organisations::id)
         .load(conn)?;
     // Counting the matches, then taking off the few this buyer bought, spares each of

@@ -8,6 +8,8 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{batch_files, batch_rejects, lead_details, leads, suppressions};
+use crate::domain::intake::{RejectOutcome, SuppressionKind};
+use crate::domain::lead::LeadStatus;
 
 /// Bytes per stored piece of an uploaded file.
 pub const FILE_CHUNK_BYTES: usize = 1 << 20;
@@ -63,8 +65,7 @@ pub struct RejectRow {
     pub id: String,
     pub batch_id: String,
     pub row_number: i32,
-    /// `rejected`, `duplicate` or `suppressed`.
-    pub outcome: String,
+    pub outcome: RejectOutcome,
     /// `code: message` entries joined by `; `.
     pub reasons: String,
     /// The row's cells as uploaded, as a JSON array.
@@ -210,7 +211,7 @@ pub fn ip_capture_times(
 /// Returns how many were new.
 pub fn add_suppressions(
     conn: &mut AnyConnection,
-    entries: &[(String, &str)],
+    entries: &[(String, SuppressionKind)],
     reason: &str,
     source: &str,
 ) -> QueryResult<usize> {
@@ -227,7 +228,7 @@ pub fn add_suppressions(
             (
                 suppressions::key_hash.eq(k.clone()),
                 // Owned: small batches go as prepared statements, keyed by a 'static type.
-                suppressions::kind.eq(kind.to_string()),
+                suppressions::kind.eq(*kind),
                 suppressions::reason.eq(reason.to_string()),
                 suppressions::source.eq(source.to_string()),
                 suppressions::created_at.eq(now),
@@ -247,19 +248,23 @@ pub fn withdraw_suppressed_leads(conn: &mut AnyConnection, keys: &[String]) -> Q
     let mut n = 0;
     for chunk in keys.chunks(KEYS_PER_QUERY) {
         n += diesel::update(
-            leads::table.filter(leads::status.eq("available")).filter(
-                leads::email_key
-                    .eq_any(chunk)
-                    .or(leads::phone_key.eq_any(chunk)),
-            ),
+            leads::table
+                .filter(leads::status.eq(LeadStatus::Available))
+                .filter(
+                    leads::email_key
+                        .eq_any(chunk)
+                        .or(leads::phone_key.eq_any(chunk)),
+                ),
         )
-        .set(leads::status.eq("withdrawn"))
+        .set(leads::status.eq(LeadStatus::Withdrawn))
         .execute(conn)?;
     }
     Ok(n)
 }
 
-pub fn suppression_counts(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
+pub fn suppression_counts(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(SuppressionKind, String, i64)>> {
     suppressions::table
         .group_by((suppressions::kind, suppressions::reason))
         .select((

@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::lead_events;
+use crate::domain::lead::EngagementKind;
 
 /// Records `kind` for a lead unless it was recorded before; `true` when it is new.
 pub fn record_once(
     conn: &mut AnyConnection,
     lead_id: &str,
-    kind: &str,
+    kind: EngagementKind,
     occurred_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -34,7 +35,7 @@ pub fn record_once(
 }
 
 /// The kinds recorded for a lead.
-pub fn kinds(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<Vec<String>> {
+pub fn kinds(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<Vec<EngagementKind>> {
     lead_events::table
         .filter(lead_events::lead_id.eq(lead_id))
         .select(lead_events::kind)

@@ -6,6 +6,8 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::leads;
+use crate::domain::lead::{LeadKind, LeadStatus};
+use crate::domain::scoring::{ContactType, Warmth};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = leads)]
@@ -14,7 +16,7 @@ pub struct NewLeadRow {
     pub id: String,
     pub batch_id: String,
     pub agency_id: String,
-    pub kind: String,
+    pub kind: LeadKind,
     pub segment: String,
     pub channel: String,
     pub first_name: Option<String>,
@@ -30,8 +32,8 @@ pub struct NewLeadRow {
     pub city: Option<String>,
     pub postal_code: Option<String>,
     pub street: Option<String>,
-    pub warmth: String,
-    pub contact_type: String,
+    pub warmth: Warmth,
+    pub contact_type: ContactType,
     pub verified: bool,
     pub consent_at: NaiveDateTime,
     pub consent_text: String,
@@ -42,7 +44,7 @@ pub struct NewLeadRow {
     pub list_price_cents: i64,
     pub max_sales: i32,
     pub sales_count: i32,
-    pub status: String,
+    pub status: LeadStatus,
     pub created_at: NaiveDateTime,
     /// `domain::catalogue::postal_key` of the country and postal code.
     pub postal_key: Option<String>,
@@ -65,7 +67,7 @@ pub fn agency_totals(conn: &mut AnyConnection, agency_id: &str) -> QueryResult<(
         .get_result(conn)?;
     let available = leads::table
         .filter(leads::agency_id.eq(agency_id))
-        .filter(leads::status.eq("available"))
+        .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .count()
         .get_result(conn)?;
@@ -79,8 +81,8 @@ pub fn agency_totals(conn: &mut AnyConnection, agency_id: &str) -> QueryResult<(
 /// Consumer leads a buyer could buy now, per top-level segment, most first.
 pub fn open_catalogue_by_segment(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
     let rows: Vec<(String, i64)> = leads::table
-        .filter(leads::kind.eq("consumer"))
-        .filter(leads::status.eq("available"))
+        .filter(leads::kind.eq(LeadKind::Consumer))
+        .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .group_by(leads::segment)
         .select((leads::segment, diesel::dsl::count_star()))
@@ -98,8 +100,8 @@ pub fn open_catalogue_by_segment(conn: &mut AnyConnection) -> QueryResult<Vec<(S
 /// Open consumer leads captured since `since`.
 pub fn open_catalogue_since(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryResult<i64> {
     leads::table
-        .filter(leads::kind.eq("consumer"))
-        .filter(leads::status.eq("available"))
+        .filter(leads::kind.eq(LeadKind::Consumer))
+        .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .filter(leads::captured_at.ge(since))
         .count()
@@ -107,7 +109,7 @@ pub fn open_catalogue_since(conn: &mut AnyConnection, since: NaiveDateTime) -> Q
 }
 
 /// Leads per status across the marketplace.
-pub fn count_by_status(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+pub fn count_by_status(conn: &mut AnyConnection) -> QueryResult<Vec<(LeadStatus, i64)>> {
     leads::table
         .group_by(leads::status)
         .select((leads::status, diesel::dsl::count_star()))
@@ -157,8 +159,8 @@ pub struct ScoreFacts {
     pub email: Option<String>,
     pub street: Option<String>,
     pub postal_code: Option<String>,
-    pub warmth: String,
-    pub contact_type: String,
+    pub warmth: Warmth,
+    pub contact_type: ContactType,
     pub verified: bool,
     pub captured_at: NaiveDateTime,
     pub flags: String,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::orders;
+use crate::domain::market::OrderStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
@@ -15,7 +16,7 @@ pub struct OrderRow {
     pub buyer_id: String,
     pub name: String,
     pub segment: Option<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -26,7 +27,7 @@ pub fn insert(conn: &mut AnyConnection, row: &OrderRow) -> QueryResult<usize> {
 pub fn find_open(conn: &mut AnyConnection, order_id: &str) -> QueryResult<Option<OrderRow>> {
     orders::table
         .filter(orders::id.eq(order_id))
-        .filter(orders::status.eq("open"))
+        .filter(orders::status.eq(OrderStatus::Open))
         .select(OrderRow::as_select())
         .first(conn)
         .optional()

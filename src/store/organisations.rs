@@ -5,16 +5,16 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::organisations;
-use crate::domain::OrgKind;
+use crate::domain::{OrgKind, OrgStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
     pub id: String,
-    pub kind: String,
+    pub kind: OrgKind,
     pub name: String,
     pub slug: String,
-    pub status: String,
+    pub status: OrgStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -22,10 +22,10 @@ pub struct OrganisationRow {
 #[diesel(table_name = organisations)]
 pub struct NewOrganisation<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
+    pub kind: OrgKind,
     pub name: &'a str,
     pub slug: &'a str,
-    pub status: &'a str,
+    pub status: OrgStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -38,10 +38,10 @@ pub fn create(
     let id = super::new_id();
     let row = NewOrganisation {
         id: &id,
-        kind: kind.as_str(),
+        kind,
         name,
         slug,
-        status: "active",
+        status: OrgStatus::Active,
         created_at: super::now(),
     };
     diesel::insert_into(organisations::table)
@@ -85,7 +85,7 @@ pub fn lock(conn: &mut AnyConnection, org_id: &str) -> QueryResult<()> {
 /// Agencies and buyers: the platform organisation exists on every install.
 pub fn count_customers(conn: &mut AnyConnection) -> QueryResult<i64> {
     organisations::table
-        .filter(organisations::kind.ne("platform"))
+        .filter(organisations::kind.ne(OrgKind::Platform))
         .count()
         .get_result(conn)
 }
@@ -94,7 +94,7 @@ pub fn count_customers(conn: &mut AnyConnection) -> QueryResult<i64> {
 pub const PLATFORM_SLUG: &str = "platform";
 
 /// Organisations per kind, for dashboards.
-pub fn count_by_kind(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+pub fn count_by_kind(conn: &mut AnyConnection) -> QueryResult<Vec<(OrgKind, i64)>> {
     organisations::table
         .group_by(organisations::kind)
         .select((organisations::kind, diesel::dsl::count_star()))

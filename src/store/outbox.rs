@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::outbox;
+use crate::domain::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -16,7 +17,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
 }
 
@@ -47,7 +48,7 @@ pub fn enqueue(
                 outbox::subject.eq(mail.subject),
                 outbox::text_body.eq(mail.text),
                 outbox::html_body.eq(mail.html),
-                outbox::status.eq("pending"),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::created_at.eq(now),
@@ -66,7 +67,7 @@ pub fn claim_due(
 ) -> QueryResult<Vec<OutboxRow>> {
     let due = || {
         outbox::status
-            .eq("pending")
+            .eq(OutboxStatus::Pending)
             .and(outbox::next_attempt_at.le(now))
             .and(
                 outbox::locked_until
@@ -101,7 +102,7 @@ pub fn claim_due(
 pub fn mark_sent(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::sent_at.eq(now),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -118,28 +119,29 @@ pub fn mark_failed(
     retry_at: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
     let error: String = error.chars().take(500).collect();
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(if retry_at.is_some() {
-                "pending"
-            } else {
-                "failed"
-            }),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(error),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    if let Some(at) = retry_at {
-        diesel::update(outbox::table.find(id))
-            .set(outbox::next_attempt_at.eq(at))
-            .execute(conn)?;
-    }
+    let attempt = (
+        outbox::status.eq(if retry_at.is_some() {
+            OutboxStatus::Pending
+        } else {
+            OutboxStatus::Failed
+        }),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(error),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    );
+    // One statement either way: no reader sees the attempt counted without its retry time.
+    let row = outbox::table.find(id);
+    match retry_at {
+        Some(at) => diesel::update(row)
+            .set((attempt, outbox::next_attempt_at.eq(at)))
+            .execute(conn)?,
+        None => diesel::update(row).set(attempt).execute(conn)?,
+    };
     Ok(())
 }
 
 /// (template, recipient, status) of every outbox row, oldest first (tests and the desk).
-pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, String)>> {
+pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, OutboxStatus)>> {
     outbox::table
         .order(outbox::created_at.asc())
         .select((outbox::template, outbox::recipient, outbox::status))

@@ -6,9 +6,11 @@ use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, price_rules, pricing_state};
 
 use super::purchases::{SaleFacts, sale_facts_columns};
+use crate::domain::lead::{LeadKind, LeadStatus};
+use crate::domain::market::PriceRuleKind;
 
-pub fn price_rules(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, i64)>> {
-    let rows: Vec<(String, String, i32)> = price_rules::table
+pub fn price_rules(conn: &mut AnyConnection) -> QueryResult<Vec<(PriceRuleKind, String, i64)>> {
+    let rows: Vec<(PriceRuleKind, String, i32)> = price_rules::table
         .select((
             price_rules::kind,
             price_rules::match_value,
@@ -24,7 +26,7 @@ pub fn price_rules(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String,
 /// Sets one price rule (insert or update).
 pub fn set_price_rule(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: PriceRuleKind,
     match_value: &str,
     factor_bp: i32,
 ) -> QueryResult<usize> {
@@ -45,7 +47,7 @@ pub fn set_price_rule(
 
 pub fn delete_price_rule(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: PriceRuleKind,
     match_value: &str,
 ) -> QueryResult<usize> {
     diesel::delete(price_rules::table.find((kind, match_value))).execute(conn)
@@ -60,8 +62,8 @@ pub fn chunk(
 ) -> QueryResult<Vec<(SaleFacts, i64)>> {
     leads::table
         .inner_join(batches::table)
-        .filter(leads::kind.eq("consumer"))
-        .filter(leads::status.eq("available"))
+        .filter(leads::kind.eq(LeadKind::Consumer))
+        .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .filter(leads::id.gt(after_id))
         .order(leads::id.asc())

@@ -10,14 +10,16 @@ use diesel::sql_types::{HasSqlType, Text};
 
 use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, organisations, purchases, suppressions};
+use crate::domain::OrgStatus;
+use crate::domain::lead::{LeadKind, LeadStatus};
 
 #[derive(Debug, Clone, Queryable)]
 pub struct SaleFacts {
     pub id: String,
     pub agency_id: String,
     pub batch_id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: LeadKind,
+    pub status: LeadStatus,
     pub warmth: String,
     pub segment: String,
     pub country: String,
@@ -63,7 +65,7 @@ pub fn sale_facts(conn: &mut AnyConnection, lead_ids: &[String]) -> QueryResult<
 #[derive(Debug, Clone, Queryable)]
 pub struct PurchaseFacts {
     pub sale: SaleFacts,
-    pub agency_status: String,
+    pub agency_status: OrgStatus,
     pub bought: bool,
     /// The person's email or phone is on the suppression list.
     pub suppressed: bool,
@@ -71,7 +73,7 @@ pub struct PurchaseFacts {
 
 impl PurchaseFacts {
     pub fn agency_suspended(&self) -> bool {
-        self.agency_status != "active"
+        self.agency_status != OrgStatus::Active
     }
 }
 

@@ -15,7 +15,7 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
@@ -29,7 +29,7 @@ struct NewUser<'a> {
     email: &'a str,
     display_name: &'a str,
     password_hash: &'a str,
-    role: &'a str,
+    role: Role,
     active: bool,
     created_at: NaiveDateTime,
 }
@@ -50,7 +50,7 @@ pub fn create(
             email: email.as_str(),
             display_name,
             password_hash,
-            role: role.as_str(),
+            role,
             active: true,
             created_at: super::now(),
         })
@@ -93,7 +93,7 @@ pub fn deactivate(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> 
 }
 
 /// Users per role, for the admin dashboard.
-pub fn count_by_role(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+pub fn count_by_role(conn: &mut AnyConnection) -> QueryResult<Vec<(Role, i64)>> {
     users::table
         .group_by(users::role)
         .select((users::role, diesel::dsl::count_star()))

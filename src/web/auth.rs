@@ -143,23 +143,15 @@ impl FromRequest for CurrentUser {
                 session.purge();
                 return Err(login());
             };
-            let role = user
-                .role
-                .parse::<Role>()
-                .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
-            let org_kind = org
-                .kind
-                .parse::<OrgKind>()
-                .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
             Ok(CurrentUser {
                 id: user.id,
                 email: user.email,
                 display_name: user.display_name,
-                role,
+                role: user.role,
                 org_id: org.id,
                 org_name: org.name,
                 org_slug: org.slug,
-                org_kind,
+                org_kind: org.kind,
                 csrf_token: super::csrf::token(&session)?,
             })
         })

@@ -7,6 +7,8 @@
 //! organisation through the account services and exchanges an API key for a token.
 
 use leadmarket::domain::Role;
+use leadmarket::domain::intake::BatchStatus;
+use leadmarket::domain::lead::LeadKind;
 use leadmarket::services::{billing, market};
 use leadmarket::store::{self, batches::BatchRow, organisations::OrganisationRow};
 use serde_json::{Value, json};
@@ -199,7 +201,7 @@ impl<'a> BatchBuilder<'a> {
         let row = BatchRow {
             id: uuid::Uuid::new_v4().to_string(),
             agency_id: self.agency.id.clone(),
-            kind: "consumer".into(),
+            kind: LeadKind::Consumer,
             order_id: None,
             segment: "insurance.car".into(),
             channel: "web_form".into(),
@@ -210,7 +212,7 @@ impl<'a> BatchBuilder<'a> {
             consent_text: "I agree to be contacted.".into(),
             source: "api".into(),
             filename: None,
-            status: "done".into(),
+            status: BatchStatus::Done,
             error: None,
             rows_total: 10,
             rows_done: 10,

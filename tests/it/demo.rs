@@ -1,6 +1,7 @@
 //! The demo seed writes a believable marketplace on both backends.
 
 use leadmarket::demo;
+use leadmarket::domain::OrgKind;
 use leadmarket::store;
 
 use crate::helpers::TestApp;
@@ -36,14 +37,16 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     assert!(by.contains(&Some("platform")) && by.contains(&Some("agency")));
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
-    let count = |k: &str| {
+    let count = |k: OrgKind| {
         kinds
             .iter()
-            .find(|(kind, _)| kind == k)
+            .find(|(kind, _)| *kind == k)
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
-    assert!(count("agency") >= 5 && count("buyer") >= 8 && count("platform") == 1);
+    assert!(
+        count(OrgKind::Agency) >= 5 && count(OrgKind::Buyer) >= 8 && count(OrgKind::Platform) == 1
+    );
     // Buyers bought through the real purchase path: sales, balances and ledger agree.
     let (total, unbalanced) = store::ledger::trial_balance(&mut conn).unwrap();
     assert_eq!(total, 0);

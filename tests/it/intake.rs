@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use leadmarket::domain::Role;
+use leadmarket::domain::market::OrderStatus;
 use leadmarket::services::{intake, suppression};
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -607,7 +608,7 @@ async fn targeted_batches_need_an_open_order(app: &TestApp) {
         buyer_id: buyer.id.clone(),
         name: "Loans, north".into(),
         segment: Some("finance.loans".into()),
-        status: "open".into(),
+        status: OrderStatus::Open,
         created_at: store::now(),
     };
     app.with_conn(|c| store::orders::insert(c, &order)).unwrap();

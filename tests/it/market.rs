@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use leadmarket::db::schema::{buyer_accounts, leads, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::lead::LeadStatus;
 use leadmarket::services::market;
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -722,7 +723,7 @@ async fn the_total_is_exact_up_to_the_cap_then_a_lower_bound(app: &TestApp) {
     let exact: i64 = app.with_conn(|c| {
         leads::table
             .filter(leads::country.eq("GB"))
-            .filter(leads::status.eq("available"))
+            .filter(leads::status.eq(LeadStatus::Available))
             .filter(leads::sales_count.lt(leads::max_sales))
             .count()
             .get_result(c)

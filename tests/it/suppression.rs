@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 use leadmarket::db::schema::leads;
+use leadmarket::domain::intake::SuppressionKind;
+use leadmarket::domain::market::OrderStatus;
 use leadmarket::domain::{Role, dedup};
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -135,7 +137,7 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
         buyer_id: buyer_id.clone(),
         name: "Loans".into(),
         segment: Some("finance.loans".into()),
-        status: "open".into(),
+        status: OrderStatus::Open,
         created_at: store::now(),
     };
     app.with_conn(|c| store::orders::insert(c, &order)).unwrap();
@@ -169,8 +171,8 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
         store::intake::add_suppressions(
             c,
             &[
-                (dedup::email_key("ann1@example.com"), "email"),
-                (dedup::phone_key("+447911123457"), "phone"),
+                (dedup::email_key("ann1@example.com"), SuppressionKind::Email),
+                (dedup::phone_key("+447911123457"), SuppressionKind::Phone),
             ],
             "opt_out",
             "test",

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+use crate::domain::lead::LeadKind;
 use crate::domain::problem::FieldProblem;
 use crate::domain::text::{TextKind, problem, refused_character};
 
@@ -31,8 +32,7 @@ pub struct BatchInput {
 /// Checked batch terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchTerms {
-    /// `consumer` or `targeted`.
-    pub kind: String,
+    pub kind: LeadKind,
     pub order_id: Option<String>,
     pub segment: String,
     pub channel: String,
@@ -55,8 +55,9 @@ impl BatchInput {
     /// The order whose being open [`BatchTerms::parse`] needs to know: only a targeted
     /// batch's, and only when it is a well-formed id.
     pub fn order_to_look_up(&self) -> Option<&str> {
-        let kind = non_empty(&self.kind).unwrap_or("consumer");
-        non_empty(&self.order_id).filter(|o| kind == "targeted" && uuid::Uuid::parse_str(o).is_ok())
+        let kind = non_empty(&self.kind).unwrap_or("consumer").parse();
+        non_empty(&self.order_id)
+            .filter(|o| kind == Ok(LeadKind::Targeted) && uuid::Uuid::parse_str(o).is_ok())
     }
 
     /// Terms holding a character PostgreSQL cannot store or no term should hold.
@@ -92,8 +93,9 @@ impl BatchTerms {
         if !p.is_empty() {
             return Err(p);
         }
-        let kind = non_empty(&input.kind).unwrap_or("consumer");
-        if !matches!(kind, "consumer" | "targeted") {
+        // `None` (an unknown kind) is a problem below and checks on as not targeted.
+        let kind: Option<LeadKind> = non_empty(&input.kind).unwrap_or("consumer").parse().ok();
+        if kind.is_none() {
             p.push(FieldProblem::new("kind", "must be consumer or targeted"));
         }
         let segment = non_empty(&input.segment);
@@ -122,7 +124,7 @@ impl BatchTerms {
             ));
         }
         let max_sales = input.max_sales.unwrap_or(1);
-        if kind == "consumer" && !(1..=10).contains(&max_sales) {
+        if kind == Some(LeadKind::Consumer) && !(1..=10).contains(&max_sales) {
             p.push(FieldProblem::new("max_sales", "must be from 1 to 10"));
         }
         let billing = non_empty(&input.billing).unwrap_or("per_lead");
@@ -154,14 +156,14 @@ impl BatchTerms {
             ));
         }
         let order_id = match (kind, non_empty(&input.order_id)) {
-            ("targeted", None) => {
+            (Some(LeadKind::Targeted), None) => {
                 p.push(FieldProblem::new(
                     "order_id",
                     "is required for a targeted batch",
                 ));
                 None
             }
-            ("targeted", Some(o)) => {
+            (Some(LeadKind::Targeted), Some(o)) => {
                 if !order_open {
                     p.push(FieldProblem::new("order_id", "is not an open order"));
                 }
@@ -176,16 +178,20 @@ impl BatchTerms {
             }
             (_, None) => None,
         };
-        if !p.is_empty() {
+        let (Some(kind), true) = (kind, p.is_empty()) else {
             return Err(p);
-        }
+        };
         Ok(Self {
-            kind: kind.to_string(),
+            kind,
             order_id,
             segment: segment.unwrap_or_default().to_string(),
             channel: channel.unwrap_or_default().to_string(),
             price_cents,
-            max_sales: if kind == "targeted" { 1 } else { max_sales },
+            max_sales: if kind == LeadKind::Targeted {
+                1
+            } else {
+                max_sales
+            },
             billing: billing.to_string(),
             action_price_cents,
             consent_text,
@@ -218,7 +224,7 @@ mod tests {
     #[test]
     fn defaults_fill_a_consumer_batch() {
         let t = BatchTerms::parse(&input(), Some("a.csv"), &known(), &known(), false).unwrap();
-        assert_eq!(t.kind, "consumer");
+        assert_eq!(t.kind, LeadKind::Consumer);
         assert_eq!(t.max_sales, 1);
         assert_eq!(t.billing, "per_lead");
         assert_eq!(t.filename.as_deref(), Some("a.csv"));

@@ -9,11 +9,12 @@ use std::io::Read;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::intake::Header;
 use crate::domain::intake::csv_file::{CsvFile, RawRecord};
 use crate::domain::intake::decision::Reason;
 use crate::domain::intake::header::BatchSupplies;
 use crate::domain::intake::terms::BatchTerms;
+use crate::domain::intake::{BatchStatus, Header};
+use crate::domain::lead::EngagementKind;
 use crate::domain::scoring::{self, ScoreInput};
 use crate::error::AppError;
 use crate::store::batches::{BatchRow, ChunkCounts};
@@ -65,7 +66,7 @@ pub fn prepare_batch(
         consent_text: terms.consent_text,
         source: source.to_string(),
         filename: terms.filename,
-        status: "processing".into(),
+        status: BatchStatus::Processing,
         error: None,
         rows_total: 0,
         rows_done: 0,
@@ -155,7 +156,7 @@ pub fn realtime_batch(
         if let Some(existing) = store::batches::find_realtime(conn, &template, midnight)? {
             return Ok(existing);
         }
-        template.status = "done".into();
+        template.status = BatchStatus::Done;
         template.headers = String::new();
         store::batches::insert(conn, &template)?;
         Ok(template)
@@ -205,15 +206,6 @@ pub enum RowOutcome {
 }
 
 impl RowOutcome {
-    fn outcome(&self) -> &'static str {
-        match self {
-            RowOutcome::Accepted { .. } => "accepted",
-            RowOutcome::Rejected(_) => "rejected",
-            RowOutcome::Duplicate(_) => "duplicate",
-            RowOutcome::Suppressed(_) => "suppressed",
-        }
-    }
-
     pub fn reasons(&self) -> &[Reason] {
         match self {
             RowOutcome::Accepted { .. } => &[],
@@ -314,12 +306,9 @@ pub fn record_engagement(
     kind: &str,
     occurred_at: Option<NaiveDateTime>,
 ) -> Result<(bool, i32), AppError> {
-    if !matches!(kind, "opened" | "clicked" | "answered") {
-        return Err(AppError::invalid(
-            "kind",
-            "must be opened, clicked or answered",
-        ));
-    }
+    let kind: EngagementKind = kind
+        .parse()
+        .map_err(|_| AppError::invalid("kind", "must be opened, clicked or answered"))?;
     let now = store::now();
     if occurred_at.is_some_and(|t| t > now + TimeDelta::minutes(5)) {
         return Err(AppError::invalid("occurred_at", "is in the future"));
@@ -330,20 +319,14 @@ pub fn record_engagement(
         let new =
             store::lead_events::record_once(conn, lead_id, kind, occurred_at.unwrap_or(now), now)?;
         let kinds = store::lead_events::kinds(conn, lead_id)?;
-        let has = |k: &str| kinds.iter().any(|x| x == k);
+        let has = |k: EngagementKind| kinds.contains(&k);
         let score = scoring::score(&ScoreInput {
             has_name: lead.first_name.is_some() || lead.last_name.is_some(),
             has_phone: lead.phone.is_some(),
             has_email: lead.email.is_some(),
             has_address: lead.street.is_some() && lead.postal_code.is_some(),
-            warmth: lead
-                .warmth
-                .parse()
-                .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
-            contact_type: lead
-                .contact_type
-                .parse()
-                .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?,
+            warmth: lead.warmth,
+            contact_type: lead.contact_type,
             verified: lead.verified,
             age_days: (now.date() - lead.captured_at.date()).num_days(),
             soft_flags: if lead.flags.is_empty() {
@@ -352,9 +335,9 @@ pub fn record_engagement(
                 lead.flags.split(',').count()
             },
             engagement: scoring::Engagement {
-                opened: has("opened"),
-                clicked: has("clicked"),
-                answered: has("answered"),
+                opened: has(EngagementKind::Opened),
+                clicked: has(EngagementKind::Clicked),
+                answered: has(EngagementKind::Answered),
             },
         });
         store::leads::set_score(conn, lead_id, score)?;

@@ -16,7 +16,8 @@ use crate::domain::dedup;
 use crate::domain::intake::csv_file::{CsvFile, RawRecord};
 use crate::domain::intake::decision::{self, Decision, Keys, LeftOut, Reason};
 use crate::domain::intake::pseudo::{self, Severity, Signal};
-use crate::domain::intake::{Header, IntakeContext, ValidLead, parse_row};
+use crate::domain::intake::{Header, IntakeContext, RejectOutcome, ValidLead, parse_row};
+use crate::domain::lead::LeadStatus;
 use crate::domain::scoring::{self, ScoreInput};
 use crate::error::AppError;
 use crate::store;
@@ -78,7 +79,7 @@ impl Candidate {
             id,
             batch_id: batch.id.clone(),
             agency_id: batch.agency_id.clone(),
-            kind: batch.kind.clone(),
+            kind: batch.kind,
             phone_key: lead.phone.as_deref().map(dedup::phone_key),
             email_key: lead.email.as_deref().map(dedup::email_key),
             postal_key: crate::domain::catalogue::postal_key(
@@ -98,8 +99,8 @@ impl Candidate {
             city: lead.city,
             postal_code: lead.postal_code,
             street: lead.street,
-            warmth: lead.warmth.to_string(),
-            contact_type: lead.contact_type.to_string(),
+            warmth: lead.warmth,
+            contact_type: lead.contact_type,
             verified: lead.verified,
             consent_at: lead.consent_at,
             consent_text: lead.consent_text,
@@ -109,7 +110,7 @@ impl Candidate {
             list_price_cents: 0,
             max_sales: batch.max_sales,
             sales_count: 0,
-            status: "available".into(),
+            status: LeadStatus::Available,
             created_at: now,
         };
         Self {
@@ -335,15 +336,24 @@ pub(super) fn store_chunk(
     };
     let mut rejects = Vec::new();
     for ((row_number, record), outcome) in rows.iter().zip(&outcomes) {
-        match outcome {
+        let stored = match outcome {
             RowOutcome::Accepted { .. } => {
                 counts.accepted += 1;
                 continue;
             }
-            RowOutcome::Rejected(_) => counts.rejected += 1,
-            RowOutcome::Duplicate(_) => counts.duplicates += 1,
-            RowOutcome::Suppressed(_) => counts.suppressed += 1,
-        }
+            RowOutcome::Rejected(_) => {
+                counts.rejected += 1;
+                RejectOutcome::Rejected
+            }
+            RowOutcome::Duplicate(_) => {
+                counts.duplicates += 1;
+                RejectOutcome::Duplicate
+            }
+            RowOutcome::Suppressed(_) => {
+                counts.suppressed += 1;
+                RejectOutcome::Suppressed
+            }
+        };
         let cells = match record {
             RawRecord::Cells(c) | RawRecord::Unreadable(_, c) => c,
         };
@@ -351,7 +361,7 @@ pub(super) fn store_chunk(
             id: store::new_id(),
             batch_id: batch.id.clone(),
             row_number: *row_number,
-            outcome: outcome.outcome().to_string(),
+            outcome: stored,
             reasons: rejects::reasons_text(outcome.reasons()),
             raw: serde_json::to_string(cells).unwrap_or_else(|_| "[]".into()),
         });

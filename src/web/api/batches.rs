@@ -47,7 +47,7 @@ pub async fn get_batch(
         .await?;
     Ok(HttpResponse::Ok().json(BatchStatus {
         id: batch.id,
-        status: batch.status,
+        status: batch.status.to_string(),
         rows_total: batch.rows_total,
         rows_done: batch.rows_done,
         accepted: batch.accepted,

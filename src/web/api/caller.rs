@@ -73,12 +73,9 @@ impl FromRequest for ApiCaller {
                     )
                 })
                 .await?;
-            let ((org_id, kind, org_name), key_id) = found.ok_or_else(|| {
+            let ((org_id, org_kind, org_name), key_id) = found.ok_or_else(|| {
                 AppError::Unauthorized("the API key behind this token has been revoked".into())
             })?;
-            let org_kind = kind
-                .parse()
-                .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
             Ok(ApiCaller {
                 org_id,
                 org_kind,

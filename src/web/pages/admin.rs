@@ -39,8 +39,8 @@ pub async fn organisations(user: AdminUser, state: web::Data<AppState>) -> AppRe
                     id: o.id,
                     name: o.name,
                     slug: o.slug,
-                    kind: o.kind,
-                    status: o.status,
+                    kind: o.kind.to_string(),
+                    status: o.status.to_string(),
                     created: o.created_at.format("%Y-%m-%d").to_string(),
                 })
                 .collect())

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::app::AppState;
+use crate::domain::intake::BatchStatus;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::intake;
 use crate::store;
@@ -49,13 +50,13 @@ fn view(b: BatchRow, currency: &str) -> BatchView {
         suppressed: thousands(b.suppressed.into()),
         not_accepted: b.rejected + b.duplicates + b.suppressed,
         created: b.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        processing: b.status == "processing",
+        processing: b.status == BatchStatus::Processing,
         filename: b.filename.unwrap_or_default(),
         id: b.id,
-        kind: b.kind,
+        kind: b.kind.to_string(),
         segment: b.segment,
         channel: b.channel,
-        status: b.status,
+        status: b.status.to_string(),
         source: b.source,
         billing: b.billing,
         max_sales: b.max_sales,

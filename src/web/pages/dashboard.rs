@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::TimeDelta;
 
 use crate::app::AppState;
-use crate::domain::Role;
+use crate::domain::{OrgKind, Role};
 use crate::error::AppResult;
 use crate::store;
 use crate::web::auth::CurrentUser;
@@ -133,7 +133,7 @@ fn agency(
                 ),
                 Cell::text(b.segment),
                 Cell::text(b.channel),
-                Cell::text(b.status),
+                Cell::text(b.status.as_str()),
                 Cell::num(i64::from(b.accepted)),
                 Cell::num(i64::from(b.rejected + b.duplicates + b.suppressed)),
             ]
@@ -186,14 +186,14 @@ fn buyer(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<Parts> {
 
 fn kind_counts(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<(i64, i64)> {
     let by_kind = store::organisations::count_by_kind(conn)?;
-    let get = |k: &str| {
+    let get = |k: OrgKind| {
         by_kind
             .iter()
-            .find(|(kind, _)| kind == k)
+            .find(|(kind, _)| *kind == k)
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
-    Ok((get("agency"), get("buyer")))
+    Ok((get(OrgKind::Agency), get(OrgKind::Buyer)))
 }
 
 fn finance(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<Parts> {
@@ -240,7 +240,7 @@ fn admin(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<Parts> {
             headers: vec![("Role", false), ("Users", true)],
             rows: users
                 .into_iter()
-                .map(|(r, n)| vec![Cell::text(r), Cell::num(n)])
+                .map(|(r, n)| vec![Cell::text(r.as_str()), Cell::num(n)])
                 .collect(),
             empty: "No users.",
         },
@@ -249,7 +249,7 @@ fn admin(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<Parts> {
             headers: vec![("Status", false), ("Leads", true)],
             rows: leads
                 .into_iter()
-                .map(|(s, n)| vec![Cell::text(s), Cell::num(n)])
+                .map(|(s, n)| vec![Cell::text(s.as_str()), Cell::num(n)])
                 .collect(),
             empty: "No leads yet.",
         },

@@ -8,6 +8,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::OrgStatus;
 use crate::domain::disputes::{AUTO_RULES, AutoRule, REASONS};
 use crate::error::{AppError, AppResult};
 use crate::services::disputes::{self, Actor, Answer, Settings};
@@ -196,7 +197,7 @@ pub async fn agency_list(
             let rules = &config.disputes;
             let (approved, sales) =
                 store::disputes::agency_rate_since(conn, &org, store::now() - TimeDelta::days(30))?;
-            let suspended = store::organisations::find(conn, &org)?.status == "suspended";
+            let suspended = store::organisations::find(conn, &org)?.status == OrgStatus::Suspended;
             let quality = QualityView {
                 approved,
                 sales,

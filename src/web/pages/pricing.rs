@@ -37,13 +37,14 @@ async fn page(
     let mut rows = state
         .db(|conn| Ok(store::pricing::price_rules(conn)?))
         .await?;
-    rows.sort();
+    // In the order of the stored text, as the page always listed them.
+    rows.sort_by(|a, b| (a.0.as_str(), &a.1, a.2).cmp(&(b.0.as_str(), &b.1, b.2)));
     Ok(PricingPage {
         layout: Layout::for_user(user, "Price rules", "/admin/pricing"),
         rules: rows
             .into_iter()
             .map(|(kind, match_value, bp)| RuleRow {
-                kind,
+                kind: kind.to_string(),
                 match_value,
                 factor: format!("{:.4}", bp as f64 / 10_000.0),
             })

@@ -85,7 +85,7 @@ async fn page(
             .map(|u| UserView {
                 name: u.display_name,
                 email: u.email,
-                role: u.role,
+                role: u.role.to_string(),
                 last_login: fmt_time(u.last_login_at),
             })
             .collect(),

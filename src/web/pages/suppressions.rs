@@ -29,7 +29,7 @@ async fn page(user: &AdminUser, state: &AppState, outcome: Option<AddOutcome>) -
         layout: Layout::for_user(user, "Suppression list", "/admin/suppressions"),
         counts: counts
             .into_iter()
-            .map(|(k, r, n)| (k, r, thousands(n)))
+            .map(|(k, r, n)| (k.to_string(), r, thousands(n)))
             .collect(),
         outcome,
     })

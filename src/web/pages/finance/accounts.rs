@@ -6,6 +6,7 @@ use askama::Template;
 
 use super::{InvoiceLine, PaymentView, invoice_lines, names_for, payment_view};
 use crate::app::AppState;
+use crate::domain::OrgKind;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::web::auth::FinanceUser;
@@ -39,7 +40,7 @@ pub async fn account(
     let (org, account, invoices, payments, names, returns) = state
         .db(move |conn| {
             let org = store::organisations::find(conn, &id)?;
-            if org.kind != "buyer" {
+            if org.kind != OrgKind::Buyer {
                 return Err(AppError::NotFound);
             }
             let account = crate::services::market::account(conn, &id)?;

@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::OrgKind;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
 use crate::store;
@@ -42,7 +43,7 @@ async fn page(
         .db(|conn| {
             let orgs = store::organisations::list(conn)?;
             let mut out = Vec::new();
-            for o in orgs.into_iter().filter(|o| o.kind == "buyer") {
+            for o in orgs.into_iter().filter(|o| o.kind == OrgKind::Buyer) {
                 let account = market::account(conn, &o.id)?;
                 out.push((o, account));
             }
