@@ -8,16 +8,17 @@ use crate::db::AnyConnection;
 use crate::db::schema::{
     actions, batches, invoice_lines, invoices, leads, number_sequences, purchases,
 };
-use crate::domain::billing::{BillItem, Line};
+use crate::domain::billing::{BillItem, InvoiceKind, InvoiceStatus, Line};
+use crate::domain::ledger::ActionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoices)]
 pub struct InvoiceRow {
     pub id: String,
     pub number: Option<String>,
-    pub kind: String,
+    pub kind: InvoiceKind,
     pub buyer_id: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub corrects_id: Option<String>,
     pub period_start: NaiveDateTime,
     pub period_end: NaiveDateTime,
@@ -80,7 +81,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
     super::ledger::release_invoice_claims(conn, invoice_id)?;
     let is_draft = invoices::table
         .find(invoice_id)
-        .filter(invoices::status.eq("draft"))
+        .filter(invoices::status.eq(InvoiceStatus::Draft))
         .count()
         .get_result::<i64>(conn)?
         == 1;
@@ -92,7 +93,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
     diesel::delete(
         invoices::table
             .find(invoice_id)
-            .filter(invoices::status.eq("draft")),
+            .filter(invoices::status.eq(InvoiceStatus::Draft)),
     )
     .execute(conn)?;
     Ok(true)
@@ -101,7 +102,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
 /// Every draft invoice's id.
 pub fn drafts(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
     invoices::table
-        .filter(invoices::status.eq("draft"))
+        .filter(invoices::status.eq(InvoiceStatus::Draft))
         .select(invoices::id)
         .load(conn)
 }
@@ -132,7 +133,7 @@ pub fn list(
         q = q.filter(invoices::buyer_id.eq(b.to_string()));
     }
     if only_issued {
-        q = q.filter(invoices::status.eq("issued"));
+        q = q.filter(invoices::status.eq(InvoiceStatus::Issued));
     }
     q.order((invoices::created_at.desc(), invoices::id.desc()))
         .select(InvoiceRow::as_select())
@@ -197,10 +198,10 @@ pub fn mark_issued(conn: &mut AnyConnection, id: &str, issue: &Issue<'_>) -> Que
     Ok(diesel::update(
         invoices::table
             .find(id)
-            .filter(invoices::status.eq("draft")),
+            .filter(invoices::status.eq(InvoiceStatus::Draft)),
     )
     .set((
-        invoices::status.eq("issued"),
+        invoices::status.eq(InvoiceStatus::Issued),
         invoices::number.eq(number),
         invoices::issued_at.eq(issued_at),
         invoices::due_at.eq(due_at),
@@ -224,8 +225,8 @@ pub fn apply_to_invoice(
     Ok(diesel::update(
         invoices::table
             .find(id)
-            .filter(invoices::status.eq("issued"))
-            .filter(invoices::kind.eq("invoice"))
+            .filter(invoices::status.eq(InvoiceStatus::Issued))
+            .filter(invoices::kind.eq(InvoiceKind::Invoice))
             .filter(
                 (invoices::paid_cents + invoices::credited_cents + amount)
                     .le(invoices::total_cents),
@@ -243,8 +244,8 @@ pub fn apply_to_invoice(
 pub fn open_total(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<i64> {
     let rows: Vec<(i64, i64, i64)> = invoices::table
         .filter(invoices::buyer_id.eq(buyer_id))
-        .filter(invoices::status.eq("issued"))
-        .filter(invoices::kind.eq("invoice"))
+        .filter(invoices::status.eq(InvoiceStatus::Issued))
+        .filter(invoices::kind.eq(InvoiceKind::Invoice))
         .select((
             invoices::total_cents,
             invoices::paid_cents,
@@ -316,7 +317,7 @@ pub fn bill_items(
             batch_id: batch.id,
             amount_cents: price,
         }));
-        let acted: Vec<(String, BatchLabel, i64)> = actions::table
+        let acted: Vec<(ActionKind, BatchLabel, i64)> = actions::table
             .inner_join(leads::table.on(leads::id.eq(actions::lead_id)))
             .inner_join(batches::table.on(batches::id.eq(leads::batch_id)))
             .filter(actions::buyer_id.eq(buyer_id))

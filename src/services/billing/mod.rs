@@ -6,6 +6,7 @@
 
 use crate::config::BillingConfig;
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::ledger::OnceKind;
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::store;
@@ -80,7 +81,7 @@ impl<T> Once<T> {
 pub(crate) fn claim_once(
     conn: &mut AnyConnection,
     token: &str,
-    kind: &str,
+    kind: OnceKind,
     result_id: &str,
 ) -> Result<Option<String>, AppError> {
     let token = token.trim();
@@ -105,7 +106,7 @@ pub(crate) fn claim_once(
 fn once<T>(
     conn: &mut AnyConnection,
     token: Option<&str>,
-    kind: &str,
+    kind: OnceKind,
     result_id: String,
     already: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,
     work: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,

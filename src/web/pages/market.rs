@@ -433,7 +433,7 @@ pub async fn purchases(
                 let reported: Vec<String> = actions
                     .iter()
                     .filter(|a| a.lead_id == r.lead_id)
-                    .map(|a| a.kind.clone())
+                    .map(|a| a.kind.to_string())
                     .collect();
                 MyLead {
                     per_action: per_action.contains(&r.lead_id),
@@ -482,7 +482,7 @@ pub async fn report_action(
         .await?;
     Ok(redirect(&format!(
         "/purchases?reported={}&charged={}",
-        urlencode(&action.kind),
+        urlencode(action.kind.as_str()),
         action.price_cents
     )))
 }

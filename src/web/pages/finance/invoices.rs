@@ -67,14 +67,14 @@ pub(super) async fn invoices_page(
             let names = names_for(conn, &all)?;
             let mut shown = Vec::new();
             for i in all {
-                let facts = invoice_facts(&i)?;
+                let facts = invoice_facts(&i);
                 let wanted = match wanted.as_str() {
                     "" => true,
                     "credit_note" => facts.kind == InvoiceKind::CreditNote,
                     s => facts.kind == InvoiceKind::Invoice && facts.status(now) == s,
                 };
                 if wanted {
-                    shown.push(invoice_line(i, &names, &currency, now)?);
+                    shown.push(invoice_line(i, &names, &currency, now));
                 }
             }
             Ok(shown)
@@ -163,7 +163,7 @@ async fn invoice_page(
         })
         .await?;
     let c = currency.as_str();
-    let facts = invoice_facts(&invoice)?;
+    let facts = invoice_facts(&invoice);
     let is_draft = facts.status == InvoiceStatus::Draft;
     // A draft shows the tax it will carry once issued.
     let (tax_cents, rate) = if is_draft {
@@ -191,8 +191,8 @@ async fn invoice_page(
             })
             .collect(),
         payments: payments.iter().map(|p| payment_view(p, c)).collect(),
-        history: invoice_lines(history, &names, c, now)?,
-        invoice: invoice_line(invoice, &names, c, now)?,
+        history: invoice_lines(history, &names, c, now),
+        invoice: invoice_line(invoice, &names, c, now),
         today: now.format("%Y-%m-%d").to_string(),
         notice,
         problems,
