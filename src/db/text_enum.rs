@@ -5,7 +5,7 @@
 //! cannot implement diesel's traits itself (it imports no diesel); this module does,
 //! one line per type.
 
-use crate::domain::billing::{InvoiceKind, InvoiceStatus};
+use crate::domain::billing::{InvoiceKind, InvoiceStatus, LineKind};
 use crate::domain::disputes::{DisputeActor, DisputeEvent, DisputeStatus};
 use crate::domain::intake::{BatchStatus, RejectOutcome, SuppressionKind};
 use crate::domain::lead::{EngagementKind, LeadKind, LeadStatus};
@@ -140,6 +140,7 @@ text_column!(OrderStatus);
 text_column!(PriceRuleKind);
 text_column!(InvoiceKind);
 text_column!(InvoiceStatus);
+text_column!(LineKind);
 text_column!(TransactionKind);
 text_column!(ActionKind);
 text_column!(StatementStatus);
@@ -263,6 +264,7 @@ mod tests {
                 PriceRuleKind,
                 InvoiceKind,
                 InvoiceStatus,
+                LineKind,
                 TransactionKind,
                 ActionKind,
                 StatementStatus,

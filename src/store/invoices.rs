@@ -8,7 +8,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::{
     actions, batches, invoice_lines, invoices, leads, number_sequences, purchases,
 };
-use crate::domain::billing::{BillItem, InvoiceKind, InvoiceStatus, Line};
+use crate::domain::billing::{BillItem, InvoiceKind, InvoiceStatus, Line, LineKind};
 use crate::domain::ledger::ActionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -41,7 +41,7 @@ pub struct LineRow {
     pub id: String,
     pub invoice_id: String,
     pub position: i32,
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub batch_id: Option<String>,
     pub quantity: i64,
@@ -60,7 +60,7 @@ pub fn insert(conn: &mut AnyConnection, invoice: &InvoiceRow, lines: &[Line]) ->
             id: super::new_id(),
             invoice_id: invoice.id.clone(),
             position: i as i32 + 1,
-            kind: l.kind.clone(),
+            kind: l.kind,
             description: l.description.clone(),
             batch_id: l.batch_id.clone(),
             quantity: l.quantity,
@@ -312,7 +312,7 @@ pub fn bill_items(
             .select((batch_label_columns(), purchases::price_cents))
             .load(conn)?;
         items.extend(bought.into_iter().map(|(batch, price)| BillItem {
-            kind: "purchase".into(),
+            kind: LineKind::Purchase,
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: price,
@@ -335,13 +335,13 @@ pub fn bill_items(
             ))
             .load(conn)?;
         items.extend(returned.into_iter().map(|(batch, amount)| BillItem {
-            kind: "credit".into(),
+            kind: LineKind::Credit,
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: -amount,
         }));
         items.extend(acted.into_iter().map(|(kind, batch, price)| BillItem {
-            kind: format!("action:{kind}"),
+            kind: LineKind::action(kind),
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: price,

@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{leads, ledger_transactions, organisations, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::billing::LineKind;
 use leadmarket::domain::disputes::{DisputeActor, DisputeStatus};
 use leadmarket::services::disputes::{self, Actor, Settings};
 use leadmarket::store;
@@ -368,7 +369,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     assert!(
         lines
             .iter()
-            .any(|l| l.kind == "credit" && l.amount_cents < 0),
+            .any(|l| l.kind == LineKind::Credit && l.amount_cents < 0),
         "{lines:?}"
     );
     let receivable = app

@@ -137,7 +137,7 @@ fn credit_note_as(
             created_at: now,
         };
         let line = billing::Line {
-            kind: "credit".into(),
+            kind: billing::LineKind::Credit,
             description: format!(
                 "credit on {}: {reason}",
                 invoice.number.as_deref().unwrap_or_default()
