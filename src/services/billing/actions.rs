@@ -11,8 +11,6 @@ use crate::error::{AppError, FieldProblem};
 use crate::store;
 use crate::store::actions::ActionRow;
 
-pub const ACTION_KINDS: [&str; 3] = ["call", "consultation", "purchase"];
-
 /// Reports an action on a lead the buyer bought. Returns the action and whether it was
 /// new: the same idempotency key, or the same kind on the same purchase, answers with
 /// the action already recorded and charges nothing.

@@ -19,7 +19,7 @@ mod payments;
 mod payouts;
 mod run;
 
-pub use actions::{ACTION_KINDS, buyer_for_postback, report_action, rotate_postback_token};
+pub use actions::{buyer_for_postback, report_action, rotate_postback_token};
 pub use card::{EventOutcome, checkout_request, stripe_event};
 pub use credit_note::{credit_note, credit_note_once};
 pub use issue::{issue, issue_at, issue_once};

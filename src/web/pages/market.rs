@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::catalogue::{self, RawFilter};
+use crate::domain::ledger::ActionKind;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
 use crate::services::market::CatalogueItem;
@@ -437,9 +438,9 @@ pub async fn purchases(
                     .collect();
                 MyLead {
                     per_action: per_action.contains(&r.lead_id),
-                    kinds: crate::services::billing::ACTION_KINDS
+                    kinds: ActionKind::ALL
                         .iter()
-                        .copied()
+                        .map(ActionKind::as_str)
                         .filter(|k| !reported.iter().any(|r| r == k))
                         .collect(),
                     reported,
