@@ -53,6 +53,11 @@ impl AppError {
         Self::Internal(e.into())
     }
 
+    /// One refused field: the common case of `Validation`, spelt once.
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldProblem::new(field, problem)])
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound => "not_found",

@@ -7,13 +7,9 @@ use crate::db::{AnyConnection, write_transaction};
 use crate::domain::password::{self, NewPassword};
 use crate::domain::throttle::{self, Scope};
 use crate::domain::{Email, OrgKind, Role, apikey, org, session, slug, token};
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::services;
 use crate::store::{self, organisations::OrganisationRow, users::UserRow};
-
-fn invalid(field: &str, problem: impl Into<String>) -> AppError {
-    AppError::Validation(vec![FieldProblem::new(field, problem)])
-}
 
 pub fn create_organisation(
     conn: &mut AnyConnection,
@@ -23,14 +19,15 @@ pub fn create_organisation(
 ) -> Result<OrganisationRow, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(invalid("name", "must be 1-120 characters"));
+        return Err(AppError::invalid("name", "must be 1-120 characters"));
     }
     let slug = match explicit_slug {
-        Some(s) => slug::parse_slug(s).map_err(|e| invalid("slug", e))?,
+        Some(s) => slug::parse_slug(s).map_err(|e| AppError::invalid("slug", e))?,
         None => {
             let derived = slug::slugify(name);
-            slug::parse_slug(&derived)
-                .map_err(|_| invalid("slug", "cannot be derived from this name; give one"))?
+            slug::parse_slug(&derived).map_err(|_| {
+                AppError::invalid("slug", "cannot be derived from this name; give one")
+            })?
         }
     };
     write_transaction(conn, |conn| {
@@ -52,16 +49,19 @@ pub fn create_user(
     role: Role,
     password: &NewPassword,
 ) -> Result<UserRow, AppError> {
-    let email: Email = email.parse().map_err(|e: String| invalid("email", e))?;
+    let email: Email = email
+        .parse()
+        .map_err(|e: String| AppError::invalid("email", e))?;
     let hash = password::hash(password);
     write_transaction(conn, |conn| {
-        let org = store::organisations::find_by_slug(conn, org_slug)
-            .map_err(|_| invalid("org", format!("no organisation with slug `{org_slug}`")))?;
+        let org = store::organisations::find_by_slug(conn, org_slug).map_err(|_| {
+            AppError::invalid("org", format!("no organisation with slug `{org_slug}`"))
+        })?;
         let kind: OrgKind = org
             .kind
             .parse()
             .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-        org::check_role_fits(role, kind).map_err(|e| invalid("role", e))?;
+        org::check_role_fits(role, kind).map_err(|e| AppError::invalid("role", e))?;
         if store::users::find_active_by_email(conn, email.as_str())?.is_some() {
             return Err(AppError::Conflict {
                 code: "email_taken",
@@ -101,7 +101,7 @@ pub fn create_api_key(
     let name = name.trim();
     let name = if name.is_empty() { "API key" } else { name };
     if name.chars().count() > 80 {
-        return Err(invalid("name", "must be at most 80 characters"));
+        return Err(AppError::invalid("name", "must be at most 80 characters"));
     }
     let key = apikey::generate();
     let id = write_transaction(conn, |conn| {
@@ -217,10 +217,13 @@ pub fn end_all_sessions(conn: &mut AnyConnection, user_id: &str) -> Result<usize
 
 /// Disables a user: they cannot sign in again, and their open sessions end now.
 pub fn disable_user(conn: &mut AnyConnection, email: &str) -> Result<UserRow, AppError> {
-    let email: Email = email.parse().map_err(|e: String| invalid("email", e))?;
+    let email: Email = email
+        .parse()
+        .map_err(|e: String| AppError::invalid("email", e))?;
     write_transaction(conn, |conn| {
-        let user = store::users::find_active_by_email(conn, email.as_str())?
-            .ok_or_else(|| invalid("email", format!("no active user with email {email}")))?;
+        let user = store::users::find_active_by_email(conn, email.as_str())?.ok_or_else(|| {
+            AppError::invalid("email", format!("no active user with email {email}"))
+        })?;
         store::users::deactivate(conn, &user.id)?;
         end_all_sessions(conn, &user.id)?;
         Ok(user)

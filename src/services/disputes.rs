@@ -36,10 +36,6 @@ impl<'a> From<&'a crate::config::Config> for Settings<'a> {
     }
 }
 
-fn refuse(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Validation(vec![FieldProblem::new(field, message)])
-}
-
 /// Who acts on a dispute.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
@@ -124,7 +120,7 @@ pub fn open(
             store::disputes::purchase_of(conn, buyer_id, lead_id, purchase_id)?
                 .ok_or(AppError::NotFound)?;
         if !rules::within_window(bought_at, now, s.rules.window_days) {
-            return Err(refuse(
+            return Err(AppError::invalid(
                 "lead_id",
                 format!(
                     "the return window of {} days after purchase has closed",
@@ -133,13 +129,16 @@ pub fn open(
             ));
         }
         if store::disputes::exists_for_purchase(conn, &purchase_id)? {
-            return Err(refuse("lead_id", "you disputed this lead already"));
+            return Err(AppError::invalid(
+                "lead_id",
+                "you disputed this lead already",
+            ));
         }
         let since = now - TimeDelta::days(30);
         let opened = store::disputes::buyer_disputes_since(conn, buyer_id, since)?;
         let bought = store::disputes::buyer_purchases_since(conn, buyer_id, since)?;
         if !rules::within_cap(opened, bought, s.rules.cap_bp) {
-            return Err(refuse(
+            return Err(AppError::invalid(
                 "lead_id",
                 format!(
                     "you may return at most {}% of what you bought in the last 30 days",
@@ -173,7 +172,12 @@ pub fn open(
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
-            )) => return Err(refuse("lead_id", "you disputed this lead already")),
+            )) => {
+                return Err(AppError::invalid(
+                    "lead_id",
+                    "you disputed this lead already",
+                ));
+            }
             Err(e) => return Err(e.into()),
         }
         store::disputes::record(
@@ -384,7 +388,10 @@ pub fn agency_answer(
     let comment = comment.trim();
     let accept = answer != Answer::Contest;
     if !accept && comment.is_empty() {
-        return Err(refuse("comment", "say why you contest the dispute"));
+        return Err(AppError::invalid(
+            "comment",
+            "say why you contest the dispute",
+        ));
     }
     write_transaction(conn, |conn| {
         let d = store::disputes::find(conn, dispute_id)?;
@@ -487,7 +494,10 @@ pub fn finance_decide(
 ) -> Result<DisputeRow, AppError> {
     let comment = comment.trim();
     if comment.is_empty() {
-        return Err(refuse("comment", "say why, for both sides to read"));
+        return Err(AppError::invalid(
+            "comment",
+            "say why, for both sides to read",
+        ));
     }
     write_transaction(conn, |conn| {
         let d = store::disputes::find(conn, dispute_id)?;

@@ -93,16 +93,13 @@ pub fn buy(
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "lead_ids",
-            "name at least one lead",
-        )]));
+        return Err(AppError::invalid("lead_ids", "name at least one lead"));
     }
     if ids.len() > 1000 {
-        return Err(AppError::Validation(vec![FieldProblem::new(
+        return Err(AppError::invalid(
             "lead_ids",
             "buy at most 1000 leads at once",
-        )]));
+        ));
     }
     write_transaction(conn, |conn| {
         let now = store::now();
@@ -274,23 +271,17 @@ pub fn set_credit_limit(
     limit_cents: i64,
 ) -> Result<(), AppError> {
     if limit_cents < 0 {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "limit_cents",
-            "must be 0 or more",
-        )]));
+        return Err(AppError::invalid("limit_cents", "must be 0 or more"));
     }
     write_transaction(conn, |conn| {
         let org = store::organisations::find_by_slug(conn, org_slug).map_err(|_| {
-            AppError::Validation(vec![FieldProblem::new(
-                "org",
-                format!("no organisation with slug `{org_slug}`"),
-            )])
+            AppError::invalid("org", format!("no organisation with slug `{org_slug}`"))
         })?;
         if org.kind != "buyer" {
-            return Err(AppError::Validation(vec![FieldProblem::new(
+            return Err(AppError::invalid(
                 "org",
                 format!("`{org_slug}` is not a buyer"),
-            )]));
+            ));
         }
         store::credit::set_credit_limit(conn, &org.id, limit_cents)?;
         Ok(())
@@ -310,16 +301,10 @@ pub fn buy_matching(
 ) -> Result<(Vec<PurchaseLine>, i64), AppError> {
     use crate::domain::catalogue::{Parsed, Sort};
     if !(1..=1000).contains(&quantity) {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "quantity",
-            "must be from 1 to 1000",
-        )]));
+        return Err(AppError::invalid("quantity", "must be from 1 to 1000"));
     }
     if max_price_cents < 0 {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "max_price_cents",
-            "must be 0 or more",
-        )]));
+        return Err(AppError::invalid("max_price_cents", "must be 0 or more"));
     }
     let mut skip: std::collections::HashSet<String> = Default::default();
     // The stored list price (one lead) narrows the search, widened by this quantity's

@@ -3,7 +3,7 @@
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::dedup;
 use crate::domain::intake::row::parse_phone;
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::store;
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -24,10 +24,10 @@ pub fn add(
     source: &str,
 ) -> Result<AddOutcome, AppError> {
     if !matches!(reason, "opt_out" | "do_not_call") {
-        return Err(AppError::Validation(vec![FieldProblem::new(
+        return Err(AppError::invalid(
             "reason",
             "must be opt_out or do_not_call",
-        )]));
+        ));
     }
     let country = default_country
         .map(|c| c.trim().to_ascii_uppercase())

@@ -10,7 +10,7 @@ use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing::{self as rules, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::services::billing::{Ctx, NewPayment, Once, claim_once, format_money};
 use crate::store;
 use crate::store::payments::PaymentRow;
@@ -21,10 +21,6 @@ fn nothing_left() -> AppError {
         code: "nothing_left",
         message: "this payment was applied or refunded already".into(),
     }
-}
-
-fn problem(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Validation(vec![FieldProblem::new(field, message)])
 }
 
 /// Applies what is left of an unapplied payment, up to what is open, to an issued invoice
@@ -49,7 +45,7 @@ pub fn apply(
         }
         let invoice = store::invoices::find(conn, invoice_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {
-                problem("invoice", "pick one of the invoices listed")
+                AppError::invalid("invoice", "pick one of the invoices listed")
             }
             e => e.into(),
         })?;
@@ -57,7 +53,7 @@ pub fn apply(
             || invoice.status != InvoiceStatus::Issued
             || invoice.kind != InvoiceKind::Invoice
         {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "invoice",
                 "pick an issued invoice of the buyer who paid",
             ));
@@ -68,7 +64,10 @@ pub fn apply(
             invoice.credited_cents,
         );
         if open == 0 {
-            return Err(problem("invoice", "this invoice has nothing open"));
+            return Err(AppError::invalid(
+                "invoice",
+                "this invoice has nothing open",
+            ));
         }
         let amount = left.min(open);
         let now = store::now();

@@ -2,11 +2,15 @@
 //! and role; the role extractors (`AgencyUser`, `BuyerUser`, `FinanceUser`, `AdminUser`)
 //! refuse everyone else with 403 before the handler runs.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::ops::Deref;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 use actix_session::{Session, SessionExt as _};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::app::AppState;
@@ -29,6 +33,56 @@ pub struct CurrentUser {
     pub org_slug: String,
     pub org_kind: OrgKind,
     pub csrf_token: String,
+}
+
+/// Opens when this request's `CurrentUser` (and so its role guard) has been decided.
+/// actix-web runs a handler's extractors together and answers with the first error that
+/// comes back, so a form's CSRF verdict waits at this gate: whoever may not post somewhere
+/// learns only that, whatever his token, on every run.
+#[derive(Clone, Default)]
+struct UserDecided(Rc<RefCell<Gate>>);
+
+#[derive(Default)]
+struct Gate {
+    open: bool,
+    waiting: Option<Waker>,
+}
+
+impl UserDecided {
+    fn open(&self) {
+        let mut gate = self.0.borrow_mut();
+        gate.open = true;
+        if let Some(w) = gate.waiting.take() {
+            w.wake();
+        }
+    }
+}
+
+/// Opens the gate however the lookup ends: with a user, an error, or dropped.
+struct OpenOnDrop(UserDecided);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+/// Resolves once the user extracted before this point of the request has been decided
+/// (at once when there is none).
+pub(super) fn user_decided(req: &HttpRequest) -> impl Future<Output = ()> + 'static {
+    let gate = req.extensions().get::<UserDecided>().cloned();
+    std::future::poll_fn(move |cx| {
+        let Some(UserDecided(gate)) = &gate else {
+            return Poll::Ready(());
+        };
+        let mut gate = gate.borrow_mut();
+        if gate.open {
+            Poll::Ready(())
+        } else {
+            gate.waiting = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    })
 }
 
 /// Puts a session started by `accounts::start_session` into a fresh cookie (with a new
@@ -71,7 +125,11 @@ impl FromRequest for CurrentUser {
         let next = (req.method() == actix_web::http::Method::GET)
             .then(|| req.uri().path_and_query().map(|p| p.to_string()))
             .flatten();
+        let decided = UserDecided::default();
+        req.extensions_mut().insert(decided.clone());
         Box::pin(async move {
+            // Dropped when this future finishes, just before a role guard's verdict.
+            let _decided = OpenOnDrop(decided);
             let state = state?;
             let login = || AppError::LoginRequired { next: next.clone() };
             let Some(session_id) = session.get::<String>(SESSION_KEY).ok().flatten() else {

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
 use crate::domain::text;
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 
 const SESSION_KEY: &str = "csrf";
 pub const FIELD: &str = "csrf_token";
@@ -67,8 +67,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let session = req.get_session();
         let body = web::Bytes::from_request(req, payload);
+        // The handler's role check speaks first (see `auth::user_decided`).
+        let user_decided = super::auth::user_decided(req);
         Box::pin(async move {
-            let body = body.await.map_err(|_| {
+            let body = body.await;
+            user_decided.await;
+            let body = body.map_err(|_| {
                 AppError::BadRequest("the form could not be read (is it too large?)".into())
             })?;
             let pairs: Vec<(String, String)> =
@@ -82,10 +86,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             // keep their line breaks and tabs), so none reaches the database.
             let fields = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             if let Some((field, c)) = text::pairs_refused(fields, text::TextKind::Free) {
-                return Err(AppError::Validation(vec![FieldProblem::new(
-                    field,
-                    text::problem(c),
-                )]));
+                return Err(AppError::invalid(field, text::problem(c)));
             }
             serde_urlencoded::from_bytes(&body)
                 .map(CsrfForm)

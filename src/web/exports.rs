@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::app::AppState;
 use crate::domain::export::neutralise;
+use crate::domain::time::rfc3339;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::web::auth::FinanceUser;
@@ -40,8 +41,7 @@ pub fn csv_response(filename: &str, body: Vec<u8>) -> HttpResponse {
 }
 
 fn time(t: Option<chrono::NaiveDateTime>) -> String {
-    t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    t.map(rfc3339).unwrap_or_default()
 }
 
 pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {

@@ -10,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
 use crate::domain::text;
-use crate::error::{ApiError, AppError, FieldProblem};
+use crate::error::{ApiError, AppError};
 
 /// Why this URL is refused, if it is.
 fn refusal(path: &str, query: &str) -> Option<AppError> {
@@ -22,7 +22,7 @@ fn refusal(path: &str, query: &str) -> Option<AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let fields = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     text::pairs_refused(fields, text::TextKind::Line)
-        .map(|(field, c)| AppError::Validation(vec![FieldProblem::new(field, text::problem(c))]))
+        .map(|(field, c)| AppError::invalid(field, text::problem(c)))
 }
 
 pub async fn refuse_control_characters<B: MessageBody>(

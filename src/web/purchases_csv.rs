@@ -5,6 +5,7 @@ use futures_util::stream;
 
 use crate::app::AppState;
 use crate::domain::export::neutralise;
+use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::store;
 
@@ -40,7 +41,7 @@ fn row(b: store::purchases::BoughtLead) -> Vec<String> {
     let o = |v: Option<String>| v.unwrap_or_default();
     vec![
         b.purchase_id,
-        b.bought_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        rfc3339(b.bought_at),
         b.price_cents.to_string(),
         b.lead_id,
         o(b.first_name),
@@ -56,7 +57,7 @@ fn row(b: store::purchases::BoughtLead) -> Vec<String> {
         b.segment,
         b.warmth,
         b.contact_type,
-        b.captured_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        rfc3339(b.captured_at),
     ]
 }
 

@@ -29,7 +29,7 @@ const MAX_FIELD_BYTES: usize = 64 * 1024;
 pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Upload, AppError> {
     let mut fields = HashMap::new();
     let mut file = None;
-    let bad = |m: String| AppError::Validation(vec![FieldProblem::new("file", m)]);
+    let bad = |m: String| AppError::invalid("file", m);
     while let Some(item) = multipart.next().await {
         let mut field =
             item.map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?;
@@ -70,24 +70,18 @@ pub async fn read(mut multipart: Multipart, max_file_bytes: u64) -> Result<Uploa
                     AppError::BadRequest(format!("the upload could not be read: {e}"))
                 })?;
                 if value.len() + chunk.len() > MAX_FIELD_BYTES {
-                    return Err(AppError::Validation(vec![FieldProblem::new(
-                        name.clone(),
-                        "is too long",
-                    )]));
+                    return Err(AppError::invalid(name.clone(), "is too long"));
                 }
                 value.extend_from_slice(&chunk);
             }
-            let text = String::from_utf8(value).map_err(|_| {
-                AppError::Validation(vec![FieldProblem::new(name.clone(), "is not UTF-8 text")])
-            })?;
+            let text = String::from_utf8(value)
+                .map_err(|_| AppError::invalid(name.clone(), "is not UTF-8 text"))?;
             if let Some((field, c)) = crate::domain::text::pairs_refused(
                 [(name.as_str(), text.as_str())],
                 crate::domain::text::TextKind::Free,
             ) {
                 let problem = crate::domain::text::problem(c);
-                return Err(AppError::Validation(vec![FieldProblem::new(
-                    field, problem,
-                )]));
+                return Err(AppError::invalid(field, problem));
             }
             fields.insert(name, text);
         }

@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What one layer may not reach. `only` (when set) lists the crate modules it may name at
-/// all; `forbidden` the crate modules it may not; `crates` the external crates it may not.
+/// all; `forbidden` the crate modules it may not (a top-level module like `web`, or a
+/// module inside one like `web::api`, and everything below it); `crates` the external
+/// crates it may not.
 struct Rule {
-    /// A directory (`domain/`) or a file (`error.rs`) under `src/`.
+    /// A directory (`domain/`, `web/pages/`) or a file (`error.rs`) under `src/`.
     scope: &'static str,
     only: Option<&'static [&'static str]>,
     forbidden: &'static [&'static str],
@@ -70,7 +72,27 @@ const RULES: &[Rule] = &[
         crates: &["askama"],
         why: "every layer returns AppError; pages render it in web, not here",
     },
+    Rule {
+        scope: "web/pages/",
+        only: None,
+        forbidden: &["web::api"],
+        crates: &[],
+        why: "pages have their own views; they never borrow the API's",
+    },
+    Rule {
+        scope: "web/api/",
+        only: None,
+        forbidden: &["web::pages"],
+        crates: &[],
+        why: "the API has its own views; it never borrows the pages'",
+    },
 ];
+
+/// Whether `path` (`web::api::market`) is `module` (`web::api`) or inside it.
+fn is_within(path: &[String], module: &str) -> bool {
+    let module: Vec<&str> = module.split("::").collect();
+    path.len() >= module.len() && path.iter().zip(&module).all(|(a, b)| a == b)
+}
 
 #[test]
 fn every_import_runs_downwards_through_the_layers() {
@@ -123,15 +145,16 @@ fn every_import_runs_downwards_through_the_layers() {
         }) else {
             continue;
         };
-        for (line, target) in crate_paths(&module_path(&rel), &tokens) {
+        for (line, path) in crate_paths(&module_path(&rel), &tokens) {
             let bad = match rule.only {
-                Some(only) => !only.contains(&target.as_str()),
-                None => rule.forbidden.contains(&target.as_str()),
+                Some(only) => !only.contains(&path[0].as_str()),
+                None => rule.forbidden.iter().any(|m| is_within(&path, m)),
             };
             if bad {
                 let _ = writeln!(
                     offences,
-                    "src/{rel}:{line}: uses crate::{target} ({})",
+                    "src/{rel}:{line}: uses crate::{} ({})",
+                    path.join("::"),
                     rule.why
                 );
             }
@@ -227,13 +250,13 @@ fn tokenize(code: &str) -> Vec<Token> {
     tokens
 }
 
-/// Every top-level crate module named by a path in this file, with its line: `crate::x`,
-/// `$crate::x`, `crate::{x, y::z}`, and `super::...::x` chains that climb to the crate root.
-fn crate_paths(file_module: &[String], tokens: &[Token]) -> Vec<(usize, String)> {
+/// Every crate path named in this file, resolved from the crate root, with its line:
+/// `crate::x::y`, `$crate::x`, `crate::{x, y::{z, w}}`, and `super::...::x` chains.
+fn crate_paths(file_module: &[String], tokens: &[Token]) -> Vec<(usize, Vec<String>)> {
     let mut found = Vec::new();
     // Inline `mod name { ... }` blocks deepen the module path; each entry is the brace
-    // depth inside that block.
-    let mut inline: Vec<usize> = Vec::new();
+    // depth inside that block and the block's name.
+    let mut inline: Vec<(usize, String)> = Vec::new();
     let mut depth = 0usize;
     let mut i = 0;
     while i < tokens.len() {
@@ -243,15 +266,15 @@ fn crate_paths(file_module: &[String], tokens: &[Token]) -> Vec<(usize, String)>
             "{" => depth += 1,
             "}" => {
                 depth = depth.saturating_sub(1);
-                while inline.last().is_some_and(|&d| d > depth) {
+                while inline.last().is_some_and(|(d, _)| *d > depth) {
                     inline.pop();
                 }
             }
             "mod" if next(2) == Some("{") => {
-                inline.push(depth + 1);
+                inline.push((depth + 1, next(1).unwrap_or_default().to_string()));
             }
             "crate" if next(1) == Some("::") && (i == 0 || tokens[i - 1].text != "::") => {
-                found.extend(targets_after(tokens, i + 2));
+                found.extend(paths_after(tokens, i + 2, &[]));
             }
             "super" if next(1) == Some("::") && (i == 0 || tokens[i - 1].text != "::") => {
                 let mut n = 0;
@@ -262,12 +285,17 @@ fn crate_paths(file_module: &[String], tokens: &[Token]) -> Vec<(usize, String)>
                     n += 1;
                     j += 2;
                 }
-                let here = file_module.len() + inline.len();
-                if n >= here {
-                    // Climbed to the crate root (or past it, which rustc refuses anyway).
-                    found.extend(targets_after(tokens, j));
-                }
-                // Fewer steps stay inside this file's own top-level module: always allowed.
+                // Climbing past the crate root is refused by rustc anyway.
+                let here: Vec<String> = file_module
+                    .iter()
+                    .cloned()
+                    .chain(inline.iter().map(|(_, name)| name.clone()))
+                    .collect();
+                found.extend(paths_after(
+                    tokens,
+                    j,
+                    &here[..here.len().saturating_sub(n)],
+                ));
                 i = j;
                 continue;
             }
@@ -278,18 +306,45 @@ fn crate_paths(file_module: &[String], tokens: &[Token]) -> Vec<(usize, String)>
     found
 }
 
-/// The first path segments at `tokens[at]`: one identifier, or each item of a `{...}` group.
-fn targets_after(tokens: &[Token], at: usize) -> Vec<(usize, String)> {
-    let Some(first) = tokens.get(at) else {
-        return Vec::new();
-    };
-    if first.text != "{" {
-        return vec![(first.line, first.text.clone())];
+/// The paths starting at `tokens[at]`, each after `prefix`: `a::b`, or each item of a
+/// `{...}` group (`a::{b, c::d}` gives `a::b` and `a::c::d`), `self` naming the group's module.
+fn paths_after(tokens: &[Token], at: usize, prefix: &[String]) -> Vec<(usize, Vec<String>)> {
+    let mut path = prefix.to_vec();
+    let mut i = at;
+    loop {
+        let Some(t) = tokens.get(i) else {
+            return finished(path, tokens.get(at).map_or(0, |t| t.line));
+        };
+        if t.text == "{" {
+            return group(tokens, i, &path);
+        }
+        if !is_ident_token(&t.text) && t.text != "*" {
+            return finished(path, t.line);
+        }
+        path.push(t.text.clone());
+        if tokens.get(i + 1).is_some_and(|n| n.text == "::") {
+            i += 2;
+        } else {
+            return finished(path, t.line);
+        }
     }
+}
+
+/// An empty path (e.g. `super::` at the end of a file) names nothing.
+fn finished(path: Vec<String>, line: usize) -> Vec<(usize, Vec<String>)> {
+    if path.is_empty() {
+        Vec::new()
+    } else {
+        vec![(line, path)]
+    }
+}
+
+/// Each item of the `{...}` group at `tokens[open]`, after `prefix`.
+fn group(tokens: &[Token], open: usize, prefix: &[String]) -> Vec<(usize, Vec<String>)> {
     let mut out = Vec::new();
     let mut depth = 0;
     let mut expect_item = true;
-    for t in &tokens[at..] {
+    for (k, t) in tokens.iter().enumerate().skip(open) {
         match t.text.as_str() {
             "{" => {
                 depth += 1;
@@ -304,14 +359,22 @@ fn targets_after(tokens: &[Token], at: usize) -> Vec<(usize, String)> {
                 }
             }
             "," if depth == 1 => expect_item = true,
+            "self" if depth == 1 && expect_item => {
+                out.extend(finished(prefix.to_vec(), t.line));
+                expect_item = false;
+            }
             _ if depth == 1 && expect_item => {
-                out.push((t.line, t.text.clone()));
+                out.extend(paths_after(tokens, k, prefix));
                 expect_item = false;
             }
             _ => {}
         }
     }
     out
+}
+
+fn is_ident_token(text: &str) -> bool {
+    text.chars().all(is_ident)
 }
 
 /// Blanks comments, string/char literals (raw strings included) and lifetimes' quotes,

@@ -12,6 +12,7 @@ on_both_backends!(
     api_keys_are_created_once_and_revoked_only_by_their_organisation,
     every_role_gets_a_dashboard_with_real_figures,
     unknown_pages_get_a_friendly_404,
+    a_wrong_role_with_a_bad_form_token_learns_only_that_he_may_not,
 );
 
 async fn each_role_reaches_only_its_pages(app: &TestApp) {
@@ -199,4 +200,31 @@ async fn unknown_pages_get_a_friendly_404(app: &TestApp) {
     assert_eq!(resp.status(), 404);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
+}
+
+/// The role check and the CSRF check race as the handler's extractors run together: the
+/// answer must not depend on which finishes first. The loop gives a race room to show.
+async fn a_wrong_role_with_a_bad_form_token_learns_only_that_he_may_not(app: &TestApp) {
+    let (_, buyer_email) = app.member(Role::Buyer, "Keystone");
+    let b = app.browser();
+    b.login(&buyer_email).await;
+    for token in ["", "not-the-token"].iter().cycle().take(20) {
+        let resp = b
+            .post_form(
+                "/admin/pricing",
+                &[
+                    ("csrf_token", token),
+                    ("kind", "warmth"),
+                    ("match_value", "hot"),
+                    ("factor", "2"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 403);
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains("you are not allowed to do this"),
+            "token {token:?}: {html}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::{ledger_error, problem};
+use super::ledger_error;
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::ledger::{ActionKind, TransactionKind};
 use crate::domain::money::{self, commission};
@@ -53,7 +53,7 @@ pub fn report_action(
                 Ok((existing, false))
             } else {
                 // api.md: the same key with a different body is 422.
-                Err(problem(
+                Err(AppError::invalid(
                     "Idempotency-Key",
                     "this key was used for another action; send a new key",
                 ))
@@ -71,7 +71,7 @@ pub fn report_action(
             return Ok((existing, false));
         }
         if billing_model != "per_action" {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "lead_id",
                 "this lead is billed per lead: there is no action to report",
             ));

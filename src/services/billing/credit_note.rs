@@ -1,6 +1,6 @@
 //! Credit notes against issued invoices.
 
-use super::{Ctx, Once, format_money, ledger_error, once, problem};
+use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
@@ -85,7 +85,10 @@ fn credit_note_as(
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
-            return Err(problem("invoice", "only an issued invoice can be credited"));
+            return Err(AppError::invalid(
+                "invoice",
+                "only an issued invoice can be credited",
+            ));
         }
         let open = billing::open_cents(
             invoice.total_cents,
@@ -95,7 +98,7 @@ fn credit_note_as(
         if amount_cents > open
             || !store::invoices::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
         {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "amount",
                 format!(
                     "at most {} is open on this invoice",

@@ -8,7 +8,7 @@ use crate::config::BillingConfig;
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::ledger::OnceKind;
 use crate::domain::money;
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::store;
 
 mod actions;
@@ -44,10 +44,6 @@ impl<'a> From<&'a crate::config::Config> for Ctx<'a> {
             public_url: &c.public_url,
         }
     }
-}
-
-fn problem(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Validation(vec![FieldProblem::new(field, message)])
 }
 
 fn ledger_error(e: String) -> AppError {
@@ -86,7 +82,7 @@ pub(crate) fn claim_once(
 ) -> Result<Option<String>, AppError> {
     let token = token.trim();
     if token.is_empty() || token.len() > 100 {
-        return Err(problem(
+        return Err(AppError::invalid(
             "form_token",
             "the form is incomplete; reload the page",
         ));
@@ -94,7 +90,7 @@ pub(crate) fn claim_once(
     match store::once_keys::claim(conn, token, kind, result_id, store::now())? {
         None => Ok(None),
         Some(taken) if taken.kind == kind => Ok(Some(taken.result_id)),
-        Some(_) => Err(problem(
+        Some(_) => Err(AppError::invalid(
             "form_token",
             "this form was sent for something else already; reload the page",
         )),

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::{Ctx, Once, format_money, ledger_error, once, problem};
+use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
@@ -94,7 +94,10 @@ pub(crate) fn record_payment_as(
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
         if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
-            return Err(problem("invoice", "payments go against issued invoices"));
+            return Err(AppError::invalid(
+                "invoice",
+                "payments go against issued invoices",
+            ));
         }
         let open = billing::open_cents(
             invoice.total_cents,
@@ -104,7 +107,7 @@ pub(crate) fn record_payment_as(
         if amount_cents > open
             || !store::invoices::apply_to_invoice(conn, invoice_id, amount_cents, 0)?
         {
-            return Err(problem(
+            return Err(AppError::invalid(
                 "amount",
                 format!(
                     "at most {} is open on this invoice",

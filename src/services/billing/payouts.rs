@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{Once, ledger_error, once, problem};
+use super::{Once, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::ledger::{OnceKind, StatementStatus, TransactionKind};
 use crate::domain::money;
@@ -19,7 +19,7 @@ pub fn mark_payout(
 ) -> Result<StatementRow, AppError> {
     let reference = reference.trim();
     if reference.is_empty() || reference.len() > 200 {
-        return Err(problem(
+        return Err(AppError::invalid(
             "reference",
             "name the transfer's reference (up to 200 characters)",
         ));

@@ -15,7 +15,7 @@ use crate::domain::intake::decision::Reason;
 use crate::domain::intake::header::BatchSupplies;
 use crate::domain::intake::terms::BatchTerms;
 use crate::domain::scoring::{self, ScoreInput};
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::store::batches::{BatchRow, ChunkCounts};
 use crate::store::{self, reference};
 
@@ -117,10 +117,9 @@ pub fn create_with_file(
 /// Checks that a file is a CSV whose header fits the contract for this batch, before
 /// anything is stored: a bad file is refused at once with the reason.
 pub fn check_file_header(batch: &BatchRow, file: impl Read) -> Result<Header, AppError> {
-    let file = CsvFile::open(file)
-        .map_err(|e| AppError::Validation(vec![FieldProblem::new("file", e.to_string())]))?;
+    let file = CsvFile::open(file).map_err(|e| AppError::invalid("file", e.to_string()))?;
     Header::parse(file.header, supplies(batch))
-        .map_err(|e| AppError::Validation(vec![FieldProblem::new("file", e.to_string())]))
+        .map_err(|e| AppError::invalid("file", e.to_string()))
 }
 
 /// The whole upload use case: terms checked, file header checked, batch and file stored
@@ -316,17 +315,14 @@ pub fn record_engagement(
     occurred_at: Option<NaiveDateTime>,
 ) -> Result<(bool, i32), AppError> {
     if !matches!(kind, "opened" | "clicked" | "answered") {
-        return Err(AppError::Validation(vec![FieldProblem::new(
+        return Err(AppError::invalid(
             "kind",
             "must be opened, clicked or answered",
-        )]));
+        ));
     }
     let now = store::now();
     if occurred_at.is_some_and(|t| t > now + TimeDelta::minutes(5)) {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "occurred_at",
-            "is in the future",
-        )]));
+        return Err(AppError::invalid("occurred_at", "is in the future"));
     }
     write_transaction(conn, |conn| {
         let lead =

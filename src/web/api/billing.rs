@@ -9,7 +9,8 @@ use super::ApiCaller;
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::domain::billing::InvoiceStatus;
-use crate::error::{ApiResult, AppError, FieldProblem};
+use crate::domain::time::rfc3339;
+use crate::error::{ApiResult, AppError};
 use crate::services::billing;
 use crate::store;
 use crate::store::actions::ActionRow;
@@ -35,11 +36,6 @@ pub struct ActionView {
     pub price_cents: i64,
 }
 
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 impl From<ActionRow> for ActionView {
     fn from(a: ActionRow) -> Self {
         Self {
@@ -59,10 +55,10 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<chrono::NaiveDate
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.naive_utc()))
             .map_err(|_| {
-                AppError::Validation(vec![FieldProblem::new(
+                AppError::invalid(
                     field,
                     "must be an RFC 3339 time such as 2026-11-24T10:00:00Z",
-                )])
+                )
             }),
     }
 }

@@ -9,6 +9,7 @@ use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::domain::disputes::{DisputeActor, DisputeStatus};
+use crate::domain::time::rfc3339;
 use crate::error::{ApiResult, AppError};
 use crate::services::disputes::{self, Actor, Answer, Settings};
 use crate::store;
@@ -41,11 +42,6 @@ pub struct DisputeView {
     pub amount_cents: i64,
     pub answer_by: String,
     pub created_at: String,
-}
-
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<DisputeRow> for DisputeView {
@@ -139,10 +135,10 @@ pub async fn list(
         vec![]
     } else {
         vec![status.parse().map_err(|_| {
-            AppError::Validation(vec![crate::error::FieldProblem::new(
+            AppError::invalid(
                 "status",
                 "must be open, contested, escalated, approved or rejected",
-            )])
+            )
         })?]
     };
     let (org, kind) = (caller.org_id.clone(), caller.org_kind);

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::db::Pool;
-use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
+use crate::error::{ApiError, ApiResult, AppError};
 use crate::store;
 
 /// How long a retry waits for the first request's answer before answering 409.
@@ -39,10 +39,10 @@ fn key(req: &HttpRequest) -> ApiResult<Option<String>> {
         Some(v) => {
             let k = v.to_str().unwrap_or("").trim().to_string();
             if k.is_empty() || k.len() > 200 {
-                return Err(AppError::Validation(vec![FieldProblem::new(
+                return Err(AppError::invalid(
                     "Idempotency-Key",
                     "must be 1-200 visible characters",
-                )])
+                )
                 .into());
             }
             Ok(Some(k))
@@ -196,9 +196,9 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
 }
 
 fn reused_key() -> ApiError {
-    AppError::Validation(vec![FieldProblem::new(
+    AppError::invalid(
         "Idempotency-Key",
         "was used before with a different body; use a new key for a new request",
-    )])
+    )
     .into()
 }

@@ -84,12 +84,9 @@ pub async fn create_batch(
             state.config.upload_max_bytes,
         )
         .await?;
-        let file = form.file.ok_or_else(|| {
-            AppError::Validation(vec![FieldProblem::new(
-                "file",
-                "send the CSV as a part named `file`",
-            )])
-        })?;
+        let file = form
+            .file
+            .ok_or_else(|| AppError::invalid("file", "send the CSV as a part named `file`"))?;
         let input = upload::batch_input(&form.fields)?;
         let mut fields: Vec<_> = form.fields.iter().collect();
         fields.sort();
@@ -201,7 +198,7 @@ pub async fn create_lead(
                 let names: Vec<String> = object.keys().filter(|k| !BATCH_KEYS.contains(&k.as_str())).cloned().collect();
                 let cells: Vec<String> = names.iter().map(|n| cell(&object[n])).collect();
                 let header = Header::parse(names, intake::supplies(&batch))
-                    .map_err(|e| AppError::Validation(vec![FieldProblem::new("lead", e.to_string())]))?;
+                    .map_err(|e| AppError::invalid("lead", e.to_string()))?;
                 let reference = intake::Reference::load(conn)?;
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
                 let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;
@@ -271,11 +268,7 @@ pub async fn add_suppressions(
     caller.require(OrgKind::Platform)?;
     let body: SuppressionRequest = idempotency::parse_json(&raw)?;
     if body.phones.len() + body.emails.len() > 100_000 {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "body",
-            "send at most 100,000 entries per request",
-        )])
-        .into());
+        return Err(AppError::invalid("body", "send at most 100,000 entries per request").into());
     }
     let hash = idempotency::hash_body(&[&raw]);
     let worker = state.clone();
@@ -337,12 +330,8 @@ pub async fn record_event(
     let occurred_at = match body.occurred_at.as_deref() {
         None => None,
         Some(raw) => Some(
-            crate::domain::intake::row::parse_timestamp(raw).ok_or_else(|| {
-                AppError::Validation(vec![FieldProblem::new(
-                    "occurred_at",
-                    "must be an RFC 3339 time",
-                )])
-            })?,
+            crate::domain::intake::row::parse_timestamp(raw)
+                .ok_or_else(|| AppError::invalid("occurred_at", "must be an RFC 3339 time"))?,
         ),
     };
     let hash = idempotency::hash_body(&[lead_id.as_bytes(), &raw]);

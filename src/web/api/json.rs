@@ -8,15 +8,12 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::domain::text;
-use crate::error::{ApiError, AppError, FieldProblem};
+use crate::error::{ApiError, AppError};
 
 /// Refuses a document holding a control character, naming the value's path.
 pub fn check(value: &serde_json::Value) -> Result<(), AppError> {
     match text::json_refused(value) {
-        Some((field, c)) => Err(AppError::Validation(vec![FieldProblem::new(
-            field,
-            text::problem(c),
-        )])),
+        Some((field, c)) => Err(AppError::invalid(field, text::problem(c))),
         None => Ok(()),
     }
 }
@@ -24,12 +21,7 @@ pub fn check(value: &serde_json::Value) -> Result<(), AppError> {
 /// A raw body as `T`, checked first. `what` completes "is not ..." when it does not
 /// parse, e.g. "a purchase".
 pub fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppError> {
-    let invalid = |e: serde_json::Error| {
-        AppError::Validation(vec![FieldProblem::new(
-            "body",
-            format!("is not {what}: {e}"),
-        )])
-    };
+    let invalid = |e: serde_json::Error| AppError::invalid("body", format!("is not {what}: {e}"));
     let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
     check(&value)?;
     serde_json::from_value(value).map_err(invalid)
@@ -62,11 +54,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             check(&value).map_err(ApiError)?;
             let parsed: Result<T, serde_json::Error> = serde_json::from_value(value);
             parsed.map(Json).map_err(|e| -> actix_web::Error {
-                ApiError(AppError::Validation(vec![FieldProblem::new(
-                    "body",
-                    e.to_string(),
-                )]))
-                .into()
+                ApiError(AppError::invalid("body", e.to_string())).into()
             })
         })
     }

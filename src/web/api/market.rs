@@ -10,6 +10,7 @@ use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
 use crate::domain::catalogue::{self, RawFilter};
+use crate::domain::time::rfc3339;
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::market;
 use crate::store;
@@ -57,11 +58,6 @@ pub struct CataloguePage {
     pub total: i64,
     pub total_exact: bool,
     pub next_cursor: Option<String>,
-}
-
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<market::CatalogueItem> for CatalogueItem {
@@ -322,11 +318,7 @@ pub async fn list_purchases(
     caller.require(OrgKind::Buyer)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "limit",
-            "must be from 1 to 500",
-        )])
-        .into());
+        return Err(AppError::invalid("limit", "must be from 1 to 500").into());
     }
     let (buyer, cursor) = (caller.org_id.clone(), query.cursor.clone());
     let rows = state

@@ -59,9 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// actix's own extractor errors, rendered in the API's error shape.
 fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let app = match &err {
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            AppError::Validation(vec![crate::error::FieldProblem::new("body", e.to_string())])
-        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::invalid("body", e.to_string()),
         JsonPayloadError::ContentType => {
             AppError::BadRequest("send the body as application/json".into())
         }
@@ -78,9 +76,5 @@ fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError(AppError::Validation(vec![crate::error::FieldProblem::new(
-        "query",
-        err.to_string(),
-    )]))
-    .into()
+    ApiError(AppError::invalid("query", err.to_string())).into()
 }

@@ -203,10 +203,7 @@ pub async fn create(
     };
     csrf::verify(&session, form.fields.get(csrf::FIELD).map(String::as_str))?;
     let result = match (&form.file, upload::batch_input(&form.fields)) {
-        (None, _) => Err(AppError::Validation(vec![FieldProblem::new(
-            "file",
-            "choose a CSV file to upload",
-        )])),
+        (None, _) => Err(AppError::invalid("file", "choose a CSV file to upload")),
         (_, Err(e)) => Err(e),
         (Some(file), Ok(input)) => {
             let (agency_id, user_id) = (user.org_id.clone(), user.id.clone());

@@ -422,10 +422,7 @@ pub async fn decide(
         "approve" => true,
         "reject" => false,
         _ => {
-            return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
-                "decision",
-                "must be approve or reject",
-            )]));
+            return Err(AppError::invalid("decision", "must be approve or reject"));
         }
     };
     let (config, id, user_id) = (state.config.clone(), path.into_inner(), user.id.clone());

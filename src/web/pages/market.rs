@@ -7,11 +7,11 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::catalogue::{self, RawFilter};
 use crate::domain::ledger::ActionKind;
+use crate::domain::time::rfc3339;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
 use crate::services::market::CatalogueItem;
 use crate::store;
-use crate::web::api::market::BoughtLeadView;
 use crate::web::auth::BuyerUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
@@ -272,10 +272,7 @@ pub async fn buy_selected(
         .unwrap_or_default();
     let (buyer, bp) = (user.org_id.clone(), state.config.commission_bp);
     let result = if ids.is_empty() {
-        Err(AppError::Validation(vec![FieldProblem::new(
-            "lead_id",
-            "tick at least one lead",
-        )]))
+        Err(AppError::invalid("lead_id", "tick at least one lead"))
     } else {
         state
             .db(move |conn| market::buy(conn, bp, &buyer, &ids, None))
@@ -369,10 +366,47 @@ struct PurchasesPage {
 
 /// A bought lead, and for per-action leads the actions reported so far.
 pub struct MyLead {
-    pub lead: BoughtLeadView,
+    pub lead: BoughtLeadLine,
     pub per_action: bool,
     pub reported: Vec<String>,
     pub kinds: Vec<&'static str>,
+}
+
+/// What a row of "My leads" shows of a bought lead: the page's own view, so the API's
+/// JSON shape can change without touching the page (and the other way round).
+pub struct BoughtLeadLine {
+    pub lead_id: String,
+    /// RFC 3339, as the page has always shown it.
+    pub bought_at: String,
+    pub price_cents: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: String,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub segment: String,
+    pub warmth: String,
+}
+
+impl From<store::purchases::BoughtLead> for BoughtLeadLine {
+    fn from(b: store::purchases::BoughtLead) -> Self {
+        Self {
+            lead_id: b.lead_id,
+            bought_at: rfc3339(b.bought_at),
+            price_cents: b.price_cents,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            email: b.email,
+            phone: b.phone,
+            country: b.country,
+            city: b.city,
+            postal_code: b.postal_code,
+            segment: b.segment,
+            warmth: b.warmth,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -181,10 +181,10 @@ pub async fn set_address(
 ) -> AppResult<HttpResponse> {
     let address = form.billing_address.trim().replace("\r\n", "\n");
     if address.chars().count() > 500 {
-        return Err(AppError::Validation(vec![crate::error::FieldProblem::new(
+        return Err(AppError::invalid(
             "billing_address",
             "must be at most 500 characters",
-        )]));
+        ));
     }
     let org_id = user.org_id.clone();
     state

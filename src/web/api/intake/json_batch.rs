@@ -9,7 +9,7 @@ use std::io::Write as _;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::services::intake::BatchInput;
 
 /// The most distinct keys the leads may use: the CSV reader's cell limit.
@@ -20,12 +20,8 @@ type Each<'a> = &'a mut dyn FnMut(Map<String, Value>) -> Result<(), String>;
 /// The batch terms and a CSV file of the leads: the header is every key in order of
 /// first appearance.
 pub fn to_csv(body: &[u8]) -> Result<(BatchInput, tempfile::NamedTempFile), AppError> {
-    let not_a_batch = |e: serde_json::Error| {
-        AppError::Validation(vec![FieldProblem::new(
-            "body",
-            format!("is not a batch: {e}"),
-        )])
-    };
+    let not_a_batch =
+        |e: serde_json::Error| AppError::invalid("body", format!("is not a batch: {e}"));
     let mut names: Vec<String> = Vec::new();
     let mut too_many_keys = false;
     let parsed = stream(body, &mut |lead| {
@@ -41,17 +37,14 @@ pub fn to_csv(body: &[u8]) -> Result<(BatchInput, tempfile::NamedTempFile), AppE
         Ok(())
     });
     if too_many_keys {
-        return Err(AppError::Validation(vec![FieldProblem::new(
+        return Err(AppError::invalid(
             "leads",
             format!("use at most {MAX_KEYS} distinct keys"),
-        )]));
+        ));
     }
     let (input, count) = parsed.map_err(not_a_batch)?;
     if count == 0 {
-        return Err(AppError::Validation(vec![FieldProblem::new(
-            "leads",
-            "must hold at least one lead",
-        )]));
+        return Err(AppError::invalid("leads", "must hold at least one lead"));
     }
     let temp = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(

@@ -7,6 +7,7 @@ mod accounts;
 mod aging;
 mod billing_run;
 mod buyers;
+mod invoice;
 mod invoices;
 mod ledger;
 mod payouts;
@@ -19,7 +20,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::domain::billing::{InvoiceKind, Period};
-use crate::error::{AppError, FieldProblem};
+use crate::error::AppError;
 use crate::store;
 use crate::store::invoices::InvoiceRow;
 use crate::store::payments::PaymentRow;
@@ -35,12 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/finance")
             .route("/invoices", web::get().to(invoices::list))
             .route("/billing-run", web::post().to(billing_run::run))
-            .route("/invoices/{id}", web::get().to(invoices::show))
-            .route("/invoices/{id}/issue", web::post().to(invoices::issue))
-            .route("/invoices/{id}/payments", web::post().to(invoices::pay))
+            .route("/invoices/{id}", web::get().to(invoice::show))
+            .route("/invoices/{id}/issue", web::post().to(invoice::issue))
+            .route("/invoices/{id}/payments", web::post().to(invoice::pay))
             .route(
                 "/invoices/{id}/credit-notes",
-                web::post().to(invoices::credit),
+                web::post().to(invoice::credit),
             )
             .route("/buyers/{id}", web::get().to(accounts::account))
             .route("/aging", web::get().to(aging::report))
@@ -222,10 +223,5 @@ fn sent_token(raw: &Option<String>) -> Option<String> {
 fn parse_day(field: &str, raw: &str) -> Result<NaiveDateTime, AppError> {
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
-        .map_err(|_| {
-            AppError::Validation(vec![FieldProblem::new(
-                field,
-                "must be a date such as 2026-11-24",
-            )])
-        })
+        .map_err(|_| AppError::invalid(field, "must be a date such as 2026-11-24"))
 }
