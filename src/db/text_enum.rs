@@ -5,6 +5,7 @@
 //! cannot implement diesel's traits itself (it imports no diesel); this module does,
 //! one line per type.
 
+use crate::domain::billing::{InvoiceKind, InvoiceStatus, LineKind};
 use crate::domain::disputes::{DisputeActor, DisputeEvent, DisputeStatus};
 use crate::domain::intake::{BatchStatus, RejectOutcome, SuppressionKind};
 use crate::domain::lead::{EngagementKind, LeadKind, LeadStatus};
@@ -137,6 +138,9 @@ text_column!(RejectOutcome);
 text_column!(SuppressionKind);
 text_column!(OrderStatus);
 text_column!(PriceRuleKind);
+text_column!(InvoiceKind);
+text_column!(InvoiceStatus);
+text_column!(LineKind);
 text_column!(TransactionKind);
 text_column!(ActionKind);
 text_column!(StatementStatus);
@@ -258,6 +262,9 @@ mod tests {
                 SuppressionKind,
                 OrderStatus,
                 PriceRuleKind,
+                InvoiceKind,
+                InvoiceStatus,
+                LineKind,
                 TransactionKind,
                 ActionKind,
                 StatementStatus,

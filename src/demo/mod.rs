@@ -385,7 +385,7 @@ pub fn seed_disputes(
 ) -> anyhow::Result<()> {
     use crate::services::disputes::{self, Actor};
     let buyer = Actor {
-        kind: "buyer",
+        kind: crate::domain::disputes::DisputeActor::Buyer,
         user_id: None,
     };
     let mut first_leads = Vec::new();

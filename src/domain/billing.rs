@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
+use super::ledger::ActionKind;
 use super::org::text_enum;
 
 /// A calendar month: `[start, end)`.
@@ -148,11 +149,51 @@ pub fn open_cents(total: i64, paid: i64, credited: i64) -> i64 {
     (total - paid - credited).max(0)
 }
 
-/// One thing billed: a lead bought, or an action reported.
+/// What an invoice line bills (`invoice_lines.kind`): leads bought, an action reported
+/// on them (`action:<kind>`), or leads returned through approved disputes (`credit`,
+/// also a credit note's one line).
+// Declared in the order of their text, the order an invoice lists its lines in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LineKind {
+    ActionCall,
+    ActionConsultation,
+    ActionPurchase,
+    Credit,
+    Purchase,
+}
+text_enum!(LineKind {
+    ActionCall => "action:call",
+    ActionConsultation => "action:consultation",
+    ActionPurchase => "action:purchase",
+    Credit => "credit",
+    Purchase => "purchase",
+});
+
+impl LineKind {
+    /// The line of an action reported on a bought lead.
+    pub fn action(kind: ActionKind) -> Self {
+        match kind {
+            ActionKind::Call => LineKind::ActionCall,
+            ActionKind::Consultation => LineKind::ActionConsultation,
+            ActionKind::Purchase => LineKind::ActionPurchase,
+        }
+    }
+
+    /// The action a line bills, if it bills one.
+    pub fn action_kind(self) -> Option<ActionKind> {
+        match self {
+            LineKind::ActionCall => Some(ActionKind::Call),
+            LineKind::ActionConsultation => Some(ActionKind::Consultation),
+            LineKind::ActionPurchase => Some(ActionKind::Purchase),
+            LineKind::Credit | LineKind::Purchase => None,
+        }
+    }
+}
+
+/// One thing billed: a lead bought, an action reported, or a lead returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillItem {
-    /// `purchase` or `action:<kind>`.
-    pub kind: String,
+    pub kind: LineKind,
     pub batch_id: String,
     pub batch_label: String,
     pub amount_cents: i64,
@@ -160,7 +201,7 @@ pub struct BillItem {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub batch_id: Option<String>,
     pub quantity: i64,
@@ -171,23 +212,23 @@ pub struct Line {
 /// Groups items per (kind, batch, unit price) into lines with quantities, in a stable
 /// order; the lines' amounts sum to the items' amounts exactly.
 pub fn group_lines(items: &[BillItem]) -> Vec<Line> {
-    let mut groups: std::collections::BTreeMap<(String, String, i64), (String, i64)> =
+    let mut groups: std::collections::BTreeMap<(LineKind, String, i64), (String, i64)> =
         Default::default();
     for i in items {
         let entry = groups
-            .entry((i.kind.clone(), i.batch_id.clone(), i.amount_cents))
+            .entry((i.kind, i.batch_id.clone(), i.amount_cents))
             .or_insert_with(|| (i.batch_label.clone(), 0));
         entry.1 += 1;
     }
     groups
         .into_iter()
         .map(|((kind, batch_id, unit), (label, quantity))| {
-            let what = match kind.strip_prefix("action:") {
-                Some(action) => format!("{action} reported on leads of {label}"),
-                None if kind == "credit" => {
+            let what = match (kind.action_kind(), kind) {
+                (Some(action), _) => format!("{action} reported on leads of {label}"),
+                (None, LineKind::Credit) => {
                     format!("leads returned (approved disputes) of {label}")
                 }
-                None => format!("leads of {label}"),
+                (None, _) => format!("leads of {label}"),
             };
             Line {
                 description: what,
@@ -330,9 +371,26 @@ mod tests {
     }
 
     #[test]
+    fn line_kinds_are_their_stored_text_in_the_order_lines_are_listed() {
+        for kind in LineKind::ALL {
+            assert_eq!(kind.as_str().parse::<LineKind>(), Ok(*kind));
+        }
+        // `group_lines` orders by the enum; that must be the order of the text it replaced.
+        let mut by_text = LineKind::ALL.to_vec();
+        by_text.sort_by_key(|k| k.as_str());
+        assert_eq!(by_text, LineKind::ALL);
+        for action in ActionKind::ALL {
+            let line = LineKind::action(*action);
+            assert_eq!(line.as_str(), format!("action:{action}"));
+            assert_eq!(line.action_kind(), Some(*action));
+        }
+        assert_eq!(LineKind::Credit.action_kind(), None);
+    }
+
+    #[test]
     fn lines_group_by_kind_batch_and_price_and_keep_the_sum() {
         let item = |kind: &str, batch: &str, amount| BillItem {
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             batch_id: batch.into(),
             batch_label: format!("batch {batch}"),
             amount_cents: amount,

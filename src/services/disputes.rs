@@ -7,7 +7,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::config::DisputeConfig;
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::disputes::{self as rules, FAKE_REASONS, LeadFacts, REASONS};
+use crate::domain::OrgStatus;
+use crate::domain::disputes::{
+    self as rules, DisputeActor, DisputeEvent, DisputeStatus, FAKE_REASONS, LeadFacts, REASONS,
+};
+use crate::domain::ledger::TransactionKind;
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
@@ -35,8 +39,7 @@ impl<'a> From<&'a crate::config::Config> for Settings<'a> {
 /// Who acts on a dispute.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    /// `buyer`, `agency`, `finance`, `admin` or `platform`.
-    pub kind: &'a str,
+    pub kind: DisputeActor,
     pub user_id: Option<&'a str>,
 }
 
@@ -151,7 +154,7 @@ pub fn open(
             agency_id: agency_id.clone(),
             reason: reason.to_string(),
             comment: comment.to_string(),
-            status: "open".into(),
+            status: DisputeStatus::Open,
             decided_by: None,
             evidence: None,
             agency_comment: None,
@@ -182,7 +185,7 @@ pub fn open(
             &row.id,
             actor.kind,
             actor.user_id,
-            "opened",
+            DisputeEvent::Opened,
             comment,
             now,
         )?;
@@ -208,10 +211,10 @@ pub fn open(
                 conn,
                 s,
                 &row.id,
-                &["open"],
-                "platform",
+                &[DisputeStatus::Open],
+                DisputeActor::Platform,
                 Actor {
-                    kind: "platform",
+                    kind: DisputeActor::Platform,
                     user_id: None,
                 },
                 Some(&evidence),
@@ -249,15 +252,22 @@ fn approve(
     conn: &mut AnyConnection,
     s: &Settings<'_>,
     id: &str,
-    from: &[&str],
-    decided_by: &str,
+    from: &[DisputeStatus],
+    decided_by: DisputeActor,
     actor: Actor<'_>,
     evidence: Option<&str>,
     comment: Option<&str>,
     commission_cents: i64,
     now: NaiveDateTime,
 ) -> Result<DisputeRow, AppError> {
-    if !store::disputes::transition(conn, id, from, "approved", Some(decided_by), now)? {
+    if !store::disputes::transition(
+        conn,
+        id,
+        from,
+        DisputeStatus::Approved,
+        Some(decided_by),
+        now,
+    )? {
         return Err(AppError::Conflict {
             code: "already_decided",
             message: "this dispute was decided already".into(),
@@ -269,7 +279,7 @@ fn approve(
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
     let transaction_id = store::ledger::post(
         conn,
-        "dispute_credit",
+        TransactionKind::DisputeCredit,
         &format!("dispute {} approved ({})", d.id, d.reason),
         &tx,
     )?;
@@ -280,7 +290,7 @@ fn approve(
         id,
         actor.kind,
         actor.user_id,
-        "approved",
+        DisputeEvent::Approved,
         evidence.or(comment).unwrap_or(""),
         now,
     )?;
@@ -300,7 +310,7 @@ fn approve(
         "/disputes",
         now,
     )?;
-    if decided_by != "agency" {
+    if decided_by != DisputeActor::Agency {
         tell(
             conn,
             s,
@@ -331,7 +341,7 @@ fn check_quality(
     if !rules::must_suspend(approved, sales, s.rules.min_sales, s.rules.suspend_bp) {
         return Ok(());
     }
-    if !store::disputes::set_agency_status(conn, agency_id, "suspended")? {
+    if !store::disputes::set_agency_status(conn, agency_id, OrgStatus::Suspended)? {
         return Ok(());
     }
     let m = mail::AgencySuspended {
@@ -388,7 +398,7 @@ pub fn agency_answer(
         if d.agency_id != agency_id {
             return Err(AppError::NotFound);
         }
-        if d.status != "open" {
+        if d.status != DisputeStatus::Open {
             return Err(AppError::Conflict {
                 code: "already_decided",
                 message: "this dispute is no longer waiting for your answer".into(),
@@ -396,7 +406,7 @@ pub fn agency_answer(
         }
         store::disputes::set_agency_comment(conn, dispute_id, comment)?;
         let actor = Actor {
-            kind: "agency",
+            kind: DisputeActor::Agency,
             user_id,
         };
         if answer == Answer::AcceptAndFlag {
@@ -405,9 +415,9 @@ pub fn agency_answer(
             store::disputes::record(
                 conn,
                 dispute_id,
-                "agency",
+                DisputeActor::Agency,
                 user_id,
-                "flagged",
+                DisputeEvent::Flagged,
                 "the agency flagged the lead as bad and withdrew it from sale",
                 now,
             )?;
@@ -418,8 +428,8 @@ pub fn agency_answer(
                 conn,
                 s,
                 dispute_id,
-                &["open"],
-                "agency",
+                &[DisputeStatus::Open],
+                DisputeActor::Agency,
                 actor,
                 None,
                 Some(comment),
@@ -427,7 +437,14 @@ pub fn agency_answer(
                 now,
             );
         }
-        if !store::disputes::transition(conn, dispute_id, &["open"], "contested", None, now)? {
+        if !store::disputes::transition(
+            conn,
+            dispute_id,
+            &[DisputeStatus::Open],
+            DisputeStatus::Contested,
+            None,
+            now,
+        )? {
             return Err(AppError::Conflict {
                 code: "already_decided",
                 message: "this dispute is no longer waiting for your answer".into(),
@@ -436,9 +453,9 @@ pub fn agency_answer(
         store::disputes::record(
             conn,
             dispute_id,
-            "agency",
+            DisputeActor::Agency,
             user_id,
-            "contested",
+            DisputeEvent::Contested,
             comment,
             now,
         )?;
@@ -484,9 +501,13 @@ pub fn finance_decide(
     }
     write_transaction(conn, |conn| {
         let d = store::disputes::find(conn, dispute_id)?;
-        let from = ["open", "contested", "escalated"];
+        let from = [
+            DisputeStatus::Open,
+            DisputeStatus::Contested,
+            DisputeStatus::Escalated,
+        ];
         let actor = Actor {
-            kind: "finance",
+            kind: DisputeActor::Finance,
             user_id,
         };
         if approve_it {
@@ -496,7 +517,7 @@ pub fn finance_decide(
                 s,
                 dispute_id,
                 &from,
-                "finance",
+                DisputeActor::Finance,
                 actor,
                 None,
                 Some(comment),
@@ -504,8 +525,14 @@ pub fn finance_decide(
                 now,
             );
         }
-        if !store::disputes::transition(conn, dispute_id, &from, "rejected", Some("finance"), now)?
-        {
+        if !store::disputes::transition(
+            conn,
+            dispute_id,
+            &from,
+            DisputeStatus::Rejected,
+            Some(DisputeActor::Finance),
+            now,
+        )? {
             return Err(AppError::Conflict {
                 code: "already_decided",
                 message: "this dispute was decided already".into(),
@@ -513,7 +540,13 @@ pub fn finance_decide(
         }
         store::disputes::set_decision(conn, dispute_id, Some(comment), None, None)?;
         store::disputes::record(
-            conn, dispute_id, "finance", user_id, "rejected", comment, now,
+            conn,
+            dispute_id,
+            DisputeActor::Finance,
+            user_id,
+            DisputeEvent::Rejected,
+            comment,
+            now,
         )?;
         for (org, path) in [
             (&d.buyer_id, "/disputes"),
@@ -543,13 +576,20 @@ pub fn escalate_overdue(
     let mut n = 0;
     for id in store::disputes::overdue(conn, now)? {
         write_transaction(conn, |conn| -> Result<(), AppError> {
-            if store::disputes::transition(conn, &id, &["open"], "escalated", None, now)? {
+            if store::disputes::transition(
+                conn,
+                &id,
+                &[DisputeStatus::Open],
+                DisputeStatus::Escalated,
+                None,
+                now,
+            )? {
                 store::disputes::record(
                     conn,
                     &id,
-                    "platform",
+                    DisputeActor::Platform,
                     None,
-                    "escalated",
+                    DisputeEvent::Escalated,
                     "the agency did not answer in time",
                     now,
                 )?;
@@ -575,7 +615,9 @@ pub fn escalate_overdue(
 /// An admin lifts an agency's suspension.
 pub fn reinstate(conn: &mut AnyConnection, agency_id: &str) -> Result<bool, AppError> {
     Ok(store::disputes::set_agency_status(
-        conn, agency_id, "active",
+        conn,
+        agency_id,
+        OrgStatus::Active,
     )?)
 }
 

@@ -193,7 +193,7 @@ pub fn buy(
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
         let tx_id = store::ledger::post(
             conn,
-            "purchase",
+            crate::domain::ledger::TransactionKind::Purchase,
             &format!("{} lead(s) bought", priced.len()),
             &postings,
         )?;

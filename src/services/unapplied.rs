@@ -7,7 +7,8 @@
 //! the app; this records it.
 
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing as rules;
+use crate::domain::billing::{self as rules, InvoiceKind, InvoiceStatus};
+use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
 use crate::services::billing::{Ctx, NewPayment, Once, claim_once, format_money};
@@ -34,7 +35,7 @@ pub fn apply(
 ) -> Result<Once<PaymentRow>, AppError> {
     let payment_id = store::new_id();
     write_transaction(conn, |conn| {
-        if let Some(first) = claim_once(conn, token, "apply", &payment_id)? {
+        if let Some(first) = claim_once(conn, token, OnceKind::Apply, &payment_id)? {
             return Ok(Once::Already(store::payments::find(conn, &first)?));
         }
         let unapplied = store::unapplied::find(conn, unapplied_id)?;
@@ -49,8 +50,8 @@ pub fn apply(
             e => e.into(),
         })?;
         if invoice.buyer_id != unapplied.buyer_id
-            || invoice.status != "issued"
-            || invoice.kind != "invoice"
+            || invoice.status != InvoiceStatus::Issued
+            || invoice.kind != InvoiceKind::Invoice
         {
             return Err(AppError::invalid(
                 "invoice",
@@ -103,7 +104,7 @@ pub fn refund(
     token: &str,
 ) -> Result<Once<UnappliedRow>, AppError> {
     write_transaction(conn, |conn| {
-        if claim_once(conn, token, "refund", unapplied_id)?.is_some() {
+        if claim_once(conn, token, OnceKind::Refund, unapplied_id)?.is_some() {
             return Ok(Once::Already(store::unapplied::find(conn, unapplied_id)?));
         }
         let unapplied = store::unapplied::find(conn, unapplied_id)?;
@@ -115,7 +116,7 @@ pub fn refund(
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
         let transaction_id = store::ledger::post(
             conn,
-            "refund",
+            TransactionKind::Refund,
             &format!(
                 "refund of {} ({})",
                 format_money(left, ctx.currency),

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{actions, batches, leads, purchases};
+use crate::domain::ledger::ActionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = actions)]
@@ -15,7 +16,7 @@ pub struct ActionRow {
     pub lead_id: String,
     pub buyer_id: String,
     pub agency_id: String,
-    pub kind: String,
+    pub kind: ActionKind,
     pub occurred_at: NaiveDateTime,
     pub price_cents: i64,
     pub commission_cents: i64,
@@ -40,7 +41,7 @@ pub fn by_key(
 pub fn by_kind(
     conn: &mut AnyConnection,
     purchase_id: &str,
-    kind: &str,
+    kind: ActionKind,
 ) -> QueryResult<Option<ActionRow>> {
     actions::table
         .filter(actions::purchase_id.eq(purchase_id))

@@ -6,6 +6,9 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{dispute_events, disputes, leads, organisations, purchases};
+use crate::domain::disputes::{DisputeActor, DisputeEvent, DisputeStatus};
+use crate::domain::lead::LeadStatus;
+use crate::domain::{OrgKind, OrgStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = disputes)]
@@ -17,8 +20,8 @@ pub struct DisputeRow {
     pub agency_id: String,
     pub reason: String,
     pub comment: String,
-    pub status: String,
-    pub decided_by: Option<String>,
+    pub status: DisputeStatus,
+    pub decided_by: Option<DisputeActor>,
     pub evidence: Option<String>,
     pub agency_comment: Option<String>,
     pub decision_comment: Option<String>,
@@ -32,8 +35,8 @@ pub struct DisputeRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dispute_events)]
 pub struct EventRow {
-    pub actor: String,
-    pub action: String,
+    pub actor: DisputeActor,
+    pub action: DisputeEvent,
     pub note: String,
     pub created_at: NaiveDateTime,
 }
@@ -55,9 +58,9 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<DisputeRow> {
 pub fn record(
     conn: &mut AnyConnection,
     dispute_id: &str,
-    actor: &str,
+    actor: DisputeActor,
     user_id: Option<&str>,
-    action: &str,
+    action: DisputeEvent,
     note: &str,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -94,7 +97,7 @@ pub enum Scope<'a> {
 pub fn list(
     conn: &mut AnyConnection,
     scope: Scope<'_>,
-    statuses: &[&str],
+    statuses: &[DisputeStatus],
 ) -> QueryResult<Vec<DisputeRow>> {
     let mut q = disputes::table.into_boxed();
     q = match scope {
@@ -103,8 +106,7 @@ pub fn list(
         Scope::All => q,
     };
     if !statuses.is_empty() {
-        let s: Vec<String> = statuses.iter().map(|s| s.to_string()).collect();
-        q = q.filter(disputes::status.eq_any(s));
+        q = q.filter(disputes::status.eq_any(statuses.to_vec()));
     }
     q.order((disputes::created_at.desc(), disputes::id.desc()))
         .limit(500)
@@ -116,17 +118,16 @@ pub fn list(
 pub fn transition(
     conn: &mut AnyConnection,
     id: &str,
-    from: &[&str],
-    to: &str,
-    decided_by: Option<&str>,
+    from: &[DisputeStatus],
+    to: DisputeStatus,
+    decided_by: Option<DisputeActor>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
-    let decided = matches!(to, "approved" | "rejected");
+    let decided = matches!(to, DisputeStatus::Approved | DisputeStatus::Rejected);
     Ok(diesel::update(
         disputes::table
             .find(id)
-            .filter(disputes::status.eq_any(from)),
+            .filter(disputes::status.eq_any(from.to_vec())),
     )
     .set((
         disputes::status.eq(to),
@@ -172,7 +173,7 @@ pub fn set_decision(
 /// Open disputes whose answer deadline has passed.
 pub fn overdue(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
     disputes::table
-        .filter(disputes::status.eq("open"))
+        .filter(disputes::status.eq(DisputeStatus::Open))
         .filter(disputes::deadline_at.lt(now))
         .select(disputes::id)
         .load(conn)
@@ -210,7 +211,7 @@ pub fn agency_rate_since(
 ) -> QueryResult<(i64, i64)> {
     let approved = disputes::table
         .filter(disputes::agency_id.eq(agency_id))
-        .filter(disputes::status.eq("approved"))
+        .filter(disputes::status.eq(DisputeStatus::Approved))
         .filter(disputes::decided_at.ge(since))
         .count()
         .get_result(conn)?;
@@ -236,7 +237,7 @@ pub fn buyer_returns_since(
     let approved: i64 = disputes::table
         .filter(disputes::buyer_id.eq(buyer_id))
         .filter(disputes::created_at.ge(since))
-        .filter(disputes::status.eq("approved"))
+        .filter(disputes::status.eq(DisputeStatus::Approved))
         .count()
         .get_result(conn)?;
     Ok((approved, all))
@@ -337,9 +338,9 @@ pub fn withdraw_lead(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<()>
     diesel::update(
         leads::table
             .find(lead_id)
-            .filter(leads::status.eq("available")),
+            .filter(leads::status.eq(LeadStatus::Available)),
     )
-    .set(leads::status.eq("withdrawn"))
+    .set(leads::status.eq(LeadStatus::Withdrawn))
     .execute(conn)
     .map(drop)
 }
@@ -348,12 +349,12 @@ pub fn withdraw_lead(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<()>
 pub fn set_agency_status(
     conn: &mut AnyConnection,
     agency_id: &str,
-    status: &str,
+    status: OrgStatus,
 ) -> QueryResult<bool> {
     Ok(diesel::update(
         organisations::table
             .find(agency_id)
-            .filter(organisations::kind.eq("agency"))
+            .filter(organisations::kind.eq(OrgKind::Agency))
             .filter(organisations::status.ne(status)),
     )
     .set(organisations::status.eq(status))
@@ -364,7 +365,7 @@ pub fn set_agency_status(
 /// The platform organisation's id (where admins belong).
 pub fn platform_id(conn: &mut AnyConnection) -> QueryResult<Option<String>> {
     organisations::table
-        .filter(organisations::kind.eq("platform"))
+        .filter(organisations::kind.eq(OrgKind::Platform))
         .select(organisations::id)
         .first(conn)
         .optional()

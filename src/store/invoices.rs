@@ -8,16 +8,17 @@ use crate::db::AnyConnection;
 use crate::db::schema::{
     actions, batches, invoice_lines, invoices, leads, number_sequences, purchases,
 };
-use crate::domain::billing::{BillItem, Line};
+use crate::domain::billing::{BillItem, InvoiceKind, InvoiceStatus, Line, LineKind};
+use crate::domain::ledger::ActionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoices)]
 pub struct InvoiceRow {
     pub id: String,
     pub number: Option<String>,
-    pub kind: String,
+    pub kind: InvoiceKind,
     pub buyer_id: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub corrects_id: Option<String>,
     pub period_start: NaiveDateTime,
     pub period_end: NaiveDateTime,
@@ -40,7 +41,7 @@ pub struct LineRow {
     pub id: String,
     pub invoice_id: String,
     pub position: i32,
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub batch_id: Option<String>,
     pub quantity: i64,
@@ -59,7 +60,7 @@ pub fn insert(conn: &mut AnyConnection, invoice: &InvoiceRow, lines: &[Line]) ->
             id: super::new_id(),
             invoice_id: invoice.id.clone(),
             position: i as i32 + 1,
-            kind: l.kind.clone(),
+            kind: l.kind,
             description: l.description.clone(),
             batch_id: l.batch_id.clone(),
             quantity: l.quantity,
@@ -80,7 +81,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
     super::ledger::release_invoice_claims(conn, invoice_id)?;
     let is_draft = invoices::table
         .find(invoice_id)
-        .filter(invoices::status.eq("draft"))
+        .filter(invoices::status.eq(InvoiceStatus::Draft))
         .count()
         .get_result::<i64>(conn)?
         == 1;
@@ -92,7 +93,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
     diesel::delete(
         invoices::table
             .find(invoice_id)
-            .filter(invoices::status.eq("draft")),
+            .filter(invoices::status.eq(InvoiceStatus::Draft)),
     )
     .execute(conn)?;
     Ok(true)
@@ -101,7 +102,7 @@ pub fn delete_draft(conn: &mut AnyConnection, invoice_id: &str) -> QueryResult<b
 /// Every draft invoice's id.
 pub fn drafts(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
     invoices::table
-        .filter(invoices::status.eq("draft"))
+        .filter(invoices::status.eq(InvoiceStatus::Draft))
         .select(invoices::id)
         .load(conn)
 }
@@ -132,7 +133,7 @@ pub fn list(
         q = q.filter(invoices::buyer_id.eq(b.to_string()));
     }
     if only_issued {
-        q = q.filter(invoices::status.eq("issued"));
+        q = q.filter(invoices::status.eq(InvoiceStatus::Issued));
     }
     q.order((invoices::created_at.desc(), invoices::id.desc()))
         .select(InvoiceRow::as_select())
@@ -197,10 +198,10 @@ pub fn mark_issued(conn: &mut AnyConnection, id: &str, issue: &Issue<'_>) -> Que
     Ok(diesel::update(
         invoices::table
             .find(id)
-            .filter(invoices::status.eq("draft")),
+            .filter(invoices::status.eq(InvoiceStatus::Draft)),
     )
     .set((
-        invoices::status.eq("issued"),
+        invoices::status.eq(InvoiceStatus::Issued),
         invoices::number.eq(number),
         invoices::issued_at.eq(issued_at),
         invoices::due_at.eq(due_at),
@@ -224,8 +225,8 @@ pub fn apply_to_invoice(
     Ok(diesel::update(
         invoices::table
             .find(id)
-            .filter(invoices::status.eq("issued"))
-            .filter(invoices::kind.eq("invoice"))
+            .filter(invoices::status.eq(InvoiceStatus::Issued))
+            .filter(invoices::kind.eq(InvoiceKind::Invoice))
             .filter(
                 (invoices::paid_cents + invoices::credited_cents + amount)
                     .le(invoices::total_cents),
@@ -243,8 +244,8 @@ pub fn apply_to_invoice(
 pub fn open_total(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<i64> {
     let rows: Vec<(i64, i64, i64)> = invoices::table
         .filter(invoices::buyer_id.eq(buyer_id))
-        .filter(invoices::status.eq("issued"))
-        .filter(invoices::kind.eq("invoice"))
+        .filter(invoices::status.eq(InvoiceStatus::Issued))
+        .filter(invoices::kind.eq(InvoiceKind::Invoice))
         .select((
             invoices::total_cents,
             invoices::paid_cents,
@@ -311,12 +312,12 @@ pub fn bill_items(
             .select((batch_label_columns(), purchases::price_cents))
             .load(conn)?;
         items.extend(bought.into_iter().map(|(batch, price)| BillItem {
-            kind: "purchase".into(),
+            kind: LineKind::Purchase,
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: price,
         }));
-        let acted: Vec<(String, BatchLabel, i64)> = actions::table
+        let acted: Vec<(ActionKind, BatchLabel, i64)> = actions::table
             .inner_join(leads::table.on(leads::id.eq(actions::lead_id)))
             .inner_join(batches::table.on(batches::id.eq(leads::batch_id)))
             .filter(actions::buyer_id.eq(buyer_id))
@@ -334,13 +335,13 @@ pub fn bill_items(
             ))
             .load(conn)?;
         items.extend(returned.into_iter().map(|(batch, amount)| BillItem {
-            kind: "credit".into(),
+            kind: LineKind::Credit,
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: -amount,
         }));
         items.extend(acted.into_iter().map(|(kind, batch, price)| BillItem {
-            kind: format!("action:{kind}"),
+            kind: LineKind::action(kind),
             batch_label: batch.label(),
             batch_id: batch.id,
             amount_cents: price,

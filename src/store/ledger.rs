@@ -6,10 +6,15 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{ledger_entries, ledger_transactions};
+use crate::domain::ledger::TransactionKind;
 use crate::domain::money::Balanced;
 
 /// Ledger transaction kinds that put something on a buyer's invoice.
-pub const BILLABLE_KINDS: [&str; 3] = ["purchase", "action", "dispute_credit"];
+pub const BILLABLE_KINDS: [TransactionKind; 3] = [
+    TransactionKind::Purchase,
+    TransactionKind::Action,
+    TransactionKind::DisputeCredit,
+];
 
 /// `SUM` of a BIGINT column as BIGINT: diesel types a plain SUM as NUMERIC, which the
 /// two-backend connection cannot read.
@@ -21,7 +26,7 @@ fn sum_amount()
 /// Writes a balanced transaction; returns its id.
 pub fn post(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: TransactionKind,
     description: &str,
     tx: &Balanced,
 ) -> QueryResult<String> {
@@ -103,7 +108,7 @@ pub fn unbilled_organisations(
             .filter(ledger_transactions::kind.eq_any(BILLABLE_KINDS))
     } else {
         q.filter(ledger_entries::statement_id.is_null())
-            .filter(ledger_transactions::kind.ne("payout"))
+            .filter(ledger_transactions::kind.ne(TransactionKind::Payout))
     };
     let ids: Vec<Option<String>> = q
         .select(ledger_entries::organisation_id)
@@ -150,7 +155,7 @@ pub fn claim_for_statement(
     statement_id: &str,
 ) -> QueryResult<(Vec<String>, i64)> {
     let payouts = ledger_transactions::table
-        .filter(ledger_transactions::kind.eq("payout"))
+        .filter(ledger_transactions::kind.eq(TransactionKind::Payout))
         .select(ledger_transactions::id);
     diesel::update(
         ledger_entries::table
@@ -192,7 +197,7 @@ pub fn balances_by_account(conn: &mut AnyConnection) -> QueryResult<Vec<(String,
 #[derive(Debug, Clone, Queryable)]
 pub struct LedgerLine {
     pub transaction_id: String,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub description: String,
     pub created_at: NaiveDateTime,
     pub account: String,

@@ -6,11 +6,12 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::once_keys;
+use crate::domain::ledger::OnceKind;
 
 /// Who holds a key already: what kind of work it did and that work's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
-    pub kind: String,
+    pub kind: OnceKind,
     pub result_id: String,
 }
 
@@ -21,7 +22,7 @@ pub struct Taken {
 pub fn claim(
     conn: &mut AnyConnection,
     token: &str,
-    kind: &str,
+    kind: OnceKind,
     result_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Taken>> {
@@ -49,7 +50,7 @@ pub fn find(conn: &mut AnyConnection, token: &str) -> QueryResult<Option<Taken>>
     once_keys::table
         .find(token)
         .select((once_keys::kind, once_keys::result_id))
-        .first::<(String, String)>(conn)
+        .first::<(OnceKind, String)>(conn)
         .optional()
         .map(|r| r.map(|(kind, result_id)| Taken { kind, result_id }))
 }

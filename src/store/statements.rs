@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{actions, purchases, statements};
+use crate::domain::ledger::StatementStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = statements)]
@@ -17,7 +18,7 @@ pub struct StatementRow {
     pub commission_cents: i64,
     pub returns_cents: i64,
     pub net_cents: i64,
-    pub status: String,
+    pub status: StatementStatus,
     pub paid_on: Option<NaiveDateTime>,
     pub paid_reference: Option<String>,
     pub payout_transaction_id: Option<String>,
@@ -67,7 +68,7 @@ pub fn list(
         q = q.filter(statements::agency_id.eq(a.to_string()));
     }
     if only_open {
-        q = q.filter(statements::status.eq("open"));
+        q = q.filter(statements::status.eq(StatementStatus::Open));
     }
     q.order((
         statements::period_start.desc(),
@@ -88,10 +89,10 @@ pub fn mark_paid(
     Ok(diesel::update(
         statements::table
             .find(id)
-            .filter(statements::status.eq("open")),
+            .filter(statements::status.eq(StatementStatus::Open)),
     )
     .set((
-        statements::status.eq("paid"),
+        statements::status.eq(StatementStatus::Paid),
         statements::paid_on.eq(paid_on),
         statements::paid_reference.eq(reference),
         statements::payout_transaction_id.eq(transaction_id),

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::unapplied_payments;
+use crate::domain::ledger::UnappliedStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = unapplied_payments)]
@@ -18,8 +19,7 @@ pub struct UnappliedRow {
     pub received_on: NaiveDateTime,
     pub reference: String,
     pub reason: String,
-    /// `unapplied`, `applied` or `refunded`.
-    pub status: String,
+    pub status: UnappliedStatus,
     pub transaction_id: String,
     pub refund_transaction_id: Option<String>,
     pub settled_by: Option<String>,
@@ -30,7 +30,7 @@ pub struct UnappliedRow {
 impl UnappliedRow {
     /// What is still to apply or refund.
     pub fn left_cents(&self) -> i64 {
-        if self.status == "unapplied" {
+        if self.status == UnappliedStatus::Unapplied {
             self.amount_cents - self.applied_cents
         } else {
             0
@@ -56,7 +56,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<UnappliedRow> {
 pub fn list(conn: &mut AnyConnection, only_open: bool) -> QueryResult<Vec<UnappliedRow>> {
     let mut q = unapplied_payments::table.into_boxed();
     if only_open {
-        q = q.filter(unapplied_payments::status.eq("unapplied"));
+        q = q.filter(unapplied_payments::status.eq(UnappliedStatus::Unapplied));
     }
     q.order((
         unapplied_payments::created_at.desc(),
@@ -78,7 +78,7 @@ pub fn take(
     let taken = diesel::update(
         unapplied_payments::table
             .find(id)
-            .filter(unapplied_payments::status.eq("unapplied"))
+            .filter(unapplied_payments::status.eq(UnappliedStatus::Unapplied))
             .filter(
                 (unapplied_payments::applied_cents + amount).le(unapplied_payments::amount_cents),
             ),
@@ -96,7 +96,7 @@ pub fn take(
                 .find(id)
                 .filter(unapplied_payments::applied_cents.eq(unapplied_payments::amount_cents)),
         )
-        .set(unapplied_payments::status.eq("applied"))
+        .set(unapplied_payments::status.eq(UnappliedStatus::Applied))
         .execute(conn)?;
     }
     Ok(taken)
@@ -113,10 +113,10 @@ pub fn mark_refunded(
     Ok(diesel::update(
         unapplied_payments::table
             .find(id)
-            .filter(unapplied_payments::status.eq("unapplied")),
+            .filter(unapplied_payments::status.eq(UnappliedStatus::Unapplied)),
     )
     .set((
-        unapplied_payments::status.eq("refunded"),
+        unapplied_payments::status.eq(UnappliedStatus::Refunded),
         unapplied_payments::refund_transaction_id.eq(refund_transaction_id),
         unapplied_payments::settled_by.eq(by),
         unapplied_payments::settled_at.eq(now),

@@ -51,12 +51,13 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
             let all = store::invoices::list(conn, None, false)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
             let names = store::organisations::names(conn, &ids)?;
-            all.into_iter()
+            Ok(all
+                .into_iter()
                 .map(|i| {
-                    let facts = invoice_facts(&i)?;
-                    Ok(vec![
+                    let facts = invoice_facts(&i);
+                    vec![
                         i.number.clone().unwrap_or_default(),
-                        i.kind.clone(),
+                        i.kind.to_string(),
                         facts.status(now).to_string(),
                         names.get(&i.buyer_id).cloned().unwrap_or_default(),
                         i.buyer_id.clone(),
@@ -70,9 +71,9 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                         i.credited_cents.to_string(),
                         facts.open_cents().to_string(),
                         i.id,
-                    ])
+                    ]
                 })
-                .collect::<AppResult<Vec<_>>>()
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(csv_response(
@@ -159,7 +160,7 @@ pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult
                     out.push(vec![
                         time(Some(l.created_at)),
                         l.transaction_id,
-                        l.kind,
+                        l.kind.to_string(),
                         l.description,
                         l.account,
                         l.organisation_id

@@ -127,20 +127,16 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// An invoice row as the billing rules read it. Rows still hold kind and status as text;
-/// text the rules do not know is a broken row, not a user's mistake.
-pub fn invoice_facts(
-    i: &crate::store::invoices::InvoiceRow,
-) -> AppResult<crate::domain::billing::Invoice> {
-    let broken = |e: String| AppError::internal(anyhow::anyhow!("invoice {}: {e}", i.id));
-    Ok(crate::domain::billing::Invoice {
-        kind: i.kind.parse().map_err(broken)?,
-        status: i.status.parse().map_err(broken)?,
+/// An invoice row as the billing rules read it.
+pub fn invoice_facts(i: &crate::store::invoices::InvoiceRow) -> crate::domain::billing::Invoice {
+    crate::domain::billing::Invoice {
+        kind: i.kind,
+        status: i.status,
         total_cents: i.total_cents,
         paid_cents: i.paid_cents,
         credited_cents: i.credited_cents,
         due_at: i.due_at,
-    })
+    }
 }
 
 // The formatting rule is the domain's (services format amounts for mails too).

@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use leadmarket::db::schema::{actions, invoices, ledger_entries, ledger_transactions, outbox};
 use leadmarket::domain::Role;
+use leadmarket::domain::billing::InvoiceStatus;
+use leadmarket::domain::ledger::StatementStatus;
 use leadmarket::services::billing::{self, Ctx, NewPayment};
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -256,7 +258,7 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
         .unwrap();
     assert_eq!(drafts.len(), 1);
     let draft = &drafts[0];
-    assert_eq!(draft.status, "draft");
+    assert_eq!(draft.status, InvoiceStatus::Draft);
     assert_eq!(draft.subtotal_cents, receivable_of(app, &buyers[0]));
     let lines = app
         .with_conn(|c| store::invoices::lines_of(c, &draft.id))
@@ -400,8 +402,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     let after = app
         .with_conn(|c| store::invoices::find(c, &invoice.id))
         .unwrap();
-    let status =
-        |i: &store::invoices::InvoiceRow| leadmarket::web::invoice_facts(i).unwrap().status(now);
+    let status = |i: &store::invoices::InvoiceRow| leadmarket::web::invoice_facts(i).status(now);
     assert_eq!(status(&after), "partly_paid");
     assert_eq!(receivable_of(app, &buyers[0]), owed_before - part);
     // More than is open is refused, and changes nothing.
@@ -465,7 +466,7 @@ async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
     let paid = app
         .with_conn(|c| billing::mark_payout(c, &s.id, store::now(), "PAYOUT-1"))
         .unwrap();
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status, StatementStatus::Paid);
     let payable = app
         .with_conn(|c| store::ledger::balance(c, "agency_payable", Some(&s.agency_id)))
         .unwrap();

@@ -2,6 +2,8 @@
 
 use leadmarket::demo;
 use leadmarket::domain::OrgKind;
+use leadmarket::domain::disputes::DisputeActor;
+use leadmarket::domain::ledger::StatementStatus;
 use leadmarket::store;
 
 use crate::helpers::TestApp;
@@ -20,21 +22,24 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let statuses: Vec<&str> = store::invoices::list(&mut conn, None, false)
         .unwrap()
         .iter()
-        .map(|i| leadmarket::web::invoice_facts(i).unwrap().status(now))
+        .map(|i| leadmarket::web::invoice_facts(i).status(now))
         .collect();
     for s in ["draft", "issued", "paid", "partly_paid", "overdue"] {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");
     }
     let statements = store::statements::list(&mut conn, None, false).unwrap();
-    assert!(statements.iter().any(|s| s.status == "paid"));
+    assert!(statements.iter().any(|s| s.status == StatementStatus::Paid));
     let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);
     demo::seed_disputes(&mut conn, &settings, now).unwrap();
     let disputes = store::disputes::list(&mut conn, store::disputes::Scope::All, &[]).unwrap();
     for s in ["approved", "open", "contested", "escalated", "rejected"] {
-        assert!(disputes.iter().any(|d| d.status == s), "a {s} dispute");
+        assert!(
+            disputes.iter().any(|d| d.status.as_str() == s),
+            "a {s} dispute"
+        );
     }
-    let by: Vec<Option<&str>> = disputes.iter().map(|d| d.decided_by.as_deref()).collect();
-    assert!(by.contains(&Some("platform")) && by.contains(&Some("agency")));
+    let by: Vec<Option<DisputeActor>> = disputes.iter().map(|d| d.decided_by).collect();
+    assert!(by.contains(&Some(DisputeActor::Platform)) && by.contains(&Some(DisputeActor::Agency)));
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     let kinds = store::organisations::count_by_kind(&mut conn).unwrap();
     let count = |k: OrgKind| {

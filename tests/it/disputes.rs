@@ -5,6 +5,8 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{leads, ledger_transactions, organisations, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::billing::LineKind;
+use leadmarket::domain::disputes::{DisputeActor, DisputeStatus};
 use leadmarket::services::disputes::{self, Actor, Settings};
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -35,7 +37,7 @@ fn settings(app: &TestApp) -> Settings<'_> {
 
 fn buyer_actor() -> Actor<'static> {
     Actor {
-        kind: "buyer",
+        kind: DisputeActor::Buyer,
         user_id: None,
     }
 }
@@ -158,8 +160,8 @@ async fn the_platform_decides_what_it_can_check_at_once(app: &TestApp) {
     ] {
         let d = open(app, &buyer, &ids[i], reason, now).unwrap();
         assert_eq!(
-            (d.status.as_str(), d.decided_by.as_deref()),
-            ("approved", Some("platform")),
+            (d.status, d.decided_by),
+            (DisputeStatus::Approved, Some(DisputeActor::Platform)),
             "{reason}"
         );
         assert!(
@@ -170,7 +172,11 @@ async fn the_platform_decides_what_it_can_check_at_once(app: &TestApp) {
     }
     // A claim the platform cannot check waits for the agency.
     let d = open(app, &buyer, &ids[6], "wrong_number", now).unwrap();
-    assert_eq!(d.status, "open", "a valid number needs someone to look");
+    assert_eq!(
+        d.status,
+        DisputeStatus::Open,
+        "a valid number needs someone to look"
+    );
     assert_eq!(credits(app), 5);
     let price: i64 = 1000;
     assert_eq!(
@@ -250,15 +256,15 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     };
     let d = answer(&accepted.id, true, "fair enough").unwrap();
     assert_eq!(
-        (d.status.as_str(), d.decided_by.as_deref()),
-        ("approved", Some("agency"))
+        (d.status, d.decided_by),
+        (DisputeStatus::Approved, Some(DisputeActor::Agency))
     );
     assert!(
         answer(&contested.id, false, "").is_err(),
         "contesting needs a reason"
     );
     let d = answer(&contested.id, false, "the consumer confirmed by phone").unwrap();
-    assert_eq!(d.status, "contested");
+    assert_eq!(d.status, DisputeStatus::Contested);
     assert!(answer(&contested.id, true, "").is_err(), "answered once");
     assert_eq!(credits(app), 1);
 
@@ -290,7 +296,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     let d = app
         .with_conn(|c| store::disputes::find(c, &silent.id))
         .unwrap();
-    assert_eq!(d.status, "escalated");
+    assert_eq!(d.status, DisputeStatus::Escalated);
 
     // Two finance users decide the same case at once: one decision stands.
     let pool = app.state.pool.clone();
@@ -321,7 +327,11 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     let decided = app
         .with_conn(|c| store::disputes::find(c, &contested.id))
         .unwrap();
-    let expected_credits = if decided.status == "approved" { 2 } else { 1 };
+    let expected_credits = if decided.status == DisputeStatus::Approved {
+        2
+    } else {
+        1
+    };
     assert_eq!(credits(app), expected_credits);
     let history = app
         .with_conn(|c| store::disputes::events(c, &contested.id))
@@ -359,7 +369,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     assert!(
         lines
             .iter()
-            .any(|l| l.kind == "credit" && l.amount_cents < 0),
+            .any(|l| l.kind == LineKind::Credit && l.amount_cents < 0),
         "{lines:?}"
     );
     let receivable = app
@@ -533,7 +543,7 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
         .unwrap();
     assert_eq!(resp.status(), 422);
     let d = app.with_conn(|c| store::disputes::find(c, &id)).unwrap();
-    assert_eq!(d.status, "open");
+    assert_eq!(d.status, DisputeStatus::Open);
     let resp = app
         .post_as(&agency_token, &format!("/api/v1/disputes/{id}/accept"))
         .json(&json!({"comment": "our form was abused", "flag_lead": true}))
@@ -558,8 +568,8 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     // The other buyer's return of it needs no one to look: the agency said so.
     let d = open(app, &other_buyer, &ids[0], "out_of_criteria", store::now()).unwrap();
     assert_eq!(
-        (d.status.as_str(), d.decided_by.as_deref()),
-        ("approved", Some("platform"))
+        (d.status, d.decided_by),
+        (DisputeStatus::Approved, Some(DisputeActor::Platform))
     );
     let history = app.with_conn(|c| store::disputes::events(c, &id)).unwrap();
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
@@ -596,7 +606,7 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
         .await;
     assert!(resp.status().is_redirection() || resp.status() == 200);
     let d = app.with_conn(|c| store::disputes::find(c, &id)).unwrap();
-    assert_eq!(d.status, "approved");
+    assert_eq!(d.status, DisputeStatus::Approved);
     let status: String = app.with_conn(|c| {
         leads::table
             .find(&ids[1])

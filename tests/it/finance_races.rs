@@ -6,6 +6,8 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{invoices, payments};
 use leadmarket::domain::Role;
+use leadmarket::domain::billing::InvoiceStatus;
+use leadmarket::domain::ledger::UnappliedStatus;
 use leadmarket::services::billing;
 use leadmarket::store;
 
@@ -272,7 +274,7 @@ async fn a_buyer_with_two_issued_invoices(
             .with_conn(|c| store::invoices::list(c, Some(&buyer_id), false))
             .unwrap()
             .into_iter()
-            .find(|i| i.status == "draft")
+            .find(|i| i.status == InvoiceStatus::Draft)
             .expect("a draft");
         issued.push(
             app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
@@ -354,7 +356,7 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
     let row = app
         .with_conn(|c| store::unapplied::find(c, &refund_id))
         .unwrap();
-    assert_eq!(row.status, "refunded");
+    assert_eq!(row.status, UnappliedStatus::Refunded);
     let cash_payments: i64 = app.with_conn(|c| {
         payments::table
             .filter(payments::method.eq("card"))

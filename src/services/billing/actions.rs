@@ -5,12 +5,11 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::ledger_error;
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::ledger::{ActionKind, TransactionKind};
 use crate::domain::money::{self, commission};
 use crate::error::{AppError, FieldProblem};
 use crate::store;
 use crate::store::actions::ActionRow;
-
-pub const ACTION_KINDS: [&str; 3] = ["call", "consultation", "purchase"];
 
 /// Reports an action on a lead the buyer bought. Returns the action and whether it was
 /// new: the same idempotency key, or the same kind on the same purchase, answers with
@@ -26,7 +25,8 @@ pub fn report_action(
 ) -> Result<(ActionRow, bool), AppError> {
     let now = store::now();
     let mut problems = Vec::new();
-    if !ACTION_KINDS.contains(&kind) {
+    let kind = kind.parse::<ActionKind>().ok();
+    if kind.is_none() {
         problems.push(FieldProblem::new(
             "kind",
             "must be call, consultation or purchase",
@@ -43,9 +43,9 @@ pub fn report_action(
     if occurred_at > now + TimeDelta::minutes(5) {
         problems.push(FieldProblem::new("occurred_at", "is in the future"));
     }
-    if !problems.is_empty() {
+    let Some(kind) = kind.filter(|_| problems.is_empty()) else {
         return Err(AppError::Validation(problems));
-    }
+    };
     write_transaction(conn, |conn| {
         let same = |a: &ActionRow| a.lead_id == lead_id && a.kind == kind;
         if let Some(existing) = store::actions::by_key(conn, buyer_id, key)? {
@@ -86,7 +86,7 @@ pub fn report_action(
             lead_id: lead_id.to_string(),
             buyer_id: buyer_id.to_string(),
             agency_id,
-            kind: kind.to_string(),
+            kind,
             occurred_at,
             price_cents: price,
             commission_cents: fee,
@@ -97,8 +97,12 @@ pub fn report_action(
         // A concurrent report of the same action fails on a unique constraint inside its
         // savepoint; it then answers with the action that won.
         let inserted = write_transaction(conn, |conn| -> Result<ActionRow, AppError> {
-            let transaction_id =
-                store::ledger::post(conn, "action", &format!("{kind} on a lead"), &tx)?;
+            let transaction_id = store::ledger::post(
+                conn,
+                TransactionKind::Action,
+                &format!("{kind} on a lead"),
+                &tx,
+            )?;
             let row = ActionRow {
                 transaction_id,
                 ..row.clone()

@@ -5,7 +5,8 @@ use diesel::OptionalExtension as _;
 use super::payments::{NewPayment, record_payment_as};
 use super::{Ctx, ledger_error};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing;
+use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
+use crate::domain::ledger::{OnceKind, TransactionKind, UnappliedStatus};
 use crate::domain::money;
 use crate::error::AppError;
 use crate::store;
@@ -69,7 +70,7 @@ pub fn stripe_event(
         if store::once_keys::claim(
             conn,
             &format!("stripe:{reference}"),
-            "card_payment",
+            OnceKind::CardPayment,
             &receipt_id,
             store::now(),
         )?
@@ -83,7 +84,8 @@ pub fn stripe_event(
             )));
         };
         let number = invoice.number.clone().unwrap_or_else(|| "(draft)".into());
-        let payable = invoice.status == "issued" && invoice.kind == "invoice";
+        let payable =
+            invoice.status == InvoiceStatus::Issued && invoice.kind == InvoiceKind::Invoice;
         let open = if payable {
             billing::open_cents(
                 invoice.total_cents,
@@ -166,7 +168,7 @@ fn keep_unapplied(
     let tx = money::payment_postings(buyer_id, amount_cents).map_err(ledger_error)?;
     let transaction_id = store::ledger::post(
         conn,
-        "payment",
+        TransactionKind::Payment,
         &format!("unapplied card payment {reference}"),
         &tx,
     )?;
@@ -182,7 +184,7 @@ fn keep_unapplied(
             received_on: now,
             reference: reference.to_string(),
             reason: reason.to_string(),
-            status: "unapplied".into(),
+            status: UnappliedStatus::Unapplied,
             transaction_id,
             refund_transaction_id: None,
             settled_by: None,
@@ -201,7 +203,10 @@ pub fn checkout_request(
     invoice_id: &str,
 ) -> Result<crate::payments::CheckoutRequest, AppError> {
     let invoice = store::invoices::find(conn, invoice_id)?;
-    if invoice.buyer_id != buyer_id || invoice.status != "issued" || invoice.kind != "invoice" {
+    if invoice.buyer_id != buyer_id
+        || invoice.status != InvoiceStatus::Issued
+        || invoice.kind != InvoiceKind::Invoice
+    {
         return Err(AppError::NotFound);
     }
     let open = billing::open_cents(

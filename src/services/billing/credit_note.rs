@@ -2,7 +2,8 @@
 
 use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing;
+use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
+use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
@@ -45,7 +46,7 @@ pub fn credit_note_once(
     once(
         conn,
         token,
-        "credit_note",
+        OnceKind::CreditNote,
         store::new_id(),
         |conn, first| Ok(store::invoices::find(conn, first)?),
         |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, issued_by),
@@ -83,7 +84,7 @@ fn credit_note_as(
     write_transaction(conn, |conn| {
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
-        if invoice.status != "issued" || invoice.kind != "invoice" {
+        if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
             return Err(AppError::invalid(
                 "invoice",
                 "only an issued invoice can be credited",
@@ -110,14 +111,19 @@ fn credit_note_as(
             billing::format_number("CN", year, store::invoices::next_number(conn, "CN", year)?);
         let tx =
             money::credit_note_postings(&invoice.buyer_id, amount_cents).map_err(ledger_error)?;
-        store::ledger::post(conn, "credit_note", &format!("credit note {number}"), &tx)?;
+        store::ledger::post(
+            conn,
+            TransactionKind::CreditNote,
+            &format!("credit note {number}"),
+            &tx,
+        )?;
         store::credit::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
         let note = InvoiceRow {
             id: note_id.to_string(),
             number: Some(number.clone()),
-            kind: "credit_note".into(),
+            kind: InvoiceKind::CreditNote,
             buyer_id: invoice.buyer_id.clone(),
-            status: "issued".into(),
+            status: InvoiceStatus::Issued,
             corrects_id: Some(invoice.id.clone()),
             period_start: invoice.period_start,
             period_end: invoice.period_end,
@@ -134,7 +140,7 @@ fn credit_note_as(
             created_at: now,
         };
         let line = billing::Line {
-            kind: "credit".into(),
+            kind: billing::LineKind::Credit,
             description: format!(
                 "credit on {}: {reason}",
                 invoice.number.as_deref().unwrap_or_default()

@@ -4,7 +4,8 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing;
+use crate::domain::billing::{self, InvoiceStatus};
+use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
 use crate::mail;
@@ -34,7 +35,7 @@ pub fn issue_once(
     once(
         conn,
         token,
-        "issue",
+        OnceKind::Issue,
         invoice_id.to_string(),
         |conn, first| Ok(store::invoices::find(conn, first)?),
         |conn, _| issue(conn, ctx, invoice_id, issued_by),
@@ -56,7 +57,7 @@ pub fn issue_at(
     } = *ctx;
     write_transaction(conn, |conn| {
         let draft = store::invoices::find(conn, invoice_id)?;
-        if draft.status != "draft" {
+        if draft.status != InvoiceStatus::Draft {
             return Err(AppError::Conflict {
                 code: "already_issued",
                 message: format!(
@@ -86,7 +87,12 @@ pub fn issue_at(
         }
         if tax_cents != 0 {
             let tx = money::tax_postings(&draft.buyer_id, tax_cents).map_err(ledger_error)?;
-            store::ledger::post(conn, "invoice_tax", &format!("tax on {number}"), &tx)?;
+            store::ledger::post(
+                conn,
+                TransactionKind::InvoiceTax,
+                &format!("tax on {number}"),
+                &tx,
+            )?;
             store::credit::add_owed(conn, &draft.buyer_id, tax_cents)?;
         }
         let issued = store::invoices::find(conn, invoice_id)?;

@@ -6,6 +6,7 @@
 
 use crate::config::BillingConfig;
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::ledger::OnceKind;
 use crate::domain::money;
 use crate::error::AppError;
 use crate::store;
@@ -18,7 +19,7 @@ mod payments;
 mod payouts;
 mod run;
 
-pub use actions::{ACTION_KINDS, buyer_for_postback, report_action, rotate_postback_token};
+pub use actions::{buyer_for_postback, report_action, rotate_postback_token};
 pub use card::{EventOutcome, checkout_request, stripe_event};
 pub use credit_note::{credit_note, credit_note_once};
 pub use issue::{issue, issue_at, issue_once};
@@ -76,7 +77,7 @@ impl<T> Once<T> {
 pub(crate) fn claim_once(
     conn: &mut AnyConnection,
     token: &str,
-    kind: &str,
+    kind: OnceKind,
     result_id: &str,
 ) -> Result<Option<String>, AppError> {
     let token = token.trim();
@@ -101,7 +102,7 @@ pub(crate) fn claim_once(
 fn once<T>(
     conn: &mut AnyConnection,
     token: Option<&str>,
-    kind: &str,
+    kind: OnceKind,
     result_id: String,
     already: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,
     work: impl FnOnce(&mut AnyConnection, &str) -> Result<T, AppError>,

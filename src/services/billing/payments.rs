@@ -4,7 +4,8 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing;
+use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
+use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
@@ -42,7 +43,7 @@ pub fn record_payment_once(
     once(
         conn,
         token,
-        "payment",
+        OnceKind::Payment,
         store::new_id(),
         |conn, first| Ok(store::payments::find(conn, first)?),
         |conn, id| record_payment_as(conn, ctx, payment, id, None),
@@ -92,7 +93,7 @@ pub(crate) fn record_payment_as(
     write_transaction(conn, |conn| {
         let now = store::now();
         let invoice = store::invoices::find(conn, invoice_id)?;
-        if invoice.status != "issued" || invoice.kind != "invoice" {
+        if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
             return Err(AppError::invalid(
                 "invoice",
                 "payments go against issued invoices",
@@ -120,8 +121,12 @@ pub(crate) fn record_payment_as(
             None => {
                 let tx = money::payment_postings(&invoice.buyer_id, amount_cents)
                     .map_err(ledger_error)?;
-                let id =
-                    store::ledger::post(conn, "payment", &format!("payment for {number}"), &tx)?;
+                let id = store::ledger::post(
+                    conn,
+                    TransactionKind::Payment,
+                    &format!("payment for {number}"),
+                    &tx,
+                )?;
                 store::credit::add_owed(conn, &invoice.buyer_id, -amount_cents)?;
                 id
             }

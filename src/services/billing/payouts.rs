@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 
 use super::{Once, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::ledger::{OnceKind, StatementStatus, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
 use crate::store;
@@ -25,7 +26,7 @@ pub fn mark_payout(
     }
     write_transaction(conn, |conn| {
         let statement = store::statements::find(conn, statement_id)?;
-        if statement.status != "open" {
+        if statement.status != StatementStatus::Open {
             return Err(AppError::Conflict {
                 code: "already_paid",
                 message: "this statement was paid out already".into(),
@@ -33,8 +34,12 @@ pub fn mark_payout(
         }
         let tx = money::payout_postings(&statement.agency_id, statement.net_cents)
             .map_err(ledger_error)?;
-        let transaction_id =
-            store::ledger::post(conn, "payout", &format!("payout {reference}"), &tx)?;
+        let transaction_id = store::ledger::post(
+            conn,
+            TransactionKind::Payout,
+            &format!("payout {reference}"),
+            &tx,
+        )?;
         if !store::statements::mark_paid(conn, statement_id, paid_on, reference, &transaction_id)? {
             return Err(AppError::Conflict {
                 code: "already_paid",
@@ -56,7 +61,7 @@ pub fn mark_payout_once(
     once(
         conn,
         token,
-        "payout",
+        OnceKind::Payout,
         statement_id.to_string(),
         |conn, first| Ok(store::statements::find(conn, first)?),
         |conn, _| mark_payout(conn, statement_id, paid_on, reference),

@@ -5,7 +5,8 @@ use chrono::TimeDelta;
 
 use super::{Ctx, format_money};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing::{self, Period};
+use crate::domain::billing::{self, InvoiceKind, InvoiceStatus, Period};
+use crate::domain::ledger::StatementStatus;
 use crate::error::AppError;
 use crate::mail;
 use crate::services::mail::to_organisation;
@@ -75,9 +76,9 @@ fn run_claimed(
             let mut invoice = InvoiceRow {
                 id: id.clone(),
                 number: None,
-                kind: "invoice".into(),
+                kind: InvoiceKind::Invoice,
                 buyer_id: buyer.clone(),
-                status: "draft".into(),
+                status: InvoiceStatus::Draft,
                 corrects_id: None,
                 period_start: period.start,
                 period_end: period.end,
@@ -131,7 +132,7 @@ fn run_claimed(
                 commission_cents: 0,
                 returns_cents: 0,
                 net_cents: 0,
-                status: "open".into(),
+                status: StatementStatus::Open,
                 paid_on: None,
                 paid_reference: None,
                 payout_transaction_id: None,

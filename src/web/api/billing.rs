@@ -43,7 +43,7 @@ impl From<ActionRow> for ActionView {
             id: a.id,
             lead_id: a.lead_id,
             purchase_id: a.purchase_id,
-            kind: a.kind,
+            kind: a.kind.to_string(),
             price_cents: a.price_cents,
         }
     }
@@ -189,13 +189,9 @@ pub struct InvoiceView {
     pub lines: Vec<InvoiceLineView>,
 }
 
-pub fn invoice_view(
-    i: InvoiceRow,
-    lines: Vec<LineRow>,
-    now: chrono::NaiveDateTime,
-) -> Result<InvoiceView, AppError> {
-    let facts = invoice_facts(&i)?;
-    Ok(InvoiceView {
+pub fn invoice_view(i: InvoiceRow, lines: Vec<LineRow>, now: chrono::NaiveDateTime) -> InvoiceView {
+    let facts = invoice_facts(&i);
+    InvoiceView {
         status: facts.status(now).into(),
         number: i.number.unwrap_or_default(),
         issued_at: i.issued_at.map(rfc3339),
@@ -211,13 +207,13 @@ pub fn invoice_view(
             })
             .collect(),
         id: i.id,
-        kind: i.kind,
+        kind: i.kind.to_string(),
         subtotal_cents: i.subtotal_cents,
         tax_cents: i.tax_cents,
         total_cents: i.total_cents,
         paid_cents: i.paid_cents,
         credited_cents: i.credited_cents,
-    })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -239,7 +235,7 @@ pub async fn list_invoices(
             let mut out = Vec::new();
             for i in store::invoices::list(conn, Some(&buyer), true)? {
                 let lines = store::invoices::lines_of(conn, &i.id)?;
-                out.push(invoice_view(i, lines, now)?);
+                out.push(invoice_view(i, lines, now));
             }
             Ok(out)
         })
@@ -260,12 +256,12 @@ pub async fn get_invoice(
         .db(move |conn| {
             let i = store::invoices::find(conn, &id)?;
             // Drafts and other buyers' invoices do not exist for this caller.
-            let issued = invoice_facts(&i)?.status == InvoiceStatus::Issued;
+            let issued = i.status == InvoiceStatus::Issued;
             if i.buyer_id != buyer || !issued {
                 return Err(AppError::NotFound);
             }
             let lines = store::invoices::lines_of(conn, &i.id)?;
-            invoice_view(i, lines, store::now())
+            Ok(invoice_view(i, lines, store::now()))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
+use crate::domain::disputes::{DisputeActor, DisputeStatus};
 use crate::domain::time::rfc3339;
 use crate::error::{ApiResult, AppError};
 use crate::services::disputes::{self, Actor, Answer, Settings};
@@ -53,8 +54,8 @@ impl From<DisputeRow> for DisputeView {
             purchase_id: d.purchase_id,
             reason: d.reason,
             comment: d.comment,
-            status: d.status,
-            decided_by: d.decided_by,
+            status: d.status.to_string(),
+            decided_by: d.decided_by.map(|a| a.to_string()),
             evidence: d.evidence,
             agency_comment: d.agency_comment,
             decision_comment: d.decision_comment,
@@ -93,7 +94,7 @@ pub async fn open(
                     &r.reason,
                     &r.comment,
                     Actor {
-                        kind: "buyer",
+                        kind: DisputeActor::Buyer,
                         user_id: None,
                     },
                     store::now(),
@@ -129,15 +130,17 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let status = query.into_inner().status.unwrap_or_default();
-    if !status.is_empty()
-        && !["open", "contested", "escalated", "approved", "rejected"].contains(&status.as_str())
-    {
-        return Err(AppError::invalid(
-            "status",
-            "must be open, contested, escalated, approved or rejected",
-        )
-        .into());
-    }
+    // No status is every dispute; an unknown one is the caller's mistake.
+    let statuses: Vec<DisputeStatus> = if status.is_empty() {
+        vec![]
+    } else {
+        vec![status.parse().map_err(|_| {
+            AppError::invalid(
+                "status",
+                "must be open, contested, escalated, approved or rejected",
+            )
+        })?]
+    };
     let (org, kind) = (caller.org_id.clone(), caller.org_kind);
     let rows = state
         .db(move |conn| {
@@ -145,11 +148,6 @@ pub async fn list(
                 OrgKind::Agency => Scope::Agency(&org),
                 OrgKind::Buyer => Scope::Buyer(&org),
                 _ => return Err(AppError::Forbidden),
-            };
-            let statuses: Vec<&str> = if status.is_empty() {
-                vec![]
-            } else {
-                vec![&status]
             };
             Ok(store::disputes::list(conn, scope, &statuses)?)
         })

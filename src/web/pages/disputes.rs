@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::OrgStatus;
-use crate::domain::disputes::{AUTO_RULES, AutoRule, REASONS};
+use crate::domain::disputes::{AUTO_RULES, AutoRule, DisputeActor, DisputeStatus, REASONS};
 use crate::error::{AppError, AppResult};
 use crate::services::disputes::{self, Actor, Answer, Settings};
 use crate::store;
@@ -43,12 +43,12 @@ fn line(
     currency: &str,
 ) -> DisputeLine {
     DisputeLine {
-        waiting_for_agency: d.status == "open",
+        waiting_for_agency: d.status == DisputeStatus::Open,
         other_side: names.get(other).cloned().unwrap_or_default(),
         amount: money(d.amount_cents, currency),
         opened: d.created_at.format("%Y-%m-%d %H:%M").to_string(),
         answer_by: d.deadline_at.format("%Y-%m-%d %H:%M").to_string(),
-        decided_by: d.decided_by.unwrap_or_default(),
+        decided_by: d.decided_by.map(|a| a.to_string()).unwrap_or_default(),
         evidence: d.evidence.unwrap_or_default(),
         agency_comment: d.agency_comment.unwrap_or_default(),
         decision_comment: d.decision_comment.unwrap_or_default(),
@@ -56,7 +56,7 @@ fn line(
         lead_id: d.lead_id,
         reason: d.reason,
         comment: d.comment,
-        status: d.status,
+        status: d.status.to_string(),
     }
 }
 
@@ -163,14 +163,14 @@ pub async fn buyer_open(
                 &form.reason,
                 &form.comment,
                 Actor {
-                    kind: "buyer",
+                    kind: DisputeActor::Buyer,
                     user_id: Some(&user_id),
                 },
                 store::now(),
             )
         })
         .await?;
-    let notice = if d.status == "approved" {
+    let notice = if d.status == DisputeStatus::Approved {
         format!(
             "Approved at once ({}): {} is credited on your next invoice.",
             d.evidence.unwrap_or_default(),
@@ -336,7 +336,11 @@ pub async fn queue(
     );
     let cases = state
         .db(move |conn| {
-            let statuses: &[&str] = if all { &[] } else { &["contested", "escalated"] };
+            let statuses: &[DisputeStatus] = if all {
+                &[]
+            } else {
+                &[DisputeStatus::Contested, DisputeStatus::Escalated]
+            };
             let rows = store::disputes::list(conn, Scope::All, statuses)?;
             let now = store::now();
             let since = now - TimeDelta::days(30);
@@ -359,8 +363,8 @@ pub async fn queue(
                     .map(|e| {
                         (
                             e.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                            e.actor,
-                            e.action,
+                            e.actor.to_string(),
+                            e.action.to_string(),
                             e.note,
                         )
                     })

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::catalogue::{self, RawFilter};
+use crate::domain::ledger::ActionKind;
 use crate::domain::time::rfc3339;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
@@ -467,13 +468,13 @@ pub async fn purchases(
                 let reported: Vec<String> = actions
                     .iter()
                     .filter(|a| a.lead_id == r.lead_id)
-                    .map(|a| a.kind.clone())
+                    .map(|a| a.kind.to_string())
                     .collect();
                 MyLead {
                     per_action: per_action.contains(&r.lead_id),
-                    kinds: crate::services::billing::ACTION_KINDS
+                    kinds: ActionKind::ALL
                         .iter()
-                        .copied()
+                        .map(ActionKind::as_str)
                         .filter(|k| !reported.iter().any(|r| r == k))
                         .collect(),
                     reported,
@@ -516,7 +517,7 @@ pub async fn report_action(
         .await?;
     Ok(redirect(&format!(
         "/purchases?reported={}&charged={}",
-        urlencode(&action.kind),
+        urlencode(action.kind.as_str()),
         action.price_cents
     )))
 }

@@ -69,7 +69,7 @@ pub async fn account(
         available: money(account.available_cents, c),
         uninvoiced: money(account.uninvoiced_cents, c),
         open_invoices: money(account.open_invoices_cents, c),
-        invoices: invoice_lines(invoices, &names, c, now)?,
+        invoices: invoice_lines(invoices, &names, c, now),
         payments: payments.iter().map(|p| payment_view(p, c)).collect(),
         return_rate: returns,
         name: org.name,

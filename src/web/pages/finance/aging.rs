@@ -35,10 +35,10 @@ pub async fn report(user: FinanceUser, state: web::Data<AppState>) -> AppResult<
         .db(move |conn| {
             let invoices = store::invoices::list(conn, None, true)?;
             let names = names_for(conn, &invoices)?;
-            let facts = invoices
+            let facts: Vec<_> = invoices
                 .iter()
-                .map(|i| Ok((i.buyer_id.clone(), invoice_facts(i)?)))
-                .collect::<AppResult<Vec<_>>>()?;
+                .map(|i| (i.buyer_id.clone(), invoice_facts(i)))
+                .collect();
             Ok((aging(facts, now), names))
         })
         .await?;

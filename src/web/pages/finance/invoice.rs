@@ -69,7 +69,7 @@ async fn invoice_page(
         })
         .await?;
     let c = currency.as_str();
-    let facts = invoice_facts(&invoice)?;
+    let facts = invoice_facts(&invoice);
     let is_draft = facts.status == InvoiceStatus::Draft;
     // A draft shows the tax it will carry once issued.
     let (tax_cents, rate) = if is_draft {
@@ -97,8 +97,8 @@ async fn invoice_page(
             })
             .collect(),
         payments: payments.iter().map(|p| payment_view(p, c)).collect(),
-        history: invoice_lines(history, &names, c, now)?,
-        invoice: invoice_line(invoice, &names, c, now)?,
+        history: invoice_lines(history, &names, c, now),
+        invoice: invoice_line(invoice, &names, c, now),
         today: now.format("%Y-%m-%d").to_string(),
         notice,
         problems,

@@ -20,7 +20,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::domain::billing::{InvoiceKind, Period};
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::store;
 use crate::store::invoices::InvoiceRow;
 use crate::store::payments::PaymentRow;
@@ -100,10 +100,10 @@ pub fn invoice_line(
     names: &HashMap<String, String>,
     currency: &str,
     now: NaiveDateTime,
-) -> AppResult<InvoiceLine> {
-    let facts = invoice_facts(&i)?;
+) -> InvoiceLine {
+    let facts = invoice_facts(&i);
     let open_cents = facts.open_cents();
-    Ok(InvoiceLine {
+    InvoiceLine {
         status: facts.status(now),
         number: i.number.clone().unwrap_or_else(|| "(draft)".into()),
         kind: match facts.kind {
@@ -120,7 +120,7 @@ pub fn invoice_line(
         open_cents,
         buyer_id: i.buyer_id,
         id: i.id,
-    })
+    }
 }
 
 /// Invoice lines for rows, in their order.
@@ -129,7 +129,7 @@ pub fn invoice_lines(
     names: &HashMap<String, String>,
     currency: &str,
     now: NaiveDateTime,
-) -> AppResult<Vec<InvoiceLine>> {
+) -> Vec<InvoiceLine> {
     invoices
         .into_iter()
         .map(|i| invoice_line(i, names, currency, now))
@@ -201,7 +201,7 @@ pub fn statement_view(
             (Some(d), Some(r)) => format!("{} ({r})", d.format("%Y-%m-%d")),
             _ => String::new(),
         },
-        status: s.status,
+        status: s.status.to_string(),
         id: s.id,
         form_token: form_token(),
     }

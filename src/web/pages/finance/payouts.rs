@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{NoticeQuery, StatementView, parse_day, sent_token, statement_view};
 use crate::app::AppState;
+use crate::domain::ledger::StatementStatus;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{self, Once};
 use crate::store;
@@ -42,10 +43,12 @@ async fn payouts_page(
     let c = &state.config.currency;
     let due_total: i64 = statements
         .iter()
-        .filter(|s| s.status == "open")
+        .filter(|s| s.status == StatementStatus::Open)
         .map(|s| s.net_cents)
         .sum();
-    let (due, paid): (Vec<_>, Vec<_>) = statements.into_iter().partition(|s| s.status == "open");
+    let (due, paid): (Vec<_>, Vec<_>) = statements
+        .into_iter()
+        .partition(|s| s.status == StatementStatus::Open);
     Ok(PayoutsPage {
         layout: Layout::for_user(user, "Agency payouts", "/finance/payouts"),
         due: due

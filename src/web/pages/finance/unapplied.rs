@@ -67,7 +67,7 @@ async fn page(
                 if !invoices.contains_key(&r.buyer_id) {
                     let mut open = Vec::new();
                     for i in store::invoices::list(conn, Some(&r.buyer_id), true)? {
-                        let open_cents = invoice_facts(&i)?.open_cents();
+                        let open_cents = invoice_facts(&i).open_cents();
                         if open_cents > 0 {
                             open.push((i, open_cents));
                         }
@@ -109,7 +109,7 @@ async fn page(
         buyer_id: r.buyer_id,
         reference: r.reference,
         reason: r.reason,
-        status: r.status,
+        status: r.status.to_string(),
     };
     let open_total: i64 = rows.iter().map(UnappliedRow::left_cents).sum();
     let (open, settled): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.left_cents() > 0);
