@@ -2,6 +2,7 @@
 //! by itself (published on `/help/disputes`), deadlines in working days, and an agency's
 //! quality score.
 
+use super::lead::LeadStatus;
 use chrono::{Datelike, NaiveDateTime, TimeDelta, Weekday};
 
 pub const REASONS: [&str; 9] = [
@@ -21,13 +22,12 @@ pub const REASONS: [&str; 9] = [
 pub const FAKE_REASONS: [&str; 4] = ["bot", "fake_identity", "prank", "no_consent"];
 
 /// What the platform knows about a disputed lead when the dispute is opened.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LeadFacts {
     pub phone: Option<String>,
     pub country: String,
     pub email: Option<String>,
-    /// `available`, `withdrawn`, `erased`...
-    pub status: String,
+    pub status: LeadStatus,
     /// The agency flagged the lead itself (`agency_flagged` among its flags).
     pub agency_flagged: bool,
     /// This buyer bought the same person (same phone or email key) before this lead.
@@ -71,7 +71,7 @@ pub const AUTO_RULES: [AutoRule; 5] = [
 
 /// The evidence for approving a dispute at once, or `None` when someone must look.
 pub fn auto_decision(reason: &str, f: &LeadFacts) -> Option<String> {
-    if f.status == "erased" {
+    if f.status == LeadStatus::Erased {
         return Some("erased: the consumer had the lead erased".into());
     }
     if f.agency_flagged {
@@ -216,8 +216,9 @@ mod tests {
             phone: Some("+447911123456".into()),
             country: "GB".into(),
             email: Some("ann.lee@example.com".into()),
-            status: "available".into(),
-            ..Default::default()
+            status: LeadStatus::Available,
+            agency_flagged: false,
+            bought_same_person_before: false,
         }
     }
 
@@ -265,7 +266,7 @@ mod tests {
                 .starts_with("bought_before")
         );
         let erased = LeadFacts {
-            status: "erased".into(),
+            status: LeadStatus::Erased,
             ..facts()
         };
         assert!(

@@ -280,7 +280,7 @@ pub type LeadEvidence = (
     Option<String>,
     Option<String>,
     String,
-    String,
+    LeadStatus,
     String,
     Option<String>,
     Option<String>,
