@@ -1,6 +1,6 @@
 //! Credit notes against issued invoices.
 
-use super::{Ctx, Once, format_money, ledger_error, once};
+use super::{Applied, Ctx, Once, apply_to_issued, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
@@ -83,29 +83,13 @@ fn credit_note_as(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let invoice = store::invoices::find(conn, invoice_id)?;
-        if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
-            return Err(AppError::invalid(
-                "invoice",
-                "only an issued invoice can be credited",
-            ));
-        }
-        let open = billing::open_cents(
-            invoice.total_cents,
-            invoice.paid_cents,
-            invoice.credited_cents,
-        );
-        if amount_cents > open
-            || !store::invoices::apply_to_invoice(conn, invoice_id, 0, amount_cents)?
-        {
-            return Err(AppError::invalid(
-                "amount",
-                format!(
-                    "at most {} is open on this invoice",
-                    format_money(open, currency)
-                ),
-            ));
-        }
+        let (invoice, _) = apply_to_issued(
+            conn,
+            invoice_id,
+            Applied::Credited(amount_cents),
+            "only an issued invoice can be credited",
+            currency,
+        )?;
         let year = chrono::Datelike::year(&now);
         let number =
             billing::format_number("CN", year, store::invoices::next_number(conn, "CN", year)?);

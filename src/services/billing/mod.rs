@@ -6,6 +6,7 @@
 
 use crate::config::BillingConfig;
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::OnceKind;
 use crate::domain::money;
 use crate::error::AppError;
@@ -48,6 +49,50 @@ impl<'a> From<&'a crate::config::Config> for Ctx<'a> {
 
 fn ledger_error(e: String) -> AppError {
     AppError::internal(anyhow::anyhow!(e))
+}
+
+/// What a payment or a credit note takes off an invoice's open amount.
+enum Applied {
+    Paid(i64),
+    Credited(i64),
+}
+
+/// Takes a payment or credit note off an issued invoice, at most its open amount (the
+/// guarded UPDATE settles a race between two finance users); returns the invoice as it
+/// was read and what was open before. `not_issued` is the refusal for a draft or a
+/// credit note.
+fn apply_to_issued(
+    conn: &mut AnyConnection,
+    invoice_id: &str,
+    applied: Applied,
+    not_issued: &str,
+    currency: &str,
+) -> Result<(store::invoices::InvoiceRow, i64), AppError> {
+    let invoice = store::invoices::find(conn, invoice_id)?;
+    if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
+        return Err(AppError::invalid("invoice", not_issued));
+    }
+    let open = billing::open_cents(
+        invoice.total_cents,
+        invoice.paid_cents,
+        invoice.credited_cents,
+    );
+    let (paid, credited) = match applied {
+        Applied::Paid(a) => (a, 0),
+        Applied::Credited(a) => (0, a),
+    };
+    if paid + credited > open
+        || !store::invoices::apply_to_invoice(conn, invoice_id, paid, credited)?
+    {
+        return Err(AppError::invalid(
+            "amount",
+            format!(
+                "at most {} is open on this invoice",
+                format_money(open, currency)
+            ),
+        ));
+    }
+    Ok((invoice, open))
 }
 
 // ---- once per form post -----------------------------------------------------------------

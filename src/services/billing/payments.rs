@@ -2,9 +2,8 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use super::{Ctx, Once, format_money, ledger_error, once};
+use super::{Applied, Ctx, Once, apply_to_issued, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
@@ -92,29 +91,13 @@ pub(crate) fn record_payment_as(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let invoice = store::invoices::find(conn, invoice_id)?;
-        if invoice.status != InvoiceStatus::Issued || invoice.kind != InvoiceKind::Invoice {
-            return Err(AppError::invalid(
-                "invoice",
-                "payments go against issued invoices",
-            ));
-        }
-        let open = billing::open_cents(
-            invoice.total_cents,
-            invoice.paid_cents,
-            invoice.credited_cents,
-        );
-        if amount_cents > open
-            || !store::invoices::apply_to_invoice(conn, invoice_id, amount_cents, 0)?
-        {
-            return Err(AppError::invalid(
-                "amount",
-                format!(
-                    "at most {} is open on this invoice",
-                    format_money(open, currency)
-                ),
-            ));
-        }
+        let (invoice, open) = apply_to_issued(
+            conn,
+            invoice_id,
+            Applied::Paid(amount_cents),
+            "payments go against issued invoices",
+            currency,
+        )?;
         let number = invoice.number.clone().unwrap_or_default();
         let transaction_id = match received {
             Some(receipt) => receipt.to_string(),
