@@ -315,6 +315,66 @@ where
     }
 }
 
+/// What a claim does with rows another transaction holds (PostgreSQL; see `load_claimed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Pass over them (`FOR UPDATE SKIP LOCKED`): concurrent claims get different rows.
+    Skip,
+    /// Wait for them and take those still matching once they are free (`FOR UPDATE`).
+    Wait,
+}
+
+/// Loads `query`'s rows and claims them for the caller's write transaction. PostgreSQL
+/// locks each row (`FOR UPDATE`), skipping or waiting for rows another transaction holds
+/// as `held` says; SQLite needs nothing more, as its write transaction (`BEGIN
+/// IMMEDIATE`) already keeps every other writer out until it ends.
+pub fn load_claimed<'a, Q, U>(conn: &mut AnyConnection, query: Q, held: Held) -> QueryResult<Vec<U>>
+where
+    Q: diesel::query_dsl::LoadQuery<'a, AnyConnection, U>,
+    ForUpdate<Q>: diesel::query_dsl::LoadQuery<'a, AnyConnection, U>,
+{
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        ForUpdate { query, held }.load(conn)
+    } else {
+        query.load(conn)
+    }
+}
+
+/// A SELECT followed by its PostgreSQL row-locking clause (see `load_claimed`).
+pub struct ForUpdate<Q> {
+    query: Q,
+    held: Held,
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for ForUpdate<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> diesel::query_builder::QueryId for ForUpdate<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for ForUpdate<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(match self.held {
+            Held::Skip => " FOR UPDATE SKIP LOCKED",
+            Held::Wait => " FOR UPDATE",
+        });
+        Ok(())
+    }
+}
+
+impl<Q> RunQueryDsl<AnyConnection> for ForUpdate<Q> {}
+
 /// Multi-row INSERT, which the derived `MultiConnection` does not offer: the statement is
 /// built per backend. Callers chunk their rows under the bind-parameter limits.
 /// A single row goes as a one-row INSERT and two or three rows (a sale's ledger entries)

@@ -179,16 +179,19 @@ fn open_catalogue<'a>(
     q
 }
 
-/// One page of the catalogue (keyset, no OFFSET) and the total that matches.
-pub fn page(
+/// What a filter's catalogue query looks up first: the segment's sub-segments and the
+/// suspended agencies.
+pub struct Scope {
+    segments: Vec<String>,
+    suspended: Vec<String>,
+}
+
+pub fn scope(
     conn: &mut AnyConnection,
-    buyer_id: &str,
-    parsed: &crate::domain::catalogue::Parsed,
-    now: NaiveDateTime,
-) -> QueryResult<CataloguePage> {
-    use crate::domain::catalogue::{Cursor, Sort};
+    filter: &crate::domain::catalogue::Filter,
+) -> QueryResult<Scope> {
     // A segment includes its sub-segments: named in full, so an index can serve them.
-    let segments: Vec<String> = match &parsed.filter.segment {
+    let segments: Vec<String> = match &filter.segment {
         None => Vec::new(),
         Some(s) => crate::db::schema::segments::table
             .select(crate::db::schema::segments::slug)
@@ -202,6 +205,59 @@ pub fn page(
         .filter(organisations::status.ne(OrgStatus::Active))
         .select(organisations::id)
         .load(conn)?;
+    Ok(Scope {
+        segments,
+        suspended,
+    })
+}
+
+/// The freshest `limit` leads of this buyer's catalogue under `filter` (the page's own
+/// filter, `Sort::Fresh` order), leaving out `passed`, claimed for the caller's write
+/// transaction by `db::load_claimed` (`held`: what to do with leads another purchase holds).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a filter purchase's claim has this many inputs"
+)]
+pub fn claim_freshest(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    filter: &crate::domain::catalogue::Filter,
+    scope: &Scope,
+    passed: &[String],
+    limit: i64,
+    held: crate::db::Held,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let mut q = open_catalogue(
+        buyer_id,
+        filter,
+        &scope.segments,
+        &scope.suspended,
+        Mine::Exclude,
+        now,
+    );
+    if !passed.is_empty() {
+        q = q.filter(leads::id.ne_all(passed));
+    }
+    let q = q
+        .order((leads::captured_at.desc(), leads::id.desc()))
+        .limit(limit)
+        .select(leads::id);
+    crate::db::load_claimed(conn, q, held)
+}
+
+/// One page of the catalogue (keyset, no OFFSET) and the total that matches.
+pub fn page(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    parsed: &crate::domain::catalogue::Parsed,
+    now: NaiveDateTime,
+) -> QueryResult<CataloguePage> {
+    use crate::domain::catalogue::{Cursor, Sort};
+    let Scope {
+        segments,
+        suspended,
+    } = scope(conn, &parsed.filter)?;
     // Counting the matches, then taking off the few this buyer bought, spares each of
     // the (many) matches its own purchase probe. The count stops past the cap.
     let own: i64 = open_catalogue(

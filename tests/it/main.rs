@@ -11,6 +11,7 @@ mod billing;
 mod cli;
 mod contract;
 mod control_characters;
+mod crowd;
 mod db;
 mod demo;
 mod disputes;

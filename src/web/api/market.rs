@@ -138,9 +138,9 @@ pub struct PurchaseRequest {
     request_body = PurchaseRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely")),
     responses(
-        (status = 201, description = "`{purchases: [{id, lead_id, price_cents}], total_cents}`"),
+        (status = 201, description = "`{purchases: [{id, lead_id, price_cents}], total_cents}`, and for a filter purchase `requested` and `filled`"),
         (status = 402, description = "`insufficient_credit`"),
-        (status = 409, description = "`not_available` naming each lead that cannot be sold, or `price_changed`"),
+        (status = 409, description = "`not_available` naming each lead that cannot be sold, `price_changed`, or `nothing_available` when no lead matches the filter at that price"),
     ))]
 pub async fn create_purchase(
     caller: ApiCaller,
@@ -161,6 +161,8 @@ pub async fn create_purchase(
             max_price_cents,
             expected_total_cents,
         } = request;
+        // A filter purchase also says how many it asked for and got (it fills what it can).
+        let mut requested = None;
         let result = match filter {
             None => {
                 worker
@@ -180,6 +182,7 @@ pub async fn create_purchase(
                         )]));
                     }
                 };
+                requested = Some(quantity);
                 worker
                     .db(move |conn| {
                         market::buy_matching(
@@ -195,10 +198,14 @@ pub async fn create_purchase(
             }
         };
         match result {
-            Ok((purchases, total)) => Ok((
-                StatusCode::CREATED,
-                json!({"purchases": purchases, "total_cents": total}),
-            )),
+            Ok((purchases, total)) => {
+                let mut body = json!({"purchases": purchases, "total_cents": total});
+                if let Some(requested) = requested {
+                    body["requested"] = json!(requested);
+                    body["filled"] = json!(purchases.len());
+                }
+                Ok((StatusCode::CREATED, body))
+            }
             Err(
                 e @ (AppError::Unsellable { .. }
                 | AppError::InsufficientCredit { .. }
