@@ -17,6 +17,7 @@ mod disputes;
 mod finance_races;
 mod health;
 mod intake;
+mod intake_defaults;
 mod intake_memory;
 mod layering;
 mod login;

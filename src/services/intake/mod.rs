@@ -186,8 +186,8 @@ impl Reference {
 
 pub fn supplies(batch: &BatchRow) -> BatchSupplies {
     BatchSupplies {
-        segment: !batch.segment.is_empty(),
-        channel: !batch.channel.is_empty(),
+        segment: batch.segment.is_some(),
+        channel: batch.channel.is_some(),
         consent_text: !batch.consent_text.is_empty(),
     }
 }
