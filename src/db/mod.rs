@@ -259,6 +259,24 @@ pub fn check_ready(pool: &Pool, wait: Duration) -> anyhow::Result<bool> {
     Ok(migrations_current(&mut conn)?)
 }
 
+/// Refreshes the planner's statistics of `tables` (schema names, never user input).
+/// SQLite samples at most 1000 rows per index, enough for the planner's estimates and
+/// milliseconds where a full pass over 200,000 leads takes seconds; the limit is put back
+/// so the connection's `PRAGMA optimize` ([`maintain`]) behaves as before.
+pub fn refresh_planner_stats(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(c) => c.batch_execute(&format!("ANALYZE {};", tables.join(", "))),
+        AnyConnection::Sqlite(c) => {
+            c.batch_execute("PRAGMA analysis_limit = 1000;")?;
+            let analysed = tables
+                .iter()
+                .try_for_each(|t| c.batch_execute(&format!("ANALYZE {t};")));
+            c.batch_execute("PRAGMA analysis_limit = 0;")?;
+            analysed
+        }
+    }
+}
+
 /// Keeps the planner's statistics fresh. PostgreSQL's autovacuum does this by itself;
 /// SQLite only analyses when asked, and its catalogue plans need the statistics.
 pub fn maintain(conn: &mut AnyConnection) -> QueryResult<()> {

@@ -23,6 +23,7 @@ mod layering;
 mod login;
 mod market;
 mod migrations;
+mod planner_stats;
 mod pool_timeout;
 mod retries;
 mod scoping;
