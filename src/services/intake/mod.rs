@@ -252,8 +252,8 @@ impl From<diesel::result::Error> for RunError {
 /// Streams a whole file through the pipeline, committing chunk by chunk. The first
 /// `batch.rows_done` rows were committed before (a resumed run) and are skipped.
 /// `after_chunk` runs after each commit (progress, lease renewal); returning `false`
-/// stops the run. Once the batch is done, the planner's statistics are refreshed if
-/// intake moved its tables enough ([`super::planner_stats`]).
+/// stops the run. Once the batch is done, its caller refreshes the planner's statistics
+/// ([`super::planner_stats::after_batch`]).
 pub fn run_file<R: Read + Send>(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,
@@ -267,8 +267,6 @@ pub fn run_file<R: Read + Send>(
     let restored = crate::db::set_sqlite_cache_kib(conn, crate::db::SQLITE_CACHE_KIB);
     let total = result?;
     restored?;
-    // The batch is `done` and committed: buyers come now, so the plans must fit it now.
-    super::planner_stats::after_batch(conn);
     Ok(total)
 }
 
