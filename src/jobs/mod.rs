@@ -195,6 +195,8 @@ pub fn run_claimed(pool: &Pool, settings: &IntakeSettings, batch: &BatchRow, wor
         let file = StoredFile::new(pool.clone(), &batch.id);
         lease.run(&mut conn, settings, file, |_| {})?;
         store::intake::delete_file(&mut conn, &batch.id).map_err(AppError::from)?;
+        // The batch is done and its file gone: buyers come now, so plans must fit it now.
+        crate::services::planner_stats::after_batch(&mut conn);
         Ok(())
     })();
     let Err(error) = result else {

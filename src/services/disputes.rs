@@ -75,6 +75,14 @@ fn tell(
     Ok(())
 }
 
+/// One dispute per purchase: a second is a conflict with the first (409), not bad input.
+fn already_disputed() -> AppError {
+    AppError::Conflict {
+        code: "already_disputed",
+        message: "you disputed this lead already".into(),
+    }
+}
+
 /// Opens a dispute on a lead the buyer bought (by lead id or purchase id), refusing it
 /// outside the window, twice, over the cap, or for a lead that is not the buyer's. What
 /// the platform can check itself is approved at once.
@@ -129,10 +137,7 @@ pub fn open(
             ));
         }
         if store::disputes::exists_for_purchase(conn, &purchase_id)? {
-            return Err(AppError::invalid(
-                "lead_id",
-                "you disputed this lead already",
-            ));
+            return Err(already_disputed());
         }
         let since = now - TimeDelta::days(30);
         let opened = store::disputes::buyer_disputes_since(conn, buyer_id, since)?;
@@ -173,10 +178,7 @@ pub fn open(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => {
-                return Err(AppError::invalid(
-                    "lead_id",
-                    "you disputed this lead already",
-                ));
+                return Err(already_disputed());
             }
             Err(e) => return Err(e.into()),
         }

@@ -481,6 +481,7 @@ pub fn reprice(
         // Small chunks: each is a short write transaction that purchases can slip between.
         let chunk = store::pricing::chunk(conn, &after, 1000)?;
         let Some((last, _)) = chunk.last() else {
+            super::planner_stats::after_repricing(conn, changed);
             return Ok(changed);
         };
         after = last.id.clone();

@@ -16,8 +16,10 @@ pub struct BatchRow {
     pub agency_id: String,
     pub kind: LeadKind,
     pub order_id: Option<String>,
-    pub segment: String,
-    pub channel: String,
+    /// The default for rows whose `segment` cell is empty; `None`: every row gives its own.
+    pub segment: Option<String>,
+    /// The default for rows whose `channel` cell is empty; `None`: every row gives its own.
+    pub channel: Option<String>,
     pub price_cents: i64,
     pub max_sales: i32,
     pub billing: String,
@@ -235,8 +237,6 @@ pub fn find_realtime(
         .filter(batches::agency_id.eq(&template.agency_id))
         .filter(batches::source.eq("api-realtime"))
         .filter(batches::kind.eq(template.kind))
-        .filter(batches::segment.eq(&template.segment))
-        .filter(batches::channel.eq(&template.channel))
         .filter(batches::price_cents.eq(template.price_cents))
         .filter(batches::max_sales.eq(template.max_sales))
         .filter(batches::billing.eq(&template.billing))
@@ -246,6 +246,14 @@ pub fn find_realtime(
     q = match &template.order_id {
         Some(o) => q.filter(batches::order_id.eq(o)),
         None => q.filter(batches::order_id.is_null()),
+    };
+    q = match &template.segment {
+        Some(s) => q.filter(batches::segment.eq(s)),
+        None => q.filter(batches::segment.is_null()),
+    };
+    q = match &template.channel {
+        Some(c) => q.filter(batches::channel.eq(c)),
+        None => q.filter(batches::channel.is_null()),
     };
     q = match template.action_price_cents {
         Some(a) => q.filter(batches::action_price_cents.eq(a)),

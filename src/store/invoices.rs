@@ -263,7 +263,7 @@ pub fn open_total(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<i64> 
 pub struct BatchLabel {
     pub id: String,
     pub filename: Option<String>,
-    pub segment: String,
+    pub segment: Option<String>,
     pub created_at: NaiveDateTime,
 }
 
@@ -273,11 +273,7 @@ impl BatchLabel {
         format!(
             "{} ({}, {})",
             self.filename.as_deref().unwrap_or("API leads"),
-            if self.segment.is_empty() {
-                "mixed segments"
-            } else {
-                &self.segment
-            },
+            self.segment.as_deref().unwrap_or("mixed segments"),
             self.created_at.format("%Y-%m-%d")
         )
     }

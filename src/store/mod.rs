@@ -22,6 +22,7 @@ pub mod orders;
 pub mod organisations;
 pub mod outbox;
 pub mod payments;
+pub mod planner_stats;
 pub mod postback_tokens;
 pub mod pricing;
 pub mod purchases;

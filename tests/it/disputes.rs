@@ -217,7 +217,7 @@ async fn the_window_and_the_cap_are_exact(app: &TestApp) {
     let over = open(app, &buyer, &ids[2], "bot", store::now()).unwrap_err();
     assert!(format!("{over:?}").contains("at most 20%"), "{over:?}");
     let twice = open(app, &buyer, &ids[0], "prank", store::now()).unwrap_err();
-    assert!(format!("{twice:?}").contains("already"), "{twice:?}");
+    assert_eq!(twice.code(), "already_disputed", "{twice:?}");
     BuyerBuilder::new("Stranger").create(app).await;
     let stranger = app
         .with_conn(|c| store::organisations::find_by_slug(c, "stranger"))
@@ -391,6 +391,38 @@ async fn disputes_through_the_api_are_scoped_to_their_sides(app: &TestApp) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "open");
     let id = body["id"].as_str().unwrap().to_string();
+    // A second dispute of the same purchase conflicts with the first, on the API...
+    let resp = app
+        .post_as(&buyer_token, "/api/v1/disputes")
+        .json(&json!({"lead_id": ids[0], "reason": "bot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "already_disputed", "{body}");
+    // ...and the page sends the buyer to the list with a notice, not to an error page.
+    let keystone = app
+        .with_conn(|c| store::organisations::find_by_slug(c, "keystone"))
+        .unwrap();
+    let buyer_page = app.browser();
+    buyer_page.login(&app.user(&keystone, Role::Buyer)).await;
+    let csrf = buyer_page.csrf("/purchases").await;
+    let resp = buyer_page
+        .post_form(
+            "/disputes",
+            &[
+                ("csrf_token", &csrf),
+                ("lead_id", &ids[0]),
+                ("reason", "bot"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let to = resp.headers()["location"].to_str().unwrap().to_string();
+    let (status, list) = buyer_page.get_text(&to).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("You disputed this lead already"), "{list}");
     let resp = app
         .post_as(&buyer_token, "/api/v1/disputes")
         .json(&json!({"lead_id": ids[1], "reason": "ugly"}))

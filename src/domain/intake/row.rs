@@ -339,7 +339,11 @@ pub fn parse_row(
             None
         }
         None => {
-            p.push(Problem::new("segment", "missing", "is required"));
+            p.push(Problem::new(
+                "segment",
+                "missing",
+                "is empty and the batch gives no default segment",
+            ));
             None
         }
     };
@@ -354,7 +358,11 @@ pub fn parse_row(
             None
         }
         None => {
-            p.push(Problem::new("channel", "missing", "is required"));
+            p.push(Problem::new(
+                "channel",
+                "missing",
+                "is empty and the batch gives no default channel",
+            ));
             None
         }
     };
@@ -546,13 +554,20 @@ mod tests {
     const HEAD: &str = "first_name,last_name,email,phone,age,annual_income,country,segment,channel,warmth,contact_type,consent_at,consent_text,captured_at,verified";
 
     fn check(row: &str) -> Result<ValidLead, Vec<Problem>> {
+        check_with_default(row, None)
+    }
+
+    fn check_with_default(
+        row: &str,
+        batch_segment: Option<&str>,
+    ) -> Result<ValidLead, Vec<Problem>> {
         let (segments, channels) = ctx_sets();
         let ctx = IntakeContext {
             now: now(),
             max_capture_age_days: 90,
             segments: &segments,
             channels: &channels,
-            batch_segment: None,
+            batch_segment,
             batch_channel: None,
             batch_consent_text: None,
         };
@@ -643,6 +658,22 @@ mod tests {
         assert!(check(&GOOD.replacen("I agree", "I\tagree\r\nfully", 1)).is_ok());
         let tabbed = check(&GOOD.replacen("Lee,", "L\tee,", 1)).unwrap_err();
         assert_eq!(tabbed[0].field, "last_name");
+    }
+
+    #[test]
+    fn the_batch_segment_fills_an_empty_cell_and_without_it_the_row_is_refused() {
+        let empty = GOOD.replacen("insurance.car", "", 1);
+        let problems = check(&empty).unwrap_err();
+        let named: Vec<_> = problems.iter().map(|p| (p.field, p.code)).collect();
+        assert_eq!(named, [("segment", "missing")]);
+        assert_eq!(
+            problems[0].message,
+            "is empty and the batch gives no default segment"
+        );
+        let filled = check_with_default(&empty, Some("finance.loans")).unwrap();
+        assert_eq!(filled.segment, "finance.loans");
+        let own = check_with_default(GOOD, Some("finance.loans")).unwrap();
+        assert_eq!(own.segment, "insurance.car", "a row's own cell wins");
     }
 
     #[test]

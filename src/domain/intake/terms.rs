@@ -16,7 +16,9 @@ pub struct BatchInput {
     pub kind: Option<String>,
     /// The buyer's open order (targeted batches only).
     pub order_id: Option<String>,
+    /// Default segment for rows whose `segment` cell is empty.
     pub segment: Option<String>,
+    /// Default channel for rows whose `channel` cell is empty.
     pub channel: Option<String>,
     /// Base price per lead in minor units.
     pub price_cents: Option<i64>,
@@ -34,8 +36,10 @@ pub struct BatchInput {
 pub struct BatchTerms {
     pub kind: LeadKind,
     pub order_id: Option<String>,
-    pub segment: String,
-    pub channel: String,
+    /// The rows' default segment; `None` when every row must carry its own.
+    pub segment: Option<String>,
+    /// The rows' default channel; `None` when every row must carry its own.
+    pub channel: Option<String>,
     pub price_cents: i64,
     /// 1 for a targeted batch: its leads go to their order's buyer alone.
     pub max_sales: i32,
@@ -98,23 +102,21 @@ impl BatchTerms {
         if kind.is_none() {
             p.push(FieldProblem::new("kind", "must be consumer or targeted"));
         }
+        // Segment and channel are defaults for rows whose cell is empty: a file that
+        // carries them needs neither. Whether the file does is the header's to check.
         let segment = non_empty(&input.segment);
-        match segment {
-            None => p.push(FieldProblem::new("segment", "is required")),
-            Some(s) if !segments.contains(s) => p.push(FieldProblem::new(
+        if let Some(s) = segment.filter(|s| !segments.contains(*s)) {
+            p.push(FieldProblem::new(
                 "segment",
                 format!("`{s}` is not a known segment"),
-            )),
-            _ => {}
+            ));
         }
         let channel = non_empty(&input.channel);
-        match channel {
-            None => p.push(FieldProblem::new("channel", "is required")),
-            Some(c) if !channels.contains(c) => p.push(FieldProblem::new(
+        if let Some(c) = channel.filter(|c| !channels.contains(*c)) {
+            p.push(FieldProblem::new(
                 "channel",
                 format!("`{c}` is not a known channel"),
-            )),
-            _ => {}
+            ));
         }
         let price_cents = input.price_cents.unwrap_or(-1);
         if !(0..=100_000_000).contains(&price_cents) {
@@ -184,8 +186,8 @@ impl BatchTerms {
         Ok(Self {
             kind,
             order_id,
-            segment: segment.unwrap_or_default().to_string(),
-            channel: channel.unwrap_or_default().to_string(),
+            segment: segment.map(str::to_string),
+            channel: channel.map(str::to_string),
             price_cents,
             max_sales: if kind == LeadKind::Targeted {
                 1
@@ -241,14 +243,25 @@ mod tests {
         let p = BatchTerms::parse(&bad, None, &known(), &known(), false).unwrap_err();
         assert_eq!(
             fields(p),
-            [
-                "kind",
-                "segment",
-                "channel",
-                "price_cents",
-                "action_price_cents"
-            ]
+            ["kind", "segment", "price_cents", "action_price_cents"]
         );
+    }
+
+    #[test]
+    fn segment_and_channel_are_optional_defaults() {
+        let none = BatchInput {
+            segment: None,
+            channel: Some(" ".into()),
+            ..input()
+        };
+        let t = BatchTerms::parse(&none, None, &known(), &known(), false).unwrap();
+        assert_eq!((t.segment, t.channel), (None, None));
+        let unknown = BatchInput {
+            channel: Some("fax".into()),
+            ..none
+        };
+        let p = BatchTerms::parse(&unknown, None, &known(), &known(), false).unwrap_err();
+        assert_eq!(fields(p), ["channel"]);
     }
 
     #[test]

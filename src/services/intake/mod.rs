@@ -186,8 +186,8 @@ impl Reference {
 
 pub fn supplies(batch: &BatchRow) -> BatchSupplies {
     BatchSupplies {
-        segment: !batch.segment.is_empty(),
-        channel: !batch.channel.is_empty(),
+        segment: batch.segment.is_some(),
+        channel: batch.channel.is_some(),
         consent_text: !batch.consent_text.is_empty(),
     }
 }
@@ -252,7 +252,8 @@ impl From<diesel::result::Error> for RunError {
 /// Streams a whole file through the pipeline, committing chunk by chunk. The first
 /// `batch.rows_done` rows were committed before (a resumed run) and are skipped.
 /// `after_chunk` runs after each commit (progress, lease renewal); returning `false`
-/// stops the run.
+/// stops the run. Once the batch is done, its caller refreshes the planner's statistics
+/// ([`super::planner_stats::after_batch`]).
 pub fn run_file<R: Read + Send>(
     conn: &mut AnyConnection,
     settings: &IntakeSettings,

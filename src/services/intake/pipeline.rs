@@ -195,8 +195,8 @@ pub(super) fn evaluate_chunk(
         max_capture_age_days: settings.max_capture_age_days,
         segments: &reference.segments,
         channels: &reference.channels,
-        batch_segment: Some(batch.segment.as_str()).filter(|s| !s.is_empty()),
-        batch_channel: Some(batch.channel.as_str()).filter(|s| !s.is_empty()),
+        batch_segment: batch.segment.as_deref(),
+        batch_channel: batch.channel.as_deref(),
         batch_consent_text: Some(batch.consent_text.as_str()).filter(|s| !s.is_empty()),
     };
     rows.par_iter()

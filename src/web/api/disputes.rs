@@ -69,7 +69,8 @@ impl From<DisputeRow> for DisputeView {
     responses(
         (status = 201, body = DisputeView, description = "Opened; `approved` at once when the platform could check it"),
         (status = 404, description = "Not a lead the caller bought"),
-        (status = 422, description = "Bad reason, outside the window, disputed already, or over the return cap"),
+        (status = 409, description = "`already_disputed`: this purchase has a dispute"),
+        (status = 422, description = "Bad reason, outside the window, or over the return cap"),
     ))]
 pub async fn open(
     caller: ApiCaller,

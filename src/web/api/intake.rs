@@ -172,12 +172,18 @@ pub async fn create_lead(
             .db(move |conn| {
                 let text = |k: &str| object.get(k).map(cell).filter(|v| !v.trim().is_empty());
                 let number = |k: &str| object.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
-                let batch = match text("batch_id") {
+                let names: Vec<String> = object.keys().filter(|k| !BATCH_KEYS.contains(&k.as_str())).cloned().collect();
+                let header = |batch: &store::batches::BatchRow| {
+                    Header::parse(names.clone(), intake::supplies(batch)).map_err(|e| AppError::invalid("lead", e.to_string()))
+                };
+                let (batch, header) = match text("batch_id") {
                     Some(id) => {
                         if uuid::Uuid::parse_str(&id).is_err() {
                             return Err(AppError::NotFound);
                         }
-                        store::batches::find_for_agency(conn, &org_id, &id)?.ok_or(AppError::NotFound)?
+                        let batch = store::batches::find_for_agency(conn, &org_id, &id)?.ok_or(AppError::NotFound)?;
+                        let header = header(&batch)?;
+                        (batch, header)
                     }
                     None => {
                         let input = BatchInput {
@@ -192,13 +198,12 @@ pub async fn create_lead(
                             consent_text: text("consent_text"),
                         };
                         let template = intake::prepare_batch(conn, &org_id, &input, "api-realtime", None, None)?;
-                        intake::realtime_batch(conn, template)?
+                        // A lead that lacks what the batch does not supply makes no batch.
+                        let header = header(&template)?;
+                        (intake::realtime_batch(conn, template)?, header)
                     }
                 };
-                let names: Vec<String> = object.keys().filter(|k| !BATCH_KEYS.contains(&k.as_str())).cloned().collect();
                 let cells: Vec<String> = names.iter().map(|n| cell(&object[n])).collect();
-                let header = Header::parse(names, intake::supplies(&batch))
-                    .map_err(|e| AppError::invalid("lead", e.to_string()))?;
                 let reference = intake::Reference::load(conn)?;
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
                 let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;

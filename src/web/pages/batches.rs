@@ -54,8 +54,9 @@ fn view(b: BatchRow, currency: &str) -> BatchView {
         filename: b.filename.unwrap_or_default(),
         id: b.id,
         kind: b.kind.to_string(),
-        segment: b.segment,
-        channel: b.channel,
+        // Without a default, each row gave its own (as an invoice's batch label says).
+        segment: b.segment.unwrap_or_else(|| "mixed segments".into()),
+        channel: b.channel.unwrap_or_else(|| "mixed channels".into()),
         status: b.status.to_string(),
         source: b.source,
         billing: b.billing,
@@ -157,12 +158,17 @@ async fn new_page(
             pairs(&[("per_lead", "Per lead"), ("per_action", "Per action")]),
             values.get("billing"),
         ),
+        // Both are defaults for empty cells: "none" leaves every row to carry its own.
         segments: options(
-            segments.into_iter().map(|s| (s.slug, s.name)).collect(),
+            std::iter::once((String::new(), "None: each row gives its own".to_string()))
+                .chain(segments.into_iter().map(|s| (s.slug, s.name)))
+                .collect(),
             values.get("segment"),
         ),
         channels: options(
-            channels.into_iter().map(|c| (c.slug, c.name)).collect(),
+            std::iter::once((String::new(), "None: each row gives its own".to_string()))
+                .chain(channels.into_iter().map(|c| (c.slug, c.name)))
+                .collect(),
             values.get("channel"),
         ),
         values: FormValues {

@@ -169,7 +169,19 @@ pub async fn buyer_open(
                 store::now(),
             )
         })
-        .await?;
+        .await;
+    let d = match d {
+        Ok(d) => d,
+        // A second dispute of a purchase: the first is on the list the buyer lands on.
+        Err(AppError::Conflict {
+            code: "already_disputed",
+            ..
+        }) => {
+            let notice = "You disputed this lead already: its dispute is listed here.";
+            return Ok(redirect(&format!("/disputes?notice={}", urlencode(notice))));
+        }
+        Err(e) => return Err(e),
+    };
     let notice = if d.status == DisputeStatus::Approved {
         format!(
             "Approved at once ({}): {} is credited on your next invoice.",
