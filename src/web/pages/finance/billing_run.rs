@@ -2,6 +2,7 @@
 //! from the invoice list.
 
 use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Deserialize;
 
@@ -26,19 +27,7 @@ pub async fn run(
 ) -> AppResult<HttpResponse> {
     let period = match Period::parse(&form.period) {
         Ok(p) => p,
-        Err(e) => {
-            return render_status(
-                &invoices_page(
-                    &user,
-                    &state,
-                    String::new(),
-                    None,
-                    vec![FieldProblem::new("period", e)],
-                )
-                .await?,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(e) => return refused(&user, &state, e, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     let config = state.config.clone();
     let summary = match state
@@ -48,17 +37,7 @@ pub async fn run(
         Ok(s) => s,
         // Another run for this month is under way (a second click, another desk).
         Err(AppError::Conflict { message, .. }) => {
-            return render_status(
-                &invoices_page(
-                    &user,
-                    &state,
-                    String::new(),
-                    None,
-                    vec![FieldProblem::new("period", message)],
-                )
-                .await?,
-                actix_web::http::StatusCode::CONFLICT,
-            );
+            return refused(&user, &state, message, StatusCode::CONFLICT).await;
         }
         Err(e) => return Err(e),
     };
@@ -72,4 +51,22 @@ pub async fn run(
         "/finance/invoices?status=draft&notice={}",
         urlencode(&notice)
     )))
+}
+
+/// The invoice list again, with the run's refusal against its period field.
+async fn refused(
+    user: &FinanceUser,
+    state: &web::Data<AppState>,
+    problem: String,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
+    let page = invoices_page(
+        user,
+        state,
+        String::new(),
+        None,
+        vec![FieldProblem::new("period", problem)],
+    )
+    .await?;
+    render_status(&page, status)
 }
