@@ -1,0 +1,164 @@
+//! The catalogue a buyer browses: matching leads, priced, with their agency's quality.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+
+use super::pricing::rules;
+use crate::config::DisputeConfig;
+use crate::db::AnyConnection;
+use crate::domain::catalogue::{self, Cursor};
+use crate::domain::pricing::{self, PriceFacts, PriceRules};
+use crate::error::AppError;
+use crate::store;
+use crate::store::catalogue::CatalogueRow;
+
+/// The agency behind a catalogue item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgencyRef {
+    pub id: String,
+    pub name: String,
+    /// Approved disputes per sale over the last 30 days (0.0 is best); `None` until the
+    /// agency has enough sales to be rated.
+    pub quality_score: Option<f64>,
+}
+
+/// A lead as buyers may see it before they buy: only what they filter on, never name,
+/// phone, email or street; priced for one unit now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueItem {
+    pub id: String,
+    pub age: i32,
+    pub income_band: Option<String>,
+    pub country: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub postal_prefix: Option<String>,
+    pub segment: String,
+    pub channel: String,
+    pub warmth: String,
+    pub contact_type: String,
+    pub verified: bool,
+    pub score: i32,
+    /// Soft pseudo-lead signals, e.g. `fast_form`.
+    pub flags: Vec<String>,
+    pub captured_at: NaiveDateTime,
+    /// The unit price for one lead, modifiers included.
+    pub price_cents: i64,
+    pub price_steps: Vec<pricing::Step>,
+    pub remaining_sales: i32,
+    pub agency: AgencyRef,
+}
+
+/// One page of the catalogue and where the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CataloguePage {
+    pub items: Vec<CatalogueItem>,
+    /// Exact up to `store::catalogue::COUNT_CAP`; past that, one more and `total_exact` false.
+    pub total: i64,
+    pub total_exact: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// One catalogue page for a buyer (the API's and the page's): the matching leads priced
+/// by today's rules, each with its agency's name and quality.
+pub fn catalogue_page(
+    conn: &mut AnyConnection,
+    disputes: &DisputeConfig,
+    buyer_id: &str,
+    parsed: &catalogue::Parsed,
+) -> Result<CataloguePage, AppError> {
+    let now = store::now();
+    let store::catalogue::CataloguePage {
+        rows,
+        agency_names,
+        base_prices,
+        total,
+        total_exact,
+    } = store::catalogue::page(conn, buyer_id, parsed, now)?;
+    let next_cursor = (rows.len() as i64 == parsed.limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| {
+            Cursor::after(
+                parsed.sort,
+                r.captured_at,
+                r.score,
+                r.list_price_cents,
+                &r.id,
+            )
+            .encode()
+        });
+    let rules = rules(conn)?;
+    let mut quality = HashMap::new();
+    for agency in agency_names.keys() {
+        quality.insert(
+            agency.clone(),
+            crate::services::disputes::quality(conn, disputes, agency, now)?,
+        );
+    }
+    Ok(CataloguePage {
+        items: catalogue_items(rows, &agency_names, &base_prices, &quality, &rules, now),
+        total,
+        total_exact,
+        next_cursor,
+    })
+}
+
+/// The one place catalogue rows become items a buyer may see.
+fn catalogue_items(
+    rows: Vec<CatalogueRow>,
+    agency_names: &HashMap<String, String>,
+    base_prices: &HashMap<String, i64>,
+    quality: &HashMap<String, Option<f64>>,
+    rules: &PriceRules,
+    now: NaiveDateTime,
+) -> Vec<CatalogueItem> {
+    rows.into_iter()
+        .map(|r| {
+            let quote = pricing::quote(
+                &PriceFacts {
+                    base_cents: base_prices.get(&r.batch_id).copied().unwrap_or(0),
+                    warmth: &r.warmth,
+                    max_sales: r.max_sales,
+                    segment: &r.segment,
+                    country: &r.country,
+                    captured_at: r.captured_at,
+                },
+                rules,
+                1,
+                now,
+            );
+            CatalogueItem {
+                income_band: catalogue::income_band(r.income_cents),
+                postal_prefix: catalogue::postal_prefix(r.postal_code.as_deref()),
+                flags: r
+                    .flags
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                captured_at: r.captured_at,
+                price_cents: quote.unit_cents,
+                price_steps: quote.steps,
+                remaining_sales: r.max_sales - r.sales_count,
+                agency: AgencyRef {
+                    name: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),
+                    quality_score: quality.get(&r.agency_id).copied().flatten(),
+                    id: r.agency_id,
+                },
+                id: r.id,
+                age: r.age,
+                country: r.country,
+                region: r.region,
+                city: r.city,
+                segment: r.segment,
+                channel: r.channel,
+                warmth: r.warmth,
+                contact_type: r.contact_type,
+                verified: r.verified,
+                score: r.score,
+            }
+        })
+        .collect()
+}
