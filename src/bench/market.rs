@@ -28,7 +28,7 @@ const BUYERS: usize = 16;
 const PURCHASE_CANDIDATES: usize = 4000;
 
 /// The filter mixes timed, each as a first page and as a deep page.
-const MIXES: [&str; 20] = [
+pub(super) const MIXES: [&str; 20] = [
     "",
     "segment=insurance",
     "segment=finance.loans&warmth=hot",
@@ -110,7 +110,7 @@ pub fn market(
 }
 
 /// The buyers of the purchase run, each with credit enough for all of it.
-fn buyers(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
+pub(super) fn buyers(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
     let mut buyers = Vec::new();
     for i in 0..BUYERS {
         let org = accounts::create_organisation(
@@ -125,7 +125,7 @@ fn buyers(conn: &mut AnyConnection) -> anyhow::Result<Vec<String>> {
     Ok(buyers)
 }
 
-fn filter(query: &str) -> anyhow::Result<Parsed> {
+pub(super) fn filter(query: &str) -> anyhow::Result<Parsed> {
     let raw = RawFilter::from_query(query).map_err(|p| anyhow::anyhow!("{p:?}"))?;
     catalogue::parse(&raw).map_err(|p| anyhow::anyhow!("{p:?}"))
 }
@@ -194,7 +194,7 @@ fn purchase_candidates(
     Ok(candidates)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

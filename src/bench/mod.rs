@@ -1,14 +1,17 @@
 //! `leadmarket bench ...`: end-to-end measurements, each on a scratch database of the
 //! configured backend (`db::scratch`: a temp SQLite file, or a new PostgreSQL database on
 //! the configured server, dropped afterwards). One file per bench: `intake` (rows/s of
-//! the import pipeline), `market` (catalogue latency, purchase throughput over HTTP);
-//! `data` generates what they measure.
+//! the import pipeline), `market` (catalogue latency, purchase throughput over HTTP),
+//! `crowd` (the market's buyers by one shared filter right after a real import); `data`
+//! generates what they measure.
 
+mod crowd;
 mod data;
 mod intake;
 mod market;
 mod purchases;
 
+pub use crowd::{CrowdReport, CrowdRun, crowd};
 pub use intake::{Ceiling, Report, intake};
 pub use market::{MarketReport, market};
 

@@ -24,26 +24,11 @@ pub fn over_http(
     keys: &[String],
     candidates: &[String],
 ) -> anyhow::Result<(usize, usize, f64)> {
-    let mut app_config = config.clone();
-    app_config.database_url = url.clone();
-    app_config.bind = "127.0.0.1:0".into();
-    app_config.db_pool_size = app_config.db_pool_size.max(16);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let app = crate::app::Application::build(app_config)?;
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let stop = app.stop_handle();
-        tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::new();
-        let mut tokens = Vec::new();
-        for key in keys {
-            tokens.push(token(&client, &base, key).await?);
-        }
+    runtime()?.block_on(async move {
+        let server = Server::start(config, url, keys).await?;
         let t = Instant::now();
         let mut tasks = Vec::new();
-        for (i, token) in tokens.into_iter().enumerate() {
+        for (i, token) in server.tokens.iter().enumerate() {
             let wanted: Vec<String> = candidates
                 .iter()
                 .enumerate()
@@ -51,9 +36,9 @@ pub fn over_http(
                 .map(|(_, id)| id.clone())
                 .collect();
             tasks.push(tokio::spawn(buy_each(
-                client.clone(),
-                base.clone(),
-                token,
+                server.client.clone(),
+                server.base.clone(),
+                token.clone(),
                 wanted,
             )));
         }
@@ -65,7 +50,7 @@ pub fn over_http(
             total.failed += t.failed;
         }
         let seconds = t.elapsed().as_secs_f64();
-        stop.stop(true).await;
+        server.stop().await;
         anyhow::ensure!(
             total.failed == 0,
             "{} purchase requests failed",
@@ -73,6 +58,54 @@ pub fn over_http(
         );
         Ok((total.bought, total.refused, seconds))
     })
+}
+
+/// The runtime the benches' HTTP runs drive their server and clients on.
+pub(super) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// The real app serving the scratch database on a free port, with a bearer token for
+/// each of the buyers' API keys.
+pub(super) struct Server {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub tokens: Vec<String>,
+    stop: crate::app::StopHandle,
+}
+
+impl Server {
+    pub async fn start(
+        config: &Config,
+        url: &DatabaseUrl,
+        keys: &[String],
+    ) -> anyhow::Result<Self> {
+        let mut app_config = config.clone();
+        app_config.database_url = url.clone();
+        app_config.bind = "127.0.0.1:0".into();
+        app_config.db_pool_size = app_config.db_pool_size.max(16);
+        let app = crate::app::Application::build(app_config)?;
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let stop = app.stop_handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::new();
+        let mut tokens = Vec::new();
+        for key in keys {
+            tokens.push(token(&client, &base, key).await?);
+        }
+        Ok(Self {
+            client,
+            base,
+            tokens,
+            stop,
+        })
+    }
+
+    pub async fn stop(self) {
+        self.stop.stop(true).await;
+    }
 }
 
 /// A bearer token for an API key.

@@ -3,7 +3,8 @@
 use super::support::{CliError, config};
 use crate::config::MissingSecrets;
 
-pub fn market(leads: usize, keep: bool) -> Result<(), CliError> {
+/// With `crowd` (its time limit per run, in seconds), the crowd's report follows.
+pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliError> {
     let config = config(MissingSecrets::Generate)?;
     let r = crate::bench::market(&config, &config.database_url, leads, keep)
         .map_err(CliError::Other)?;
@@ -26,6 +27,34 @@ pub fn market(leads: usize, keep: bool) -> Result<(), CliError> {
     );
     if let Some(kept) = r.kept {
         println!("the database is kept: {kept}");
+    }
+    let Some(seconds) = crowd else {
+        return Ok(());
+    };
+    let c = crate::bench::crowd(&config, &config.database_url, leads, seconds)
+        .map_err(CliError::Other)?;
+    println!(
+        "crowd: {} rows imported in {:.1} s ({} accepted); catalogue over the 20 mixes in the {:.1} s after the import: p50 {:.1} ms p99 {:.1} ms ({} queries)",
+        c.rows,
+        c.import_seconds,
+        c.accepted,
+        c.catalogue_seconds,
+        c.catalogue_ms.0,
+        c.catalogue_ms.1,
+        c.catalogue_queries
+    );
+    for r in &c.runs {
+        println!(
+            "crowd of 16 buyers by one filter, quantity {}: {} bought in {:.1} s = {:.0} leads/s, {:.0} requests/s ({} requests); refused {} while matching leads remained, {} after they ran out",
+            r.quantity,
+            r.bought,
+            r.seconds,
+            r.bought as f64 / r.seconds,
+            r.requests as f64 / r.seconds,
+            r.requests,
+            r.refused_while_available,
+            r.refused_sold_out
+        );
     }
     Ok(())
 }

@@ -114,6 +114,13 @@ enum BenchCommand {
         /// Keep the seeded database afterwards (to look at query plans).
         #[arg(long)]
         keep: bool,
+        /// Then import as many CSV rows through intake into a fresh database and have 16
+        /// buyers buy by one shared filter (`quantity` 1, then 10) over HTTP.
+        #[arg(long)]
+        crowd: bool,
+        /// The crowd's time limit for each `quantity`, in seconds.
+        #[arg(long, default_value_t = 10)]
+        crowd_seconds: u64,
     },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
@@ -265,8 +272,14 @@ fn run(command: Command) -> Result<(), CliError> {
             command: BillingCommand::Run { period },
         } => billing::run(period),
         Command::Bench {
-            command: BenchCommand::Market { leads, keep },
-        } => bench::market(leads, keep),
+            command:
+                BenchCommand::Market {
+                    leads,
+                    keep,
+                    crowd,
+                    crowd_seconds,
+                },
+        } => bench::market(leads, keep, crowd.then_some(crowd_seconds)),
         Command::Bench {
             command: BenchCommand::Intake { rows, ceiling },
         } => bench::intake(rows, ceiling),

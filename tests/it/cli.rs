@@ -9,6 +9,7 @@ use crate::on_both_backends;
 
 on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
 on_both_backends!(bench_intake_times_the_database_alone_on_the_same_leads);
+on_both_backends!(bench_market_crowd_buys_by_one_filter_after_a_real_import);
 on_both_backends!(a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance);
 on_both_backends!(a_suppression_file_withdraws_the_listed_leads_of_its_people);
 
@@ -210,6 +211,58 @@ async fn bench_intake_times_the_database_alone_on_the_same_leads(app: &TestApp) 
     // Every accepted lead was copied back into the emptied table.
     assert_eq!(number_before(&text, " leads in"), accepted, "{text}");
     assert!(text.contains("leads/s"), "{text}");
+}
+
+async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp) {
+    let out = run(
+        app,
+        &[
+            "bench",
+            "market",
+            "--leads",
+            "600",
+            "--crowd",
+            "--crowd-seconds",
+            "2",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    // The existing report stays as it was, the crowd's follows it.
+    assert!(text.starts_with("market on "), "{text}");
+    let import = text
+        .lines()
+        .find(|l| l.starts_with("crowd: "))
+        .expect(&text);
+    let accepted = number_before(import, " accepted");
+    assert!(accepted > 400, "{text}");
+    assert!(import.contains("catalogue over the 20 mixes"), "{text}");
+    let runs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("crowd of 16 buyers"))
+        .collect();
+    assert_eq!(runs.len(), 2, "{text}");
+    assert!(
+        runs[0].contains("quantity 1:") && runs[1].contains("quantity 10:"),
+        "{text}"
+    );
+    let mut bought = 0;
+    for line in &runs {
+        bought += number_before(line, " bought");
+        // Buying by filter skips what others took: no 409 while matching leads remain.
+        assert_eq!(number_before(line, " while matching"), 0, "{text}");
+    }
+    // Each lead is sold once (the bench's batch), never oversold.
+    assert!(bought <= accepted, "{text}");
+    if bought == accepted {
+        // Sold out: every buyer's last request was refused, and it stopped there.
+        assert_eq!(number_before(runs[1], " after they ran out"), 16, "{text}");
+    }
 }
 
 async fn a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance(
