@@ -139,11 +139,3 @@ pub fn mark_failed(
     };
     Ok(())
 }
-
-/// (template, recipient, status) of every outbox row, oldest first (tests and the desk).
-pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String, OutboxStatus)>> {
-    outbox::table
-        .order(outbox::created_at.asc())
-        .select((outbox::template, outbox::recipient, outbox::status))
-        .load(conn)
-}
