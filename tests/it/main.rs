@@ -1,13 +1,15 @@
 //! The one integration test binary: each module drives the real app over HTTP against a
 //! real database, on SQLite and (with `TEST_DATABASE_URL`) on PostgreSQL. Built without
-//! that variable, the PostgreSQL twins are reported as ignored (`src/build.rs`). Fixtures
-//! come from `builders`; API bodies are pinned by the snapshots in `snapshots/`.
+//! that variable, the PostgreSQL twins are reported as ignored (`src/build.rs`); so are
+//! the `browser` journeys (headless Chromium) without a chromedriver. Fixtures come from
+//! `builders`; API bodies are pinned by the snapshots in `snapshots/`.
 
 mod builders;
 mod helpers;
 
 mod api_auth;
 mod billing;
+mod browser;
 mod cli;
 mod contract;
 mod control_characters;
