@@ -23,7 +23,9 @@ pub struct UserBadge {
     pub org_name: String,
 }
 
-/// Pages each role can reach from the navigation.
+/// Pages each role can reach from the navigation. Labels are short: the admin's dozen must
+/// fit one line of a 1366 px desktop (tests/it/browser/layout.rs checks it); each page's
+/// title says it in full.
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/dashboard", "Dashboard")];
     if role == Role::Agency {
@@ -40,15 +42,15 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if matches!(role, Role::Finance | Role::Admin) {
         items.push(("/finance/invoices", "Invoices"));
         items.push(("/finance/disputes", "Disputes"));
-        items.push(("/finance/buyers", "Buyers' credit"));
+        items.push(("/finance/buyers", "Credit"));
         items.push(("/finance/aging", "Aging"));
         items.push(("/finance/payouts", "Payouts"));
-        items.push(("/finance/unapplied", "Unapplied payments"));
+        items.push(("/finance/unapplied", "Unapplied"));
         items.push(("/finance/ledger", "Trial balance"));
     }
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));
-        items.push(("/admin/suppressions", "Suppression list"));
+        items.push(("/admin/suppressions", "Suppressions"));
         items.push(("/admin/pricing", "Price rules"));
     }
     items.push(("/settings/organisation", "My organisation"));

@@ -149,11 +149,16 @@ impl<'a> BuyerBuilder<'a> {
     }
 
     pub async fn create(self, app: &TestApp) -> Buyer {
-        let (org, _) = app.member(Role::Buyer, self.name);
+        self.create_with_login(app).await.0
+    }
+
+    /// As `create`, with the email of the one user (the password is `helpers::PASSWORD`).
+    pub async fn create_with_login(self, app: &TestApp) -> (Buyer, String) {
+        let (org, email) = app.member(Role::Buyer, self.name);
         app.with_conn(|c| market::set_credit_limit(c, &org.slug, self.credit_limit_cents))
             .unwrap();
         let token = app.token(&app.api_key(&org)).await;
-        Buyer { id: org.id, token }
+        (Buyer { id: org.id, token }, email)
     }
 }
 

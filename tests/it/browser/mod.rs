@@ -10,9 +10,14 @@
 //! and tests assert outcomes (what was bought, what a file holds, a status), not wording.
 //! Every page a journey visits is checked at 1366 px and again at 390 px for horizontal
 //! overflow. A failing test leaves a screenshot and the page's HTML in its temporary
-//! directory and prints their paths.
+//! directory and prints their paths. To look at every page a journey passes, set
+//! `LEADMARKET_BROWSER_SHOTS=/some/dir`: each check saves a screenshot there.
 
+mod admin;
 mod agency;
+mod buyer;
+mod finance;
+mod layout;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -26,6 +31,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+
+/// Numbers the screenshots of `LEADMARKET_BROWSER_SHOTS` in the order they were taken.
+static SHOTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub const DESKTOP: u32 = 1366;
 pub const PHONE: u32 = 390;
@@ -145,7 +153,6 @@ pub struct Page {
     _driver: Driver,
 }
 
-#[allow(dead_code, reason = "used by the journeys of the next commit")]
 impl Page {
     /// Starts chromedriver and a headless Chromium at desktop width on a fresh profile.
     pub async fn open(app: &TestApp, name: &'static str) -> Page {
@@ -436,6 +443,7 @@ impl Page {
 
     /// The page is no wider than the window: nothing scrolls sideways but inside its own box.
     pub async fn assert_fits(&self) {
+        self.shoot().await;
         let v = self
             .js(
                 "const d = document.documentElement;
@@ -462,6 +470,23 @@ impl Page {
             self.path().await,
             v[2]
         );
+    }
+
+    /// With `LEADMARKET_BROWSER_SHOTS` set, a screenshot of the page as it is now.
+    async fn shoot(&self) {
+        let Some(dir) = std::env::var_os("LEADMARKET_BROWSER_SHOTS") else {
+            return;
+        };
+        let width = self.js_u64("return window.innerWidth").await;
+        // The path without its query (long on the catalogue), and a number to keep order.
+        let url = self.client.current_url().await.unwrap();
+        let path: String = url.path().replace('/', "_").chars().take(60).collect();
+        let n = SHOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = Path::new(&dir).join(format!("{}-{n:03}-{width}{path}.png", self.name));
+        if let Ok(png) = self.client.screenshot().await {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(file, png).unwrap();
+        }
     }
 
     /// Visits every page of the journey again at `width`; each must fit.
