@@ -11,6 +11,7 @@ mod invoices;
 mod login;
 mod market;
 mod pricing;
+mod purchases;
 mod settings;
 mod suppressions;
 
@@ -53,7 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(market::buy_selected),
         )
         .route("/catalogue/buy-first", web::post().to(market::buy_first))
-        .route("/purchases", web::get().to(market::purchases))
+        .route("/purchases", web::get().to(purchases::purchases))
         .route("/purchases.csv", web::get().to(market::purchases_csv))
         .route("/purchases/actions", web::post().to(market::report_action))
         .route("/admin/pricing", web::get().to(pricing::show))
