@@ -26,6 +26,7 @@ mod login;
 mod market;
 mod migrations;
 mod my_leads;
+mod password_reset;
 mod planner_stats;
 mod pool_timeout;
 mod retries;

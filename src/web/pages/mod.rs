@@ -10,6 +10,7 @@ mod help;
 mod invoices;
 mod login;
 mod market;
+mod password;
 mod pricing;
 mod purchases;
 mod settings;
@@ -24,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::form))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
+        .route("/password/forgot", web::get().to(password::forgot_form))
+        .route("/password/forgot", web::post().to(password::forgot_submit))
+        .route("/password/reset", web::get().to(password::reset_form))
+        .route("/password/reset", web::post().to(password::reset_submit))
         .route("/dashboard", web::get().to(dashboard::show))
         .route("/settings/organisation", web::get().to(settings::show))
         .route("/settings/api-keys", web::post().to(settings::create_key))
