@@ -131,6 +131,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                 crate::web::input_guard::refuse_control_characters,
             ))
             .wrap(crate::web::session_middleware(&data.config))
+            .wrap(actix_web::middleware::from_fn(crate::web::no_store))
             .wrap(crate::web::security_headers())
             .wrap(crate::web::access_log())
             .configure(crate::web::routes)

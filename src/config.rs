@@ -13,7 +13,8 @@
 //! | `SESSION_TTL_HOURS` | `12` | how long a login lasts |
 //! | `DB_POOL_SIZE` | `10` | connections per process |
 //! | `WORKERS` | number of cores | HTTP worker threads |
-//! | `LOGIN_MAX_FAILURES` | `5` | failed logins allowed per account and per IP address within the window |
+//! | `LOGIN_MAX_FAILURES` | `5` | failed logins allowed per account within the window |
+//! | `LOGIN_ADDRESS_MAX_FAILURES` | `50` | failed logins allowed per IP address within the window, over all accounts (an office behind one NAT shares it); also the limit of password-reset requests per address |
 //! | `LOGIN_WINDOW_SECONDS` | `60` | the throttle window |
 //! | `API_AUTH_MAX_FAILURES` | `10` | wrong API keys (`POST /api/v1/auth/token`), and separately wrong postback tokens, allowed per client address within the window; then 429 |
 //! | `API_AUTH_WINDOW_SECONDS` | `600` | that window |
@@ -95,6 +96,9 @@ pub enum ConfigError {
 pub struct LoginThrottle {
     pub max_failures: i64,
     pub window_seconds: i64,
+    /// Where a guess is counted per account and per address (logins): the address's
+    /// own, larger limit, so one account's failures never hold up another account.
+    pub address_max_failures: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -341,10 +345,13 @@ impl Config {
             login_throttle: LoginThrottle {
                 max_failures: parse_num(&get, "LOGIN_MAX_FAILURES", 5)?.max(1),
                 window_seconds: parse_num(&get, "LOGIN_WINDOW_SECONDS", 60)?.max(1),
+                address_max_failures: parse_num(&get, "LOGIN_ADDRESS_MAX_FAILURES", 50)?.max(1),
             },
             api_auth_throttle: LoginThrottle {
                 max_failures: parse_num(&get, "API_AUTH_MAX_FAILURES", 10)?.max(1),
                 window_seconds: parse_num(&get, "API_AUTH_WINDOW_SECONDS", 600)?.max(1),
+                // Counted per address only.
+                address_max_failures: parse_num(&get, "API_AUTH_MAX_FAILURES", 10)?.max(1),
             },
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             currency,
@@ -537,6 +544,7 @@ mod tests {
         assert!(!c.secure_cookies());
         assert_eq!(c.jwt.ttl_seconds, 900);
         assert_eq!(c.login_throttle.max_failures, 5);
+        assert_eq!(c.login_throttle.address_max_failures, 50);
         assert!(!c.trust_proxy_headers);
         assert!(
             !format!("{c:?}").contains(S),

@@ -14,7 +14,7 @@
 //! | `db` | the connection (`AnyConnection` over PostgreSQL and SQLite), the pool, migrations, `schema.rs`, the diesel mapping of the domain's enums (`text_enum`), scratch databases for tests and benches, and every statement that differs per backend |
 //! | `store` | diesel queries, one file per aggregate (`leads`, `batches`, `purchases`, `credit`, `ledger`, `invoices`, `payments`, `statements`, ...), taking `&mut AnyConnection`; rows are store types, never sent to a browser as they are |
 //! | `services` | use cases shared by pages, API, CLI and jobs, one transaction each; a use case that grew sections is a folder with one file per use case (`services/billing/`, `services/intake/`) |
-//! | `web` | `pages/<area>` (askama structs beside their handler; `/finance` is one scope in `pages/finance/`), `api/<area>` (JSON + JWT), auth extractors, CSRF, the error page; pages and API never import from each other |
+//! | `web` | `pages/<area>` (askama structs beside their handler; `/finance` is one scope in `pages/finance/`), `api/<area>` (JSON + JWT), auth extractors, CSRF, flash messages (`web::flash`, set before a redirect, never read from the URL), the error page; pages and API never import from each other |
 //! | `jobs` | background work with leases (`jobs::runner`, also used by `leadmarket import`) and the outbox |
 //! | `cli` | clap and dispatch in `cli/mod.rs`, one file per command |
 //! | `error` | the one `AppError` (stable code, status, message) and the API's JSON error shape; pages render it in `web::error_page` |

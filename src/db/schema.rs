@@ -491,6 +491,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(api_keys -> organisations (organisation_id));
 diesel::joinable!(batches -> organisations (agency_id));
 diesel::joinable!(leads -> batches (batch_id));
@@ -502,6 +503,16 @@ diesel::joinable!(leads -> organisations (agency_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(actions -> purchases (purchase_id));
+
+diesel::table! {
+    password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
 
 diesel::table! {
     planner_stats (table_name) {
@@ -550,4 +561,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     disputes,
     dispute_events,
     planner_stats,
+    password_resets,
 );

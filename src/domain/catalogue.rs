@@ -203,16 +203,22 @@ fn clean(v: &Option<String>) -> Option<String> {
 /// Parses every filter, listing each problem.
 pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
     let mut p = Vec::new();
+    // `$what` names the filter in plain words: the message is read beside the field.
     macro_rules! num {
-        ($field:ident, $ty:ty, $range:expr) => {
+        ($field:ident, $ty:ty, $range:expr, $what:literal) => {
             match clean(&raw.$field) {
                 None => None,
                 Some(v) => match v.parse::<$ty>() {
                     Ok(n) if $range.contains(&n) => Some(n),
                     _ => {
+                        let (lo, hi) = ($range.start(), $range.end());
                         p.push(FieldProblem::new(
                             stringify!($field),
-                            format!("must be a whole number in {:?}", $range),
+                            if *hi == <$ty>::MAX {
+                                format!("{} must be a whole number, {lo} or more", $what)
+                            } else {
+                                format!("{} must be a whole number between {lo} and {hi}", $what)
+                            },
                         ));
                         None
                     }
@@ -220,25 +226,28 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
             }
         };
     }
-    let age_min = num!(age_min, i32, 18..=120);
-    let age_max = num!(age_max, i32, 18..=120);
-    let income_min_cents = num!(income_min_cents, i64, 0..=i64::MAX);
-    let income_max_cents = num!(income_max_cents, i64, 0..=i64::MAX);
-    let min_score = num!(min_score, i32, 0..=100);
-    let max_price_cents = num!(max_price_cents, i64, 0..=i64::MAX);
-    let max_age_days = num!(max_age_days, i64, 0..=3650);
-    let limit = num!(limit, i64, 1..=MAX_LIMIT).unwrap_or(DEFAULT_LIMIT);
+    let age_min = num!(age_min, i32, 18..=120, "age");
+    let age_max = num!(age_max, i32, 18..=120, "age");
+    let income_min_cents = num!(income_min_cents, i64, 0..=i64::MAX, "income");
+    let income_max_cents = num!(income_max_cents, i64, 0..=i64::MAX, "income");
+    let min_score = num!(min_score, i32, 0..=100, "the score");
+    let max_price_cents = num!(max_price_cents, i64, 0..=i64::MAX, "the price");
+    let max_age_days = num!(max_age_days, i64, 0..=3650, "the age in days");
+    let limit = num!(limit, i64, 1..=MAX_LIMIT, "the page size").unwrap_or(DEFAULT_LIMIT);
     if let (Some(a), Some(b)) = (age_min, age_max)
         && a > b
     {
-        p.push(FieldProblem::new("age_max", "must not be below age_min"));
+        p.push(FieldProblem::new(
+            "age_max",
+            "the highest age must not be below the lowest",
+        ));
     }
     if let (Some(a), Some(b)) = (income_min_cents, income_max_cents)
         && a > b
     {
         p.push(FieldProblem::new(
             "income_max_cents",
-            "must not be below income_min_cents",
+            "the highest income must not be below the lowest",
         ));
     }
     let boolean = |name: &'static str, v: &Option<String>, p: &mut Vec<FieldProblem>| match clean(v)

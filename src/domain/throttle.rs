@@ -19,6 +19,10 @@ pub enum Scope {
     LoginAddress,
     TokenAddress,
     PostbackAddress,
+    /// "Forgot password" requests, per account typed and per address: each request
+    /// counts, so the form cannot be used to flood someone's mailbox.
+    ResetAccount,
+    ResetAddress,
 }
 
 impl Scope {
@@ -28,6 +32,8 @@ impl Scope {
             Scope::LoginAddress => "login-address",
             Scope::TokenAddress => "token-address",
             Scope::PostbackAddress => "postback-address",
+            Scope::ResetAccount => "reset-account",
+            Scope::ResetAddress => "reset-address",
         }
     }
 }

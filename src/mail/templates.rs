@@ -95,6 +95,22 @@ email!(
     "emails/statement_ready/body.html"
 );
 
+/// To one user who asked for it: the one-time link that sets a new password.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    pub seller_name: String,
+    pub recipient_name: String,
+    pub url: String,
+    pub valid_minutes: i64,
+}
+email!(
+    PasswordReset,
+    "password_reset",
+    "emails/password_reset/subject.txt",
+    "emails/password_reset/body.txt",
+    "emails/password_reset/body.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +120,17 @@ mod tests {
             "subject: {}\n--- text ---\n{}\n--- html ---\n{}",
             r.subject, r.text, r.html
         )
+    }
+
+    #[test]
+    fn password_reset_mail() {
+        let m = PasswordReset {
+            seller_name: "leadmarket".into(),
+            recipient_name: "Ann <Keystone>".into(),
+            url: "https://market.example/password/reset?token=abc123".into(),
+            valid_minutes: 30,
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
     }
 
     #[test]

@@ -137,7 +137,14 @@ pub fn authenticate(
         throttle::counter_key(Scope::LoginAccount, &account),
         throttle::counter_key(Scope::LoginAddress, ip),
     ];
-    if let Some(retry_after_seconds) = services::throttle::take_all(conn, limits, &keys)? {
+    // The address's limit is larger: an office behind one NAT signs in from one address.
+    let limited = [
+        (keys[0].clone(), limits.max_failures),
+        (keys[1].clone(), limits.address_max_failures),
+    ];
+    if let Some(retry_after_seconds) =
+        services::throttle::take_all(conn, limits.window_seconds, &limited)?
+    {
         return Ok(Err(LoginError::Throttled {
             retry_after_seconds,
         }));

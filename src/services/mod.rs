@@ -7,6 +7,7 @@ pub mod disputes;
 pub mod intake;
 pub mod mail;
 pub mod market;
+pub mod password_reset;
 pub mod planner_stats;
 pub mod suppression;
 pub mod throttle;

@@ -8,19 +8,19 @@ use crate::domain::throttle::{Scope, counter_key};
 use crate::error::AppError;
 use crate::store;
 
-/// Takes a slot under every key. `Some(seconds)` when one of them is full; the slots
-/// already taken are given back then, so one full counter does not fill the others.
+/// Takes a slot under every key, each with its own limit. `Some(seconds)` when one of
+/// them is full; the slots already taken are given back then, so one full counter does
+/// not fill the others.
 pub fn take_all(
     conn: &mut AnyConnection,
-    limits: &LoginThrottle,
-    keys: &[String],
+    window_seconds: i64,
+    keys: &[(String, i64)],
 ) -> diesel::QueryResult<Option<i64>> {
     let now = store::now();
-    for (i, key) in keys.iter().enumerate() {
-        if let Some(wait) =
-            store::throttle::take(conn, key, now, limits.window_seconds, limits.max_failures)?
-        {
-            release_all(conn, &keys[..i])?;
+    for (i, (key, limit)) in keys.iter().enumerate() {
+        if let Some(wait) = store::throttle::take(conn, key, now, window_seconds, *limit)? {
+            let taken: Vec<String> = keys[..i].iter().map(|(k, _)| k.clone()).collect();
+            release_all(conn, &taken)?;
             return Ok(Some(wait));
         }
     }
@@ -45,7 +45,8 @@ pub fn guard_secret<T>(
     check: impl FnOnce(&mut AnyConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let keys = [counter_key(scope, address)];
-    if let Some(retry_after_seconds) = take_all(conn, limits, &keys)? {
+    let limited = [(keys[0].clone(), limits.max_failures)];
+    if let Some(retry_after_seconds) = take_all(conn, limits.window_seconds, &limited)? {
         return Err(AppError::TooManyRequests {
             retry_after_seconds,
         });

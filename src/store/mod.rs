@@ -21,6 +21,7 @@ pub mod once_keys;
 pub mod orders;
 pub mod organisations;
 pub mod outbox;
+pub mod password_resets;
 pub mod payments;
 pub mod planner_stats;
 pub mod postback_tokens;

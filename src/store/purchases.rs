@@ -207,25 +207,13 @@ pub struct BoughtLead {
     pub warmth: String,
     pub contact_type: String,
     pub captured_at: NaiveDateTime,
+    pub agency_id: String,
 }
 
-/// The buyer's purchases after `after` (purchase id; v7 ids sort by time), oldest first.
-pub fn bought_leads(
-    conn: &mut AnyConnection,
-    buyer_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<BoughtLead>> {
-    let mut q = purchases::table
-        .inner_join(leads::table)
-        .filter(purchases::buyer_id.eq(buyer_id))
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(purchases::id.gt(after.to_string()));
-    }
-    q.order(purchases::id.asc())
-        .limit(limit)
-        .select((
+/// The columns of a `BoughtLead`, in its order.
+macro_rules! bought_lead_columns {
+    () => {
+        (
             purchases::id,
             purchases::created_at,
             purchases::price_cents,
@@ -244,7 +232,181 @@ pub fn bought_leads(
             leads::warmth,
             leads::contact_type,
             leads::captured_at,
-        ))
+            purchases::agency_id,
+        )
+    };
+}
+
+/// The buyer's purchases after `after` (purchase id; v7 ids sort by time), oldest first.
+pub fn bought_leads(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<BoughtLead>> {
+    let mut q = purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(purchases::id.gt(after.to_string()));
+    }
+    q.order(purchases::id.asc())
+        .limit(limit)
+        .select(bought_lead_columns!())
+        .load(conn)
+}
+
+/// Where a bought lead's dispute stands, as "My leads" filters on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeState {
+    /// Never disputed.
+    None,
+    /// Disputed and not decided yet.
+    Open,
+    /// Disputed and approved: the lead was refunded.
+    Refunded,
+    /// Disputed and rejected.
+    Rejected,
+}
+
+/// "My leads" filters; `None` or empty means any.
+#[derive(Debug, Clone, Default)]
+pub struct MyLeadsFilter {
+    /// Part of a name, an email or a phone number, as typed.
+    pub search: Option<String>,
+    pub bought_from: Option<NaiveDateTime>,
+    /// Exclusive end.
+    pub bought_until: Option<NaiveDateTime>,
+    pub agency_id: Option<String>,
+    pub segment: Option<String>,
+    pub dispute: Option<DisputeState>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<Text>) -> diesel::sql_types::Nullable<Text>);
+
+/// `%term%` for LIKE, with LIKE's own wildcards in the term taken literally.
+fn contains_pattern(term: &str) -> String {
+    let mut p = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The buyer's purchases newest first, filtered, from before `before` (a purchase id;
+/// v7 ids sort by time).
+pub fn my_leads(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    filter: &MyLeadsFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<BoughtLead>> {
+    use crate::db::schema::disputes;
+    use crate::domain::disputes::DisputeStatus;
+    let mut q = purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .into_boxed();
+    if let Some(before) = before {
+        q = q.filter(purchases::id.lt(before.to_string()));
+    }
+    if let Some(from) = filter.bought_from {
+        q = q.filter(purchases::created_at.ge(from));
+    }
+    if let Some(until) = filter.bought_until {
+        q = q.filter(purchases::created_at.lt(until));
+    }
+    if let Some(agency) = &filter.agency_id {
+        q = q.filter(purchases::agency_id.eq(agency.clone()));
+    }
+    if let Some(segment) = &filter.segment {
+        q = q.filter(leads::segment.eq(segment.clone()));
+    }
+    if let Some(term) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let text = contains_pattern(&term.to_lowercase());
+        let by_text = lower(leads::first_name)
+            .like(text.clone())
+            .escape('\\')
+            .or(lower(leads::last_name).like(text.clone()).escape('\\'))
+            .or(lower(leads::email).like(text).escape('\\'));
+        // Phones are stored in E.164: match the digits typed, whatever the spacing.
+        let digits: String = term.chars().filter(char::is_ascii_digit).collect();
+        q = if digits.len() >= 3 {
+            q.filter(by_text.or(leads::phone.like(contains_pattern(&digits)).escape('\\')))
+        } else {
+            q.filter(by_text)
+        };
+    }
+    if let Some(state) = filter.dispute {
+        let with = |statuses: &'static [DisputeStatus]| {
+            disputes::table
+                .filter(disputes::buyer_id.eq(buyer_id.to_string()))
+                .filter(disputes::status.eq_any(statuses.to_vec()))
+                .select(disputes::purchase_id)
+        };
+        q = match state {
+            DisputeState::None => q.filter(
+                purchases::id.ne_all(
+                    disputes::table
+                        .filter(disputes::buyer_id.eq(buyer_id.to_string()))
+                        .select(disputes::purchase_id),
+                ),
+            ),
+            DisputeState::Open => q.filter(purchases::id.eq_any(with(&[
+                DisputeStatus::Open,
+                DisputeStatus::Contested,
+                DisputeStatus::Escalated,
+            ]))),
+            DisputeState::Refunded => {
+                q.filter(purchases::id.eq_any(with(&[DisputeStatus::Approved])))
+            }
+            DisputeState::Rejected => {
+                q.filter(purchases::id.eq_any(with(&[DisputeStatus::Rejected])))
+            }
+        };
+    }
+    q.order(purchases::id.desc())
+        .limit(limit)
+        .select(bought_lead_columns!())
+        .load(conn)
+}
+
+/// The dispute status of each of these purchases that has one.
+pub fn dispute_statuses(
+    conn: &mut AnyConnection,
+    purchase_ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, crate::domain::disputes::DisputeStatus>> {
+    use crate::db::schema::disputes;
+    Ok(disputes::table
+        .filter(disputes::purchase_id.eq_any(purchase_ids))
+        .select((disputes::purchase_id, disputes::status))
+        .load::<(String, crate::domain::disputes::DisputeStatus)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The agencies a buyer has bought from, by name.
+pub fn agencies_of_buyer(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    purchases::table
+        .inner_join(organisations::table.on(organisations::id.eq(purchases::agency_id)))
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .select((organisations::id, organisations::name))
+        .distinct()
+        .order(organisations::name.asc())
         .load(conn)
 }
 

@@ -84,6 +84,14 @@ pub fn touch_login(conn: &mut AnyConnection, user_id: &str) -> QueryResult<usize
         .execute(conn)
 }
 
+/// A new password hash (argon2id PHC string).
+pub fn set_password_hash(conn: &mut AnyConnection, user_id: &str, hash: &str) -> QueryResult<bool> {
+    let n = diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Marks a user inactive; returns false when there is no such active user.
 pub fn deactivate(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
     let n = diesel::update(users::table.find(user_id).filter(users::active.eq(true)))

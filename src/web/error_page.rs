@@ -43,7 +43,13 @@ impl ResponseError for AppError {
             layout: Layout::anonymous(status.canonical_reason().unwrap_or("Error")),
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error"),
-            message: self.public_message(),
+            // "The input is not valid" says nothing a person can act on: the list does.
+            message: match self {
+                AppError::Validation(_) => {
+                    "Some of what you sent needs changing: see below, then try again.".into()
+                }
+                other => other.public_message(),
+            },
             details: self.details(),
         };
         let resp = match page.render() {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod csrf;
 mod error_page;
 pub mod exports;
+pub mod flash;
 pub mod input_guard;
 pub mod layout;
 pub mod pages;
@@ -70,6 +71,22 @@ pub fn security_headers() -> DefaultHeaders {
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ))
+}
+
+/// `Cache-Control: no-store` on every answer that does not say otherwise (static files
+/// do): pages and API bodies carry an account's data, and Back after logout must not show
+/// them from the browser's cache.
+pub async fn no_store<B: actix_web::body::MessageBody>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<B>, actix_web::Error> {
+    use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+    let mut res = next.call(req).await?;
+    if !res.headers().contains_key(CACHE_CONTROL) {
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
 }
 
 /// Method, path without the query string (queries may carry tokens or contact data),

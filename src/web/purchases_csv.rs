@@ -1,4 +1,6 @@
-//! A buyer's bought leads as CSV, streamed page by page, every cell formula-safe.
+//! A buyer's bought leads as CSV, streamed page by page, every cell formula-safe. The
+//! API's file keeps `price_cents`; the page's file is for people: `price` in major units
+//! and its `currency`.
 
 use actix_web::{HttpResponse, web};
 use futures_util::stream;
@@ -10,10 +12,19 @@ use crate::error::AppError;
 use crate::store;
 
 const PAGE: i64 = 2000;
-const HEADER: [&str; 18] = [
+
+/// How the file writes the price.
+#[derive(Debug, Clone)]
+pub enum Prices {
+    /// `price_cents`, integer minor units (the API).
+    Cents,
+    /// `price` in major units (`12.50`) and a `currency` column (the page).
+    Major(String),
+}
+
+const HEADER: [&str; 17] = [
     "purchase_id",
     "bought_at",
-    "price_cents",
     "lead_id",
     "first_name",
     "last_name",
@@ -37,12 +48,36 @@ fn line(cells: Vec<String>) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-fn row(b: store::purchases::BoughtLead) -> Vec<String> {
+fn header(prices: &Prices) -> Vec<String> {
+    let mut h: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+    match prices {
+        Prices::Cents => h.insert(2, "price_cents".into()),
+        Prices::Major(_) => {
+            h.insert(2, "price".into());
+            h.insert(3, "currency".into());
+        }
+    }
+    h
+}
+
+/// `1234` minor units as `12.34`: a number a spreadsheet sums (no thousands separator).
+fn major(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
+}
+
+fn row(b: store::purchases::BoughtLead, prices: &Prices) -> Vec<String> {
     let o = |v: Option<String>| v.unwrap_or_default();
-    vec![
-        b.purchase_id,
-        rfc3339(b.bought_at),
-        b.price_cents.to_string(),
+    let mut cells = vec![b.purchase_id, rfc3339(b.bought_at)];
+    match prices {
+        Prices::Cents => cells.push(b.price_cents.to_string()),
+        Prices::Major(currency) => {
+            cells.push(major(b.price_cents));
+            cells.push(currency.clone());
+        }
+    }
+    cells.extend([
         b.lead_id,
         o(b.first_name),
         o(b.last_name),
@@ -58,18 +93,20 @@ fn row(b: store::purchases::BoughtLead) -> Vec<String> {
         b.warmth,
         b.contact_type,
         rfc3339(b.captured_at),
-    ]
+    ]);
+    cells
 }
 
 pub async fn response(
     state: web::Data<AppState>,
     buyer_id: String,
+    prices: Prices,
 ) -> Result<HttpResponse, AppError> {
-    let first = line(HEADER.iter().map(|h| h.to_string()).collect());
+    let first = line(header(&prices));
     let body = stream::unfold(
         (Some(first), None::<String>, false),
         move |(first, after, done)| {
-            let (state, buyer) = (state.clone(), buyer_id.clone());
+            let (state, buyer, prices) = (state.clone(), buyer_id.clone(), prices.clone());
             async move {
                 if let Some(l) = first {
                     return Some((
@@ -102,7 +139,7 @@ pub async fn response(
                 let last = rows.last().map(|r| r.purchase_id.clone());
                 let mut out = Vec::new();
                 for r in rows {
-                    out.extend(line(row(r)));
+                    out.extend(line(row(r, &prices)));
                 }
                 Some((Ok(web::Bytes::from(out)), (None, last, finished)))
             }
@@ -115,4 +152,23 @@ pub async fn response(
             "attachment; filename=\"purchases.csv\"",
         ))
         .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_units_are_plain_numbers() {
+        assert_eq!(major(1250), "12.50");
+        assert_eq!(major(5), "0.05");
+        assert_eq!(major(123456), "1234.56");
+        assert_eq!(major(-5), "-0.05");
+    }
+
+    #[test]
+    fn a_phone_cell_has_no_apostrophe_and_a_formula_has_one() {
+        let text = String::from_utf8(line(vec!["+4915112345678".into(), "=cmd".into()])).unwrap();
+        assert_eq!(text, "+4915112345678,'=cmd\n");
+    }
 }

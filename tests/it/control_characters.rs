@@ -204,7 +204,7 @@ async fn a_nul_in_a_filter_is_refused_on_the_api_and_the_page(app: &TestApp) {
     b.login(&email).await;
     let (status, html) = b.get_text("/catalogue?city=Ber%00lin").await;
     assert_eq!(status, 422);
-    assert!(html.contains("<strong>city</strong>"), "{html}");
+    assert!(html.contains("City contains a control character"), "{html}");
 }
 
 async fn a_nul_in_a_form_field_is_refused_naming_the_field(app: &TestApp) {
@@ -216,7 +216,7 @@ async fn a_nul_in_a_form_field_is_refused_naming_the_field(app: &TestApp) {
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
     assert!(
-        html.contains("<strong>email</strong> contains a control character"),
+        html.contains("Email contains a control character"),
         "{html}"
     );
     // Signed in, a settings form is refused the same way.
@@ -229,7 +229,12 @@ async fn a_nul_in_a_form_field_is_refused_naming_the_field(app: &TestApp) {
         )
         .await;
     assert_eq!(resp.status(), 422);
-    assert!(resp.text().await.unwrap().contains("<strong>name</strong>"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Name contains a control character")
+    );
 }
 
 async fn a_nul_in_a_suppression_entry_is_refused_naming_the_entry(app: &TestApp) {

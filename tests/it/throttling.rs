@@ -12,6 +12,12 @@ use crate::on_both_backends;
 
 on_both_backends!(
     forty_wrong_passwords_at_once_are_checked_at_most_five_times_then_the_account_waits,
+    one_accounts_failures_never_lock_another_account_out_from_the_same_address,
+);
+
+on_both_backends!(
+    with [("TRUST_PROXY_HEADERS", "true"), ("LOGIN_ADDRESS_MAX_FAILURES", "8")] =>
+    an_address_that_fails_for_many_accounts_waits_at_its_own_larger_limit,
 );
 
 on_both_backends!(
@@ -54,6 +60,47 @@ async fn forty_wrong_passwords_at_once_are_checked_at_most_five_times_then_the_a
     let resp = app.browser().login_attempt(&email, PASSWORD).await;
     assert_eq!(resp.status(), 429, "the right password waits too");
     assert!(resp.headers().contains_key("retry-after"));
+}
+
+async fn one_accounts_failures_never_lock_another_account_out_from_the_same_address(app: &TestApp) {
+    let (org, guessed) = app.member(Role::Agency, "Acme Leads");
+    let colleague = app.user(&org, Role::Agency);
+    let b = app.browser();
+    for _ in 0..5 {
+        assert_eq!(
+            b.login_attempt(&guessed, "wrong-password").await.status(),
+            401
+        );
+    }
+    assert_eq!(
+        b.login_attempt(&guessed, PASSWORD).await.status(),
+        429,
+        "the guessed account waits"
+    );
+    // Same browser, same address: the colleague signs in at once.
+    let resp = app.browser().login_attempt(&colleague, PASSWORD).await;
+    assert_eq!(resp.status(), 303, "another account is not locked out");
+}
+
+async fn an_address_that_fails_for_many_accounts_waits_at_its_own_larger_limit(app: &TestApp) {
+    let (org, _) = app.member(Role::Agency, "Acme Leads");
+    let office = "203.0.113.20";
+    let b = app.browser();
+    // Eight failures over four accounts: no account reaches its own limit of five.
+    for i in 0..8 {
+        let email = format!("someone{}@example.com", i % 4);
+        let resp = b
+            .login_attempt_from(&email, "wrong-password", Some(office))
+            .await;
+        assert_eq!(resp.status(), 401, "attempt {i}");
+    }
+    let user = app.user(&org, Role::Agency);
+    let resp = b.login_attempt_from(&user, PASSWORD, Some(office)).await;
+    assert_eq!(resp.status(), 429, "the address is full");
+    let resp = b
+        .login_attempt_from(&user, PASSWORD, Some("198.51.100.20"))
+        .await;
+    assert_eq!(resp.status(), 303, "other addresses are not held up");
 }
 
 async fn token_request(app: &TestApp, key: &str, from: &str) -> reqwest::Response {

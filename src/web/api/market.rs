@@ -352,5 +352,10 @@ pub async fn purchases_csv(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Buyer)?;
-    Ok(crate::web::purchases_csv::response(state, caller.org_id.clone()).await?)
+    Ok(crate::web::purchases_csv::response(
+        state,
+        caller.org_id.clone(),
+        crate::web::purchases_csv::Prices::Cents,
+    )
+    .await?)
 }

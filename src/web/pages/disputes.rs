@@ -2,6 +2,7 @@
 //! decides contested and overdue ones with both sides and the lead's evidence in view, an
 //! admin lifts a suspension, and the automatic rules are published.
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::TimeDelta;
@@ -16,8 +17,9 @@ use crate::store;
 use crate::store::disputes::{DisputeRow, Scope};
 use crate::web::auth::{AdminUser, AgencyUser, BuyerUser, FinanceUser};
 use crate::web::csrf::CsrfForm;
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::{money, redirect, render, urlencode};
+use crate::web::{money, redirect, render};
 
 pub struct DisputeLine {
     pub id: String,
@@ -96,7 +98,7 @@ struct ListPage {
     layout: Layout,
     agency: bool,
     disputes: Vec<DisputeLine>,
-    notice: Option<String>,
+    flash: Option<Flash>,
     /// The agency's own standing, on its page.
     quality: Option<QualityView>,
 }
@@ -112,15 +114,10 @@ pub struct QualityView {
     pub suspended: bool,
 }
 
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
-}
-
 pub async fn buyer_list(
     user: BuyerUser,
     state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
     let (org, c) = (user.org_id.clone(), state.config.currency.clone());
     let disputes = state
@@ -133,7 +130,7 @@ pub async fn buyer_list(
         layout: Layout::for_user(&user, "Disputes", "/disputes"),
         agency: false,
         disputes,
-        notice: query.into_inner().notice,
+        flash: flash::take(&session),
         quality: None,
     })
 }
@@ -149,6 +146,7 @@ pub struct OpenForm {
 pub async fn buyer_open(
     user: BuyerUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<OpenForm>,
 ) -> AppResult<HttpResponse> {
     let (config, buyer, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
@@ -178,7 +176,14 @@ pub async fn buyer_open(
             ..
         }) => {
             let notice = "You disputed this lead already: its dispute is listed here.";
-            return Ok(redirect(&format!("/disputes?notice={}", urlencode(notice))));
+            flash::set(&session, Flash::notice(notice))?;
+            return Ok(redirect("/disputes"));
+        }
+        // Refused (window closed, cap reached, no reason): said on My leads, where the
+        // form is, rather than on an error page.
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            flash::set(&session, Flash::refused(&e))?;
+            return Ok(redirect("/purchases"));
         }
         Err(e) => return Err(e),
     };
@@ -191,16 +196,14 @@ pub async fn buyer_open(
     } else {
         "Dispute opened: the agency answers within its deadline, or finance decides.".into()
     };
-    Ok(redirect(&format!(
-        "/disputes?notice={}",
-        urlencode(&notice)
-    )))
+    flash::set(&session, Flash::notice(notice))?;
+    Ok(redirect("/disputes"))
 }
 
 pub async fn agency_list(
     user: AgencyUser,
     state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
     let (org, config) = (user.org_id.clone(), state.config.clone());
     let (disputes, quality) = state
@@ -227,7 +230,7 @@ pub async fn agency_list(
         layout: Layout::for_user(&user, "Disputes", "/agency/disputes"),
         agency: true,
         disputes,
-        notice: query.into_inner().notice,
+        flash: flash::take(&session),
         quality: Some(quality),
     })
 }
@@ -244,6 +247,7 @@ pub struct AnswerForm {
 async fn agency_answer(
     user: AgencyUser,
     state: web::Data<AppState>,
+    session: Session,
     id: String,
     answer: Answer,
     comment: String,
@@ -270,15 +274,14 @@ async fn agency_answer(
         }
         Answer::Contest => "Contested: finance decides, with your comment in view.",
     };
-    Ok(redirect(&format!(
-        "/agency/disputes?notice={}",
-        urlencode(notice)
-    )))
+    flash::set(&session, Flash::notice(notice))?;
+    Ok(redirect("/agency/disputes"))
 }
 
 pub async fn agency_accept(
     user: AgencyUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> AppResult<HttpResponse> {
@@ -287,18 +290,20 @@ pub async fn agency_accept(
     } else {
         Answer::Accept
     };
-    agency_answer(user, state, path.into_inner(), how, form.comment).await
+    agency_answer(user, state, session, path.into_inner(), how, form.comment).await
 }
 
 pub async fn agency_contest(
     user: AgencyUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> AppResult<HttpResponse> {
     agency_answer(
         user,
         state,
+        session,
         path.into_inner(),
         Answer::Contest,
         form.comment,
@@ -326,18 +331,18 @@ struct QueuePage {
     layout: Layout,
     cases: Vec<Case>,
     all: bool,
-    notice: Option<String>,
+    flash: Option<Flash>,
 }
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
     all: Option<String>,
-    notice: Option<String>,
 }
 
 pub async fn queue(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     query: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
@@ -415,7 +420,7 @@ pub async fn queue(
         layout: Layout::for_user(&user, "Disputes", "/finance/disputes"),
         cases,
         all,
-        notice: q.notice,
+        flash: flash::take(&session),
     })
 }
 
@@ -428,6 +433,7 @@ pub struct DecideForm {
 pub async fn decide(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<DecideForm>,
 ) -> AppResult<HttpResponse> {
@@ -452,10 +458,8 @@ pub async fn decide(
             )
         })
         .await?;
-    Ok(redirect(&format!(
-        "/finance/disputes?notice={}",
-        urlencode(&format!("Dispute {}.", d.status))
-    )))
+    flash::set(&session, Flash::notice(format!("Dispute {}.", d.status)))?;
+    Ok(redirect("/finance/disputes"))
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::services::accounts::{self, LoginError};
 use crate::web::csrf::{self, CsrfForm};
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
 use crate::web::{auth, client_ip, redirect};
 
@@ -20,6 +21,7 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    flash: Option<Flash>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +52,7 @@ fn page(
         email,
         next,
         error,
+        flash: flash::take(session),
     })
 }
 

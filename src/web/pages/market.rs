@@ -1,19 +1,20 @@
-//! Buyers' pages: the catalogue with filters in the URL, buying, and "My leads".
+//! Buyers' pages: the catalogue with filters in the URL, buying, reporting an action and
+//! the CSV of "My leads" (the page itself is `purchases.rs`).
 
+use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::catalogue::{self, RawFilter};
-use crate::domain::ledger::ActionKind;
-use crate::domain::time::rfc3339;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::market;
 use crate::services::market::CatalogueItem;
 use crate::store;
 use crate::web::auth::BuyerUser;
 use crate::web::csrf::CsrfForm;
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
 use crate::web::{money, redirect, render, render_status, thousands, urlencode};
 
@@ -258,6 +259,7 @@ fn outcome_message(e: &AppError) -> Option<String> {
 pub async fn buy_selected(
     user: BuyerUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let ids: Vec<String> = form
@@ -278,7 +280,7 @@ pub async fn buy_selected(
             .db(move |conn| market::buy(conn, bp, &buyer, &ids, None))
             .await
     };
-    finish_purchase(&user, &state, &back, result).await
+    finish_purchase(&user, &state, &session, &back, result).await
 }
 
 #[derive(Deserialize)]
@@ -292,6 +294,7 @@ pub struct BuyFirstForm {
 pub async fn buy_first(
     user: BuyerUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<BuyFirstForm>,
 ) -> AppResult<HttpResponse> {
     let mut problems = Vec::new();
@@ -329,20 +332,29 @@ pub async fn buy_first(
         }
         _ => Err(AppError::Validation(problems)),
     };
-    finish_purchase(&user, &state, &form.query, result).await
+    finish_purchase(&user, &state, &session, &form.query, result).await
 }
 
 async fn finish_purchase(
     user: &BuyerUser,
     state: &AppState,
+    session: &Session,
     back: &str,
     result: Result<(Vec<market::PurchaseLine>, i64), AppError>,
 ) -> AppResult<HttpResponse> {
     match result {
-        Ok((lines, total)) => Ok(redirect(&format!(
-            "/purchases?bought={}&total={total}",
-            lines.len()
-        ))),
+        Ok((lines, total)) => {
+            let message = format!(
+                "You bought {} lead(s) for {}.",
+                lines.len(),
+                money(total, &state.config.currency)
+            );
+            // My leads lists newest first: the highest ids are the rows shown first.
+            let mut ids: Vec<String> = lines.into_iter().map(|l| l.id).collect();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            flash::set(session, Flash::notice(message).with_ids(ids))?;
+            Ok(redirect("/purchases"))
+        }
         Err(e) => match outcome_message(&e) {
             Some(message) => {
                 render_status(&page(user, state, back, Some(message)).await?, e.status())
@@ -350,142 +362,6 @@ async fn finish_purchase(
             None => Err(e),
         },
     }
-}
-
-#[derive(Template)]
-#[template(path = "market/purchases.html")]
-struct PurchasesPage {
-    layout: Layout,
-    leads: Vec<MyLead>,
-    reasons: &'static [&'static str],
-    notice: Option<String>,
-    next_page: Option<String>,
-    owed: String,
-    available: String,
-}
-
-/// A bought lead, and for per-action leads the actions reported so far.
-pub struct MyLead {
-    pub lead: BoughtLeadLine,
-    pub per_action: bool,
-    pub reported: Vec<String>,
-    pub kinds: Vec<&'static str>,
-}
-
-/// What a row of "My leads" shows of a bought lead: the page's own view, so the API's
-/// JSON shape can change without touching the page (and the other way round).
-pub struct BoughtLeadLine {
-    pub lead_id: String,
-    /// RFC 3339, as the page has always shown it.
-    pub bought_at: String,
-    pub price_cents: i64,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub country: String,
-    pub city: Option<String>,
-    pub postal_code: Option<String>,
-    pub segment: String,
-    pub warmth: String,
-}
-
-impl From<store::purchases::BoughtLead> for BoughtLeadLine {
-    fn from(b: store::purchases::BoughtLead) -> Self {
-        Self {
-            lead_id: b.lead_id,
-            bought_at: rfc3339(b.bought_at),
-            price_cents: b.price_cents,
-            first_name: b.first_name,
-            last_name: b.last_name,
-            email: b.email,
-            phone: b.phone,
-            country: b.country,
-            city: b.city,
-            postal_code: b.postal_code,
-            segment: b.segment,
-            warmth: b.warmth,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub struct PurchasesQuery {
-    bought: Option<usize>,
-    total: Option<i64>,
-    after: Option<String>,
-    reported: Option<String>,
-    charged: Option<i64>,
-}
-
-pub async fn purchases(
-    user: BuyerUser,
-    state: web::Data<AppState>,
-    query: web::Query<PurchasesQuery>,
-) -> AppResult<HttpResponse> {
-    let (buyer, after) = (user.org_id.clone(), query.after.clone());
-    let (rows, account, per_action, actions) = state
-        .db(move |conn| {
-            let rows = store::purchases::bought_leads(conn, &buyer, after.as_deref(), 200)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.lead_id.clone()).collect();
-            Ok((
-                rows,
-                market::account(conn, &buyer)?,
-                store::actions::per_action_leads(conn, &ids)?,
-                store::actions::of_buyer(conn, &buyer, &ids)?,
-            ))
-        })
-        .await?;
-    let currency = &state.config.currency;
-    let next_page = (rows.len() == 200)
-        .then(|| {
-            rows.last()
-                .map(|r| format!("/purchases?after={}", r.purchase_id))
-        })
-        .flatten();
-    render(&PurchasesPage {
-        layout: Layout::for_user(&user, "My leads", "/purchases"),
-        reasons: &crate::domain::disputes::REASONS,
-        notice: query
-            .bought
-            .map(|n| {
-                format!(
-                    "You bought {n} lead(s) for {}.",
-                    money(query.total.unwrap_or(0), currency)
-                )
-            })
-            .or_else(|| {
-                query.reported.as_ref().map(|k| {
-                    format!(
-                        "The {k} is recorded; {} goes on your next invoice.",
-                        money(query.charged.unwrap_or(0), currency)
-                    )
-                })
-            }),
-        leads: rows
-            .into_iter()
-            .map(|r| {
-                let reported: Vec<String> = actions
-                    .iter()
-                    .filter(|a| a.lead_id == r.lead_id)
-                    .map(|a| a.kind.to_string())
-                    .collect();
-                MyLead {
-                    per_action: per_action.contains(&r.lead_id),
-                    kinds: ActionKind::ALL
-                        .iter()
-                        .map(ActionKind::as_str)
-                        .filter(|k| !reported.iter().any(|r| r == k))
-                        .collect(),
-                    reported,
-                    lead: r.into(),
-                }
-            })
-            .collect(),
-        next_page,
-        owed: money(account.owed_cents, currency),
-        available: money(account.available_cents, currency),
-    })
 }
 
 #[derive(Deserialize)]
@@ -498,6 +374,7 @@ pub struct ActionForm {
 pub async fn report_action(
     user: BuyerUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> AppResult<HttpResponse> {
     let (buyer, commission_bp) = (user.org_id.clone(), state.config.commission_bp);
@@ -515,13 +392,16 @@ pub async fn report_action(
             )
         })
         .await?;
-    Ok(redirect(&format!(
-        "/purchases?reported={}&charged={}",
-        urlencode(action.kind.as_str()),
-        action.price_cents
-    )))
+    let message = format!(
+        "The {} is recorded; {} goes on your next invoice.",
+        action.kind.as_str(),
+        money(action.price_cents, &state.config.currency)
+    );
+    flash::set(&session, Flash::notice(message))?;
+    Ok(redirect("/purchases"))
 }
 
 pub async fn purchases_csv(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    crate::web::purchases_csv::response(state, user.org_id.clone()).await
+    let prices = crate::web::purchases_csv::Prices::Major(state.config.currency.clone());
+    crate::web::purchases_csv::response(state, user.org_id.clone(), prices).await
 }

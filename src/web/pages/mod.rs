@@ -10,7 +10,9 @@ mod help;
 mod invoices;
 mod login;
 mod market;
+mod password;
 mod pricing;
+mod purchases;
 mod settings;
 mod suppressions;
 
@@ -23,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::form))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
+        .route("/password/forgot", web::get().to(password::forgot_form))
+        .route("/password/forgot", web::post().to(password::forgot_submit))
+        .route("/password/reset", web::get().to(password::reset_form))
+        .route("/password/reset", web::post().to(password::reset_submit))
         .route("/dashboard", web::get().to(dashboard::show))
         .route("/settings/organisation", web::get().to(settings::show))
         .route("/settings/api-keys", web::post().to(settings::create_key))
@@ -53,7 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(market::buy_selected),
         )
         .route("/catalogue/buy-first", web::post().to(market::buy_first))
-        .route("/purchases", web::get().to(market::purchases))
+        .route("/purchases", web::get().to(purchases::purchases))
         .route("/purchases.csv", web::get().to(market::purchases_csv))
         .route("/purchases/actions", web::post().to(market::report_action))
         .route("/admin/pricing", web::get().to(pricing::show))

@@ -1,6 +1,7 @@
 //! The monthly billing run: draft invoices and agency statements for a period, started
 //! from the invoice list.
 
+use actix_session::Session;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -13,7 +14,8 @@ use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::billing::{self, Ctx};
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::CsrfForm;
-use crate::web::{redirect, render_status, urlencode};
+use crate::web::flash::{self, Flash};
+use crate::web::{redirect, render_status};
 
 #[derive(Deserialize)]
 pub struct RunForm {
@@ -23,6 +25,7 @@ pub struct RunForm {
 pub async fn run(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<RunForm>,
 ) -> AppResult<HttpResponse> {
     let period = match Period::parse(&form.period) {
@@ -47,10 +50,8 @@ pub async fn run(
         summary.drafts,
         summary.statements
     );
-    Ok(redirect(&format!(
-        "/finance/invoices?status=draft&notice={}",
-        urlencode(&notice)
-    )))
+    flash::set(&session, Flash::notice(notice))?;
+    Ok(redirect("/finance/invoices?status=draft"))
 }
 
 /// The invoice list again, with the run's refusal against its period field.

@@ -1,12 +1,13 @@
 //! One invoice: review it, issue a draft, record a payment, issue a credit note.
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    InvoiceLine, LineView, NoticeQuery, PaymentView, invoice_line, invoice_lines, names_for,
-    parse_day, payment_view, sent_token,
+    InvoiceLine, LineView, PaymentView, invoice_line, invoice_lines, names_for, parse_day,
+    payment_view, sent_token,
 };
 use crate::app::AppState;
 use crate::domain::billing::{self as rules, InvoiceStatus};
@@ -16,8 +17,9 @@ use crate::store;
 use crate::store::invoices::InvoiceRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::{invoice_facts, money, redirect, render, render_status, urlencode};
+use crate::web::{invoice_facts, money, redirect, render, render_status};
 
 #[derive(Template)]
 #[template(path = "finance/invoice.html")]
@@ -112,14 +114,14 @@ pub async fn show(
     user: FinanceUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    query: web::Query<NoticeQuery>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
     render(
         &invoice_page(
             &user,
             &state,
             path.into_inner(),
-            query.into_inner().notice,
+            flash::take(&session).map(|f| f.message),
             Vec::new(),
         )
         .await?,
@@ -130,14 +132,15 @@ pub async fn show(
 async fn after(
     user: &FinanceUser,
     state: &AppState,
+    session: &Session,
     id: String,
     result: Result<String, AppError>,
 ) -> AppResult<HttpResponse> {
     match result {
-        Ok(notice) => Ok(redirect(&format!(
-            "/finance/invoices/{id}?notice={}",
-            urlencode(&notice)
-        ))),
+        Ok(notice) => {
+            flash::set(session, Flash::notice(notice))?;
+            Ok(redirect(&format!("/finance/invoices/{id}")))
+        }
         Err(AppError::Validation(problems)) => render_status(
             &invoice_page(user, state, id, None, problems).await?,
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -166,6 +169,7 @@ pub struct IssueForm {
 pub async fn issue(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> AppResult<HttpResponse> {
@@ -190,7 +194,7 @@ pub async fn issue(
                 i.number.unwrap_or_default()
             ),
         });
-    after(&user, &state, id, result).await
+    after(&user, &state, &session, id, result).await
 }
 
 fn parse_amount(field: &str, raw: &str) -> Result<i64, AppError> {
@@ -210,6 +214,7 @@ pub struct PaymentForm {
 pub async fn pay(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<PaymentForm>,
 ) -> AppResult<HttpResponse> {
@@ -251,7 +256,7 @@ pub async fn pay(
                 })
         }
     };
-    after(&user, &state, id, result).await
+    after(&user, &state, &session, id, result).await
 }
 
 #[derive(Deserialize)]
@@ -265,6 +270,7 @@ pub struct CreditForm {
 pub async fn credit(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<CreditForm>,
 ) -> AppResult<HttpResponse> {
@@ -298,5 +304,5 @@ pub async fn credit(
                 })
         }
     };
-    after(&user, &state, id, result).await
+    after(&user, &state, &session, id, result).await
 }

@@ -1,5 +1,6 @@
 //! The invoice list, filtered by status (one invoice is in `invoice.rs`).
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use crate::domain::billing::{InvoiceKind, Period};
 use crate::error::{AppResult, FieldProblem};
 use crate::store;
 use crate::web::auth::FinanceUser;
+use crate::web::flash;
 use crate::web::layout::Layout;
 use crate::web::{invoice_facts, money, render, render_status};
 
@@ -42,7 +44,6 @@ pub(super) struct InvoicesPage {
 pub struct InvoiceFilter {
     #[serde(default)]
     status: String,
-    notice: Option<String>,
 }
 
 pub(super) async fn invoices_page(
@@ -93,6 +94,7 @@ pub async fn list(
     user: FinanceUser,
     state: web::Data<AppState>,
     query: web::Query<InvoiceFilter>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     if !q.status.is_empty() && !STATUSES.contains(&q.status.as_str()) {
@@ -102,5 +104,6 @@ pub async fn list(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    render(&invoices_page(&user, &state, q.status, q.notice, Vec::new()).await?)
+    let notice = flash::take(&session).map(|f| f.message);
+    render(&invoices_page(&user, &state, q.status, notice, Vec::new()).await?)
 }

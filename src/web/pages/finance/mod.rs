@@ -17,7 +17,6 @@ use std::collections::HashMap;
 
 use actix_web::web;
 use chrono::NaiveDateTime;
-use serde::Deserialize;
 
 use crate::domain::billing::{InvoiceKind, Period};
 use crate::error::AppError;
@@ -205,11 +204,6 @@ pub fn statement_view(
         id: s.id,
         form_token: form_token(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
 }
 
 /// A form's one-time token; forms from before tokens (or scripts) send none.

@@ -1,10 +1,11 @@
 //! Agency payouts: statements due and paid, and recording a payout once.
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{NoticeQuery, StatementView, parse_day, sent_token, statement_view};
+use super::{StatementView, parse_day, sent_token, statement_view};
 use crate::app::AppState;
 use crate::domain::ledger::StatementStatus;
 use crate::error::{AppError, AppResult, FieldProblem};
@@ -12,8 +13,9 @@ use crate::services::billing::{self, Once};
 use crate::store;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::CsrfForm;
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::{money, redirect, render, render_status, urlencode};
+use crate::web::{money, redirect, render, render_status};
 
 #[derive(Template)]
 #[template(path = "finance/payouts.html")]
@@ -69,9 +71,10 @@ async fn payouts_page(
 pub async fn list(
     user: FinanceUser,
     state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
-    render(&payouts_page(&user, &state, query.into_inner().notice, Vec::new()).await?)
+    let notice = flash::take(&session).map(|f| f.message);
+    render(&payouts_page(&user, &state, notice, Vec::new()).await?)
 }
 
 #[derive(Deserialize)]
@@ -85,6 +88,7 @@ pub struct PayoutForm {
 pub async fn mark_paid(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<PayoutForm>,
 ) -> AppResult<HttpResponse> {
@@ -112,10 +116,8 @@ pub async fn mark_paid(
                     money(s.net_cents, &state.config.currency)
                 ),
             };
-            Ok(redirect(&format!(
-                "/finance/payouts?notice={}",
-                urlencode(&notice)
-            )))
+            flash::set(&session, Flash::notice(notice))?;
+            Ok(redirect("/finance/payouts"))
         }
         Err(AppError::Validation(problems)) => render_status(
             &payouts_page(&user, &state, None, problems).await?,

@@ -1,6 +1,7 @@
 //! The finance desk's unapplied payments: money received that no invoice took, with
 //! "apply to invoice" (an open invoice of the same buyer) and "mark refunded".
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,8 +14,9 @@ use crate::store;
 use crate::store::unapplied::UnappliedRow;
 use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
+use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::{invoice_facts, money, redirect, render, render_status, urlencode};
+use crate::web::{invoice_facts, money, redirect, render, render_status};
 
 /// An open invoice the money may go to.
 pub struct InvoiceChoice {
@@ -123,31 +125,26 @@ async fn page(
     })
 }
 
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
-}
-
 pub async fn list(
     user: FinanceUser,
     state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
+    session: Session,
 ) -> AppResult<HttpResponse> {
-    render(&page(&user, &state, query.into_inner().notice, Vec::new()).await?)
+    let notice = flash::take(&session).map(|f| f.message);
+    render(&page(&user, &state, notice, Vec::new()).await?)
 }
 
 /// Back to the list with a notice, or the list with the problem.
 async fn after(
     user: &FinanceUser,
     state: &AppState,
+    session: &Session,
     result: Result<String, AppError>,
 ) -> AppResult<HttpResponse> {
     let (problems, status) = match result {
         Ok(notice) => {
-            return Ok(redirect(&format!(
-                "/finance/unapplied?notice={}",
-                urlencode(&notice)
-            )));
+            flash::set(session, Flash::notice(notice))?;
+            return Ok(redirect("/finance/unapplied"));
         }
         Err(AppError::Validation(problems)) => {
             (problems, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
@@ -170,6 +167,7 @@ pub struct ApplyForm {
 pub async fn apply(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ApplyForm>,
 ) -> AppResult<HttpResponse> {
@@ -200,7 +198,7 @@ pub async fn apply(
                 money(p.amount_cents, &currency)
             )
         });
-    after(&user, &state, result).await
+    after(&user, &state, &session, result).await
 }
 
 #[derive(Deserialize)]
@@ -211,6 +209,7 @@ pub struct RefundForm {
 pub async fn refund(
     user: FinanceUser,
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> AppResult<HttpResponse> {
@@ -227,5 +226,5 @@ pub async fn refund(
                 r.reference
             ),
         });
-    after(&user, &state, result).await
+    after(&user, &state, &session, result).await
 }
