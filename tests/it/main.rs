@@ -24,6 +24,7 @@ mod layering;
 mod login;
 mod market;
 mod migrations;
+mod payable;
 mod planner_stats;
 mod pool_timeout;
 mod retries;
