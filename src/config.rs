@@ -36,8 +36,11 @@
 //! | `MAIL_FROM` | `leadmarket <billing@localhost>` | sender of every mail |
 //! | `INVOICE_DUE_DAYS` | `14` | an issued invoice is due this many days later |
 //! | `TAX_RATE_BP` | `0` | tax added to invoices, in basis points (1900 = 19%) |
-//! | `SELLER_NAME` / `SELLER_ADDRESS` | `leadmarket` / empty | the seller printed on invoices (use `\n` for new lines) |
-//! | `PAYMENT_INSTRUCTIONS` | a bank transfer note | printed on invoices, e.g. the IBAN to pay to |
+//! | `SELLER_NAME` / `SELLER_ADDRESS` | `leadmarket` / empty | the seller (the platform operator) printed on invoices (use `\n` for new lines) |
+//! | `SELLER_VAT_ID` | empty | the seller's VAT or company registration number, printed on invoices |
+//! | `PAYMENT_IBAN` / `PAYMENT_BIC` | none / empty | the bank account invoices are paid to; without an IBAN, invoices say that bank details are not configured |
+//! | `PAYMENT_ACCOUNT_HOLDER` | `SELLER_NAME` | the name on that account |
+//! | `PAYMENT_INSTRUCTIONS` | empty | an extra note printed under the bank details (e.g. "Please pay within the terms") |
 //! | `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` | none | card payments through Stripe Checkout; without them, bank transfer only |
 //! | `RETURN_WINDOW_DAYS` | `7` | a bought lead may be disputed this many days after purchase |
 //! | `RETURN_CAP_BP` | `2000` | a buyer's disputes in the rolling 30 days, at most this share of its purchases then (2000 = 20%) |
@@ -154,8 +157,48 @@ pub struct BillingConfig {
     pub tax_bp: i64,
     pub seller_name: String,
     pub seller_address: String,
+    pub seller_vat_id: String,
+    /// Where bank transfers go; `None` until the operator configures it.
+    pub bank: Option<BankAccount>,
+    /// An extra note under the bank details.
     pub payment_instructions: String,
     pub stripe: Option<StripeKeys>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    pub holder: String,
+    pub iban: String,
+    pub bic: String,
+}
+
+impl BillingConfig {
+    /// How to pay invoice `number`, in one sentence for mails: the bank details with the
+    /// number as reference, or plainly that none are configured.
+    pub fn payment_text(&self, number: &str) -> String {
+        let mut text = match &self.bank {
+            Some(b) => {
+                let bic = if b.bic.is_empty() {
+                    String::new()
+                } else {
+                    format!(", BIC {}", b.bic)
+                };
+                format!(
+                    "Please pay by bank transfer to {}, IBAN {}{bic}, quoting {number} as the reference.",
+                    b.holder, b.iban
+                )
+            }
+            None => format!(
+                "Bank details for paying this invoice are not configured yet: please ask {} how to pay.",
+                self.seller_name
+            ),
+        };
+        if !self.payment_instructions.is_empty() {
+            text.push(' ');
+            text.push_str(&self.payment_instructions);
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -299,16 +342,22 @@ impl Config {
             transport,
             from: get("MAIL_FROM").unwrap_or_else(|| "leadmarket <billing@localhost>".into()),
         };
+        let seller_name = get("SELLER_NAME").unwrap_or_else(|| "leadmarket".into());
+        let bank = get("PAYMENT_IBAN").map(|iban| BankAccount {
+            holder: get("PAYMENT_ACCOUNT_HOLDER").unwrap_or_else(|| seller_name.clone()),
+            iban,
+            bic: get("PAYMENT_BIC").unwrap_or_default(),
+        });
         let billing = BillingConfig {
             due_days: parse_num(&get, "INVOICE_DUE_DAYS", 14)?.clamp(0, 365),
             tax_bp: parse_num(&get, "TAX_RATE_BP", 0)?.clamp(0, 10_000),
-            seller_name: get("SELLER_NAME").unwrap_or_else(|| "leadmarket".into()),
+            seller_name,
             seller_address: get("SELLER_ADDRESS")
                 .unwrap_or_default()
                 .replace("\\n", "\n"),
-            payment_instructions: get("PAYMENT_INSTRUCTIONS").unwrap_or_else(|| {
-                "Pay by bank transfer, quoting the invoice number as the reference.".into()
-            }),
+            seller_vat_id: get("SELLER_VAT_ID").unwrap_or_default(),
+            bank,
+            payment_instructions: get("PAYMENT_INSTRUCTIONS").unwrap_or_default(),
             stripe,
         };
         let disputes = DisputeConfig {
@@ -526,6 +575,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("TOKEN_TTL_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn invoices_name_the_bank_account_or_say_plainly_that_none_is_set() {
+        let base = [
+            ("DATABASE_URL", "postgres://h/db"),
+            ("SECRET_KEY", S),
+            ("JWT_SECRET", S),
+            ("SELLER_NAME", "Ops GmbH"),
+        ];
+        let c = Config::from_lookup(lookup(&base), MissingSecrets::GenerateForSqlite).unwrap();
+        assert_eq!(c.billing.bank, None);
+        assert!(
+            c.billing
+                .payment_text("LM-2026-000001")
+                .contains("not configured yet: please ask Ops GmbH"),
+        );
+        let mut vars = base.to_vec();
+        vars.extend([("PAYMENT_IBAN", "DE02 1001"), ("PAYMENT_BIC", "PBNKDEFF")]);
+        let c = Config::from_lookup(lookup(&vars), MissingSecrets::GenerateForSqlite).unwrap();
+        assert_eq!(
+            c.billing.payment_text("LM-2026-000001"),
+            "Please pay by bank transfer to Ops GmbH, IBAN DE02 1001, BIC PBNKDEFF, quoting LM-2026-000001 as the reference."
+        );
     }
 
     #[test]

@@ -12,10 +12,12 @@ pub fn run(period: Option<String>) -> Result<(), CliError> {
     let summary =
         crate::services::billing::run(&mut *connection(&config)?, &(&config).into(), period)?;
     println!(
-        "billing run for {}: {} draft invoice(s) to review, {} agency statement(s)",
+        "billing run for {}: {} draft invoice(s) to review, {} agency statement(s), carried forward: {} buyer credit(s), {} agency debt(s)",
         period.code(),
         summary.drafts,
-        summary.statements
+        summary.statements,
+        summary.credits_carried,
+        summary.debts_carried
     );
     Ok(())
 }

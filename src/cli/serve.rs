@@ -18,7 +18,8 @@ pub fn migrate() -> Result<(), CliError> {
 }
 
 pub fn demo() -> Result<(), CliError> {
-    let config = config(MissingSecrets::Generate)?;
+    let mut config = config(MissingSecrets::Generate)?;
+    crate::demo::set_demo_seller(&mut config.billing);
     let logins = {
         let mut conn = connection(&config)?;
         crate::demo::seed_if_empty(&mut conn, &config, &mut std::io::stdout())?

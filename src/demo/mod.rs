@@ -200,6 +200,26 @@ const SEGMENTS: &[(&str, (i64, i64), &[&str])] = &[
     ),
 ];
 
+/// The demo's operator on its invoices, where the environment names none: a seller with
+/// an address and VAT id, and a bank account to pay to (an example IBAN that passes the
+/// checksum and belongs to nobody).
+pub fn set_demo_seller(billing: &mut crate::config::BillingConfig) {
+    if billing.seller_address.is_empty() {
+        billing.seller_address =
+            "Leadmarket Demo GmbH\nFriedrichstrasse 123\n10117 Berlin\nGermany".into();
+    }
+    if billing.seller_vat_id.is_empty() {
+        billing.seller_vat_id = "DE123456789".into();
+    }
+    if billing.bank.is_none() {
+        billing.bank = Some(crate::config::BankAccount {
+            holder: "Leadmarket Demo GmbH".into(),
+            iban: "DE89 3704 0044 0532 0130 00".into(),
+            bic: "COBADEFFXXX".into(),
+        });
+    }
+}
+
 /// The login lines `demo` prints: email, password, role and organisation of every user.
 pub fn logins_text() -> String {
     let mut out = String::from("Demo logins (password for all: ");
@@ -325,55 +345,123 @@ const BUYER_HABITS: &[(&str, &str, i64, i64)] = &[
     ("carefirst-clinics", "medical", 1_200_000, 25),
 ];
 
-/// Gives every demo buyer credit and lets it buy leads of its segment through the real
-/// purchase path, so the ledger, sales counts and balances are what buying makes them.
-/// Bills what the demo buyers bought: invoices issued, paid, partly paid and overdue,
-/// some drafts left for finance to review, and one agency statement paid out.
+/// Bills what the demo buyers bought as a site running for a while would have: purchases
+/// spread over the last two months, each month billed the day after it ended and issued
+/// then (so dates follow from the period), invoices issued, paid, partly paid and overdue,
+/// some drafts of last month left for finance to review, and one agency statement paid out.
 pub fn seed_billing(
     conn: &mut AnyConnection,
     ctx: &crate::services::billing::Ctx<'_>,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
+    use crate::domain::billing::Period;
     use crate::services::billing::{self, NewPayment};
-    billing::run(conn, ctx, crate::domain::billing::Period::containing(now))?;
-    let mut drafts = store::invoices::list(conn, None, false)?;
-    drafts.sort_by(|a, b| a.buyer_id.cmp(&b.buyer_id));
+    let last = Period::previous(now);
+    let before_last = Period::previous(last.start);
+    spread_purchases(conn, now, &[before_last, last])?;
+    let pay = |conn: &mut AnyConnection, id: &str, amount: i64, on: NaiveDateTime, n: usize| {
+        billing::record_payment(
+            conn,
+            ctx,
+            &NewPayment {
+                invoice_id: id,
+                method: "bank_transfer",
+                amount_cents: amount,
+                received_on: on,
+                reference: &format!("DEMO-TRF-{n:04}"),
+                recorded_by: None,
+            },
+        )
+    };
+    let mut n = 0;
+    // The month before last: issued the day after it ended, due long ago; some paid.
+    billing::run(conn, ctx, before_last)?;
+    let issued_at = (before_last.end + TimeDelta::hours(10)).min(now);
+    for (i, draft) in sorted_drafts(conn)?.iter().enumerate() {
+        let invoice = billing::issue_at(conn, ctx, &draft.id, None, issued_at)?;
+        if i % 3 == 0 {
+            n += 1;
+            let on = (issued_at + TimeDelta::days(9)).min(now);
+            pay(conn, &invoice.id, invoice.total_cents, on, n)?;
+        }
+    }
+    // Last month: billed on the first of this month, issued within the last few days.
+    billing::run(conn, ctx, last)?;
+    let issued_at = (last.end + TimeDelta::hours(10))
+        .max(now - TimeDelta::days(3))
+        .min(now);
+    let drafts = sorted_drafts(conn)?;
     for (i, draft) in drafts.iter().enumerate() {
-        let days_ago = match i % 5 {
-            0 => 40, // long overdue
-            1 | 3 => 3,
-            2 => 6,
-            _ => continue, // left as a draft
+        if i + 1 == drafts.len() && i > 0 {
+            continue; // left as a draft for finance to review
+        }
+        let paid_share = match i % 3 {
+            0 => 0,
+            1 => 5,
+            _ => 2,
         };
-        let invoice =
-            billing::issue_at(conn, ctx, &draft.id, None, now - TimeDelta::days(days_ago))?;
-        let paid = match i % 5 {
-            1 => invoice.total_cents,
-            2 => invoice.total_cents * 2 / 5,
-            _ => 0,
-        };
-        if paid > 0 {
-            billing::record_payment(
-                conn,
-                ctx,
-                &NewPayment {
-                    invoice_id: &invoice.id,
-                    method: "bank_transfer",
-                    amount_cents: paid,
-                    received_on: now - TimeDelta::days(1),
-                    reference: &format!("DEMO-TRF-{:04}", i + 1),
-                    recorded_by: None,
-                },
-            )?;
+        let invoice = billing::issue_at(conn, ctx, &draft.id, None, issued_at)?;
+        if paid_share > 0 {
+            n += 1;
+            let amount = invoice.total_cents * paid_share / 5;
+            pay(conn, &invoice.id, amount, now - TimeDelta::hours(2), n)?;
         }
     }
     if let Some(statement) = store::statements::list(conn, None, true)?
         .into_iter()
+        .filter(|s| s.net_cents > 0)
         .min_by(|a, b| a.agency_id.cmp(&b.agency_id))
     {
         billing::mark_payout(conn, &statement.id, now, "DEMO-PAYOUT-0001")?;
     }
     Ok(())
+}
+
+fn sorted_drafts(conn: &mut AnyConnection) -> anyhow::Result<Vec<store::invoices::InvoiceRow>> {
+    let mut drafts: Vec<_> = store::invoices::list(conn, None, false)?
+        .into_iter()
+        .filter(|i| i.status == crate::domain::billing::InvoiceStatus::Draft)
+        .collect();
+    drafts.sort_by(|a, b| a.buyer_id.cmp(&b.buyer_id));
+    Ok(drafts)
+}
+
+/// Moves two of every three purchase transactions of each buyer into `months` (the
+/// month before last and last month; never before the lead's batch came in); each
+/// buyer's first purchase stays today's, so the disputes seeded on it fall within the
+/// return window.
+fn spread_purchases(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    months: &[crate::domain::billing::Period],
+) -> anyhow::Result<()> {
+    let mut transactions: Vec<(String, String, NaiveDateTime)> = Vec::new();
+    for (tx, buyer, batch_at) in store::purchases::with_batch_times(conn)? {
+        match transactions.iter_mut().find(|(t, ..)| *t == tx) {
+            Some(seen) => seen.2 = seen.2.max(batch_at),
+            None => transactions.push((tx, buyer, batch_at)),
+        }
+    }
+    let mut per_buyer: std::collections::HashMap<String, usize> = Default::default();
+    write_transaction(conn, |conn| -> anyhow::Result<()> {
+        for (tx, buyer, batch_at) in &transactions {
+            let k = per_buyer.entry(buyer.clone()).or_default();
+            *k += 1;
+            // The first stays today's; then last month, the month before, today's, ...
+            let month = match *k % 3 {
+                _ if *k == 1 => continue,
+                2 => months[months.len() - 1],
+                0 => months[0],
+                _ => continue,
+            };
+            let at = (month.start + TimeDelta::days(11) + TimeDelta::minutes(*k as i64 * 7))
+                .max(*batch_at + TimeDelta::hours(1));
+            if at < month.end && at < now {
+                store::purchases::backdate(conn, tx, at)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Disputes in every state: approved by the platform and by an agency, waiting for the
@@ -471,6 +559,9 @@ pub fn seed_disputes(
     Ok(())
 }
 
+/// Gives every demo buyer credit and lets it buy leads of its segment through the real
+/// purchase path, so the ledger, sales counts and balances are what buying makes them.
+/// Cheapest first: older leads too, so the purchases can be spread over past months.
 fn seed_purchases(
     conn: &mut AnyConnection,
     commission_bp: i64,
@@ -485,7 +576,7 @@ fn seed_purchases(
                 segment: Some(segment.to_string()),
                 ..Default::default()
             },
-            sort: Sort::Fresh,
+            sort: Sort::Price,
             limit: *wanted,
             cursor: None,
         };
@@ -517,7 +608,7 @@ pub(crate) fn make_batch(
     let channel = *geo::pick(channels, rng);
     let max_sales = *geo::pick(&[1, 1, 3, 3, 5], rng);
     let price_cents = rng.random_range(lo..=hi) / 10 * 10;
-    let created_at = now - TimeDelta::minutes(rng.random_range(60..60 * 24 * 45));
+    let created_at = now - TimeDelta::minutes(rng.random_range(60..60 * 24 * 80));
     let consent_text = "I agree that my details may be shared with selected partners who will contact me about offers.".to_string();
     let batch_id = uuid(rng);
     let mut leads = Vec::with_capacity(n);

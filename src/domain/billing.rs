@@ -224,11 +224,11 @@ pub fn group_lines(items: &[BillItem]) -> Vec<Line> {
         .into_iter()
         .map(|((kind, batch_id, unit), (label, quantity))| {
             let what = match (kind.action_kind(), kind) {
-                (Some(action), _) => format!("{action} reported on leads of {label}"),
+                (Some(action), _) => format!("{}: {label}", action_label(action)),
                 (None, LineKind::Credit) => {
-                    format!("leads returned (approved disputes) of {label}")
+                    format!("Leads returned (approved disputes): {label}")
                 }
-                (None, _) => format!("leads of {label}"),
+                (None, _) => format!("Leads bought: {label}"),
             };
             Line {
                 description: what,
@@ -240,6 +240,15 @@ pub fn group_lines(items: &[BillItem]) -> Vec<Line> {
             }
         })
         .collect()
+}
+
+/// How an invoice line names an action it bills.
+fn action_label(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Call => "Calls reported",
+        ActionKind::Consultation => "Consultation requests reported",
+        ActionKind::Purchase => "Purchases reported",
+    }
 }
 
 /// Days past due, bucketed as finance reads them.
@@ -414,7 +423,7 @@ mod tests {
         assert!(
             lines
                 .iter()
-                .any(|l| l.description == "call reported on leads of batch a")
+                .any(|l| l.description == "Calls reported: batch a")
         );
     }
 

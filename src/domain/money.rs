@@ -28,6 +28,30 @@ impl Account {
             Account::TaxPayable => "tax_payable",
         }
     }
+
+    pub const ALL: [Account; 5] = [
+        Account::BuyerReceivable,
+        Account::AgencyPayable,
+        Account::PlatformRevenue,
+        Account::Cash,
+        Account::TaxPayable,
+    ];
+
+    /// The account's name on pages (the stored code stays in exports).
+    pub fn label(self) -> &'static str {
+        match self {
+            Account::BuyerReceivable => "Receivable from buyers",
+            Account::AgencyPayable => "Payable to agencies",
+            Account::PlatformRevenue => "Platform revenue (commission)",
+            Account::Cash => "Bank (cash)",
+            Account::TaxPayable => "Tax payable",
+        }
+    }
+
+    /// The account a stored code names.
+    pub fn from_code(code: &str) -> Option<Account> {
+        Account::ALL.into_iter().find(|a| a.as_str() == code)
+    }
 }
 
 impl fmt::Display for Account {

@@ -394,3 +394,41 @@ pub fn exists_for_purchase(conn: &mut AnyConnection, purchase_id: &str) -> Query
         .get_result::<i64>(conn)?
         > 0)
 }
+
+/// What names a disputed lead to people: when it was captured, its segment, and the
+/// contact the buyer bought (empty once erased).
+#[derive(Debug, Clone, Queryable)]
+pub struct DisputedLead {
+    pub id: String,
+    pub captured_at: NaiveDateTime,
+    pub segment: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The disputed leads among `lead_ids`; callers pass only leads of disputes they may see.
+pub fn disputed_leads(
+    conn: &mut AnyConnection,
+    lead_ids: &[String],
+) -> QueryResult<Vec<DisputedLead>> {
+    let mut out = Vec::new();
+    for ids in lead_ids.chunks(5000) {
+        out.extend(
+            leads::table
+                .filter(leads::id.eq_any(ids))
+                .select((
+                    leads::id,
+                    leads::captured_at,
+                    leads::segment,
+                    leads::first_name,
+                    leads::last_name,
+                    leads::phone,
+                    leads::email,
+                ))
+                .load::<DisputedLead>(conn)?,
+        );
+    }
+    Ok(out)
+}

@@ -262,33 +262,42 @@ pub fn open_total(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<i64> 
 #[derive(Debug, Clone, Queryable)]
 pub struct BatchLabel {
     pub id: String,
-    pub filename: Option<String>,
     pub segment: Option<String>,
+    pub channel: Option<String>,
     pub created_at: NaiveDateTime,
 }
 
 impl BatchLabel {
-    /// `leads.csv (insurance.car, 2026-11-02)`, or `API leads (...)` without a file.
-    pub fn label(&self) -> String {
+    /// `Car insurance via Landing page, batch of 2 Nov 2026`: what a person recognises
+    /// (the uploaded file's name is the agency's, and means nothing to the buyer).
+    pub fn label(&self, names: &super::reference::Names) -> String {
+        let segment = self
+            .segment
+            .as_deref()
+            .map(|s| names.segment(s))
+            .unwrap_or_else(|| "Mixed segments".into());
+        let channel = self
+            .channel
+            .as_deref()
+            .map(|c| format!(" via {}", names.channel(c).to_lowercase()))
+            .unwrap_or_default();
         format!(
-            "{} ({}, {})",
-            self.filename.as_deref().unwrap_or("API leads"),
-            self.segment.as_deref().unwrap_or("mixed segments"),
-            self.created_at.format("%Y-%m-%d")
+            "{segment}{channel}, batch of {}",
+            self.created_at.format("%-d %b %Y")
         )
     }
 }
 
 fn batch_label_columns() -> (
     batches::id,
-    batches::filename,
     batches::segment,
+    batches::channel,
     batches::created_at,
 ) {
     (
         batches::id,
-        batches::filename,
         batches::segment,
+        batches::channel,
         batches::created_at,
     )
 }
@@ -299,6 +308,7 @@ pub fn bill_items(
     buyer_id: &str,
     transaction_ids: &[String],
 ) -> QueryResult<Vec<BillItem>> {
+    let names = super::reference::Names::load(conn)?;
     let mut items = Vec::new();
     for ids in transaction_ids.chunks(5000) {
         let bought: Vec<(BatchLabel, i64)> = purchases::table
@@ -309,7 +319,7 @@ pub fn bill_items(
             .load(conn)?;
         items.extend(bought.into_iter().map(|(batch, price)| BillItem {
             kind: LineKind::Purchase,
-            batch_label: batch.label(),
+            batch_label: batch.label(&names),
             batch_id: batch.id,
             amount_cents: price,
         }));
@@ -332,13 +342,13 @@ pub fn bill_items(
             .load(conn)?;
         items.extend(returned.into_iter().map(|(batch, amount)| BillItem {
             kind: LineKind::Credit,
-            batch_label: batch.label(),
+            batch_label: batch.label(&names),
             batch_id: batch.id,
             amount_cents: -amount,
         }));
         items.extend(acted.into_iter().map(|(kind, batch, price)| BillItem {
             kind: LineKind::action(kind),
-            batch_label: batch.label(),
+            batch_label: batch.label(&names),
             batch_id: batch.id,
             amount_cents: price,
         }));

@@ -183,6 +183,42 @@ pub fn release_invoice_claims(conn: &mut AnyConnection, invoice_id: &str) -> Que
         .map(drop)
 }
 
+/// Sets free what a statement had claimed (it is rebuilt, or it carried nothing to pay).
+pub fn release_statement_claims(conn: &mut AnyConnection, statement_id: &str) -> QueryResult<()> {
+    diesel::update(ledger_entries::table.filter(ledger_entries::statement_id.eq(statement_id)))
+        .set(ledger_entries::statement_id.eq(None::<String>))
+        .execute(conn)
+        .map(drop)
+}
+
+/// What an agency earned, net of commission and returns, from entries created in
+/// `[from, to)` (all time without bounds): its payable account's credits and debits,
+/// payouts left out. Statements sum these same entries, so the two agree.
+pub fn agency_earned(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> QueryResult<i64> {
+    let payouts = ledger_transactions::table
+        .filter(ledger_transactions::kind.eq(TransactionKind::Payout))
+        .select(ledger_transactions::id);
+    let mut q = ledger_entries::table
+        .filter(ledger_entries::account.eq("agency_payable"))
+        .filter(ledger_entries::organisation_id.eq(agency_id))
+        .filter(ledger_entries::transaction_id.ne_all(payouts))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(ledger_entries::created_at.ge(from));
+    }
+    if let Some(to) = to {
+        q = q.filter(ledger_entries::created_at.lt(to));
+    }
+    let sum: Option<i64> = q.select(sum_amount()).first(conn)?;
+    // Payable entries are credits (negative): what is earned is their opposite.
+    Ok(-sum.unwrap_or(0))
+}
+
 /// The balance of each ledger account over all organisations.
 pub fn balances_by_account(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
     let rows: Vec<(String, Option<i64>)> = ledger_entries::table

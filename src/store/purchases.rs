@@ -423,3 +423,39 @@ pub fn targeted_buyers(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// Every purchase's ledger transaction with its buyer and when its lead's batch came in,
+/// oldest purchase id first (the demo spreads its purchases over past months).
+pub fn with_batch_times(
+    conn: &mut AnyConnection,
+) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
+    purchases::table
+        .inner_join(leads::table.inner_join(batches::table))
+        .order(purchases::id.asc())
+        .select((
+            purchases::transaction_id,
+            purchases::buyer_id,
+            batches::created_at,
+        ))
+        .load(conn)
+}
+
+/// Moves a purchase transaction (its purchases, ledger transaction and entries) to `at`:
+/// the demo's history, so that billing runs find sales in the months they bill.
+pub fn backdate(
+    conn: &mut AnyConnection,
+    transaction_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    use crate::db::schema::{ledger_entries, ledger_transactions};
+    diesel::update(purchases::table.filter(purchases::transaction_id.eq(transaction_id)))
+        .set(purchases::created_at.eq(at))
+        .execute(conn)?;
+    diesel::update(ledger_transactions::table.find(transaction_id))
+        .set(ledger_transactions::created_at.eq(at))
+        .execute(conn)?;
+    diesel::update(ledger_entries::table.filter(ledger_entries::transaction_id.eq(transaction_id)))
+        .set(ledger_entries::created_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}

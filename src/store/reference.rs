@@ -33,3 +33,39 @@ pub fn channels(conn: &mut AnyConnection) -> QueryResult<Vec<ChannelRow>> {
         .select(ChannelRow::as_select())
         .load(conn)
 }
+
+/// Display names of segments and channels by slug, for pages and invoice lines.
+pub struct Names {
+    segments: std::collections::HashMap<String, String>,
+    channels: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    pub fn load(conn: &mut AnyConnection) -> QueryResult<Names> {
+        Ok(Names {
+            segments: segments(conn)?
+                .into_iter()
+                .map(|s| (s.slug, s.name))
+                .collect(),
+            channels: channels(conn)?
+                .into_iter()
+                .map(|c| (c.slug, c.name))
+                .collect(),
+        })
+    }
+
+    /// `Car insurance` for `insurance.car`; an unknown slug as it is.
+    pub fn segment(&self, slug: &str) -> String {
+        self.segments
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| slug.to_string())
+    }
+
+    pub fn channel(&self, slug: &str) -> String {
+        self.channels
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| slug.to_string())
+    }
+}

@@ -58,6 +58,19 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<StatementRow> {
         .first(conn)
 }
 
+/// An agency's statements of the period starting at `period_start`.
+pub fn for_period(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    period_start: NaiveDateTime,
+) -> QueryResult<Vec<StatementRow>> {
+    statements::table
+        .filter(statements::agency_id.eq(agency_id))
+        .filter(statements::period_start.eq(period_start))
+        .select(StatementRow::as_select())
+        .load(conn)
+}
+
 pub fn list(
     conn: &mut AnyConnection,
     agency_id: Option<&str>,

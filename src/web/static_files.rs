@@ -14,6 +14,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/js/app.js"),
     ),
+    (
+        "css/invoice-print.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/css/invoice-print.css"),
+    ),
 ];
 
 pub async fn serve(path: web::Path<String>) -> HttpResponse {

@@ -27,6 +27,13 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     for s in ["draft", "issued", "paid", "partly_paid", "overdue"] {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");
     }
+    // Dates follow from the period: issued after the month billed ended, due after terms.
+    let due_days = app.state.config.billing.due_days;
+    for i in store::invoices::list(&mut conn, None, true).unwrap() {
+        let issued = i.issued_at.unwrap();
+        assert!(issued >= i.period_end, "{issued} before {}", i.period_end);
+        assert_eq!(i.due_at, Some(issued + chrono::TimeDelta::days(due_days)));
+    }
     let statements = store::statements::list(&mut conn, None, false).unwrap();
     assert!(statements.iter().any(|s| s.status == StatementStatus::Paid));
     let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);

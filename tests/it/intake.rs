@@ -198,7 +198,9 @@ async fn an_uploaded_csv_is_counted_row_by_row_with_every_reason(app: &TestApp) 
     let (status, html) = b.get_text(&location).await;
     assert_eq!(status, 200);
     assert!(html.contains("Shoe Size"), "unknown columns are reported");
-    assert!(html.contains("disposable_email") && html.contains("rejects.csv"));
+    // Reasons in words, and rows counted once beside them.
+    assert!(html.contains("Disposable email") && html.contains("rejects.csv"));
+    assert!(html.contains("row(s) not accepted"), "{html}");
     let (status, csv) = b.get_text(&format!("{location}/rejects.csv")).await;
     assert_eq!(status, 200);
     assert_eq!(csv, rejects);

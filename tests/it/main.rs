@@ -29,6 +29,7 @@ mod market;
 mod migrations;
 mod my_leads;
 mod password_reset;
+mod payable;
 mod planner_stats;
 mod pool_timeout;
 mod retries;

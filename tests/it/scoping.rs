@@ -55,7 +55,8 @@ async fn an_agency_cannot_see_another_agencys_batch(app: &TestApp) {
     owner.login(&a_email).await;
     let (status, html) = owner.get_text(&format!("/batches/{}", batch.id)).await;
     assert_eq!(status, 200);
-    assert!(html.contains("insurance.car") && html.contains("25.00 EUR"));
+    // The segment by its name, not its code.
+    assert!(html.contains("Car insurance") && html.contains("25.00 EUR"));
 
     let other = app.browser();
     other.login(&b_email).await;

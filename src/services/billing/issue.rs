@@ -66,6 +66,13 @@ pub fn issue_at(
                 ),
             });
         }
+        if now < draft.period_start {
+            // An invoice dated before the month it bills (what the demo once seeded).
+            return Err(AppError::invalid(
+                "issued_at",
+                "an invoice cannot be issued before the period it bills begins",
+            ));
+        }
         let year = chrono::Datelike::year(&now);
         let n = store::invoices::next_number(conn, "LM", year)?;
         let number = billing::format_number("LM", year, n);
@@ -108,7 +115,7 @@ pub fn issue_at(
                 total: format_money(issued.total_cents, currency),
                 due_on: due_at.format("%Y-%m-%d").to_string(),
                 url: format!("{public_url}/invoices/{invoice_id}"),
-                payment_instructions: cfg.payment_instructions.clone(),
+                payment_instructions: cfg.payment_text(&number),
             },
             now,
         )?;

@@ -32,6 +32,14 @@ pub fn mark_payout(
                 message: "this statement was paid out already".into(),
             });
         }
+        if statement.net_cents <= 0 {
+            // Billing runs no longer make these; an old one is not paid out, because a
+            // negative payout would have the agency send money back.
+            return Err(AppError::invalid(
+                "statement",
+                "nothing is payable on this statement: its returns exceed its earnings",
+            ));
+        }
         let tx = money::payout_postings(&statement.agency_id, statement.net_cents)
             .map_err(ledger_error)?;
         let transaction_id = store::ledger::post(

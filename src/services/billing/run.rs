@@ -18,6 +18,12 @@ use crate::store::statements::StatementRow;
 pub struct RunSummary {
     pub drafts: usize,
     pub statements: usize,
+    /// Buyers whose credits (approved disputes) exceed their charges: no negative
+    /// invoice; the credit waits, unbilled, for their next charges.
+    pub credits_carried: usize,
+    /// Agencies whose returns exceed their earnings: no negative payout; the debt waits,
+    /// unbilled, for their next earnings.
+    pub debts_carried: usize,
 }
 
 /// Builds a draft invoice per buyer and a statement per agency from what the ledger has
@@ -103,6 +109,13 @@ fn run_claimed(
                 store::invoices::delete_draft(conn, &id)?;
                 return Ok(());
             }
+            if subtotal <= 0 {
+                // Credits cover the charges: deleting the draft sets its entries free, so
+                // the credit is carried forward onto the buyer's next invoice.
+                store::invoices::delete_draft(conn, &id)?;
+                summary.credits_carried += 1;
+                return Ok(());
+            }
             let items = store::invoices::bill_items(conn, &buyer, &transactions)?;
             let lines = billing::group_lines(&items);
             let lines_sum: i64 = lines.iter().map(|l| l.amount_cents).sum();
@@ -123,6 +136,17 @@ fn run_claimed(
     }
     for agency in store::ledger::unbilled_organisations(conn, "agency_payable", before)? {
         write_transaction(conn, |conn| -> Result<(), AppError> {
+            // One statement per agency and period: an open one is rebuilt with what came
+            // since; after a payout, later entries wait for the next period's statement.
+            let earlier = store::statements::for_period(conn, &agency, period.start)?;
+            if earlier.iter().any(|s| s.status != StatementStatus::Open) {
+                return Ok(());
+            }
+            let rebuilt = !earlier.is_empty();
+            for s in &earlier {
+                store::ledger::release_statement_claims(conn, &s.id)?;
+                store::statements::delete(conn, &s.id)?;
+            }
             let mut row = StatementRow {
                 id: store::new_id(),
                 agency_id: agency.clone(),
@@ -145,6 +169,14 @@ fn run_claimed(
                 store::statements::delete(conn, &row.id)?;
                 return Ok(());
             }
+            if payable >= 0 {
+                // Returns at least equal earnings: nothing to pay out. Setting the entries
+                // free carries the debt forward to the agency's next statement.
+                store::ledger::release_statement_claims(conn, &row.id)?;
+                store::statements::delete(conn, &row.id)?;
+                summary.debts_carried += 1;
+                return Ok(());
+            }
             let (gross, fee) = store::statements::agency_gross(conn, &agency, &transactions)?;
             row.gross_cents = gross;
             row.commission_cents = fee;
@@ -153,6 +185,11 @@ fn run_claimed(
             row.net_cents = -payable;
             row.returns_cents = gross - fee - row.net_cents;
             store::statements::update_totals(conn, &row)?;
+            summary.statements += 1;
+            if rebuilt {
+                // The agency was told about this period's statement already.
+                return Ok(());
+            }
             let org = store::organisations::find(conn, &agency)?;
             to_organisation(
                 conn,
@@ -169,7 +206,6 @@ fn run_claimed(
                 },
                 now,
             )?;
-            summary.statements += 1;
             Ok(())
         })?;
     }

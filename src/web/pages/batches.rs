@@ -39,7 +39,28 @@ pub struct BatchView {
     pub unknown_columns: String,
 }
 
-fn view(b: BatchRow, currency: &str) -> BatchView {
+/// How a batch came in, as a person says it (`source` is a code).
+fn source_label(source: &str) -> String {
+    match source {
+        "upload" => "through the upload form".into(),
+        "api" => "through the API".into(),
+        "import" => "with the import command".into(),
+        "demo" => "by the demo seed".into(),
+        other => format!("by {other}"),
+    }
+}
+
+/// A stored code such as `per_lead` or `out_of_range` as words: "Per lead".
+fn words(code: &str) -> String {
+    let text = code.replace(['_', '.'], " ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+fn view(b: BatchRow, currency: &str, names: &store::reference::Names) -> BatchView {
     BatchView {
         price: money(b.price_cents, currency),
         rows_total: thousands(b.rows_total.into()),
@@ -53,13 +74,24 @@ fn view(b: BatchRow, currency: &str) -> BatchView {
         processing: b.status == BatchStatus::Processing,
         filename: b.filename.unwrap_or_default(),
         id: b.id,
-        kind: b.kind.to_string(),
+        kind: words(b.kind.as_str()),
         // Without a default, each row gave its own (as an invoice's batch label says).
-        segment: b.segment.unwrap_or_else(|| "mixed segments".into()),
-        channel: b.channel.unwrap_or_else(|| "mixed channels".into()),
+        segment: b
+            .segment
+            .map(|s| names.segment(&s))
+            .unwrap_or_else(|| "Mixed segments".into()),
+        channel: b
+            .channel
+            .map(|c| names.channel(&c))
+            .unwrap_or_else(|| "mixed channels".into()),
         status: b.status.to_string(),
-        source: b.source,
-        billing: b.billing,
+        source: source_label(&b.source),
+        billing: match b.action_price_cents {
+            Some(p) if b.billing == "per_action" => {
+                format!("Per action ({} per action)", money(p, currency))
+            }
+            _ => words(&b.billing),
+        },
         max_sales: b.max_sales,
         error: b.error,
         unknown_columns: b.unknown_columns,
@@ -75,13 +107,21 @@ struct ListPage {
 
 pub async fn list(user: AgencyUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let agency_id = user.org_id.clone();
-    let rows = state
-        .db(move |conn| Ok(store::batches::list_for_agency(conn, &agency_id, 200)?))
+    let (rows, names) = state
+        .db(move |conn| {
+            Ok((
+                store::batches::list_for_agency(conn, &agency_id, 200)?,
+                store::reference::Names::load(conn)?,
+            ))
+        })
         .await?;
     let currency = state.config.currency.clone();
     render(&ListPage {
         layout: Layout::for_user(&user, "Batches", "/batches"),
-        batches: rows.into_iter().map(|b| view(b, &currency)).collect(),
+        batches: rows
+            .into_iter()
+            .map(|b| view(b, &currency, &names))
+            .collect(),
     })
 }
 
@@ -249,6 +289,10 @@ pub async fn create(
 struct BatchPage {
     layout: Layout,
     batch: BatchView,
+    /// No "every row was accepted" before a row was read.
+    has_rows: bool,
+    /// Rows not accepted, each counted once (a row can fail for several reasons).
+    rows_not_accepted: String,
     warmth: Vec<(String, String)>,
     reasons: Vec<(String, String)>,
 }
@@ -263,22 +307,32 @@ pub async fn show(
         return Err(AppError::NotFound);
     }
     let agency_id = user.org_id.clone();
-    let (batch, warmth, reasons) = state
+    let (batch, warmth, reasons, names) = state
         .db(move |conn| {
             let batch = store::batches::find_for_agency(conn, &agency_id, &batch_id)?
                 .ok_or(AppError::NotFound)?;
             let warmth = store::leads::batch_warmth_counts(conn, &batch.id)?;
             let reasons = store::intake::reject_summary(conn, &batch.id, 12)?;
-            Ok((batch, warmth, reasons))
+            let names = store::reference::Names::load(conn)?;
+            Ok((batch, warmth, reasons, names))
         })
         .await?;
+    let has_rows = batch.rows_done > 0 || batch.rows_total > 0;
+    let rows_not_accepted = thousands(i64::from(
+        batch.rejected + batch.duplicates + batch.suppressed,
+    ));
     render(&BatchPage {
         layout: Layout::for_user(&user, "Batch", "/batches"),
-        batch: view(batch, &state.config.currency),
-        warmth: warmth.into_iter().map(|(w, n)| (w, thousands(n))).collect(),
+        batch: view(batch, &state.config.currency, &names),
+        has_rows,
+        rows_not_accepted,
+        warmth: warmth
+            .into_iter()
+            .map(|(w, n)| (words(&w), thousands(n)))
+            .collect(),
         reasons: reasons
             .into_iter()
-            .map(|(r, n)| (r, thousands(n)))
+            .map(|(r, n)| (words(&r), thousands(n)))
             .collect(),
     })
 }

@@ -109,18 +109,33 @@ fn agency(
 ) -> diesel::QueryResult<Parts> {
     let batches = store::batches::count_for_agency(conn, agency_id)?;
     let (total, available, sold) = store::leads::agency_totals(conn, agency_id)?;
-    // What the platform owes the agency: its payable account's credit balance.
-    let earned = -store::ledger::balance(conn, "agency_payable", Some(agency_id))?;
+    // Earned = sales and actions less commission and returns, the same entries the
+    // statements sum; what is still to be paid is the payable account's balance.
+    let month = crate::domain::billing::Period::containing(store::now());
+    let earned_month =
+        store::ledger::agency_earned(conn, agency_id, Some(month.start), Some(month.end))?;
+    let earned = store::ledger::agency_earned(conn, agency_id, None, None)?;
+    let to_pay = -store::ledger::balance(conn, "agency_payable", Some(agency_id))?;
     let recent = store::batches::recent_for_agency(conn, agency_id, 10)?;
+    let names = store::reference::Names::load(conn)?;
     let stats = vec![
         stat("Batches", batches, "uploaded so far"),
         stat("Leads", total, "accepted into the marketplace"),
         stat("Available", available, "with sales left"),
         stat("Sales", sold, "lead sales made"),
         Stat {
-            label: "Earned",
+            label: "Earned this month",
+            value: crate::web::money(earned_month, currency),
+            note: format!("{}, net of commission and returns", month.label()),
+        },
+        Stat {
+            label: "Earned all time",
             value: crate::web::money(earned, currency),
-            note: "after the platform's commission".into(),
+            note: format!(
+                "net: {} paid out, {} still to be paid",
+                crate::web::money(earned - to_pay, currency),
+                crate::web::money(to_pay, currency)
+            ),
         },
     ];
     let rows = recent
@@ -131,8 +146,16 @@ fn agency(
                     b.created_at.format("%Y-%m-%d %H:%M").to_string(),
                     format!("/batches/{}", b.id),
                 ),
-                Cell::text(b.segment.unwrap_or_else(|| "mixed segments".into())),
-                Cell::text(b.channel.unwrap_or_else(|| "mixed channels".into())),
+                Cell::text(
+                    b.segment
+                        .map(|s| names.segment(&s))
+                        .unwrap_or_else(|| "Mixed segments".into()),
+                ),
+                Cell::text(
+                    b.channel
+                        .map(|c| names.channel(&c))
+                        .unwrap_or_else(|| "Mixed channels".into()),
+                ),
                 Cell::text(b.status.as_str()),
                 Cell::num(i64::from(b.accepted)),
                 Cell::num(i64::from(b.rejected + b.duplicates + b.suppressed)),

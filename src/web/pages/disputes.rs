@@ -24,6 +24,11 @@ use crate::web::{money, redirect, render};
 pub struct DisputeLine {
     pub id: String,
     pub lead_id: String,
+    /// The lead as people know it: "captured 3 Nov 2026, Car insurance".
+    pub lead_captured: String,
+    pub lead_segment: String,
+    /// Name, phone and email the buyer bought (the agency uploaded them).
+    pub lead_contact: String,
     pub reason: String,
     pub comment: String,
     pub status: String,
@@ -56,6 +61,9 @@ fn line(
         decision_comment: d.decision_comment.unwrap_or_default(),
         id: d.id,
         lead_id: d.lead_id,
+        lead_captured: String::new(),
+        lead_segment: String::new(),
+        lead_contact: String::new(),
         reason: d.reason,
         comment: d.comment,
         status: d.status.to_string(),
@@ -79,6 +87,16 @@ fn lines(
         })
         .collect();
     let names = store::organisations::names(conn, &ids)?;
+    let lead_ids: Vec<String> = rows.iter().map(|d| d.lead_id.clone()).collect();
+    let leads: std::collections::HashMap<String, store::disputes::DisputedLead> =
+        store::disputes::disputed_leads(conn, &lead_ids)?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
+    let segments: std::collections::HashMap<String, String> = store::reference::segments(conn)?
+        .into_iter()
+        .map(|s| (s.slug, s.name))
+        .collect();
     Ok(rows
         .into_iter()
         .map(|d| {
@@ -87,7 +105,25 @@ fn lines(
             } else {
                 d.buyer_id.clone()
             };
-            line(d, &names, &other, currency)
+            let lead = leads.get(&d.lead_id).cloned();
+            let mut view = line(d, &names, &other, currency);
+            if let Some(l) = lead {
+                view.lead_captured = l.captured_at.format("%-d %b %Y").to_string();
+                view.lead_segment = segments.get(&l.segment).cloned().unwrap_or(l.segment);
+                let name = [l.first_name, l.last_name]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view.lead_contact = [Some(name), l.phone, l.email]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+            }
+            view
         })
         .collect())
 }

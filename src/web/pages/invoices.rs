@@ -9,7 +9,7 @@ use super::finance::{
 };
 use crate::app::AppState;
 use crate::domain::Role;
-use crate::domain::billing::{InvoiceKind, InvoiceStatus};
+use crate::domain::billing::{InvoiceKind, InvoiceStatus, Period};
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::invoices::{InvoiceRow, LineRow};
@@ -24,27 +24,35 @@ use crate::web::{invoice_facts, money};
 struct ListPage {
     layout: Layout,
     invoices: Vec<InvoiceLine>,
+    /// The account balance: everything bought less credits and payments.
+    owed: String,
+    /// What is left to pay on issued invoices: part of `owed`.
     open: String,
+    /// Owed but on no issued invoice yet (this month so far, drafts, credit carried).
+    uninvoiced: String,
+    uninvoiced_cents: i64,
 }
 
 pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let buyer = user.org_id.clone();
     let now = store::now();
     let c = state.config.currency.clone();
-    let invoices = state
+    let (invoices, account) = state
         .db(move |conn| {
             let all = store::invoices::list(conn, Some(&buyer), true)?;
             let ids: Vec<String> = all.iter().map(|i| i.buyer_id.clone()).collect();
             let names = store::organisations::names(conn, &ids)?;
-            Ok(invoice_lines(all, &names, &c, now))
+            let account = crate::services::market::account(conn, &buyer)?;
+            Ok((invoice_lines(all, &names, &c, now), account))
         })
         .await?;
+    let c = &state.config.currency;
     render(&ListPage {
         layout: Layout::for_user(&user, "Invoices", "/invoices"),
-        open: money(
-            invoices.iter().map(|i| i.open_cents).sum(),
-            &state.config.currency,
-        ),
+        owed: money(account.owed_cents, c),
+        open: money(account.open_invoices_cents, c),
+        uninvoiced: money(account.uninvoiced_cents, c),
+        uninvoiced_cents: account.uninvoiced_cents,
         invoices,
     })
 }
@@ -85,6 +93,11 @@ struct PrintPage {
     is_credit_note: bool,
     seller_name: String,
     seller_address: Vec<String>,
+    seller_vat_id: String,
+    /// Readable dates: "2 December 2026".
+    issued_on: String,
+    due_on: String,
+    period: String,
     buyer_name: String,
     buyer_address: Vec<String>,
     lines: Vec<LineView>,
@@ -94,6 +107,8 @@ struct PrintPage {
     paid: String,
     credited: String,
     note: String,
+    bank: Option<crate::config::BankAccount>,
+    reference: String,
     payment_instructions: String,
     card_payments: bool,
     is_buyer: bool,
@@ -122,6 +137,10 @@ pub async fn show(
         is_credit_note: facts.kind == InvoiceKind::CreditNote,
         seller_name: billing.seller_name.clone(),
         seller_address: billing.seller_address.lines().map(str::to_string).collect(),
+        seller_vat_id: billing.seller_vat_id.clone(),
+        issued_on: long_day(invoice.issued_at),
+        due_on: long_day(invoice.due_at),
+        period: Period::containing(invoice.period_start).label(),
         buyer_name: buyer.name,
         buyer_address: address.lines().map(str::to_string).collect(),
         lines: lines
@@ -139,11 +158,19 @@ pub async fn show(
         paid: money(invoice.paid_cents, c),
         credited: money(invoice.credited_cents, c),
         note: invoice.note.clone(),
+        bank: billing.bank.clone(),
+        reference: invoice.number.clone().unwrap_or_default(),
         payment_instructions: billing.payment_instructions.clone(),
         card_payments: billing.stripe.is_some() && facts.open_cents() > 0,
         is_buyer: user.role == Role::Buyer,
         invoice: invoice_line(invoice, &names, c, now),
     })
+}
+
+/// `2 December 2026`, or empty for a date not set (a draft's).
+fn long_day(t: Option<chrono::NaiveDateTime>) -> String {
+    t.map(|t| t.format("%-d %B %Y").to_string())
+        .unwrap_or_default()
 }
 
 pub async fn csv(

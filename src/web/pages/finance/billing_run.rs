@@ -44,12 +44,24 @@ pub async fn run(
         }
         Err(e) => return Err(e),
     };
-    let notice = format!(
+    let mut notice = format!(
         "Billing run for {}: {} draft invoice(s) to review, {} agency statement(s).",
         period.label(),
         summary.drafts,
         summary.statements
     );
+    if summary.credits_carried > 0 {
+        notice.push_str(&format!(
+            " {} buyer(s) had more credits than charges: carried forward, no invoice.",
+            summary.credits_carried
+        ));
+    }
+    if summary.debts_carried > 0 {
+        notice.push_str(&format!(
+            " {} agency(ies) had more returns than earnings: carried forward, no payout.",
+            summary.debts_carried
+        ));
+    }
     flash::set(&session, Flash::notice(notice))?;
     Ok(redirect("/finance/invoices?status=draft"))
 }

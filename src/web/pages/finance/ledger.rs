@@ -13,6 +13,7 @@ use crate::web::{money, render};
 
 pub struct AccountSum {
     pub account: String,
+    pub name: &'static str,
     pub balance: String,
 }
 
@@ -44,6 +45,9 @@ pub async fn trial_balance(
         accounts: per_account
             .into_iter()
             .map(|(account, sum)| AccountSum {
+                name: crate::domain::money::Account::from_code(&account)
+                    .map(|a| a.label())
+                    .unwrap_or(""),
                 account,
                 balance: money(sum, c),
             })

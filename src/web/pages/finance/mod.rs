@@ -89,8 +89,9 @@ pub struct InvoiceLine {
     pub open_cents: i64,
 }
 
+/// `2 Dec 2026`: read by people, not parsed.
 fn day(t: Option<NaiveDateTime>) -> String {
-    t.map(|t| t.format("%Y-%m-%d").to_string())
+    t.map(|t| t.format("%-d %b %Y").to_string())
         .unwrap_or_default()
 }
 
@@ -110,7 +111,7 @@ pub fn invoice_line(
             InvoiceKind::Invoice => "Invoice",
         },
         buyer: names.get(&i.buyer_id).cloned().unwrap_or_default(),
-        period: i.period_start.format("%Y-%m").to_string(),
+        period: Period::containing(i.period_start).label(),
         issued: day(i.issued_at),
         due: day(i.due_at),
         total: money(i.total_cents, currency),
@@ -180,6 +181,8 @@ pub struct StatementView {
     pub net: String,
     pub status: String,
     pub paid: String,
+    /// Only a positive net is paid out.
+    pub payable: bool,
     /// The payout form's one-time token.
     pub form_token: String,
 }
@@ -201,6 +204,7 @@ pub fn statement_view(
             _ => String::new(),
         },
         status: s.status.to_string(),
+        payable: s.net_cents > 0,
         id: s.id,
         form_token: form_token(),
     }

@@ -45,7 +45,7 @@ async fn payouts_page(
     let c = &state.config.currency;
     let due_total: i64 = statements
         .iter()
-        .filter(|s| s.status == StatementStatus::Open)
+        .filter(|s| s.status == StatementStatus::Open && s.net_cents > 0)
         .map(|s| s.net_cents)
         .sum();
     let (due, paid): (Vec<_>, Vec<_>) = statements
