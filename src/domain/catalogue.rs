@@ -210,10 +210,18 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
                 Some(v) => match v.parse::<$ty>() {
                     Ok(n) if $range.contains(&n) => Some(n),
                     _ => {
-                        p.push(FieldProblem::new(
-                            stringify!($field),
-                            format!("must be a whole number in {:?}", $range),
-                        ));
+                        let range = $range;
+                        // For people: "from 18 to 120", not Rust's `18..=120`.
+                        let problem = if *range.end() == <$ty>::MAX {
+                            format!("must be a whole number, {} or more", range.start())
+                        } else {
+                            format!(
+                                "must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            )
+                        };
+                        p.push(FieldProblem::new(stringify!($field), problem));
                         None
                     }
                 },

@@ -3,11 +3,18 @@
 
 use actix_web::{HttpResponse, web};
 
-const FILES: &[(&str, &str, &str)] = &[(
-    "css/app.css",
-    "text/css; charset=utf-8",
-    include_str!("../../static/css/app.css"),
-)];
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "css/app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/css/app.css"),
+    ),
+    (
+        "js/catalogue.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/js/catalogue.js"),
+    ),
+];
 
 pub async fn serve(path: web::Path<String>) -> HttpResponse {
     match FILES.iter().find(|(p, _, _)| *p == path.as_str()) {

@@ -8,6 +8,7 @@ mod helpers;
 
 mod api_auth;
 mod billing;
+mod catalogue;
 mod cli;
 mod contract;
 mod control_characters;
