@@ -156,6 +156,23 @@ fn terms_fields(
     (terms, problems)
 }
 
+/// A money field to show again: as typed, or from the older `_cents` field in major units.
+fn major_or_legacy(
+    values: &std::collections::HashMap<String, String>,
+    page_name: &str,
+    cents_name: &str,
+) -> String {
+    match (values.get(page_name), values.get(cents_name)) {
+        (Some(typed), _) => typed.clone(),
+        (None, Some(cents)) => cents
+            .trim()
+            .parse::<i64>()
+            .map(crate::domain::money::major_plain)
+            .unwrap_or_else(|_| cents.clone()),
+        (None, None) => String::new(),
+    }
+}
+
 /// A terms problem in the form's words: its fields, and amounts in major units.
 fn page_problem(p: FieldProblem) -> FieldProblem {
     match p.field.as_str() {
@@ -230,13 +247,13 @@ async fn new_page(
             values.get("channel"),
         ),
         values: FormValues {
-            price: get("price"),
+            price: major_or_legacy(&values, "price", "price_cents"),
             max_sales: if values.contains_key("max_sales") {
                 get("max_sales")
             } else {
                 "1".into()
             },
-            action_price: get("action_price"),
+            action_price: major_or_legacy(&values, "action_price", "action_price_cents"),
             consent_text: get("consent_text"),
             order_id: get("order_id"),
         },
