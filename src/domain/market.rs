@@ -34,6 +34,24 @@ pub enum OrderStatus {
 }
 text_enum!(OrderStatus { Open => "open", Closed => "closed" });
 
+/// How a batch's leads are charged (`batches.billing`): when bought, or per reported action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BillingModel {
+    PerLead,
+    PerAction,
+}
+text_enum!(BillingModel { PerLead => "per_lead", PerAction => "per_action" });
+
+impl BillingModel {
+    /// For people: "per lead" / "per action".
+    pub fn label(self) -> &'static str {
+        match self {
+            BillingModel::PerLead => "per lead",
+            BillingModel::PerAction => "per action",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +61,6 @@ mod tests {
     fn price_rule_kinds_and_order_statuses_are_their_stored_text() {
         assert_text_enum(PriceRuleKind::ALL, PriceRuleKind::as_str);
         assert_text_enum(OrderStatus::ALL, OrderStatus::as_str);
+        assert_text_enum(BillingModel::ALL, BillingModel::as_str);
     }
 }

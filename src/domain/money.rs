@@ -216,9 +216,97 @@ pub fn format_amount(cents: i64, currency: &str) -> String {
     )
 }
 
+/// Minor units as a plain decimal for a form field to show again, e.g. `1250` -> `12.50`
+/// (no thousands separator and no currency, so it parses back as typed).
+pub fn major_plain(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// What people type for an amount, in major units, as minor units: `12.50`, `12.5`,
+/// `1000`, `1,000.00`. A point is the decimal mark and a comma only groups thousands
+/// (`12,50` is refused rather than read as 1,250.00); at most two decimals; never negative.
+/// The error is a plain sentence to show beside the field.
+pub fn parse_major(raw: &str) -> Result<i64, &'static str> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("enter an amount, such as 12.50");
+    }
+    if text.starts_with('-') {
+        return Err("must not be negative");
+    }
+    let (whole, frac) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
+    let groups: Vec<&str> = whole.split(',').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !groups.iter().all(|g| digits(g)) || frac.is_some_and(|f| !digits(f)) {
+        return Err("must be an amount such as 12.50 or 1,000.00");
+    }
+    if groups.len() > 1 && (groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)) {
+        // `12,50` is a decimal comma; a point marks decimals here.
+        return Err("use a point for decimals and commas only between thousands, such as 1,000.50");
+    }
+    if frac.is_some_and(|f| f.len() > 2) {
+        return Err("has more than two decimals: amounts are in whole cents");
+    }
+    let whole: i64 = groups.concat().parse().map_err(|_| "is too large")?;
+    let frac: i64 = frac.map_or(0, |f| format!("{f:0<2}").parse().unwrap_or(0));
+    whole
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(frac))
+        .ok_or("is too large")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_people_type_become_minor_units() {
+        assert_eq!(parse_major("12.50"), Ok(1250));
+        assert_eq!(parse_major("12.5"), Ok(1250));
+        assert_eq!(parse_major(" 1000 "), Ok(100_000));
+        assert_eq!(parse_major("1,000.00"), Ok(100_000));
+        assert_eq!(parse_major("1,234,567.89"), Ok(123_456_789));
+        assert_eq!(parse_major("0"), Ok(0));
+        assert_eq!(parse_major("0.05"), Ok(5));
+    }
+
+    #[test]
+    fn amounts_that_are_ambiguous_negative_or_garbage_are_refused_with_a_reason() {
+        assert!(parse_major("12.505").unwrap_err().contains("two decimals"));
+        assert!(
+            parse_major("12,50")
+                .unwrap_err()
+                .contains("point for decimals")
+        );
+        assert!(parse_major("1,0000").is_err());
+        assert!(parse_major("-5").unwrap_err().contains("negative"));
+        for garbage in [
+            "",
+            "abc",
+            "12.",
+            ".5",
+            "1e6",
+            "12 EUR",
+            "1.2.3",
+            ",100",
+            "99999999999999999999",
+        ] {
+            assert!(parse_major(garbage).is_err(), "{garbage:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn plain_major_units_parse_back_to_the_same_cents() {
+        for cents in [0, 5, 1250, 100_000, 123_456_789] {
+            assert_eq!(parse_major(&major_plain(cents)), Ok(cents));
+        }
+        assert_eq!(major_plain(1250), "12.50");
+    }
 
     #[test]
     fn commission_rounds_half_up() {

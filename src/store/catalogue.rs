@@ -40,6 +40,8 @@ pub struct CataloguePage {
     pub agency_names: std::collections::HashMap<String, String>,
     /// Base price of each row's batch, by batch id.
     pub base_prices: std::collections::HashMap<String, i64>,
+    /// Each row's batch's billing model (`per_lead`/`per_action`) and action price.
+    pub billing: std::collections::HashMap<String, (String, Option<i64>)>,
     /// Exact up to [`COUNT_CAP`]; beyond it, `COUNT_CAP + 1` with `total_exact` false.
     pub total: i64,
     pub total_exact: bool,
@@ -211,23 +213,59 @@ pub fn scope(
     })
 }
 
-/// The freshest `limit` leads of this buyer's catalogue under `filter` (the page's own
-/// filter, `Sort::Fresh` order), leaving out `passed`, claimed for the caller's write
-/// transaction by `db::load_claimed` (`held`: what to do with leads another purchase holds).
+/// The first `limit` leads of this buyer's catalogue under `filter` in the order `sort`
+/// (the page's own filter and order, so "buy the first N" buys what the page lists first),
+/// leaving out `passed`, claimed for the caller's write transaction by `db::load_claimed`
+/// (`held`: what to do with leads another purchase holds).
 #[expect(
     clippy::too_many_arguments,
     reason = "a filter purchase's claim has this many inputs"
 )]
-pub fn claim_freshest(
+pub fn claim_first(
     conn: &mut AnyConnection,
     buyer_id: &str,
     filter: &crate::domain::catalogue::Filter,
+    sort: crate::domain::catalogue::Sort,
     scope: &Scope,
     passed: &[String],
     limit: i64,
     held: crate::db::Held,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
+    let q = first(buyer_id, filter, sort, scope, passed, limit, now).select(leads::id);
+    crate::db::load_claimed(conn, q, held)
+}
+
+/// The same leads as [`claim_first`], read without claiming them (to quote a purchase
+/// before the buyer confirms it).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the same inputs as claim_first, less the claim"
+)]
+pub fn first_ids(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    filter: &crate::domain::catalogue::Filter,
+    sort: crate::domain::catalogue::Sort,
+    scope: &Scope,
+    passed: &[String],
+    limit: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    first(buyer_id, filter, sort, scope, passed, limit, now)
+        .select(leads::id)
+        .load(conn)
+}
+
+fn first<'a>(
+    buyer_id: &'a str,
+    filter: &'a crate::domain::catalogue::Filter,
+    sort: crate::domain::catalogue::Sort,
+    scope: &'a Scope,
+    passed: &'a [String],
+    limit: i64,
+    now: NaiveDateTime,
+) -> Boxed<'a> {
     let mut q = open_catalogue(
         buyer_id,
         filter,
@@ -239,11 +277,34 @@ pub fn claim_freshest(
     if !passed.is_empty() {
         q = q.filter(leads::id.ne_all(passed));
     }
-    let q = q
-        .order((leads::captured_at.desc(), leads::id.desc()))
-        .limit(limit)
-        .select(leads::id);
-    crate::db::load_claimed(conn, q, held)
+    ordered(q, sort).limit(limit)
+}
+
+/// Each batch's billing model text (`per_lead`/`per_action`) and action price, by id.
+pub fn billing_terms(
+    conn: &mut AnyConnection,
+    batch_ids: &[&String],
+) -> QueryResult<std::collections::HashMap<String, (String, Option<i64>)>> {
+    let ids: Vec<&str> = batch_ids.iter().map(|s| s.as_str()).collect();
+    Ok(batches::table
+        .filter(batches::id.eq_any(ids))
+        .select((batches::id, batches::billing, batches::action_price_cents))
+        .load::<(String, String, Option<i64>)>(conn)?
+        .into_iter()
+        .map(|(id, billing, price)| (id, (billing, price)))
+        .collect())
+}
+
+/// The catalogue's orders, each with the id as tie-break (as the page's cursor expects).
+fn ordered(q: Boxed<'_>, sort: crate::domain::catalogue::Sort) -> Boxed<'_> {
+    use crate::domain::catalogue::Sort;
+    match sort {
+        Sort::Fresh => q.order((leads::captured_at.desc(), leads::id.desc())),
+        Sort::ScoreDesc => q.order((leads::score.desc(), leads::id.desc())),
+        Sort::Score => q.order((leads::score.asc(), leads::id.asc())),
+        Sort::Price => q.order((leads::list_price_cents.asc(), leads::id.asc())),
+        Sort::PriceDesc => q.order((leads::list_price_cents.desc(), leads::id.desc())),
+    }
 }
 
 /// One page of the catalogue (keyset, no OFFSET) and the total that matches.
@@ -320,13 +381,7 @@ pub fn page(
             "\"leads\".\"score\" >= 0",
         ));
     }
-    q = match parsed.sort {
-        Sort::Fresh => q.order((leads::captured_at.desc(), leads::id.desc())),
-        Sort::ScoreDesc => q.order((leads::score.desc(), leads::id.desc())),
-        Sort::Score => q.order((leads::score.asc(), leads::id.asc())),
-        Sort::Price => q.order((leads::list_price_cents.asc(), leads::id.asc())),
-        Sort::PriceDesc => q.order((leads::list_price_cents.desc(), leads::id.desc())),
-    };
+    q = ordered(q, parsed.sort);
     let rows: Vec<CatalogueRow> = q
         .limit(parsed.limit)
         .select((
@@ -354,17 +409,19 @@ pub fn page(
         .load(conn)?;
     let batch_ids: Vec<&String> = rows.iter().map(|r| &r.batch_id).collect();
     let base_prices = batches::table
-        .filter(batches::id.eq_any(batch_ids))
+        .filter(batches::id.eq_any(batch_ids.clone()))
         .select((batches::id, batches::price_cents))
         .load::<(String, i64)>(conn)?
         .into_iter()
         .collect();
+    let billing = billing_terms(conn, &batch_ids)?;
     let agency_ids: Vec<String> = rows.iter().map(|r| r.agency_id.clone()).collect();
     let agency_names = super::organisations::names(conn, &agency_ids)?;
     Ok(CataloguePage {
         rows,
         agency_names,
         base_prices,
+        billing,
         total,
         total_exact,
     })

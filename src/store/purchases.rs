@@ -459,3 +459,21 @@ pub fn backdate(
         .execute(conn)?;
     Ok(())
 }
+
+/// A bought lead's first name, last name and segment.
+pub type LeadLabel = (Option<String>, Option<String>, String);
+
+/// How a buyer's page names a lead it bought (`None` when this buyer did not buy it).
+pub fn bought_lead_label(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    lead_id: &str,
+) -> QueryResult<Option<LeadLabel>> {
+    purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .filter(purchases::lead_id.eq(lead_id))
+        .select((leads::first_name, leads::last_name, leads::segment))
+        .first(conn)
+        .optional()
+}

@@ -19,6 +19,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../../static/css/invoice-print.css"),
     ),
+    (
+        "js/catalogue.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/js/catalogue.js"),
+    ),
 ];
 
 pub async fn serve(path: web::Path<String>) -> HttpResponse {

@@ -724,6 +724,7 @@ async fn buyers_report_actions_and_set_a_postback_url_from_their_pages(app: &Tes
                     ("csrf_token", &csrf),
                     ("lead_id", &ids[0]),
                     ("kind", "call"),
+                    ("confirm", "yes"),
                 ],
             )
             .await;

@@ -39,7 +39,11 @@ async fn a_notice_in_the_url_shows_no_banner_and_a_real_one_shows_once(app: &Tes
     let resp = b
         .post_form(
             "/catalogue/buy-selected",
-            &[("csrf_token", csrf.as_str()), ("lead_id", lead.as_str())],
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("lead_id", lead.as_str()),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), 303);

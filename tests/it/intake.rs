@@ -532,7 +532,7 @@ async fn unusable_files_are_refused_with_a_clear_reason_and_nothing_stored(app: 
         assert_eq!(resp.status(), 422, "{what}");
         let html = resp.text().await.unwrap();
         assert!(
-            html.contains("was not uploaded") && html.contains("value=\"2500\""),
+            html.contains("was not uploaded") && html.contains("value=\"25.00\""),
             "{what}"
         );
     }

@@ -10,6 +10,7 @@ mod helpers;
 mod api_auth;
 mod billing;
 mod browser;
+mod catalogue;
 mod cli;
 mod contract;
 mod control_characters;

@@ -474,7 +474,12 @@ async fn buyers_browse_and_buy_through_the_pages_and_finance_sets_credit(app: &T
     let resp = b
         .post_form(
             "/catalogue/buy-selected",
-            &[("csrf_token", &csrf), ("lead_id", &first), ("query", "")],
+            &[
+                ("csrf_token", &csrf),
+                ("lead_id", &first),
+                ("query", ""),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), 303);

@@ -4,20 +4,22 @@
 use super::pricing::{quote_for, rules, tier_bp};
 use super::purchase::{PurchaseLine, settle};
 use crate::db::{AnyConnection, Held, write_transaction};
+use crate::domain::catalogue::Sort;
 use crate::error::AppError;
 use crate::store;
 use crate::store::purchases::SaleFacts;
 
 /// Buys up to `quantity` leads matching a catalogue filter at `max_price_cents` or less
-/// each, newest first, and returns what was bought (possibly fewer than asked; 409
+/// each, the first in the catalogue's order `sort` (what the buyer was shown), and returns what was bought (possibly fewer than asked; 409
 /// `nothing_available` when none). The leads are chosen and claimed inside the purchase's
-/// transaction (`store::catalogue::claim_freshest`), so a lead another buyer holds is
+/// transaction (`store::catalogue::claim_first`), so a lead another buyer holds is
 /// passed over, never a reason to fail.
 pub fn buy_matching(
     conn: &mut AnyConnection,
     commission_bp: i64,
     buyer_id: &str,
     filter: &crate::domain::catalogue::Filter,
+    sort: Sort,
     quantity: i64,
     max_price_cents: i64,
 ) -> Result<(Vec<PurchaseLine>, i64), AppError> {
@@ -37,6 +39,7 @@ pub fn buy_matching(
                 commission_bp,
                 buyer_id,
                 filter,
+                sort,
                 quantity,
                 max_price_cents,
                 &refused,
@@ -73,11 +76,16 @@ impl From<AppError> for Attempt {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one attempt of buy_matching, with its inputs and what was refused"
+)]
 fn buy_matching_once(
     conn: &mut AnyConnection,
     commission_bp: i64,
     buyer_id: &str,
     filter: &crate::domain::catalogue::Filter,
+    sort: Sort,
     quantity: i64,
     max_price_cents: i64,
     refused: &[String],
@@ -97,8 +105,8 @@ fn buy_matching_once(
     let mut held = Held::Skip;
     loop {
         let wanted = quantity - candidates.len() as i64;
-        let ids = store::catalogue::claim_freshest(
-            conn, buyer_id, &filter, &scope, &passed, wanted, held, now,
+        let ids = store::catalogue::claim_first(
+            conn, buyer_id, &filter, sort, &scope, &passed, wanted, held, now,
         )?;
         let claimed_before = passed.len() > refused.len();
         let mut facts = store::purchases::sale_facts(conn, &ids)?;

@@ -8,6 +8,7 @@ use super::pricing::rules;
 use crate::config::DisputeConfig;
 use crate::db::AnyConnection;
 use crate::domain::catalogue::{self, Cursor};
+use crate::domain::market::BillingModel;
 use crate::domain::pricing::{self, PriceFacts, PriceRules};
 use crate::error::AppError;
 use crate::store;
@@ -46,6 +47,10 @@ pub struct CatalogueItem {
     /// The unit price for one lead, modifiers included.
     pub price_cents: i64,
     pub price_steps: Vec<pricing::Step>,
+    /// Charged when bought, or per reported action (then also `action_price_cents`).
+    pub billing: BillingModel,
+    /// What each reported action costs; `None` for leads billed per lead.
+    pub action_price_cents: Option<i64>,
     pub remaining_sales: i32,
     pub agency: AgencyRef,
 }
@@ -73,6 +78,7 @@ pub fn catalogue_page(
         rows,
         agency_names,
         base_prices,
+        billing,
         total,
         total_exact,
     } = store::catalogue::page(conn, buyer_id, parsed, now)?;
@@ -98,24 +104,48 @@ pub fn catalogue_page(
         );
     }
     Ok(CataloguePage {
-        items: catalogue_items(rows, &agency_names, &base_prices, &quality, &rules, now),
+        items: catalogue_items(
+            rows,
+            &Terms {
+                agency_names: &agency_names,
+                base_prices: &base_prices,
+                billing: &billing,
+                quality: &quality,
+            },
+            &rules,
+            now,
+        ),
         total,
         total_exact,
         next_cursor,
     })
 }
 
+/// What a page's rows are looked up against: agencies and batches, by id.
+struct Terms<'a> {
+    agency_names: &'a HashMap<String, String>,
+    base_prices: &'a HashMap<String, i64>,
+    /// Billing model text and action price, by batch id.
+    billing: &'a HashMap<String, (String, Option<i64>)>,
+    quality: &'a HashMap<String, Option<f64>>,
+}
+
 /// The one place catalogue rows become items a buyer may see.
 fn catalogue_items(
     rows: Vec<CatalogueRow>,
-    agency_names: &HashMap<String, String>,
-    base_prices: &HashMap<String, i64>,
-    quality: &HashMap<String, Option<f64>>,
+    terms: &Terms<'_>,
     rules: &PriceRules,
     now: NaiveDateTime,
 ) -> Vec<CatalogueItem> {
+    let Terms {
+        agency_names,
+        base_prices,
+        billing,
+        quality,
+    } = terms;
     rows.into_iter()
         .map(|r| {
+            let (billing, action_price_cents) = super::quote::billing_of(billing.get(&r.batch_id));
             let quote = pricing::quote(
                 &PriceFacts {
                     base_cents: base_prices.get(&r.batch_id).copied().unwrap_or(0),
@@ -141,6 +171,8 @@ fn catalogue_items(
                 captured_at: r.captured_at,
                 price_cents: quote.unit_cents,
                 price_steps: quote.steps,
+                billing,
+                action_price_cents,
                 remaining_sales: r.max_sales - r.sales_count,
                 agency: AgencyRef {
                     name: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),

@@ -4,16 +4,18 @@
 //! not at all).
 //!
 //! One file per use case: `catalogue`, `purchase` (by id), `buy_matching` (by filter),
-//! `account` and `pricing`.
+//! `quote` (what a purchase would cost, before it is confirmed), `account` and `pricing`.
 
 mod account;
 mod buy_matching;
 mod catalogue;
 mod pricing;
 mod purchase;
+mod quote;
 
 pub use account::{AccountView, account, set_credit_limit};
 pub use buy_matching::buy_matching;
 pub use catalogue::{AgencyRef, CatalogueItem, CataloguePage, catalogue_page};
 pub use pricing::{list_price, quote_for, reprice, reprice_if_due, rules, tune_price_rule};
 pub use purchase::{PurchaseLine, buy};
+pub use quote::{PurchaseQuote, QuoteLine, quote_leads, quote_matching};

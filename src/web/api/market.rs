@@ -46,6 +46,11 @@ pub struct CatalogueItem {
     /// The unit price for one lead, modifiers included.
     pub price_cents: i64,
     pub price_steps: Vec<crate::domain::pricing::Step>,
+    /// `per_lead` (charged when bought) or `per_action` (charged per reported action).
+    #[schema(value_type = String, example = "per_action")]
+    pub billing: crate::domain::market::BillingModel,
+    /// What each reported action costs, for `per_action` leads; null for `per_lead`.
+    pub action_price_cents: Option<i64>,
     pub remaining_sales: i32,
     pub agency: AgencyRef,
 }
@@ -80,6 +85,8 @@ impl From<market::CatalogueItem> for CatalogueItem {
             captured_at: rfc3339(i.captured_at),
             price_cents: i.price_cents,
             price_steps: i.price_steps,
+            billing: i.billing,
+            action_price_cents: i.action_price_cents,
             remaining_sales: i.remaining_sales,
             agency: AgencyRef {
                 id: i.agency.id,
@@ -172,7 +179,7 @@ pub async fn create_purchase(
                     .await
             }
             Some(filter) => {
-                let parsed = filter_from_json(&filter)?;
+                let (parsed, sort) = filter_from_json(&filter)?;
                 let (quantity, max_price) = match (quantity, max_price_cents) {
                     (Some(q), Some(p)) => (q, p),
                     _ => {
@@ -190,6 +197,7 @@ pub async fn create_purchase(
                             commission_bp,
                             &buyer,
                             &parsed,
+                            sort,
                             quantity,
                             max_price,
                         )
@@ -230,9 +238,10 @@ fn validation(problems: Vec<FieldProblem>) -> (StatusCode, serde_json::Value) {
 }
 
 /// A JSON filter object as the catalogue's query parameters (warmth may be a list).
+/// A purchase's filter and, when it names one, the catalogue order to buy the first in.
 fn filter_from_json(
     filter: &serde_json::Map<String, serde_json::Value>,
-) -> Result<crate::domain::catalogue::Filter, ApiError> {
+) -> Result<(crate::domain::catalogue::Filter, catalogue::Sort), ApiError> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (k, v) in filter {
         let values: Vec<&serde_json::Value> = match v {
@@ -250,7 +259,8 @@ fn filter_from_json(
     }
     let query = serde_urlencoded::to_string(&pairs).map_err(AppError::internal)?;
     let raw = RawFilter::from_query(&query).map_err(AppError::Validation)?;
-    Ok(catalogue::parse(&raw).map_err(AppError::Validation)?.filter)
+    let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
+    Ok((parsed.filter, parsed.sort))
 }
 
 #[utoipa::path(get, path = "/api/v1/account", tag = "buyers", security(("bearer" = [])),

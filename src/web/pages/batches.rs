@@ -134,9 +134,10 @@ pub struct SelectOption {
 /// The form's fields as last submitted, so a refused form keeps what was typed.
 #[derive(Default)]
 pub struct FormValues {
-    pub price_cents: String,
+    /// Major units, as typed (e.g. `12.50`).
+    pub price: String,
     pub max_sales: String,
-    pub action_price_cents: String,
+    pub action_price: String,
     pub consent_text: String,
     pub order_id: String,
 }
@@ -151,6 +152,80 @@ struct NewPage {
     channels: Vec<SelectOption>,
     values: FormValues,
     problems: Vec<FieldProblem>,
+    currency: String,
+}
+
+impl NewPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.problem.as_str())
+    }
+}
+
+/// Form fields typed in major units and the batch terms (cents) they stand for.
+const MONEY_FIELDS: [(&str, &str); 2] = [
+    ("price", "price_cents"),
+    ("action_price", "action_price_cents"),
+];
+
+/// The form's money fields as cents for the batch terms, each problem named by the
+/// form's field.
+fn terms_fields(
+    fields: &std::collections::HashMap<String, String>,
+) -> (std::collections::HashMap<String, String>, Vec<FieldProblem>) {
+    let mut terms = fields.clone();
+    let mut problems = Vec::new();
+    for (page_name, cents_name) in MONEY_FIELDS {
+        // Without the major-unit field, a `_cents` field (the form's older name, as
+        // scripts may still post it) keeps meaning cents.
+        let Some(v) = terms.remove(page_name) else {
+            continue;
+        };
+        terms.remove(cents_name);
+        if !v.trim().is_empty() {
+            match crate::domain::money::parse_major(&v) {
+                Ok(cents) => {
+                    terms.insert(cents_name.to_string(), cents.to_string());
+                }
+                Err(problem) => problems.push(FieldProblem::new(page_name, problem)),
+            }
+        }
+    }
+    (terms, problems)
+}
+
+/// A money field to show again: as typed, or from the older `_cents` field in major units.
+fn major_or_legacy(
+    values: &std::collections::HashMap<String, String>,
+    page_name: &str,
+    cents_name: &str,
+) -> String {
+    match (values.get(page_name), values.get(cents_name)) {
+        (Some(typed), _) => typed.clone(),
+        (None, Some(cents)) => cents
+            .trim()
+            .parse::<i64>()
+            .map(crate::domain::money::major_plain)
+            .unwrap_or_else(|_| cents.clone()),
+        (None, None) => String::new(),
+    }
+}
+
+/// A terms problem in the form's words: its fields, and amounts in major units.
+fn page_problem(p: FieldProblem) -> FieldProblem {
+    match p.field.as_str() {
+        "price_cents" => FieldProblem::new(
+            "price",
+            "enter the base price per lead, such as 12.50 (0 to 1,000,000.00)",
+        ),
+        "action_price_cents" => FieldProblem::new(
+            "action_price",
+            "per-action billing needs a price per action, such as 15.00 (0 or more)",
+        ),
+        _ => p,
+    }
 }
 
 fn options(items: Vec<(String, String)>, chosen: Option<&String>) -> Vec<SelectOption> {
@@ -212,17 +287,18 @@ async fn new_page(
             values.get("channel"),
         ),
         values: FormValues {
-            price_cents: get("price_cents"),
+            price: major_or_legacy(&values, "price", "price_cents"),
             max_sales: if values.contains_key("max_sales") {
                 get("max_sales")
             } else {
                 "1".into()
             },
-            action_price_cents: get("action_price_cents"),
+            action_price: major_or_legacy(&values, "action_price", "action_price_cents"),
             consent_text: get("consent_text"),
             order_id: get("order_id"),
         },
         problems,
+        currency: state.config.currency.clone(),
     })
 }
 
@@ -249,7 +325,9 @@ pub async fn create(
         Err(e) => return Err(e),
     };
     csrf::verify(&session, form.fields.get(csrf::FIELD).map(String::as_str))?;
-    let result = match (&form.file, upload::batch_input(&form.fields)) {
+    let (terms, money_problems) = terms_fields(&form.fields);
+    let result = match (&form.file, upload::batch_input(&terms)) {
+        _ if !money_problems.is_empty() => Err(AppError::Validation(money_problems)),
         (None, _) => Err(AppError::invalid("file", "choose a CSV file to upload")),
         (_, Err(e)) => Err(e),
         (Some(file), Ok(input)) => {
@@ -275,6 +353,7 @@ pub async fn create(
         Err(AppError::Validation(problems)) => {
             let mut values = form.fields.clone();
             values.remove(csrf::FIELD);
+            let problems = problems.into_iter().map(page_problem).collect();
             render_status(
                 &new_page(&user, &state, values, problems).await?,
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod batches;
+mod catalogue;
 mod dashboard;
 mod disputes;
 mod finance;
@@ -53,12 +54,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
         .route("/help/intake", web::get().to(help::intake))
-        .route("/catalogue", web::get().to(market::show))
+        .route("/catalogue", web::get().to(catalogue::show))
         .route(
             "/catalogue/buy-selected",
-            web::post().to(market::buy_selected),
+            web::post().to(catalogue::buy_selected),
         )
-        .route("/catalogue/buy-first", web::post().to(market::buy_first))
+        .route("/catalogue/buy-first", web::post().to(catalogue::buy_first))
         .route("/purchases", web::get().to(purchases::purchases))
         .route("/purchases.csv", web::get().to(market::purchases_csv))
         .route("/purchases/actions", web::post().to(market::report_action))

@@ -37,8 +37,7 @@ async fn page(
     let mut rows = state
         .db(|conn| Ok(store::pricing::price_rules(conn)?))
         .await?;
-    // In the order of the stored text, as the page always listed them.
-    rows.sort_by(|a, b| (a.0.as_str(), &a.1, a.2).cmp(&(b.0.as_str(), &b.1, b.2)));
+    rows.sort_by(|a, b| rule_order(a).cmp(&rule_order(b)));
     Ok(PricingPage {
         layout: Layout::for_user(user, "Price rules", "/admin/pricing"),
         rules: rows
@@ -52,6 +51,15 @@ async fn page(
         notice,
         problems,
     })
+}
+
+/// By kind, then what the rule applies to: quantity tiers as numbers (2, 10, 50, not
+/// 10, 2, 50), other values as text.
+fn rule_order(
+    rule: &(crate::domain::market::PriceRuleKind, String, i64),
+) -> (&'static str, Option<u64>, &str, i64) {
+    let (kind, value, bp) = rule;
+    (kind.as_str(), value.parse().ok(), value.as_str(), *bp)
 }
 
 pub async fn show(user: AdminUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -102,5 +110,23 @@ pub async fn tune(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::market::PriceRuleKind;
+
+    #[test]
+    fn quantity_tiers_sort_as_numbers() {
+        let mut rows: Vec<(PriceRuleKind, String, i64)> = ["50", "10", "2"]
+            .iter()
+            .map(|v| (PriceRuleKind::Quantity, v.to_string(), 9000))
+            .collect();
+        rows.push((PriceRuleKind::Country, "GB".into(), 11_000));
+        rows.sort_by(|a, b| rule_order(a).cmp(&rule_order(b)));
+        let values: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(values, ["GB", "2", "10", "50"]);
     }
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use serde::Deserialize;
 
-use super::market::Choice;
+use super::catalogue::Choice;
 use crate::app::AppState;
 use crate::domain::disputes::DisputeStatus;
 use crate::domain::ledger::ActionKind;

@@ -88,7 +88,7 @@ pub async fn set_credit(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<CreditForm>,
 ) -> AppResult<HttpResponse> {
-    let Ok(limit_cents) = crate::domain::intake::row::parse_money_major(&form.limit) else {
+    let Ok(limit_cents) = crate::domain::money::parse_major(&form.limit) else {
         let problems = vec![FieldProblem::new(
             "limit",
             "must be an amount such as 5000 or 5000.00",

@@ -198,7 +198,7 @@ pub async fn issue(
 }
 
 fn parse_amount(field: &str, raw: &str) -> Result<i64, AppError> {
-    crate::domain::intake::row::parse_money_major(raw)
+    crate::domain::money::parse_major(raw)
         .map_err(|_| AppError::invalid(field, "must be an amount such as 120 or 120.50"))
 }
 
