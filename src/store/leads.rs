@@ -23,8 +23,9 @@ pub struct NewLeadRow {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub email_key: Option<String>,
-    pub phone_key: Option<String>,
+    /// `domain::dedup` keys (SHA-256 digests) of the normalised email and phone.
+    pub email_key: Option<Vec<u8>>,
+    pub phone_key: Option<Vec<u8>>,
     pub age: i32,
     pub income_cents: Option<i64>,
     pub country: String,
