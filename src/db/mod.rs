@@ -141,6 +141,7 @@ impl ManageConnection for ConnectionManager {
                     conn.batch_execute(pragma)
                         .map_err(r2d2::Error::QueryError)?;
                 }
+                sqlite_stats::track(&mut conn).map_err(r2d2::Error::QueryError)?;
                 let mut conn = AnyConnection::Sqlite(conn);
                 set_sqlite_cache_kib(&mut conn, SQLITE_CACHE_KIB)
                     .map_err(r2d2::Error::QueryError)?;
@@ -149,14 +150,77 @@ impl ManageConnection for ConnectionManager {
         }
     }
 
+    /// Runs on every checkout (r2d2's `test_on_check_out`). On SQLite the live query it
+    /// needs also reloads planner statistics another connection refreshed.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
         use diesel::r2d2::R2D2Connection;
+        if let AnyConnection::Sqlite(c) = conn
+            && sqlite_stats::reload_if_refreshed(c).is_ok()
+        {
+            return Ok(());
+        }
         conn.ping().map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         use diesel::r2d2::R2D2Connection;
         conn.is_broken()
+    }
+}
+
+/// SQLite reads the planner's statistics (`sqlite_stat1`) when a connection first loads
+/// the schema and afterwards only on an `ANALYZE` run on that same connection, not after
+/// one run by another connection or process (checked on 3.50: a pooled connection kept
+/// the empty table's plans after `leadmarket import` analysed 300 fresh leads; a schema
+/// change did not reload them either). So each connection remembers, in a temp table of
+/// its own, the last refresh `planner_stats` recorded when it loaded them, and on
+/// checkout reloads them (`ANALYZE sqlite_schema`, which reads the statistics tables and
+/// analyses nothing) once that has moved. Reloading on every checkout instead would
+/// re-prepare every cached statement each time.
+mod sqlite_stats {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::prelude::*;
+    use diesel::sql_types::Bool;
+
+    /// The refresh this connection's statistics date from.
+    const CURRENT: &str = "SELECT MAX(refreshed_at) FROM main.planner_stats";
+
+    #[derive(QueryableByName)]
+    struct Stale {
+        #[diesel(sql_type = Bool)]
+        stale: bool,
+    }
+
+    /// Starts tracking on a new connection, which has just read the current statistics.
+    /// Before the migrations have made `planner_stats`, there is nothing to track yet.
+    pub(super) fn track(c: &mut SqliteConnection) -> QueryResult<()> {
+        c.batch_execute(
+            "CREATE TEMP TABLE IF NOT EXISTS planner_stats_loaded (refreshed_at TIMESTAMP);",
+        )?;
+        let _ = c.batch_execute(&format!(
+            "DELETE FROM temp.planner_stats_loaded; \
+             INSERT INTO temp.planner_stats_loaded {CURRENT};"
+        ));
+        Ok(())
+    }
+
+    /// Reloads the statistics when a refresh was recorded since this connection loaded
+    /// them. An error means no `planner_stats` yet (or a broken connection, which the
+    /// caller's ping then reports).
+    pub(super) fn reload_if_refreshed(c: &mut SqliteConnection) -> QueryResult<()> {
+        let check: Stale = diesel::sql_query(format!(
+            "SELECT ({CURRENT}) IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded) AS stale"
+        ))
+        .get_result(c)?;
+        if check.stale {
+            // Remember the refresh first: one recorded while reloading is caught next time.
+            c.batch_execute(&format!(
+                "DELETE FROM temp.planner_stats_loaded; \
+                 INSERT INTO temp.planner_stats_loaded {CURRENT}; \
+                 ANALYZE sqlite_schema;"
+            ))?;
+        }
+        Ok(())
     }
 }
 

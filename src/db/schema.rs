@@ -1,5 +1,5 @@
 //! Table definitions, written by hand with portable types only (Text, BigInt, Integer,
-//! Bool, Timestamp) so the same schema serves PostgreSQL and SQLite.
+//! Bool, Timestamp, Binary) so the same schema serves PostgreSQL and SQLite.
 
 diesel::table! {
     organisations (id) {
@@ -130,8 +130,8 @@ diesel::table! {
         last_name -> Nullable<Text>,
         email -> Nullable<Text>,
         phone -> Nullable<Text>,
-        email_key -> Nullable<Text>,
-        phone_key -> Nullable<Text>,
+        email_key -> Nullable<Binary>,
+        phone_key -> Nullable<Binary>,
         age -> Integer,
         income_cents -> Nullable<BigInt>,
         country -> Text,
@@ -179,7 +179,7 @@ diesel::table! {
 
 diesel::table! {
     suppressions (key_hash) {
-        key_hash -> Text,
+        key_hash -> Binary,
         kind -> Text,
         reason -> Text,
         source -> Text,
@@ -190,7 +190,7 @@ diesel::table! {
 diesel::table! {
     lead_details (lead_id) {
         lead_id -> Text,
-        ip_hash -> Nullable<Text>,
+        ip_hash -> Nullable<Binary>,
         form_seconds -> Nullable<Integer>,
         comment -> Nullable<Text>,
         preferred_call_time -> Nullable<Text>,

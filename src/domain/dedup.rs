@@ -1,5 +1,7 @@
 //! De-duplication keys: normalised contact values, hashed so they can be indexed and
 //! compared (and kept on the suppression list) without holding the contact itself.
+//! A key is the 32 bytes of its SHA-256 digest, stored as such (BYTEA / BLOB): as
+//! 64-character hex text every index entry was twice the size.
 
 use sha2::{Digest, Sha256};
 
@@ -20,17 +22,28 @@ pub fn normalise_email(email: &str) -> String {
     }
 }
 
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+/// A dedup key, or any other digest kept as a look-up key: 32 bytes of SHA-256.
+pub type Key = Vec<u8>;
+
+/// Bytes in a key.
+pub const KEY_BYTES: usize = 32;
+
+fn sha256(s: &str) -> Key {
+    Sha256::digest(s.as_bytes()).to_vec()
 }
 
-pub fn email_key(email: &str) -> String {
-    sha256_hex(&format!("email:{}", normalise_email(email)))
+pub fn email_key(email: &str) -> Key {
+    sha256(&format!("email:{}", normalise_email(email)))
 }
 
 /// `phone_e164` must already be in E.164 (`+` and digits).
-pub fn phone_key(phone_e164: &str) -> String {
-    sha256_hex(&format!("phone:{}", phone_e164.trim()))
+pub fn phone_key(phone_e164: &str) -> Key {
+    sha256(&format!("phone:{}", phone_e164.trim()))
+}
+
+/// The key of a form's client IP address, for the burst check.
+pub fn ip_key(ip: &str) -> Key {
+    sha256(&format!("ip:{}", ip.trim()))
 }
 
 #[cfg(test)]
@@ -88,8 +101,27 @@ mod tests {
     #[test]
     fn keys_are_hashes_not_contacts() {
         let k = phone_key("+447911123456");
-        assert_eq!(k.len(), 64);
-        assert!(!k.contains("7911123456"));
+        assert_eq!(k.len(), KEY_BYTES);
+        assert!(!k.windows(10).any(|w| w == b"7911123456"));
         assert_ne!(phone_key("+447911123456"), email_key("+447911123456"));
+        assert_ne!(ip_key("+447911123456"), phone_key("+447911123456"));
+    }
+
+    #[test]
+    fn keys_are_the_digests_the_hex_keys_spelled() {
+        // The migration to binary keys decoded the stored hex: the same input must still
+        // give the same key, or every earlier lead would stop counting as a duplicate.
+        assert_eq!(
+            hex::encode(phone_key("+447911123456")),
+            "459e521a2e9e7b460fa7229893466e048acfaadc3ca8931a55190f1c82537a97"
+        );
+        assert_eq!(
+            hex::encode(email_key("Ann.Lee@GMail.com")),
+            "f6d5b87900751b6439fc59155eaf8dba15af545695e9d400e2db403ff5348787"
+        );
+        assert_eq!(
+            hex::encode(ip_key(" 10.0.0.1 ")),
+            "9192d2b445b7375ee7a1d199ebe4ba25a7e7463321fd4ae38f2ec37bcd68ab69"
+        );
     }
 }

@@ -33,7 +33,7 @@ pub fn add(
     let country = default_country
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty());
-    let mut keys: Vec<(String, SuppressionKind)> = Vec::new();
+    let mut keys: Vec<(dedup::Key, SuppressionKind)> = Vec::new();
     let mut invalid = Vec::new();
     for raw in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
         if raw.contains('@') {
@@ -52,7 +52,7 @@ pub fn add(
     // One transaction: once the entries are on the list, none of their leads is on sale.
     let (added, withdrawn) = write_transaction(conn, |conn| {
         let added = store::intake::add_suppressions(conn, &keys, reason, source)?;
-        let hashes: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        let hashes: Vec<dedup::Key> = keys.iter().map(|(k, _)| k.clone()).collect();
         let withdrawn = store::intake::withdraw_suppressed_leads(conn, &hashes)?;
         Ok::<_, diesel::result::Error>((added, withdrawn))
     })?;

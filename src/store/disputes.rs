@@ -282,8 +282,8 @@ pub type LeadEvidence = (
     String,
     LeadStatus,
     String,
-    Option<String>,
-    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
 );
 
 pub fn lead_evidence(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<LeadEvidence> {
@@ -307,13 +307,13 @@ pub fn bought_same_person_before(
     buyer_id: &str,
     lead_id: &str,
     before: NaiveDateTime,
-    phone_key: Option<&str>,
-    email_key: Option<&str>,
+    phone_key: Option<&[u8]>,
+    email_key: Option<&[u8]>,
 ) -> QueryResult<bool> {
-    let keys: Vec<String> = [phone_key, email_key]
+    let keys: Vec<Vec<u8>> = [phone_key, email_key]
         .into_iter()
         .flatten()
-        .map(str::to_string)
+        .map(<[u8]>::to_vec)
         .collect();
     if keys.is_empty() {
         return Ok(false);

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{batch_files, batch_rejects, lead_details, leads, suppressions};
+use crate::domain::dedup::Key;
 use crate::domain::intake::{RejectOutcome, SuppressionKind};
 use crate::domain::lead::LeadStatus;
 
@@ -121,7 +122,8 @@ pub fn reject_summary(
 #[diesel(treat_none_as_default_value = false)]
 pub struct LeadDetailsRow {
     pub lead_id: String,
-    pub ip_hash: Option<String>,
+    /// `domain::dedup::ip_key` of the form's client address.
+    pub ip_hash: Option<Key>,
     pub form_seconds: Option<i32>,
     pub comment: Option<String>,
     pub preferred_call_time: Option<String>,
@@ -141,12 +143,12 @@ const KEYS_PER_QUERY: usize = 5000;
 /// in SQL made the planners scan the table.
 pub fn existing_keys(
     conn: &mut AnyConnection,
-    keys: &[String],
+    keys: &[Key],
     since: NaiveDateTime,
     batch_id: &str,
-) -> QueryResult<HashSet<String>> {
+) -> QueryResult<HashSet<Key>> {
     let mut found = HashSet::new();
-    let mut keep = |rows: Vec<(Option<String>, NaiveDateTime, String)>| {
+    let mut keep = |rows: Vec<(Option<Key>, NaiveDateTime, String)>| {
         for (key, captured_at, batch) in rows {
             if let Some(key) = key
                 && (captured_at >= since || batch == batch_id)
@@ -172,10 +174,10 @@ pub fn existing_keys(
     Ok(found)
 }
 
-pub fn suppressed_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<HashSet<String>> {
+pub fn suppressed_keys(conn: &mut AnyConnection, keys: &[Key]) -> QueryResult<HashSet<Key>> {
     let mut found = HashSet::new();
     for chunk in keys.chunks(KEYS_PER_QUERY) {
-        let hits: Vec<String> = suppressions::table
+        let hits: Vec<Key> = suppressions::table
             .filter(suppressions::key_hash.eq_any(chunk))
             .select(suppressions::key_hash)
             .load(conn)?;
@@ -187,13 +189,13 @@ pub fn suppressed_keys(conn: &mut AnyConnection, keys: &[String]) -> QueryResult
 /// Capture times of earlier leads per IP hash within `[from, to]`.
 pub fn ip_capture_times(
     conn: &mut AnyConnection,
-    ip_hashes: &[String],
+    ip_hashes: &[Key],
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<HashMap<String, Vec<NaiveDateTime>>> {
-    let mut out: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+) -> QueryResult<HashMap<Key, Vec<NaiveDateTime>>> {
+    let mut out: HashMap<Key, Vec<NaiveDateTime>> = HashMap::new();
     for chunk in ip_hashes.chunks(KEYS_PER_QUERY) {
-        let rows: Vec<(Option<String>, NaiveDateTime)> = lead_details::table
+        let rows: Vec<(Option<Key>, NaiveDateTime)> = lead_details::table
             .filter(lead_details::ip_hash.eq_any(chunk))
             .filter(lead_details::captured_at.between(from, to))
             .select((lead_details::ip_hash, lead_details::captured_at))
@@ -211,7 +213,7 @@ pub fn ip_capture_times(
 /// Returns how many were new.
 pub fn add_suppressions(
     conn: &mut AnyConnection,
-    entries: &[(String, SuppressionKind)],
+    entries: &[(Key, SuppressionKind)],
     reason: &str,
     source: &str,
 ) -> QueryResult<usize> {
@@ -244,7 +246,7 @@ pub fn add_suppressions(
 
 /// Takes every open lead holding one of `keys` (email or phone hashes) off sale, across
 /// batches and agencies: a suppressed person is never sold again. Returns how many.
-pub fn withdraw_suppressed_leads(conn: &mut AnyConnection, keys: &[String]) -> QueryResult<usize> {
+pub fn withdraw_suppressed_leads(conn: &mut AnyConnection, keys: &[Key]) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in keys.chunks(KEYS_PER_QUERY) {
         n += diesel::update(

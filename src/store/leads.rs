@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::AnyConnection;
-use crate::db::schema::leads;
+use crate::db::schema::{batches, leads};
 use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::scoring::{ContactType, Warmth};
 
@@ -23,8 +23,9 @@ pub struct NewLeadRow {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub email_key: Option<String>,
-    pub phone_key: Option<String>,
+    /// `domain::dedup` keys (SHA-256 digests) of the normalised email and phone.
+    pub email_key: Option<Vec<u8>>,
+    pub phone_key: Option<Vec<u8>>,
     pub age: i32,
     pub income_cents: Option<i64>,
     pub country: String,
@@ -60,19 +61,25 @@ pub fn count(conn: &mut AnyConnection) -> QueryResult<i64> {
 }
 
 /// Counts of one agency's leads: (total, available with sales left, sales made).
+/// Through the agency's batches (each belongs to one agency), so `leads_batch_idx`
+/// serves them and `leads` needs no index by agency (see migrations/README.md).
 pub fn agency_totals(conn: &mut AnyConnection, agency_id: &str) -> QueryResult<(i64, i64, i64)> {
-    let total = leads::table
-        .filter(leads::agency_id.eq(agency_id))
-        .count()
-        .get_result(conn)?;
+    let of_agency = || {
+        leads::batch_id.eq_any(
+            batches::table
+                .filter(batches::agency_id.eq(agency_id))
+                .select(batches::id),
+        )
+    };
+    let total = leads::table.filter(of_agency()).count().get_result(conn)?;
     let available = leads::table
-        .filter(leads::agency_id.eq(agency_id))
+        .filter(of_agency())
         .filter(leads::status.eq(LeadStatus::Available))
         .filter(leads::sales_count.lt(leads::max_sales))
         .count()
         .get_result(conn)?;
     let sold: Option<i64> = leads::table
-        .filter(leads::agency_id.eq(agency_id))
+        .filter(of_agency())
         .select(diesel::dsl::sum(leads::sales_count))
         .first(conn)?;
     Ok((total, available, sold.unwrap_or(0)))

@@ -137,7 +137,7 @@ async fn the_platform_decides_what_it_can_check_at_once(app: &TestApp) {
             .execute(c)
             .unwrap();
         // The same person as lead 0, bought earlier by this buyer.
-        let key: Option<String> = leads::table
+        let key: Option<Vec<u8>> = leads::table
             .find(&ids[5])
             .select(leads::phone_key)
             .first(c)

@@ -26,7 +26,38 @@ on_both_backends!(
     buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_days,
     the_total_is_exact_up_to_the_cap_then_a_lower_bound,
     the_postal_prefix_ignores_case_and_separators_with_or_without_a_country,
+    an_agencys_totals_count_its_own_leads_through_its_batches,
 );
+
+/// The dashboard's counts go through the agency's batches (no index by agency on
+/// `leads`): another agency's leads and sales never show.
+async fn an_agencys_totals_count_its_own_leads_through_its_batches(app: &TestApp) {
+    let acme = AgencyBuilder::new("Acme Leads").create(app).await;
+    let bolt = AgencyBuilder::new("Bolt Leads").create(app).await;
+    let mut acme_leads = Vec::new();
+    for n in 0..3 {
+        acme_leads.push(LeadBuilder::new(n).post(app, &acme.token).await);
+    }
+    LeadBuilder::new(10).post(app, &bolt.token).await;
+    let buyer = BuyerBuilder::new("Buyer")
+        .credit(1_000_000)
+        .create(app)
+        .await;
+    crate::builders::PurchaseBuilder::of(&acme_leads[..1])
+        .post(app, &buyer.token)
+        .await;
+    app.with_conn(|c| {
+        // LeadBuilder's leads sell up to three times: the bought one still has sales left.
+        assert_eq!(
+            store::leads::agency_totals(c, &acme.org.id).unwrap(),
+            (3, 3, 1)
+        );
+        assert_eq!(
+            store::leads::agency_totals(c, &bolt.org.id).unwrap(),
+            (1, 1, 0)
+        );
+    });
+}
 
 async fn no_catalogue_response_contains_any_contact_data(app: &TestApp) {
     app.with_conn(|c| leadmarket::demo::seed(c, store::now(), 400, 2000))

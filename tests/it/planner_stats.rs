@@ -4,13 +4,13 @@
 use std::process::Command;
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use leadmarket::db::AnyConnection;
 use leadmarket::db::schema::planner_stats;
 use leadmarket::domain::Role;
 use leadmarket::services::planner_stats::after_repricing;
 
-use crate::helpers::{JWT_SECRET, SECRET_KEY, TestApp, recent_rfc3339};
+use crate::helpers::{Backend, JWT_SECRET, SECRET_KEY, TestApp, recent_rfc3339};
 use crate::on_both_backends;
 
 on_both_backends!(a_batch_that_grows_leads_by_a_tenth_refreshes_their_statistics_once);
@@ -22,6 +22,11 @@ fn import(app: &TestApp, agency: &str, tag: &str, rows: usize) {
     for i in 0..rows {
         csv.push_str(&format!("{tag}{i}@example.com,34,GB,hot,quick,{c},{t}\n"));
     }
+    import_csv(app, agency, &csv, rows);
+}
+
+/// `leadmarket import` of a CSV file of `rows` rows, each of them accepted.
+fn import_csv(app: &TestApp, agency: &str, csv: &str, rows: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("leads.csv");
     std::fs::write(&path, csv).unwrap();
@@ -127,4 +132,80 @@ async fn a_batch_that_grows_leads_by_a_tenth_refreshes_their_statistics_once(app
     assert_eq!(repriced[0].1, 32, "{repriced:?}");
     assert!(repriced[0].2 >= first[0].2);
     assert_eq!(repriced[1], first[1], "repricing leaves lead_details alone");
+}
+
+/// A query whose plan turns on the statistics: without them SQLite takes the index with
+/// two equality columns (country and city), with them it knows every lead is in London
+/// and the segment narrows far more.
+const PLANNED: &str = "EXPLAIN QUERY PLAN SELECT id FROM leads \
+     WHERE country = 'GB' AND city = 'London' AND segment = 'travel'";
+
+#[derive(QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+fn plan(conn: &mut AnyConnection) -> String {
+    diesel::sql_query(PLANNED)
+        .load::<PlanStep>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.detail)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// SQLite loads `sqlite_stat1` when a connection opens and on its own `ANALYZE` only:
+/// connections already in the pool must pick up a refresh another process ran.
+#[tokio::test]
+async fn pooled_sqlite_connections_plan_with_statistics_another_process_refreshed() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (agency, _) = app.member(Role::Agency, "Acme Leads");
+    // Several connections at once, so they are distinct, each with a plan made before
+    // any statistics; back in the pool they wait for the next checkouts.
+    let held: Vec<_> = (0..4).map(|_| app.conn()).collect();
+    let mut before = Vec::new();
+    for mut conn in held {
+        before.push(plan(&mut conn));
+    }
+
+    let (c, t) = (recent_rfc3339(30), recent_rfc3339(29));
+    let segments = [
+        "travel",
+        "insurance",
+        "finance",
+        "education",
+        "medical",
+        "telecom",
+    ];
+    let mut csv =
+        "email,age,country,city,segment,warmth,contact_type,consent_at,captured_at\n".to_string();
+    for i in 0..300 {
+        let segment = segments[i % segments.len()];
+        csv.push_str(&format!(
+            "p{i}@example.com,34,GB,London,{segment},hot,quick,{c},{t}\n"
+        ));
+    }
+    import_csv(&app, &agency.slug, &csv, 300);
+
+    // A connection opened now reads the refreshed statistics: the plan to match.
+    let mut fresh = leadmarket::db::connect_pool(
+        &leadmarket::db::DatabaseUrl::parse(&app.database_url).unwrap(),
+        1,
+    )
+    .unwrap()
+    .get()
+    .unwrap();
+    let analysed = plan(&mut fresh);
+    drop(fresh);
+    assert!(
+        before.iter().all(|p| *p != analysed),
+        "the statistics change the plan: {before:?} / {analysed}"
+    );
+    let held: Vec<_> = (0..4).map(|_| app.conn()).collect();
+    for mut conn in held {
+        assert_eq!(plan(&mut conn), analysed, "a pooled connection");
+    }
+    app.finish().await;
 }

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::pseudo::{self, Signal};
+use crate::domain::dedup::Key;
 
 /// Why a row was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +33,8 @@ impl Reason {
 /// What the decision needs of one candidate row.
 #[derive(Debug, Clone, Copy)]
 pub struct Keys<'a> {
-    pub phone_key: Option<&'a str>,
-    pub email_key: Option<&'a str>,
+    pub phone_key: Option<&'a [u8]>,
+    pub email_key: Option<&'a [u8]>,
     /// Lower-cased full name, for "the same phone under different names".
     pub name: &'a str,
     /// The row's soft pseudo-lead signals, flagged on it when it is kept.
@@ -42,7 +43,7 @@ pub struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     /// The dedup keys present: phone, then email.
-    fn all(&self) -> impl Iterator<Item = &'a str> {
+    fn all(&self) -> impl Iterator<Item = &'a [u8]> {
         self.phone_key.into_iter().chain(self.email_key)
     }
 }
@@ -71,13 +72,13 @@ pub struct Decision {
 /// list.
 pub fn decide(
     candidates: &[Option<Keys<'_>>],
-    existing: &HashSet<String>,
-    suppressed: &HashSet<String>,
+    existing: &HashSet<Key>,
+    suppressed: &HashSet<Key>,
     dedup_days: i64,
 ) -> Decision {
     let mut d = Decision::default();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut phone_owner: HashMap<&str, (&str, usize)> = HashMap::new();
+    let mut seen: HashSet<&[u8]> = HashSet::new();
+    let mut phone_owner: HashMap<&[u8], (&str, usize)> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
         let Some(c) = c else { continue };
         if c.all().any(|k| suppressed.contains(k)) {
@@ -129,15 +130,15 @@ mod tests {
 
     fn keys<'a>(phone: Option<&'a str>, email: Option<&'a str>, name: &'a str) -> Keys<'a> {
         Keys {
-            phone_key: phone,
-            email_key: email,
+            phone_key: phone.map(str::as_bytes),
+            email_key: email.map(str::as_bytes),
             name,
             soft: &[],
         }
     }
 
-    fn set(keys: &[&str]) -> HashSet<String> {
-        keys.iter().map(|k| k.to_string()).collect()
+    fn set(keys: &[&str]) -> HashSet<Key> {
+        keys.iter().map(|k| k.as_bytes().to_vec()).collect()
     }
 
     fn codes(d: &Decision) -> Vec<(usize, Vec<&str>)> {

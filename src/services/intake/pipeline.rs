@@ -8,7 +8,6 @@ use std::io::Read;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::{IntakeSettings, Reference, RowOutcome, RunError, rejects, supplies};
 use crate::db::{AnyConnection, write_transaction};
@@ -69,7 +68,7 @@ impl Candidate {
         let id = store::new_id();
         let details = LeadDetailsRow {
             lead_id: id.clone(),
-            ip_hash: lead.ip.as_deref().map(ip_hash),
+            ip_hash: lead.ip.as_deref().map(dedup::ip_key),
             form_seconds: lead.form_seconds,
             comment: lead.comment,
             preferred_call_time: lead.preferred_call_time,
@@ -123,7 +122,7 @@ impl Candidate {
     }
 
     /// The dedup keys present: phone, then email.
-    fn keys(&self) -> impl Iterator<Item = &String> {
+    fn keys(&self) -> impl Iterator<Item = &dedup::Key> {
         self.row.phone_key.iter().chain(self.row.email_key.iter())
     }
 
@@ -173,10 +172,6 @@ fn evaluate(
             }
         }
     }
-}
-
-fn ip_hash(ip: &str) -> String {
-    hex::encode(Sha256::digest(format!("ip:{}", ip.trim()).as_bytes()))
 }
 
 /// The CPU half of a chunk: every row parsed and checked, spread over the cores. It
@@ -230,7 +225,7 @@ pub(super) fn store_chunk(
             }
         }
     }
-    let all_keys: Vec<String> = candidates
+    let all_keys: Vec<dedup::Key> = candidates
         .iter()
         .flatten()
         .flat_map(|c| c.keys())
@@ -264,7 +259,7 @@ pub(super) fn store_chunk(
 
     // Many leads from one IP address within minutes: a soft signal.
     let window = TimeDelta::minutes(settings.ip_burst_minutes);
-    let mut by_ip: HashMap<&str, Vec<(usize, NaiveDateTime)>> = HashMap::new();
+    let mut by_ip: HashMap<&[u8], Vec<(usize, NaiveDateTime)>> = HashMap::new();
     for &i in &kept {
         let details = &candidates[i]
             .as_ref()
@@ -272,7 +267,7 @@ pub(super) fn store_chunk(
             .details;
         if let Some(hash) = &details.ip_hash {
             by_ip
-                .entry(hash.as_str())
+                .entry(hash.as_slice())
                 .or_default()
                 .push((i, details.captured_at));
         }
@@ -283,7 +278,7 @@ pub(super) fn store_chunk(
             *times.iter().min().expect("not empty") - window,
             *times.iter().max().expect("not empty") + window,
         );
-        let hashes: Vec<String> = by_ip.keys().map(|h| (*h).to_string()).collect();
+        let hashes: Vec<dedup::Key> = by_ip.keys().map(|h| h.to_vec()).collect();
         let earlier = store::intake::ip_capture_times(conn, &hashes, from, to)?;
         for (hash, rows_here) in &by_ip {
             let stored = earlier.get(*hash).map(Vec::as_slice).unwrap_or(&[]);
