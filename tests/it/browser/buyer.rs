@@ -80,7 +80,8 @@ async fn a_buyer_filters_buys_downloads_reports_an_action_and_disputes_a_lead(
     }
     page.submit("form[action='/catalogue/buy-selected']").await;
     // Nothing is bought until the review page is confirmed.
-    page.submit("form:has(input[name='confirm'][value='yes'])").await;
+    page.submit("form:has(input[name='confirm'][value='yes'])")
+        .await;
     let mut expected = vec![hot[0].clone(), per_action.clone()];
     expected.sort();
     assert_eq!(owned(app, &buyer.token).await, expected);
@@ -94,12 +95,13 @@ async fn a_buyer_filters_buys_downloads_reports_an_action_and_disputes_a_lead(
 
     // "Buy the first 1" of the same filter: the one hot lead left.
     page.goto(&query).await;
-    page.fill("quantity", "1").await;
-    page.fill_money(&["max_price", "max_price_cents"], 2000)
-        .await;
+    let buy_first = "form[action='/catalogue/buy-first']";
+    page.fill_in(buy_first, "quantity", "1").await;
+    page.fill_in(buy_first, "max_price", "20.00").await;
     page.submit("form[action='/catalogue/buy-first']").await;
     // Nothing is bought until the review page is confirmed.
-    page.submit("form:has(input[name='confirm'][value='yes'])").await;
+    page.submit("form:has(input[name='confirm'][value='yes'])")
+        .await;
     let mut expected = vec![hot[0].clone(), hot[1].clone(), per_action.clone()];
     expected.sort();
     assert_eq!(owned(app, &buyer.token).await, expected);
@@ -126,7 +128,8 @@ async fn a_buyer_filters_buys_downloads_reports_an_action_and_disputes_a_lead(
     page.submit(&report).await;
     // The charge is shown first; only its confirmation records the action.
     assert!(page.text().await.contains("this action costs"));
-    page.submit("form:has(input[name='confirm'][value='yes'])").await;
+    page.submit("form:has(input[name='confirm'][value='yes'])")
+        .await;
     let actions = app
         .with_conn(|c| store::actions::of_buyer(c, &buyer.id, std::slice::from_ref(&per_action)))
         .unwrap();

@@ -353,6 +353,14 @@ impl Page {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Types into the field named `name` of the form `form_css` (a page may have two forms
+    /// with fields of one name: the catalogue's filter and its "buy the first N").
+    pub async fn fill_in(&self, form_css: &str, name: &str, value: &str) {
+        let field = self.find(&format!("{form_css} [name='{name}']")).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
     /// Fills the first field that exists of `names` with an amount of money: a name in
     /// `_cents` gets minor units, any other major units. The pages are moving from cents to
     /// major units field by field; the journeys hold across the change.

@@ -157,10 +157,6 @@ mod tests {
         assert_eq!(f.raw.segment.as_deref(), Some("travel"));
         let f = PageFilter::read("income_min=500&income_max=100");
         assert_eq!(f.problems[0].field, "income_max");
-        assert!(
-            f.problems[0].problem.contains("income"),
-            "{:?}",
-            f.problems
-        );
+        assert!(f.problems[0].problem.contains("income"), "{:?}", f.problems);
     }
 }
