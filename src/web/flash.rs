@@ -2,7 +2,7 @@
 //! session cookie and shown once by the next page that takes it. A page never shows text
 //! from its URL as a banner: `?notice=...` was a phishing aid.
 //!
-//! ```ignore
+//! ```text
 //! flash::set(&session, Flash::notice("Dispute opened."))?;
 //! Ok(redirect("/disputes"))
 //! // ...and in the page's handler:
