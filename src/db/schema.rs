@@ -10,6 +10,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         billing_address -> Text,
+        time_zone -> Text,
     }
 }
 
@@ -271,6 +272,7 @@ diesel::table! {
         commission_cents -> BigInt,
         transaction_id -> Text,
         created_at -> Timestamp,
+        standing_order_id -> Nullable<Text>,
     }
 }
 
@@ -522,6 +524,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    standing_orders (id) {
+        id -> Text,
+        buyer_id -> Text,
+        name -> Text,
+        filter_query -> Text,
+        segment -> Nullable<Text>,
+        country -> Nullable<Text>,
+        max_price_cents -> BigInt,
+        daily_cap -> Nullable<Integer>,
+        budget_cents -> Nullable<BigInt>,
+        spent_cents -> BigInt,
+        cap_day -> Nullable<Text>,
+        today_count -> Integer,
+        deliver_email -> Nullable<Text>,
+        callback_url -> Nullable<Text>,
+        secret -> Text,
+        active -> Bool,
+        active_from_minute -> Nullable<Integer>,
+        active_to_minute -> Nullable<Integer>,
+        last_allocated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        order_id -> Text,
+        purchase_id -> Text,
+        lead_id -> Text,
+        buyer_id -> Text,
+        channel -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(deliveries -> standing_orders (order_id));
+diesel::joinable!(deliveries -> purchases (purchase_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -562,4 +613,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     dispute_events,
     planner_stats,
     password_resets,
+    standing_orders,
+    deliveries,
 );

@@ -15,6 +15,7 @@ use crate::domain::ledger::{
 use crate::domain::market::{OrderStatus, PriceRuleKind};
 use crate::domain::outbox::OutboxStatus;
 use crate::domain::scoring::{ContactType, Warmth};
+use crate::domain::standing_order::{DeliveryChannel, DeliveryStatus};
 use crate::domain::{OrgKind, OrgStatus, Role};
 
 /// Implements, for a type with `as_str` and `FromStr`, what `#[derive(AsExpression,
@@ -150,6 +151,8 @@ text_column!(OutboxStatus);
 text_column!(DisputeStatus);
 text_column!(DisputeActor);
 text_column!(DisputeEvent);
+text_column!(DeliveryChannel);
+text_column!(DeliveryStatus);
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ pub mod scoring;
 pub mod secret;
 pub mod session;
 pub mod slug;
+pub mod standing_order;
 pub mod text;
 pub mod throttle;
 pub mod token;

@@ -275,3 +275,117 @@ pub async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
         .unwrap();
     (buyers[0].clone(), invoice.id, invoice.total_cents)
 }
+
+/// A standing order of a buyer, written directly (for tests of allocation and delivery
+/// that are not about the order's API): active, all day, no cap, no budget, no delivery,
+/// unless said.
+#[allow(dead_code, reason = "the allocation and delivery tests use it")]
+pub struct StandingOrderBuilder {
+    row: store::standing_orders::StandingOrderRow,
+}
+
+#[allow(dead_code, reason = "the allocation and delivery tests use it")]
+impl StandingOrderBuilder {
+    pub fn new(buyer: &OrganisationRow) -> Self {
+        let now = store::now();
+        StandingOrderBuilder {
+            row: store::standing_orders::StandingOrderRow {
+                id: store::new_id(),
+                buyer_id: buyer.id.clone(),
+                name: "Every lead".into(),
+                filter_query: String::new(),
+                segment: None,
+                country: None,
+                max_price_cents: 100_000,
+                daily_cap: None,
+                budget_cents: None,
+                spent_cents: 0,
+                cap_day: None,
+                today_count: 0,
+                deliver_email: None,
+                callback_url: None,
+                secret: "test-secret-0123456789abcdef".into(),
+                active: true,
+                active_from_minute: None,
+                active_to_minute: None,
+                last_allocated_at: None,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            },
+        }
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.row.name = name.into();
+        self
+    }
+
+    /// A catalogue filter query (`segment=travel&country=DE`); its segment and country
+    /// are copied to the index keys, as the services do.
+    pub fn filter(mut self, query: &str) -> Self {
+        self.row.filter_query = query.into();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*k {
+                "segment" => self.row.segment = Some(v.into_owned()),
+                "country" => self.row.country = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        self
+    }
+
+    pub fn max_price_cents(mut self, cents: i64) -> Self {
+        self.row.max_price_cents = cents;
+        self
+    }
+
+    pub fn daily_cap(mut self, cap: i32) -> Self {
+        self.row.daily_cap = Some(cap);
+        self
+    }
+
+    pub fn budget_cents(mut self, cents: i64) -> Self {
+        self.row.budget_cents = Some(cents);
+        self
+    }
+
+    pub fn deliver_email(mut self, to: &str) -> Self {
+        self.row.deliver_email = Some(to.into());
+        self
+    }
+
+    pub fn callback_url(mut self, url: &str) -> Self {
+        self.row.callback_url = Some(url.into());
+        self
+    }
+
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.row.secret = secret.into();
+        self
+    }
+
+    pub fn inactive(mut self) -> Self {
+        self.row.active = false;
+        self
+    }
+
+    /// `[from, to)` in minutes after the buyer's local midnight.
+    pub fn active_minutes(mut self, from: i32, to: i32) -> Self {
+        self.row.active_from_minute = Some(from);
+        self.row.active_to_minute = Some(to);
+        self
+    }
+
+    pub fn insert(self, app: &TestApp) -> store::standing_orders::StandingOrderRow {
+        use diesel::RunQueryDsl;
+        let row = self.row;
+        app.with_conn(|conn| {
+            diesel::insert_into(leadmarket::db::schema::standing_orders::table)
+                .values(&row)
+                .execute(conn)
+                .unwrap()
+        });
+        row
+    }
+}
