@@ -38,6 +38,9 @@ impl AppState {
     }
 }
 
+/// Routes only some commands mount (the demo's callback inbox), shared by every worker.
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -71,10 +74,28 @@ impl Application {
         Self::build_with(config, payments)
     }
 
+    /// As `build`, with extra routes mounted (`leadmarket demo`).
+    pub fn build_with_routes(config: Config, extra: ExtraRoutes) -> anyhow::Result<Self> {
+        let payments = config.billing.stripe.as_ref().map(|keys| {
+            let secret = String::from_utf8_lossy(keys.secret_key.expose()).to_string();
+            Arc::new(crate::payments::StripePayments::new(&secret))
+                as Arc<dyn crate::payments::Payments>
+        });
+        Self::build_inner(config, payments, Some(extra))
+    }
+
     /// As `build`, with the card processor given (tests pass a fake).
     pub fn build_with(
         config: Config,
         payments: Option<Arc<dyn crate::payments::Payments>>,
+    ) -> anyhow::Result<Self> {
+        Self::build_inner(config, payments, None)
+    }
+
+    fn build_inner(
+        config: Config,
+        payments: Option<Arc<dyn crate::payments::Payments>>,
+        extra: Option<ExtraRoutes>,
     ) -> anyhow::Result<Self> {
         let pool = db::connect_pool(&config.database_url, config.db_pool_size)?;
         let applied = db::run_migrations(&mut *pool.get()?)?;
@@ -91,7 +112,7 @@ impl Application {
         let listener = TcpListener::bind(&state.config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, state.clone())?;
+        let server = run(listener, state.clone(), extra)?;
         let jobs = crate::jobs::spawn(state.clone());
         Ok(Self {
             port,
@@ -121,7 +142,11 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+fn run(
+    listener: TcpListener,
+    state: AppState,
+    extra: Option<ExtraRoutes>,
+) -> std::io::Result<Server> {
     let workers = state.config.workers;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -134,6 +159,11 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .wrap(actix_web::middleware::from_fn(crate::web::no_store))
             .wrap(crate::web::security_headers())
             .wrap(crate::web::access_log())
+            .configure(|cfg| {
+                if let Some(extra) = &extra {
+                    extra(cfg);
+                }
+            })
             .configure(crate::web::routes)
     })
     .workers(workers)

@@ -20,14 +20,30 @@ pub fn migrate() -> Result<(), CliError> {
 pub fn demo() -> Result<(), CliError> {
     let mut config = config(MissingSecrets::Generate)?;
     crate::demo::set_demo_seller(&mut config.billing);
+    // The demo's standing orders call its own inbox on this machine.
+    config.callback_allow_private = true;
     let logins = {
         let mut conn = connection(&config)?;
         crate::demo::seed_if_empty(&mut conn, &config, &mut std::io::stdout())?
     };
-    serve(config, Some(logins))
+    serve_with(config, Some(logins), Some(demo_routes()))
+}
+
+/// The demo's callback inbox, one for every worker.
+fn demo_routes() -> crate::app::ExtraRoutes {
+    let inbox = crate::demo::inbox::Inbox::default();
+    std::sync::Arc::new(move |cfg| crate::demo::inbox::routes(cfg, inbox.clone()))
 }
 
 pub fn serve(config: Config, demo_logins: Option<String>) -> Result<(), CliError> {
+    serve_with(config, demo_logins, None)
+}
+
+fn serve_with(
+    config: Config,
+    demo_logins: Option<String>,
+    extra_routes: Option<crate::app::ExtraRoutes>,
+) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,7 +51,10 @@ pub fn serve(config: Config, demo_logins: Option<String>) -> Result<(), CliError
     runtime.block_on(async move {
         let public_url = config.public_url.clone();
         tracing::info!(database = %config.database_url.redacted(), bind = %config.bind, "starting");
-        let app = Application::build(config)?;
+        let app = match extra_routes {
+            Some(extra) => Application::build_with_routes(config, extra)?,
+            None => Application::build(config)?,
+        };
         if let Some(logins) = demo_logins {
             println!(
                 "\nleadmarket demo is running at {public_url}\n\n{logins}\nPress Ctrl+C to stop."

@@ -3,6 +3,10 @@
 //! migration) and tens of thousands of leads across countries, segments and channels.
 
 pub mod geo;
+pub mod inbox;
+mod orders;
+
+pub use orders::seed_standing_orders;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -264,6 +268,7 @@ pub fn seed_if_empty(
         &crate::services::disputes::Settings::from(config),
         now,
     )?;
+    seed_standing_orders(conn, &config.public_url, now)?;
     let _ = writeln!(
         progress,
         "Seeded {} organisations and {leads} leads in {:.1} s.",

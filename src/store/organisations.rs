@@ -132,3 +132,22 @@ pub fn billing_address(conn: &mut AnyConnection, organisation_id: &str) -> Query
         .select(organisations::billing_address)
         .first(conn)
 }
+
+/// The organisation's IANA time zone name (`UTC` unless set): a buyer's day for caps.
+pub fn time_zone(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult<String> {
+    organisations::table
+        .find(organisation_id)
+        .select(organisations::time_zone)
+        .first(conn)
+}
+
+pub fn set_time_zone(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    zone: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(organisations::table.find(organisation_id))
+        .set(organisations::time_zone.eq(zone))
+        .execute(conn)?;
+    Ok(n == 1)
+}

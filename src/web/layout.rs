@@ -36,6 +36,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::Buyer {
         items.push(("/catalogue", "Catalogue"));
         items.push(("/purchases", "My leads"));
+        items.push(("/standing-orders", "Standing orders"));
         items.push(("/disputes", "Disputes"));
         items.push(("/invoices", "Invoices"));
     }

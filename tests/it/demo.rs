@@ -9,7 +9,10 @@ use leadmarket::store;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
-on_both_backends!(the_demo_seed_fills_an_empty_database_once);
+on_both_backends!(
+    the_demo_seed_fills_an_empty_database_once,
+    the_demo_has_standing_orders_and_its_inbox_accepts_only_signed_callbacks,
+);
 
 async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let mut conn = app.conn();
@@ -88,4 +91,67 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
         assert_eq!(resp.status(), 303, "{email}");
         assert_eq!(b.get("/dashboard").await.status(), 200);
     }
+}
+
+async fn the_demo_has_standing_orders_and_its_inbox_accepts_only_signed_callbacks(app: &TestApp) {
+    use actix_web::{App, test, web};
+    use leadmarket::domain::standing_order::callback;
+
+    let now = store::now();
+    let mut conn = app.conn();
+    demo::seed(&mut conn, now, 200, 2000).unwrap();
+    assert_eq!(
+        demo::seed_standing_orders(&mut conn, "http://127.0.0.1:8080", now).unwrap(),
+        3
+    );
+    let buyer = store::organisations::find_by_slug(&mut conn, "keystone-lending").unwrap();
+    let orders = store::standing_orders::list_for_buyer(&mut conn, &buyer.id).unwrap();
+    drop(conn);
+    let order = orders
+        .iter()
+        .find(|o| o.callback_url.is_some())
+        .expect("a callback order");
+    assert_eq!(
+        order.callback_url.as_deref(),
+        Some("http://127.0.0.1:8080/demo/callback-inbox")
+    );
+
+    let inbox = demo::inbox::Inbox::default();
+    let shared = inbox.clone();
+    let service = test::init_service(
+        App::new()
+            .app_data(web::Data::new(app.state.clone()))
+            .configure(move |cfg| demo::inbox::routes(cfg, shared.clone())),
+    )
+    .await;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "event": "lead.delivered",
+        "order_id": order.id,
+        "purchase_id": "p-1",
+        "lead": {"id": "lead-1"},
+    }))
+    .unwrap();
+    let unix = chrono::Utc::now().timestamp();
+    for (secret, expected) in [(order.secret.as_str(), 204), ("not-the-secret", 401)] {
+        let req = test::TestRequest::post()
+            .uri(demo::inbox::PATH)
+            .insert_header((callback::SIGNATURE_HEADER, callback::signature(secret, unix, &body)))
+            .set_payload(body.clone())
+            .to_request();
+        let resp = test::call_service(&service, req).await;
+        assert_eq!(resp.status().as_u16(), expected, "signed with {secret}");
+    }
+    let arrivals = inbox.list();
+    assert_eq!(arrivals.len(), 2);
+    assert!(!arrivals[0].signature_valid && arrivals[1].signature_valid);
+    assert_eq!(arrivals[1].lead_id, "lead-1");
+    assert_eq!(arrivals[1].event, "lead.delivered");
+    let page = test::call_service(
+        &service,
+        test::TestRequest::get().uri(demo::inbox::PATH).to_request(),
+    )
+    .await;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = String::from_utf8(test::read_body(page).await.to_vec()).unwrap();
+    assert!(html.contains("lead-1") && html.contains("invalid"), "{html}");
 }

@@ -36,5 +36,6 @@ mod pool_timeout;
 mod retries;
 mod scoping;
 mod sessions;
+mod standing_orders;
 mod suppression;
 mod throttling;

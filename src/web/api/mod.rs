@@ -10,6 +10,7 @@ mod json;
 pub mod market;
 mod openapi;
 mod reference;
+mod standing_orders;
 mod token;
 pub mod webhooks;
 
@@ -53,6 +54,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/disputes", web::get().to(disputes::list))
     .route("/disputes/{id}/accept", web::post().to(disputes::accept))
     .route("/disputes/{id}/contest", web::post().to(disputes::contest))
+    .route("/standing-orders", web::get().to(standing_orders::list))
+    .route("/standing-orders", web::post().to(standing_orders::create))
+    .route("/standing-orders/{id}", web::get().to(standing_orders::get))
+    .route("/standing-orders/{id}", web::patch().to(standing_orders::update))
+    .route("/standing-orders/{id}", web::delete().to(standing_orders::delete))
+    .route(
+        "/standing-orders/{id}/secret",
+        web::post().to(standing_orders::rotate_secret),
+    )
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

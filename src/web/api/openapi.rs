@@ -31,6 +31,12 @@ use utoipa::{Modify, OpenApi};
         super::disputes::list,
         super::disputes::accept,
         super::disputes::contest,
+        super::standing_orders::list,
+        super::standing_orders::create,
+        super::standing_orders::get,
+        super::standing_orders::update,
+        super::standing_orders::delete,
+        super::standing_orders::rotate_secret,
     ),
     modifiers(&BearerAuth)
 )]

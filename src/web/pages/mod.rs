@@ -15,6 +15,7 @@ mod password;
 mod pricing;
 mod purchases;
 mod settings;
+mod standing_orders;
 mod suppressions;
 
 use actix_web::web;
@@ -87,5 +88,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invoices/{id}/pay", web::post().to(invoices::pay))
         .route("/statements", web::get().to(invoices::statements))
         .route("/statements/{id}", web::get().to(invoices::statement))
+        .route("/standing-orders", web::get().to(standing_orders::list))
+        .route("/standing-orders", web::post().to(standing_orders::create))
+        .route("/standing-orders/new", web::get().to(standing_orders::new))
+        .route("/standing-orders/{id}", web::get().to(standing_orders::show))
+        .route("/standing-orders/{id}", web::post().to(standing_orders::update))
+        .route(
+            "/standing-orders/{id}/edit",
+            web::get().to(standing_orders::edit),
+        )
+        .route(
+            "/standing-orders/{id}/pause",
+            web::post().to(standing_orders::pause),
+        )
+        .route(
+            "/standing-orders/{id}/resume",
+            web::post().to(standing_orders::resume),
+        )
+        .route(
+            "/standing-orders/{id}/delete",
+            web::post().to(standing_orders::delete),
+        )
+        .route(
+            "/standing-orders/{id}/secret",
+            web::post().to(standing_orders::rotate_secret),
+        )
+        .route(
+            "/settings/time-zone",
+            web::post().to(settings::set_time_zone),
+        )
         .configure(finance::routes);
 }

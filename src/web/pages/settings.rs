@@ -44,12 +44,45 @@ struct SettingsPage {
     billing_address: String,
     postback_since: Option<String>,
     new_postback_url: Option<String>,
+    /// The buyer's zone for daily caps and active hours, as stored or as typed.
+    time_zone: String,
+    time_zone_error: Option<String>,
+    zones: &'static [&'static str],
 }
+
+/// Offered in the field's list; any IANA name is accepted.
+const COMMON_ZONES: &[&str] = &[
+    "UTC",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Lisbon",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Helsinki",
+    "Europe/Istanbul",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+];
 
 #[derive(Deserialize)]
 pub struct Notice {
     revoked: Option<String>,
     address: Option<String>,
+    zone: Option<String>,
 }
 
 fn fmt_time(t: Option<chrono::NaiveDateTime>) -> String {
@@ -65,13 +98,14 @@ async fn page(
     new_postback_url: Option<String>,
 ) -> AppResult<SettingsPage> {
     let org_id = user.org_id.clone();
-    let (users, keys, billing_address, postback) = state
+    let (users, keys, billing_address, postback, time_zone) = state
         .db(move |conn| {
             Ok((
                 store::users::list_for_org(conn, &org_id)?,
                 store::api_keys::list_for_org(conn, &org_id)?,
                 store::organisations::billing_address(conn, &org_id)?,
                 store::postback_tokens::created(conn, &org_id)?,
+                store::organisations::time_zone(conn, &org_id)?,
             ))
         })
         .await?;
@@ -106,6 +140,9 @@ async fn page(
         billing_address,
         postback_since: postback.map(|t| fmt_time(Some(t))),
         new_postback_url,
+        time_zone,
+        time_zone_error: None,
+        zones: COMMON_ZONES,
     })
 }
 
@@ -118,6 +155,8 @@ pub async fn show(
         Some("The API key was revoked. Tokens made with it stop working at once.")
     } else if query.address.is_some() {
         Some("The billing address is saved; new invoices print it.")
+    } else if query.zone.is_some() {
+        Some("The time zone is saved: daily caps count and active hours run in it.")
     } else {
         None
     };
@@ -220,4 +259,34 @@ pub async fn rotate_postback(
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    time_zone: String,
+}
+
+/// A buyer's zone: its standing orders' days (caps) and hours turn in it.
+pub async fn set_time_zone(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<TimeZoneForm>,
+) -> AppResult<HttpResponse> {
+    let zone = match crate::domain::standing_order::parse_time_zone(&form.time_zone) {
+        Ok(tz) => tz.name().to_string(),
+        Err(problem) => {
+            let mut page = page(&user, &state, None, None, None).await?;
+            page.time_zone = form.time_zone;
+            page.time_zone_error = Some(crate::error::FieldProblem::new("time_zone", problem).sentence());
+            return crate::web::render_status(
+                &page,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let org_id = user.org_id.clone();
+    state
+        .db(move |conn| Ok(store::organisations::set_time_zone(conn, &org_id, &zone)?))
+        .await?;
+    Ok(redirect("/settings/organisation?zone=1"))
 }
