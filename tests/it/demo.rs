@@ -135,7 +135,10 @@ async fn the_demo_has_standing_orders_and_its_inbox_accepts_only_signed_callback
     for (secret, expected) in [(order.secret.as_str(), 204), ("not-the-secret", 401)] {
         let req = test::TestRequest::post()
             .uri(demo::inbox::PATH)
-            .insert_header((callback::SIGNATURE_HEADER, callback::signature(secret, unix, &body)))
+            .insert_header((
+                callback::SIGNATURE_HEADER,
+                callback::signature(secret, unix, &body),
+            ))
             .set_payload(body.clone())
             .to_request();
         let resp = test::call_service(&service, req).await;
@@ -153,5 +156,8 @@ async fn the_demo_has_standing_orders_and_its_inbox_accepts_only_signed_callback
     .await;
     assert_eq!(page.status().as_u16(), 200);
     let html = String::from_utf8(test::read_body(page).await.to_vec()).unwrap();
-    assert!(html.contains("lead-1") && html.contains("invalid"), "{html}");
+    assert!(
+        html.contains("lead-1") && html.contains("invalid"),
+        "{html}"
+    );
 }

@@ -126,7 +126,10 @@ async fn a_new_order_shows_its_secret_once_and_rotation_changes_it(app: &TestApp
     let stored = app
         .with_conn(|c| store::standing_orders::find(c, &id))
         .unwrap();
-    assert_eq!(stored.secret, new_secret, "the new secret signs from now on");
+    assert_eq!(
+        stored.secret, new_secret,
+        "the new secret signs from now on"
+    );
 }
 
 async fn every_refused_field_is_named_and_private_callbacks_are_refused_at_save(app: &TestApp) {
@@ -375,7 +378,10 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
     assert!(html.contains("value=\"12,5\""), "typed value kept");
-    assert!(html.contains("id=\"max_price-error\""), "error beside the field");
+    assert!(
+        html.contains("id=\"max_price-error\""),
+        "error beside the field"
+    );
     assert!(html.contains("value=\"Travel in Germany\""));
 
     let good = form("Travel in Germany", "12.50");
@@ -391,8 +397,15 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     assert_eq!(order.budget_cents, Some(100_050));
     assert_eq!(order.country.as_deref(), Some("DE"));
     assert_eq!(order.segment.as_deref(), Some("travel"));
-    assert!(order.filter_query.contains("income_min_cents=3000000"), "{}", order.filter_query);
-    assert!(html.contains(&order.secret), "the secret is shown once, after create");
+    assert!(
+        order.filter_query.contains("income_min_cents=3000000"),
+        "{}",
+        order.filter_query
+    );
+    assert!(
+        html.contains(&order.secret),
+        "the secret is shown once, after create"
+    );
     let (status, again) = b.get_text(&format!("/standing-orders/{}", order.id)).await;
     assert_eq!(status, 200);
     assert!(!again.contains(&order.secret), "and never again");
@@ -404,7 +417,9 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     assert!(list.contains("0 / 15"));
     assert!(list.contains("class=\"table-wrap\""));
 
-    let (status, edit) = b.get_text(&format!("/standing-orders/{}/edit", order.id)).await;
+    let (status, edit) = b
+        .get_text(&format!("/standing-orders/{}/edit", order.id))
+        .await;
     assert_eq!(status, 200);
     assert!(edit.contains("value=\"12.50\"") && edit.contains("value=\"30000.00\""));
     let changed = form("Travel, hot only", "9.99");
@@ -419,7 +434,10 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     let row = app
         .with_conn(|c| store::standing_orders::find(c, &order.id))
         .unwrap();
-    assert_eq!((row.name.as_str(), row.max_price_cents), ("Travel, hot only", 999));
+    assert_eq!(
+        (row.name.as_str(), row.max_price_cents),
+        ("Travel, hot only", 999)
+    );
 
     let resp = b
         .post_form(
@@ -437,10 +455,14 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     );
 
     // Another buyer's order page is not found.
-    let (_, other_email) = BuyerBuilder::new("Other Buyer").create_with_login(app).await;
+    let (_, other_email) = BuyerBuilder::new("Other Buyer")
+        .create_with_login(app)
+        .await;
     let other = app.browser();
     other.login(&other_email).await;
-    let (status, _) = other.get_text(&format!("/standing-orders/{}", order.id)).await;
+    let (status, _) = other
+        .get_text(&format!("/standing-orders/{}", order.id))
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -471,7 +493,10 @@ async fn the_time_zone_is_saved_and_a_bad_one_is_refused_beside_the_field(app: &
     let resp = b
         .post_form(
             "/settings/time-zone",
-            &[("csrf_token", csrf.as_str()), ("time_zone", "Europe/Berlin")],
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("time_zone", "Europe/Berlin"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), 303);

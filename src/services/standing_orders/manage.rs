@@ -86,7 +86,11 @@ fn validate(draft: &Draft, allow_private: bool) -> Result<Valid, Vec<FieldProble
     }
 
     let (mut segment, mut country) = (None, None);
-    let filter_query = draft.filter_query.trim().trim_start_matches('?').to_string();
+    let filter_query = draft
+        .filter_query
+        .trim()
+        .trim_start_matches('?')
+        .to_string();
     match RawFilter::from_query(&filter_query) {
         Err(problems) => p.extend(problems.into_iter().map(prefix_filter)),
         Ok(raw) => {
@@ -489,9 +493,7 @@ pub fn filter_json(query: &str) -> serde_json::Value {
     let mut out = Map::new();
     for (k, v) in pairs {
         if k == "warmth" {
-            let list = out
-                .entry(k)
-                .or_insert_with(|| Value::Array(Vec::new()));
+            let list = out.entry(k).or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(items) = list {
                 items.extend(
                     v.split(',')

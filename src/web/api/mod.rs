@@ -57,8 +57,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/standing-orders", web::get().to(standing_orders::list))
     .route("/standing-orders", web::post().to(standing_orders::create))
     .route("/standing-orders/{id}", web::get().to(standing_orders::get))
-    .route("/standing-orders/{id}", web::patch().to(standing_orders::update))
-    .route("/standing-orders/{id}", web::delete().to(standing_orders::delete))
+    .route(
+        "/standing-orders/{id}",
+        web::patch().to(standing_orders::update),
+    )
+    .route(
+        "/standing-orders/{id}",
+        web::delete().to(standing_orders::delete),
+    )
     .route(
         "/standing-orders/{id}/secret",
         web::post().to(standing_orders::rotate_secret),

@@ -19,7 +19,10 @@ use crate::store;
 
 /// The body of `POST` (and, any subset of it, `PATCH`).
 #[derive(ToSchema)]
-#[expect(dead_code, reason = "documents the body; handlers read it field by field")]
+#[expect(
+    dead_code,
+    reason = "documents the body; handlers read it field by field"
+)]
 pub struct StandingOrderRequest {
     name: String,
     /// Catalogue filters by their names, e.g. `{"segment": "insurance.car", "country": "DE", "warmth": ["hot"]}`.

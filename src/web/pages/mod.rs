@@ -91,8 +91,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/standing-orders", web::get().to(standing_orders::list))
         .route("/standing-orders", web::post().to(standing_orders::create))
         .route("/standing-orders/new", web::get().to(standing_orders::new))
-        .route("/standing-orders/{id}", web::get().to(standing_orders::show))
-        .route("/standing-orders/{id}", web::post().to(standing_orders::update))
+        .route(
+            "/standing-orders/{id}",
+            web::get().to(standing_orders::show),
+        )
+        .route(
+            "/standing-orders/{id}",
+            web::post().to(standing_orders::update),
+        )
         .route(
             "/standing-orders/{id}/edit",
             web::get().to(standing_orders::edit),

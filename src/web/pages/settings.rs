@@ -277,7 +277,8 @@ pub async fn set_time_zone(
         Err(problem) => {
             let mut page = page(&user, &state, None, None, None).await?;
             page.time_zone = form.time_zone;
-            page.time_zone_error = Some(crate::error::FieldProblem::new("time_zone", problem).sentence());
+            page.time_zone_error =
+                Some(crate::error::FieldProblem::new("time_zone", problem).sentence());
             return crate::web::render_status(
                 &page,
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

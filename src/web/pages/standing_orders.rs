@@ -152,10 +152,7 @@ fn summary(query: &str, currency: &str) -> String {
         .into_iter()
         .map(|(k, v)| {
             let v = match MONEY_FILTERS.iter().find(|(_, c)| *c == k) {
-                Some(_) => v
-                    .parse::<i64>()
-                    .map(|c| amount(c, currency))
-                    .unwrap_or(v),
+                Some(_) => v.parse::<i64>().map(|c| amount(c, currency)).unwrap_or(v),
                 None => v,
             };
             let k = k.trim_end_matches("_cents").replace('_', " ");
@@ -420,7 +417,9 @@ pub async fn create(
     match made {
         Ok(c) => {
             let id = c.order.id.clone();
-            let notice = Flash::notice("The standing order is saved and buys matching leads as they arrive.");
+            let notice = Flash::notice(
+                "The standing order is saved and buys matching leads as they arrive.",
+            );
             show_page(&user, &state, &id, Some(notice), Some(c.secret))
                 .await
                 .map(no_store)
