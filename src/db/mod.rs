@@ -452,6 +452,57 @@ where
 
 impl<Q> RunQueryDsl<AnyConnection> for ForUpdate<Q> {}
 
+/// The planner's estimate of how many rows `query` returns, read from PostgreSQL's
+/// `EXPLAIN (FORMAT JSON)` (the top node's "Plan Rows"; nothing runs). SQLite has no such
+/// estimate: `None` there, and when the plan cannot be read.
+pub fn estimate_rows<'a, Q>(conn: &mut AnyConnection, query: Q) -> QueryResult<Option<i64>>
+where
+    Explain<Q>: diesel::query_dsl::LoadQuery<'a, AnyConnection, String>,
+{
+    if !matches!(conn, AnyConnection::Postgresql(_)) {
+        return Ok(None);
+    }
+    let plan: String = Explain { query }.get_result(conn)?;
+    Ok(plan_rows(&plan))
+}
+
+/// "Plan Rows" of the first plan in an `EXPLAIN (FORMAT JSON)` answer.
+fn plan_rows(plan: &str) -> Option<i64> {
+    let v: serde_json::Value = serde_json::from_str(plan).ok()?;
+    let rows = v.get(0)?.get("Plan")?.get("Plan Rows")?.as_f64()?;
+    (rows.is_finite() && rows >= 0.0).then_some(rows.round() as i64)
+}
+
+/// A query under `EXPLAIN (FORMAT JSON)` (see `estimate_rows`); PostgreSQL only.
+pub struct Explain<Q> {
+    query: Q,
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<Q> diesel::query_builder::QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Explain<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        self.query.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> RunQueryDsl<AnyConnection> for Explain<Q> {}
+
 /// Multi-row INSERT, which the derived `MultiConnection` does not offer: the statement is
 /// built per backend. Callers chunk their rows under the bind-parameter limits.
 /// A single row goes as a one-row INSERT and two or three rows (a sale's ledger entries)
@@ -538,6 +589,15 @@ mod tests {
         assert!(DatabaseUrl::parse("mysql://h/db").is_err());
         assert!(DatabaseUrl::parse(":memory:").is_err());
         assert!(DatabaseUrl::parse("  ").is_err());
+    }
+
+    #[test]
+    fn the_estimate_is_the_top_plans_rows() {
+        let plan = r#"[{"Plan": {"Node Type": "Seq Scan", "Plan Rows": 12345, "Plans": []}}]"#;
+        assert_eq!(plan_rows(plan), Some(12345));
+        assert_eq!(plan_rows(r#"[{"Plan": {"Plan Rows": 7.4}}]"#), Some(7));
+        assert_eq!(plan_rows("[]"), None);
+        assert_eq!(plan_rows("not json"), None);
     }
 
     #[test]

@@ -225,9 +225,11 @@ pub fn major_plain(cents: i64) -> String {
 }
 
 /// What people type for an amount, in major units, as minor units: `12.50`, `12.5`,
-/// `1000`, `1,000.00`. A point is the decimal mark and a comma only groups thousands
-/// (`12,50` is refused rather than read as 1,250.00); at most two decimals; never negative.
-/// The error is a plain sentence to show beside the field.
+/// `1000`, `1,000.00`, and as lead files write incomes, `52 000` or `52_000`. A point is
+/// the decimal mark; a comma, a space (also no-break) or an underscore only groups
+/// thousands (`12,50` is refused rather than read as 1,250.00); at most two decimals;
+/// never negative. The one parser of major units, for forms and lead files alike; the
+/// error is a plain sentence to show beside the field or in the rejects file.
 pub fn parse_major(raw: &str) -> Result<i64, &'static str> {
     let text = raw.trim();
     if text.is_empty() {
@@ -240,7 +242,7 @@ pub fn parse_major(raw: &str) -> Result<i64, &'static str> {
         Some((w, f)) => (w, Some(f)),
         None => (text, None),
     };
-    let groups: Vec<&str> = whole.split(',').collect();
+    let groups: Vec<&str> = whole.split([',', ' ', '_', '\u{a0}', '\u{202f}']).collect();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !groups.iter().all(|g| digits(g)) || frac.is_some_and(|f| !digits(f)) {
         return Err("must be an amount such as 12.50 or 1,000.00");
@@ -273,6 +275,20 @@ mod tests {
         assert_eq!(parse_major("1,234,567.89"), Ok(123_456_789));
         assert_eq!(parse_major("0"), Ok(0));
         assert_eq!(parse_major("0.05"), Ok(5));
+    }
+
+    #[test]
+    fn incomes_as_lead_files_write_them_parse_too() {
+        assert_eq!(parse_major("52 000"), Ok(5_200_000));
+        assert_eq!(parse_major("52_000"), Ok(5_200_000));
+        assert_eq!(parse_major("52\u{a0}000.50"), Ok(5_200_050));
+        assert_eq!(parse_major("0.5"), Ok(50));
+        assert_eq!(parse_major("52000"), Ok(5_200_000));
+        assert!(parse_major("-1").is_err());
+        assert!(parse_major("1e6").is_err());
+        assert!(parse_major("99999999999999999999").is_err());
+        assert!(parse_major("12 50").is_err(), "not a thousands group");
+        assert!(parse_major("52  000").is_err());
     }
 
     #[test]
@@ -368,6 +384,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn money_parsing_never_panics(raw in "\\PC{0,25}") {
+            let _ = parse_major(&raw);
+        }
+
         #[test]
         fn every_sale_balances(prices in proptest::collection::vec((0usize..4, 0i64..1_000_000), 1..20), bp in 0i64..10_000) {
             let lines: Vec<(String, i64, i64)> = prices.iter().map(|(a, p)| (format!("agency-{a}"), *p, commission(*p, bp))).collect();

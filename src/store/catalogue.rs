@@ -42,9 +42,14 @@ pub struct CataloguePage {
     pub base_prices: std::collections::HashMap<String, i64>,
     /// Each row's batch's billing model (`per_lead`/`per_action`) and action price.
     pub billing: std::collections::HashMap<String, (String, Option<i64>)>,
-    /// Exact up to [`COUNT_CAP`]; beyond it, `COUNT_CAP + 1` with `total_exact` false.
+    /// Exact up to the count's cap ([`COUNT_CAP`]); beyond it, the cap + 1 with
+    /// `total_exact` false.
     pub total: i64,
     pub total_exact: bool,
+    /// Past the cap, PostgreSQL's planner estimate of the matches, when it says more than
+    /// the cap (an estimate below what was counted is stale statistics, not an answer).
+    /// Always `None` on SQLite, which keeps no estimate.
+    pub total_estimate: Option<i64>,
 }
 
 /// Counting stops here. One purchase takes at most a thousand leads, so past that the
@@ -76,13 +81,22 @@ fn open_catalogue<'a>(
     suspended: &'a [String],
     mine: Mine,
     now: NaiveDateTime,
+    estimate: bool,
 ) -> Boxed<'a> {
     use diesel::dsl::{exists, not};
-    let mut q = leads::table
+    let q = leads::table
         .filter(leads::kind.eq(LeadKind::Consumer))
         .filter(leads::status.eq(LeadStatus::Available))
-        .filter(leads::sales_count.lt(leads::max_sales))
         .into_boxed();
+    // "Sales left" as an expression PostgreSQL keeps statistics on
+    // (`leads_sales_left_stats`, migration `catalogue_estimate`) when only estimating: the
+    // planner reads `sales_count < max_sales` with a fixed 1/3, so the estimate of a
+    // catalogue with every lead unsold came out three times too low.
+    let mut q = if estimate {
+        q.filter((leads::max_sales - leads::sales_count).gt(0))
+    } else {
+        q.filter(leads::sales_count.lt(leads::max_sales))
+    };
     if !suspended.is_empty() {
         q = q.filter(leads::agency_id.ne_all(suspended));
     }
@@ -273,6 +287,7 @@ fn first<'a>(
         &scope.suspended,
         Mine::Exclude,
         now,
+        false,
     );
     if !passed.is_empty() {
         q = q.filter(leads::id.ne_all(passed));
@@ -307,12 +322,24 @@ fn ordered(q: Boxed<'_>, sort: crate::domain::catalogue::Sort) -> Boxed<'_> {
     }
 }
 
-/// One page of the catalogue (keyset, no OFFSET) and the total that matches.
+/// One page of the catalogue (keyset, no OFFSET) and the total that matches, counted up
+/// to [`COUNT_CAP`].
 pub fn page(
     conn: &mut AnyConnection,
     buyer_id: &str,
     parsed: &crate::domain::catalogue::Parsed,
     now: NaiveDateTime,
+) -> QueryResult<CataloguePage> {
+    page_counted(conn, buyer_id, parsed, now, COUNT_CAP)
+}
+
+/// [`page`] with the count stopping at `count_cap` (tests pass small caps).
+pub fn page_counted(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    parsed: &crate::domain::catalogue::Parsed,
+    now: NaiveDateTime,
+    count_cap: i64,
 ) -> QueryResult<CataloguePage> {
     use crate::domain::catalogue::{Cursor, Sort};
     let Scope {
@@ -328,6 +355,7 @@ pub fn page(
         &suspended,
         Mine::Only,
         now,
+        false,
     )
     .count()
     .get_result(conn)?;
@@ -338,13 +366,32 @@ pub fn page(
         &suspended,
         Mine::Ignore,
         now,
+        false,
     )
     .select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
-    .limit(COUNT_CAP + 1 + own)
+    .limit(count_cap + 1 + own)
     .load::<i32>(conn)?
     .len() as i64;
-    let total = (all - own).min(COUNT_CAP + 1);
-    let total_exact = total <= COUNT_CAP;
+    let total = (all - own).min(count_cap + 1);
+    let total_exact = total <= count_cap;
+    // Past the cap, the planner's estimate costs one plan and no rows read.
+    let total_estimate = if total_exact {
+        None
+    } else {
+        let matching = open_catalogue(
+            buyer_id,
+            &parsed.filter,
+            &segments,
+            &suspended,
+            Mine::Ignore,
+            now,
+            true,
+        )
+        .select(leads::id);
+        crate::db::estimate_rows(conn, matching)?
+            .map(|n| n - own)
+            .filter(|&n| n > count_cap)
+    };
     let mut q = open_catalogue(
         buyer_id,
         &parsed.filter,
@@ -352,6 +399,7 @@ pub fn page(
         &suspended,
         Mine::Exclude,
         now,
+        false,
     );
     // After the cursor: `key <= k AND (key < k OR id < i)` rather than the plain
     // `key < k OR (key = k AND id < i)`, whose OR keeps both planners from starting the
@@ -424,5 +472,6 @@ pub fn page(
         billing,
         total,
         total_exact,
+        total_estimate,
     })
 }

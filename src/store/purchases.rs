@@ -237,24 +237,31 @@ macro_rules! bought_lead_columns {
     };
 }
 
-/// The buyer's purchases after `after` (purchase id; v7 ids sort by time), oldest first.
+/// The buyer's purchases after `after` (purchase id; v7 ids sort by time), oldest first,
+/// unfiltered: the API's list and file.
 pub fn bought_leads(
     conn: &mut AnyConnection,
     buyer_id: &str,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<BoughtLead>> {
-    let mut q = purchases::table
-        .inner_join(leads::table)
-        .filter(purchases::buyer_id.eq(buyer_id))
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(purchases::id.gt(after.to_string()));
-    }
-    q.order(purchases::id.asc())
-        .limit(limit)
-        .select(bought_lead_columns!())
-        .load(conn)
+    bought(
+        conn,
+        buyer_id,
+        &MyLeadsFilter::default(),
+        Walk::OldestAfter(after),
+        limit,
+    )
+}
+
+/// Which way a walk through a buyer's purchases runs, and from which purchase id
+/// (exclusive; v7 ids sort by time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk<'a> {
+    /// Oldest first (the API, whose cursor only moves forward as purchases are added).
+    OldestAfter(Option<&'a str>),
+    /// Newest first, as "My leads" lists them (the page and its CSV).
+    NewestBefore(Option<&'a str>),
 }
 
 /// Where a bought lead's dispute stands, as "My leads" filters on it.
@@ -298,13 +305,14 @@ fn contains_pattern(term: &str) -> String {
     p
 }
 
-/// The buyer's purchases newest first, filtered, from before `before` (a purchase id;
-/// v7 ids sort by time).
-pub fn my_leads(
+/// The one query over a buyer's bought leads: `filter`ed, walked as `walk` says, at most
+/// `limit` rows. The API (unfiltered, oldest first), "My leads" and its CSV (filtered,
+/// newest first) all read through it, so the file holds exactly what the page lists.
+pub fn bought(
     conn: &mut AnyConnection,
     buyer_id: &str,
     filter: &MyLeadsFilter,
-    before: Option<&str>,
+    walk: Walk<'_>,
     limit: i64,
 ) -> QueryResult<Vec<BoughtLead>> {
     use crate::db::schema::disputes;
@@ -313,9 +321,20 @@ pub fn my_leads(
         .inner_join(leads::table)
         .filter(purchases::buyer_id.eq(buyer_id))
         .into_boxed();
-    if let Some(before) = before {
-        q = q.filter(purchases::id.lt(before.to_string()));
-    }
+    q = match walk {
+        Walk::OldestAfter(after) => {
+            if let Some(after) = after {
+                q = q.filter(purchases::id.gt(after.to_string()));
+            }
+            q.order(purchases::id.asc())
+        }
+        Walk::NewestBefore(before) => {
+            if let Some(before) = before {
+                q = q.filter(purchases::id.lt(before.to_string()));
+            }
+            q.order(purchases::id.desc())
+        }
+    };
     if let Some(from) = filter.bought_from {
         q = q.filter(purchases::created_at.ge(from));
     }
@@ -376,10 +395,7 @@ pub fn my_leads(
             }
         };
     }
-    q.order(purchases::id.desc())
-        .limit(limit)
-        .select(bought_lead_columns!())
-        .load(conn)
+    q.limit(limit).select(bought_lead_columns!()).load(conn)
 }
 
 /// The dispute status of each of these purchases that has one.

@@ -1,24 +1,36 @@
-//! CSV files for accounting and for buyers: every text cell formula-safe, whole numbers
-//! left as numbers.
+//! CSV files for accounting and for buyers: every text cell formula-safe, numbers left
+//! as numbers. Page CSVs are for people: amounts in major units (`12.50`, no thousands
+//! separator, so a spreadsheet sums them) under plain names (`amount`, `total`) with one
+//! `currency` column; only the API's files keep `_cents`.
 
 use actix_web::{HttpResponse, web};
 
 use crate::app::AppState;
 use crate::domain::export::neutralise;
+use crate::domain::money::major_plain;
 use crate::domain::time::rfc3339;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::web::auth::FinanceUser;
 use crate::web::invoice_facts;
 
-/// A cell as written: an integer stays as it is (`-500` is a number, not a formula);
-/// anything else is neutralised.
+/// A cell as written: a plain number stays as it is (`-500` and `-12.50` are numbers, not
+/// formulas); anything else is neutralised.
 fn safe(cell: &str) -> String {
-    if cell.parse::<i64>().is_ok() {
+    if is_plain_number(cell) {
         cell.to_string()
     } else {
         neutralise(cell).into_owned()
     }
+}
+
+/// An optional `-`, digits, and optionally a point and more digits: nothing a spreadsheet
+/// could run.
+fn is_plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix('-').unwrap_or(cell);
+    let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(frac)
 }
 
 pub fn csv_bytes(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
@@ -46,6 +58,7 @@ fn time(t: Option<chrono::NaiveDateTime>) -> String {
 
 pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let now = store::now();
+    let currency = state.config.currency.clone();
     let rows = state
         .db(move |conn| {
             let all = store::invoices::list(conn, None, false)?;
@@ -64,12 +77,13 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                         i.period_start.format("%Y-%m").to_string(),
                         time(i.issued_at),
                         time(i.due_at),
-                        i.subtotal_cents.to_string(),
-                        i.tax_cents.to_string(),
-                        i.total_cents.to_string(),
-                        i.paid_cents.to_string(),
-                        i.credited_cents.to_string(),
-                        facts.open_cents().to_string(),
+                        major_plain(i.subtotal_cents),
+                        major_plain(i.tax_cents),
+                        major_plain(i.total_cents),
+                        major_plain(i.paid_cents),
+                        major_plain(i.credited_cents),
+                        major_plain(facts.open_cents()),
+                        currency.clone(),
                         i.id,
                     ]
                 })
@@ -88,12 +102,13 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                 "period",
                 "issued_at",
                 "due_at",
-                "subtotal_cents",
-                "tax_cents",
-                "total_cents",
-                "paid_cents",
-                "credited_cents",
-                "open_cents",
+                "subtotal",
+                "tax",
+                "total",
+                "paid",
+                "credited",
+                "open",
+                "currency",
                 "invoice_id",
             ],
             rows,
@@ -102,8 +117,9 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
 }
 
 pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let currency = state.config.currency.clone();
     let rows = state
-        .db(|conn| {
+        .db(move |conn| {
             let all = store::payments::list(conn, None, None)?;
             let ids: Vec<String> = all.iter().map(|p| p.buyer_id.clone()).collect();
             let names = store::organisations::names(conn, &ids)?;
@@ -117,7 +133,8 @@ pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                     names.get(&p.buyer_id).cloned().unwrap_or_default(),
                     number,
                     p.method,
-                    p.amount_cents.to_string(),
+                    major_plain(p.amount_cents),
+                    currency.clone(),
                     p.reference,
                     p.transaction_id,
                 ]);
@@ -133,7 +150,8 @@ pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
                 "buyer",
                 "invoice",
                 "method",
-                "amount_cents",
+                "amount",
+                "currency",
                 "reference",
                 "transaction_id",
             ],
@@ -143,8 +161,9 @@ pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
 }
 
 pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let currency = state.config.currency.clone();
     let rows = state
-        .db(|conn| {
+        .db(move |conn| {
             let mut out = Vec::new();
             let mut after = String::new();
             loop {
@@ -167,7 +186,8 @@ pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult
                             .as_ref()
                             .and_then(|o| names.get(o).cloned())
                             .unwrap_or_else(|| "platform".into()),
-                        l.amount_cents.to_string(),
+                        major_plain(l.amount_cents),
+                        currency.clone(),
                     ]);
                 }
             }
@@ -184,7 +204,8 @@ pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult
                 "description",
                 "account",
                 "organisation",
-                "amount_cents",
+                "amount",
+                "currency",
             ],
             rows,
         ),
@@ -199,15 +220,26 @@ mod tests {
     fn numbers_stay_numbers_and_text_is_formula_safe() {
         let body = csv_bytes(
             &["a", "b", "c"],
-            [vec![
-                "-500".to_string(),
-                "=HYPERLINK(1)".into(),
-                "-1+1".into(),
-            ]],
+            [
+                vec!["-500".to_string(), "=HYPERLINK(1)".into(), "-1+1".into()],
+                vec!["-12.50".to_string(), "1234.05".into(), "-1.2.3".into()],
+            ],
         );
         assert_eq!(
             String::from_utf8(body).unwrap(),
-            "a,b,c\n-500,'=HYPERLINK(1),'-1+1\n"
+            "a,b,c\n-500,'=HYPERLINK(1),'-1+1\n-12.50,1234.05,'-1.2.3\n"
         );
+    }
+
+    #[test]
+    fn only_plain_decimals_count_as_numbers() {
+        for n in ["0", "-5", "12.50", "-0.05"] {
+            assert!(is_plain_number(n), "{n}");
+        }
+        for t in [
+            "", "-", "1.", ".5", "-.5", "1e3", "1,000.00", "+1", "12.5.0",
+        ] {
+            assert!(!is_plain_number(t), "{t}");
+        }
     }
 }

@@ -1,15 +1,18 @@
 //! A buyer's bought leads as CSV, streamed page by page, every cell formula-safe. The
-//! API's file keeps `price_cents`; the page's file is for people: `price` in major units
-//! and its `currency`.
+//! API's file keeps `price_cents` and lists every purchase oldest first; the page's file
+//! is for people: `price` in major units and its `currency`, and exactly the rows "My
+//! leads" lists under its filters, newest first (every page of them, not one).
 
 use actix_web::{HttpResponse, web};
 use futures_util::stream;
 
 use crate::app::AppState;
 use crate::domain::export::neutralise;
+use crate::domain::money::major_plain;
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::store;
+use crate::store::purchases::{MyLeadsFilter, Walk};
 
 const PAGE: i64 = 2000;
 
@@ -60,20 +63,13 @@ fn header(prices: &Prices) -> Vec<String> {
     h
 }
 
-/// `1234` minor units as `12.34`: a number a spreadsheet sums (no thousands separator).
-fn major(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", c / 100, c % 100)
-}
-
 fn row(b: store::purchases::BoughtLead, prices: &Prices) -> Vec<String> {
     let o = |v: Option<String>| v.unwrap_or_default();
     let mut cells = vec![b.purchase_id, rfc3339(b.bought_at)];
     match prices {
         Prices::Cents => cells.push(b.price_cents.to_string()),
         Prices::Major(currency) => {
-            cells.push(major(b.price_cents));
+            cells.push(major_plain(b.price_cents));
             cells.push(currency.clone());
         }
     }
@@ -97,16 +93,33 @@ fn row(b: store::purchases::BoughtLead, prices: &Prices) -> Vec<String> {
     cells
 }
 
+/// Every purchase of the buyer, oldest first (the API's file).
 pub async fn response(
     state: web::Data<AppState>,
     buyer_id: String,
     prices: Prices,
 ) -> Result<HttpResponse, AppError> {
+    filtered(state, buyer_id, prices, MyLeadsFilter::default(), false).await
+}
+
+/// The purchases `filter` keeps, newest first when `newest_first` (as the page lists them).
+pub async fn filtered(
+    state: web::Data<AppState>,
+    buyer_id: String,
+    prices: Prices,
+    filter: MyLeadsFilter,
+    newest_first: bool,
+) -> Result<HttpResponse, AppError> {
     let first = line(header(&prices));
     let body = stream::unfold(
         (Some(first), None::<String>, false),
         move |(first, after, done)| {
-            let (state, buyer, prices) = (state.clone(), buyer_id.clone(), prices.clone());
+            let (state, buyer, prices, filter) = (
+                state.clone(),
+                buyer_id.clone(),
+                prices.clone(),
+                filter.clone(),
+            );
             async move {
                 if let Some(l) = first {
                     return Some((
@@ -120,12 +133,13 @@ pub async fn response(
                 let cursor = after.clone();
                 let page = state
                     .db(move |conn| {
-                        Ok(store::purchases::bought_leads(
-                            conn,
-                            &buyer,
-                            cursor.as_deref(),
-                            PAGE,
-                        )?)
+                        let from = cursor.as_deref();
+                        let walk = if newest_first {
+                            Walk::NewestBefore(from)
+                        } else {
+                            Walk::OldestAfter(from)
+                        };
+                        Ok(store::purchases::bought(conn, &buyer, &filter, walk, PAGE)?)
                     })
                     .await;
                 let rows = match page {
@@ -160,10 +174,10 @@ mod tests {
 
     #[test]
     fn major_units_are_plain_numbers() {
-        assert_eq!(major(1250), "12.50");
-        assert_eq!(major(5), "0.05");
-        assert_eq!(major(123456), "1234.56");
-        assert_eq!(major(-5), "-0.05");
+        assert_eq!(major_plain(1250), "12.50");
+        assert_eq!(major_plain(5), "0.05");
+        assert_eq!(major_plain(123456), "1234.56");
+        assert_eq!(major_plain(-5), "-0.05");
     }
 
     #[test]

@@ -648,7 +648,24 @@ async fn finance_runs_billing_issues_and_records_payments_through_the_desk(app: 
     assert!(printable.contains("bank transfer only"));
     let (status, csv) = buyer.get_text(&format!("/invoices/{id}.csv")).await;
     assert_eq!(status, 200);
-    assert!(csv.starts_with("invoice,description,quantity,unit_cents,amount_cents"));
+    // Page CSVs are for people: major units and the currency, never `_cents`.
+    assert!(
+        csv.starts_with("invoice,description,quantity,unit,amount,currency\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("_cents"), "{csv}");
+    let total: Vec<&str> = csv
+        .lines()
+        .find(|l| l.contains(",total,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (whole, cents) = total[4].split_once('.').expect("a decimal amount");
+    assert!(
+        whole.parse::<i64>().unwrap() > 0 && cents.len() == 2,
+        "{total:?}"
+    );
+    assert_eq!(total[5], "EUR");
     let (_, list) = buyer.get_text("/invoices").await;
     assert!(list.contains("partly_paid"));
     // Another buyer may not.
@@ -675,10 +692,38 @@ async fn finance_runs_billing_issues_and_records_payments_through_the_desk(app: 
     let (status, csv) = desk.get_text("/finance/exports/ledger.csv").await;
     assert_eq!(status, 200);
     assert!(csv.lines().count() > 5);
+    assert!(
+        csv.starts_with(
+            "created_at,transaction_id,kind,description,account,organisation,amount,currency\n"
+        ),
+        "{csv}"
+    );
+    // The payment of 5 received: cash up 5.00 EUR, the receivable down as a plain number.
+    assert!(
+        csv.lines().any(|l| l.ends_with(",cash,platform,5.00,EUR")),
+        "{csv}"
+    );
+    assert!(csv.lines().any(|l| l.ends_with(",-5.00,EUR")), "{csv}");
     let (_, csv) = desk.get_text("/finance/exports/invoices.csv").await;
     assert!(csv.contains(&format!("LM-{year}-000001")));
+    assert!(
+        csv.starts_with("number,kind,status,buyer,buyer_id,period,issued_at,due_at,subtotal,tax,total,paid,credited,open,currency,invoice_id\n"),
+        "{csv}"
+    );
+    let invoice_line = csv.lines().find(|l| l.contains("LM-")).unwrap();
+    assert!(
+        invoice_line.contains(",5.00,0.00,"),
+        "paid 5.00, credited nothing: {invoice_line}"
+    );
     let (_, csv) = desk.get_text("/finance/exports/payments.csv").await;
     assert!(csv.contains("TRF-77"));
+    assert!(
+        csv.starts_with(
+            "received_on,buyer,invoice,method,amount,currency,reference,transaction_id\n"
+        ),
+        "{csv}"
+    );
+    assert!(csv.contains(",5.00,EUR,TRF-77,"), "{csv}");
 
     // The agency's statement, and its payout.
     let (_, payouts) = desk.get_text("/finance/payouts").await;

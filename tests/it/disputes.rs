@@ -25,6 +25,7 @@ on_both_backends!(with [("RETURN_CAP_BP", "10000")] =>
     the_platform_decides_what_it_can_check_at_once,
     agencies_answer_and_finance_decides_the_rest_once,
     an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_once,
+    dispute_pages_name_the_lead_and_only_the_buyer_sees_its_contact,
 );
 
 on_both_backends!(with [("QUALITY_MIN_SALES", "5"), ("QUALITY_SUSPEND_BP", "1500")] =>
@@ -648,4 +649,66 @@ async fn an_agency_that_flags_a_bad_lead_withdraws_it_and_later_returns_pass_at_
     });
     assert_eq!(status, "available");
     assert_ledger_balanced(app);
+}
+
+async fn dispute_pages_name_the_lead_and_only_the_buyer_sees_its_contact(app: &TestApp) {
+    let (agency_id, _, buyer_id, _, ids) = bought(app, 1).await;
+    // A reason the platform cannot check: the dispute waits for the agency.
+    open(app, &buyer_id, &ids[0], "fake_identity", store::now()).unwrap();
+    let captured: chrono::NaiveDateTime = app.with_conn(|c| {
+        leads::table
+            .find(&ids[0])
+            .select(leads::captured_at)
+            .first(c)
+            .unwrap()
+    });
+    let day = captured.format("%-d %b %Y").to_string();
+    let find = |id: &str| {
+        app.with_conn(|c| store::organisations::find(c, id))
+            .unwrap()
+    };
+    let contact = ["Ann0 Lee", "+447911110000", "ann0@example.com"];
+
+    let buyer = app.browser();
+    buyer.login(&app.user(&find(&buyer_id), Role::Buyer)).await;
+    let (status, page) = buyer.get_text("/disputes").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("captured {day}, Travel and tours")),
+        "{page}"
+    );
+    for c in contact {
+        assert!(
+            page.contains(c),
+            "the buyer sees what it bought: {c}\n{page}"
+        );
+    }
+
+    let agency = app.browser();
+    agency
+        .login(&app.user(&find(&agency_id), Role::Agency))
+        .await;
+    let (status, page) = agency.get_text("/agency/disputes").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("captured {day}, Travel and tours")),
+        "{page}"
+    );
+    for c in contact.into_iter().chain(["Ann0", "contact erased"]) {
+        assert!(!page.contains(c), "the agency's page shows {c}");
+    }
+
+    let (_, finance_email) = app.member(Role::Finance, "Platform");
+    let desk = app.browser();
+    desk.login(&finance_email).await;
+    let (status, page) = desk.get_text("/finance/disputes?all=1").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("Lead: Travel and tours, captured {day}")),
+        "{page}"
+    );
+    for c in contact.into_iter().chain(["Ann0"]) {
+        assert!(!page.contains(c), "finance's queue shows {c}");
+    }
+    assert!(page.contains(&ids[0]), "the id stays, for support");
 }

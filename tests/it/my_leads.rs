@@ -116,10 +116,45 @@ async fn my_leads_are_newest_first_searchable_filterable_and_paged(app: &TestApp
         bad.contains("From must be a date such as 2026-11-24"),
         "{bad}"
     );
+
+    // The download follows the filters: its link carries them, and the file holds every
+    // row they keep (all 52 over two pages), newest first, and nothing else.
+    let (_, travel) = b.get_text("/purchases?segment=travel").await;
+    assert!(
+        travel.contains("href=\"/purchases.csv?segment=travel\""),
+        "{travel}"
+    );
+    assert!(travel.contains("Download these as CSV"));
+    let csv_rows = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let (status, csv) = b.get_text("/purchases.csv?segment=travel").await;
+    assert_eq!(status, 200);
+    let mut newest_first = purchase_ids.clone();
+    newest_first.reverse();
+    assert_eq!(csv_rows(&csv), newest_first);
+    let (_, csv) = b.get_text("/purchases.csv?q=zelda").await;
+    assert_eq!(csv_rows(&csv), vec![special_purchase.clone()]);
+    let (_, csv) = b
+        .get_text(&format!("/purchases.csv?agency={}", acme.org.id))
+        .await;
+    assert_eq!(csv_rows(&csv).len(), 52);
+    let (_, csv) = b.get_text(&format!("/purchases.csv?from={tomorrow}")).await;
+    assert!(csv_rows(&csv).is_empty(), "{csv}");
+    let (_, csv) = b.get_text("/purchases.csv").await;
+    assert_eq!(csv_rows(&csv).len(), 53, "unfiltered: everything");
+    let (status, _) = b.get_text("/purchases.csv?from=yesterday").await;
+    assert_eq!(status, 422);
+
     // The search never reaches another buyer's leads.
     let (_, _, other) = buyer_named(app, "Other Buyer").await;
     let (_, theirs) = other.get_text("/purchases?q=zelda").await;
     assert!(rows(&theirs).is_empty());
+    let (_, theirs) = other.get_text("/purchases.csv?q=zelda").await;
+    assert_eq!(theirs.lines().count(), 1, "the header alone: {theirs}");
 }
 
 async fn buyer_named(app: &TestApp, name: &str) -> (String, String, Browser) {

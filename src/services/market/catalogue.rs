@@ -62,6 +62,8 @@ pub struct CataloguePage {
     /// Exact up to `store::catalogue::COUNT_CAP`; past that, one more and `total_exact` false.
     pub total: i64,
     pub total_exact: bool,
+    /// Past the cap, the planner's estimate where the database keeps one (PostgreSQL).
+    pub total_estimate: Option<i64>,
     pub next_cursor: Option<String>,
 }
 
@@ -73,6 +75,23 @@ pub fn catalogue_page(
     buyer_id: &str,
     parsed: &catalogue::Parsed,
 ) -> Result<CataloguePage, AppError> {
+    catalogue_page_counted(
+        conn,
+        disputes,
+        buyer_id,
+        parsed,
+        store::catalogue::COUNT_CAP,
+    )
+}
+
+/// [`catalogue_page`] with the count stopping at `count_cap` (tests pass small caps).
+pub fn catalogue_page_counted(
+    conn: &mut AnyConnection,
+    disputes: &DisputeConfig,
+    buyer_id: &str,
+    parsed: &catalogue::Parsed,
+    count_cap: i64,
+) -> Result<CataloguePage, AppError> {
     let now = store::now();
     let store::catalogue::CataloguePage {
         rows,
@@ -81,7 +100,8 @@ pub fn catalogue_page(
         billing,
         total,
         total_exact,
-    } = store::catalogue::page(conn, buyer_id, parsed, now)?;
+        total_estimate,
+    } = store::catalogue::page_counted(conn, buyer_id, parsed, now, count_cap)?;
     let next_cursor = (rows.len() as i64 == parsed.limit)
         .then(|| rows.last())
         .flatten()
@@ -117,6 +137,7 @@ pub fn catalogue_page(
         ),
         total,
         total_exact,
+        total_estimate,
         next_cursor,
     })
 }

@@ -15,7 +15,9 @@ mod quote;
 
 pub use account::{AccountView, account, set_credit_limit};
 pub use buy_matching::buy_matching;
-pub use catalogue::{AgencyRef, CatalogueItem, CataloguePage, catalogue_page};
+pub use catalogue::{
+    AgencyRef, CatalogueItem, CataloguePage, catalogue_page, catalogue_page_counted,
+};
 pub use pricing::{list_price, quote_for, reprice, reprice_if_due, rules, tune_price_rule};
 pub use purchase::{PurchaseLine, buy};
 pub use quote::{PurchaseQuote, QuoteLine, quote_leads, quote_matching};

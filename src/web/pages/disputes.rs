@@ -27,8 +27,10 @@ pub struct DisputeLine {
     /// The lead as people know it: "captured 3 Nov 2026, Car insurance".
     pub lead_captured: String,
     pub lead_segment: String,
-    /// Name, phone and email the buyer bought (the agency uploaded them).
-    pub lead_contact: String,
+    /// Name, phone and email, on the buyer's page only (what it bought); empty when the
+    /// contact was erased. `None` for the agency and finance: a dispute is no reason to
+    /// show them a contact (privacy before sale holds for the platform's staff too).
+    pub lead_contact: Option<String>,
     pub reason: String,
     pub comment: String,
     pub status: String,
@@ -63,19 +65,29 @@ fn line(
         lead_id: d.lead_id,
         lead_captured: String::new(),
         lead_segment: String::new(),
-        lead_contact: String::new(),
+        lead_contact: None,
         reason: d.reason,
         comment: d.comment,
         status: d.status.to_string(),
     }
 }
 
+/// Whose page a dispute is shown on: it decides the other side's name and whether the
+/// lead's contact is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Buyer,
+    Agency,
+    Finance,
+}
+
 fn lines(
     conn: &mut crate::db::AnyConnection,
     rows: Vec<DisputeRow>,
-    buyer_side: bool,
+    side: Side,
     currency: &str,
 ) -> Result<Vec<DisputeLine>, AppError> {
+    let buyer_side = side == Side::Buyer;
     let ids: Vec<String> = rows
         .iter()
         .map(|d| {
@@ -110,18 +122,22 @@ fn lines(
             if let Some(l) = lead {
                 view.lead_captured = l.captured_at.format("%-d %b %Y").to_string();
                 view.lead_segment = segments.get(&l.segment).cloned().unwrap_or(l.segment);
-                let name = [l.first_name, l.last_name]
-                    .into_iter()
-                    .flatten()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                view.lead_contact = [Some(name), l.phone, l.email]
-                    .into_iter()
-                    .flatten()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" · ");
+                if buyer_side {
+                    let name = [l.first_name, l.last_name]
+                        .into_iter()
+                        .flatten()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    view.lead_contact = Some(
+                        [Some(name), l.phone, l.email]
+                            .into_iter()
+                            .flatten()
+                            .filter(|s| !s.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" · "),
+                    );
+                }
             }
             view
         })
@@ -159,7 +175,7 @@ pub async fn buyer_list(
     let disputes = state
         .db(move |conn| {
             let rows = store::disputes::list(conn, Scope::Buyer(&org), &[])?;
-            lines(conn, rows, true, &c)
+            lines(conn, rows, Side::Buyer, &c)
         })
         .await?;
     render(&ListPage {
@@ -259,7 +275,7 @@ pub async fn agency_list(
                 min_sales: rules.min_sales,
                 suspended,
             };
-            Ok::<_, AppError>((lines(conn, rows, false, &config.currency)?, quality))
+            Ok::<_, AppError>((lines(conn, rows, Side::Agency, &config.currency)?, quality))
         })
         .await?;
     render(&ListPage {
@@ -402,8 +418,9 @@ pub async fn queue(
                 .flat_map(|d| [d.buyer_id.clone(), d.agency_id.clone()])
                 .collect();
             let names = store::organisations::names(conn, &ids)?;
+            let views = lines(conn, rows.clone(), Side::Finance, &c)?;
             let mut cases = Vec::new();
-            for d in rows {
+            for (d, view) in rows.into_iter().zip(views) {
                 let (consent, flags, captured, lead_status) =
                     store::disputes::lead_intake_evidence(conn, &d.lead_id)?;
                 let (approved, opened) =
@@ -446,7 +463,7 @@ pub async fn queue(
                         ),
                     },
                     events,
-                    d: line(d.clone(), &names, &d.agency_id, &c),
+                    d: view,
                 });
             }
             Ok(cases)

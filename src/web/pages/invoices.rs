@@ -10,6 +10,7 @@ use super::finance::{
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::domain::billing::{InvoiceKind, InvoiceStatus, Period};
+use crate::domain::money::major_plain;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::invoices::{InvoiceRow, LineRow};
@@ -180,6 +181,7 @@ pub async fn csv(
 ) -> AppResult<HttpResponse> {
     let (invoice, lines, _, _) = readable(&user, &state, path.into_inner()).await?;
     let number = invoice.number.clone().unwrap_or_else(|| "draft".into());
+    let currency = &state.config.currency;
     let mut rows: Vec<Vec<String>> = lines
         .into_iter()
         .map(|l| {
@@ -187,8 +189,9 @@ pub async fn csv(
                 number.clone(),
                 l.description,
                 l.quantity.to_string(),
-                l.unit_cents.to_string(),
-                l.amount_cents.to_string(),
+                major_plain(l.unit_cents),
+                major_plain(l.amount_cents),
+                currency.clone(),
             ]
         })
         .collect();
@@ -202,7 +205,8 @@ pub async fn csv(
             label.into(),
             String::new(),
             String::new(),
-            amount.to_string(),
+            major_plain(amount),
+            currency.clone(),
         ]);
     }
     Ok(csv_response(
@@ -212,8 +216,9 @@ pub async fn csv(
                 "invoice",
                 "description",
                 "quantity",
-                "unit_cents",
-                "amount_cents",
+                "unit",
+                "amount",
+                "currency",
             ],
             rows,
         ),

@@ -113,8 +113,3 @@ pub async fn report_action(
     flash::set(&session, Flash::notice(message))?;
     Ok(redirect("/purchases"))
 }
-
-pub async fn purchases_csv(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let prices = crate::web::purchases_csv::Prices::Major(state.config.currency.clone());
-    crate::web::purchases_csv::response(state, user.org_id.clone(), prices).await
-}

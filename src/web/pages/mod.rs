@@ -62,7 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/catalogue/buy-first", web::post().to(catalogue::buy_first))
         .route("/purchases", web::get().to(purchases::purchases))
-        .route("/purchases.csv", web::get().to(market::purchases_csv))
+        .route("/purchases.csv", web::get().to(purchases::csv))
         .route("/purchases/actions", web::post().to(market::report_action))
         .route("/admin/pricing", web::get().to(pricing::show))
         .route("/admin/pricing", web::post().to(pricing::tune))

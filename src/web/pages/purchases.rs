@@ -14,7 +14,7 @@ use crate::domain::ledger::ActionKind;
 use crate::error::{AppResult, FieldProblem};
 use crate::services::market;
 use crate::store;
-use crate::store::purchases::{DisputeState, MyLeadsFilter};
+use crate::store::purchases::{DisputeState, MyLeadsFilter, Walk};
 use crate::web::auth::BuyerUser;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
@@ -39,8 +39,8 @@ struct PurchasesPage {
     disputes: Vec<Choice>,
     problems: Vec<FieldProblem>,
     filtered: bool,
-    /// The CSV of everything bought (the download is not filtered).
-    csv: &'static str,
+    /// The CSV of what the filters keep, every page of it.
+    csv: String,
 }
 
 /// A bought lead, and for per-action leads the actions reported so far.
@@ -179,6 +179,15 @@ impl PurchasesQuery {
 
     /// This query's link from before `purchase_id`.
     fn next_link(&self, purchase_id: &str) -> String {
+        self.link("/purchases", purchase_id)
+    }
+
+    /// The CSV of this query's rows: the filters without the page's cursor.
+    fn csv_link(&self) -> String {
+        self.link("/purchases.csv", "")
+    }
+
+    fn link(&self, path: &str, before: &str) -> String {
         let pairs: Vec<(&str, &str)> = [
             ("q", self.q.as_str()),
             ("from", self.from.as_str()),
@@ -186,13 +195,16 @@ impl PurchasesQuery {
             ("agency", self.agency.as_str()),
             ("segment", self.segment.as_str()),
             ("dispute", self.dispute.as_str()),
-            ("before", purchase_id),
+            ("before", before),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
+        if pairs.is_empty() {
+            return path.to_string();
+        }
         format!(
-            "/purchases?{}",
+            "{path}?{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         )
     }
@@ -225,7 +237,13 @@ pub async fn purchases(
     let (rows, account, per_action, actions, disputes, agencies, segments) = state
         .db(move |conn| {
             let rows = match &filter {
-                Some(f) => store::purchases::my_leads(conn, &buyer, f, before.as_deref(), PAGE)?,
+                Some(f) => store::purchases::bought(
+                    conn,
+                    &buyer,
+                    f,
+                    Walk::NewestBefore(before.as_deref()),
+                    PAGE,
+                )?,
                 None => Vec::new(),
             };
             let lead_ids: Vec<String> = rows.iter().map(|r| r.lead_id.clone()).collect();
@@ -319,15 +337,30 @@ pub async fn purchases(
             form.dispute.trim(),
         ),
         filtered: form.is_filtered(),
+        csv: form.csv_link(),
         problems,
         form,
-        csv: "/purchases.csv",
     };
     if page.problems.is_empty() {
         render(&page)
     } else {
         render_status(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
     }
+}
+
+/// "My leads" as CSV: the rows its filters keep, newest first, in major units. Filters
+/// that do not parse are refused as the page refuses them.
+pub async fn csv(
+    user: BuyerUser,
+    state: web::Data<AppState>,
+    query: web::Query<PurchasesQuery>,
+) -> AppResult<HttpResponse> {
+    let filter = query
+        .into_inner()
+        .filter()
+        .map_err(crate::error::AppError::Validation)?;
+    let prices = crate::web::purchases_csv::Prices::Major(state.config.currency.clone());
+    crate::web::purchases_csv::filtered(state, user.org_id.clone(), prices, filter, true).await
 }
 
 #[cfg(test)]
@@ -367,5 +400,20 @@ mod tests {
             q.next_link("p1"),
             "/purchases?q=ann+smith&dispute=none&before=p1"
         );
+    }
+
+    #[test]
+    fn the_csv_link_keeps_the_filters_but_not_the_page() {
+        let q = PurchasesQuery {
+            segment: "travel".into(),
+            from: "2026-11-01".into(),
+            before: "p1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.csv_link(),
+            "/purchases.csv?from=2026-11-01&segment=travel"
+        );
+        assert_eq!(PurchasesQuery::default().csv_link(), "/purchases.csv");
     }
 }

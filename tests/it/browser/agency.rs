@@ -31,7 +31,7 @@ async fn an_agency_uploads_a_csv_on_the_upload_page_and_downloads_its_rejects(
     page.goto("/batches/new").await;
     page.select("segment", "insurance.car").await;
     page.select("channel", "web_form").await;
-    page.fill_money(&["price", "price_cents"], 2500).await;
+    page.fill("price", "25.00").await;
     page.fill(
         "consent_text",
         "I agree to be contacted about car insurance.",

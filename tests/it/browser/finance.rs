@@ -41,7 +41,11 @@ async fn finance_runs_billing_issues_an_invoice_and_records_a_payment(
     );
 
     page.goto(&format!("/finance/invoices/{}", issued.id)).await;
-    page.fill_money(&["amount"], issued.total_cents).await;
+    page.fill(
+        "amount",
+        &leadmarket::domain::money::major_plain(issued.total_cents),
+    )
+    .await;
     page.fill("reference", "TRANSFER 2026-0001").await;
     page.submit("form[action$='/payments']").await;
     let paid = invoices(app).into_iter().next().unwrap();

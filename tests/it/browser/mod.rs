@@ -361,23 +361,6 @@ impl Page {
         field.send_keys(value).await.unwrap();
     }
 
-    /// Fills the first field that exists of `names` with an amount of money: a name in
-    /// `_cents` gets minor units, any other major units. The pages are moving from cents to
-    /// major units field by field; the journeys hold across the change.
-    pub async fn fill_money(&self, names: &[&str], cents: i64) {
-        for name in names {
-            if self.has(&format!("[name='{name}']")).await {
-                let value = if name.ends_with("_cents") {
-                    cents.to_string()
-                } else {
-                    format!("{}.{:02}", cents / 100, cents % 100)
-                };
-                return self.fill(name, &value).await;
-            }
-        }
-        panic!("none of the fields {names:?} on the page");
-    }
-
     /// Chooses `value` in the select named `name`.
     pub async fn select(&self, name: &str, value: &str) {
         self.find(&format!("select[name='{name}']"))

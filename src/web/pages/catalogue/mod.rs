@@ -230,11 +230,7 @@ pub(crate) async fn page(
     let (items, total, next_page) = match result {
         Some(p) => (
             item_views(p.items, &currency),
-            if p.total_exact {
-                thousands(p.total)
-            } else {
-                format!("More than {}", thousands(store::catalogue::COUNT_CAP))
-            },
+            total_label(p.total, p.total_exact, p.total_estimate),
             p.next_cursor
                 .map(|c| format!("/catalogue?{}", query_with_cursor(&query, Some(&c)))),
         ),
@@ -330,9 +326,41 @@ pub async fn show(
     render(&page(&user, &state, req.query_string(), Refused::default()).await?)
 }
 
+/// How many leads match, for people: exact up to the cap, then "About 12,000" where the
+/// database estimates it (PostgreSQL), else "More than 1,000".
+fn total_label(total: i64, exact: bool, estimate: Option<i64>) -> String {
+    match (exact, estimate) {
+        (true, _) => thousands(total),
+        (false, Some(n)) => format!("About {}", thousands(two_significant(n))),
+        (false, None) => format!("More than {}", thousands(total - 1)),
+    }
+}
+
+/// `n` rounded to two significant digits (`12,345` -> `12,000`, `1,550` -> `1,600`): an
+/// estimate claims no more precision than it has.
+fn two_significant(n: i64) -> i64 {
+    let mut unit = 1;
+    while n / unit >= 100 {
+        unit *= 10;
+    }
+    (n + unit / 2) / unit * unit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_estimate_is_rounded_to_two_significant_digits() {
+        assert_eq!(two_significant(12_345), 12_000);
+        assert_eq!(two_significant(1_550), 1_600);
+        assert_eq!(two_significant(1_001), 1_000);
+        assert_eq!(two_significant(99), 99);
+        assert_eq!(two_significant(995_000), 1_000_000);
+        assert_eq!(total_label(950, true, None), "950");
+        assert_eq!(total_label(1_001, false, Some(12_345)), "About 12,000");
+        assert_eq!(total_label(1_001, false, None), "More than 1,000");
+    }
 
     #[test]
     fn discounts_read_as_percentages_off() {

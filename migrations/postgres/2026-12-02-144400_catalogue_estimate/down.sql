@@ -1,0 +1,1 @@
+DROP STATISTICS IF EXISTS leads_sales_left_stats;
