@@ -9,6 +9,7 @@ pub mod mail;
 pub mod market;
 pub mod password_reset;
 pub mod planner_stats;
+pub mod standing_orders;
 pub mod suppression;
 pub mod throttle;
 pub mod unapplied;

@@ -17,5 +17,6 @@ pub use account::{AccountView, account, set_credit_limit};
 pub use buy_matching::buy_matching;
 pub use catalogue::{AgencyRef, CatalogueItem, CataloguePage, catalogue_page};
 pub use pricing::{list_price, quote_for, reprice, reprice_if_due, rules, tune_price_rule};
+pub(crate) use purchase::settle;
 pub use purchase::{PurchaseLine, buy};
 pub use quote::{PurchaseQuote, QuoteLine, quote_leads, quote_matching};
