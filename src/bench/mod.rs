@@ -2,18 +2,21 @@
 //! configured backend (`db::scratch`: a temp SQLite file, or a new PostgreSQL database on
 //! the configured server, dropped afterwards). One file per bench: `intake` (rows/s of
 //! the import pipeline), `market` (catalogue latency, purchase throughput over HTTP),
-//! `crowd` (the market's buyers by one shared filter right after a real import); `data`
+//! `crowd` (the market's buyers by one shared filter right after a real import), `orders`
+//! (single leads posted while standing orders take them); `data`
 //! generates what they measure.
 
 mod crowd;
 mod data;
 mod intake;
 mod market;
+mod orders;
 mod purchases;
 
 pub use crowd::{CrowdReport, CrowdRun, crowd};
 pub use intake::{Ceiling, Report, intake};
 pub use market::{MarketReport, market};
+pub use orders::{OrdersReport, orders};
 
 use crate::db::{self, scratch::ScratchDb};
 use crate::domain::OrgKind;

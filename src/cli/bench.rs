@@ -1,4 +1,4 @@
-//! `bench market` and `bench intake`.
+//! `bench market`, `bench intake` and `bench orders`.
 
 use super::support::{CliError, config};
 use crate::config::MissingSecrets;
@@ -100,5 +100,32 @@ pub fn intake(rows: usize, ceiling: bool) -> Result<(), CliError> {
         }
         None => {}
     }
+    Ok(())
+}
+
+pub fn orders(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError> {
+    let config = config(MissingSecrets::Generate)?;
+    let r = crate::bench::orders(&config, &config.database_url, leads, clients, seconds)
+        .map_err(CliError::Other)?;
+    println!(
+        "orders on {} with {} leads and {} active standing orders (seeded in {:.1} s): {} single-lead posts from {} clients in {:.1} s = {:.0} posts/s; POST /leads to the committed sale p50 {:.1} ms p99 {:.1} ms; {} leads sold to orders ({} sales); {} posts failed",
+        if config.database_url.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        r.leads,
+        r.orders,
+        r.seed_seconds,
+        r.posts,
+        clients,
+        r.seconds,
+        r.posts as f64 / r.seconds,
+        r.post_ms.0,
+        r.post_ms.1,
+        r.sold_leads,
+        r.sales,
+        r.failed
+    );
     Ok(())
 }

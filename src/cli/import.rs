@@ -64,7 +64,9 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     intake::check_file_header(&batch, open()?)?;
     let worker = format!("import-{}", std::process::id());
     crate::store::batches::insert(&mut conn, &batch).map_err(|e| CliError::Other(e.into()))?;
-    let lease = Lease::take(&mut conn, &batch, &worker).map_err(|e| CliError::Other(e.into()))?;
+    let lease = Lease::take(&mut conn, &batch, &worker)
+        .map_err(|e| CliError::Other(e.into()))?
+        .allocating(config.commission_bp);
 
     let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let source = Counted {

@@ -122,6 +122,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         crowd_seconds: u64,
     },
+    /// POST /leads latency to the committed sale (p50/p99) and posts/s, with 1,000 active
+    /// standing orders and N leads stored.
+    Orders {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+        /// Concurrent clients posting single leads.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// How long they post, in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
         #[arg(long, default_value_t = 100_000)]
@@ -283,6 +295,14 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Bench {
             command: BenchCommand::Intake { rows, ceiling },
         } => bench::intake(rows, ceiling),
+        Command::Bench {
+            command:
+                BenchCommand::Orders {
+                    leads,
+                    clients,
+                    seconds,
+                },
+        } => bench::orders(leads, clients, seconds),
         Command::Apikey {
             command: ApikeyCommand::Create { org, name },
         } => apikey::create(org, name),

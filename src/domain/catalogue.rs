@@ -357,6 +357,83 @@ pub fn parse(raw: &RawFilter) -> Result<Parsed, Vec<FieldProblem>> {
     })
 }
 
+/// What a catalogue filter reads of one lead: the columns `store::catalogue` filters on.
+/// A standing order matches a new lead with [`Filter::matches`] rather than a query, so
+/// the two must agree (`tests/it/allocation.rs` checks them against each other).
+#[derive(Debug, Clone)]
+pub struct LeadFacts<'a> {
+    pub segment: &'a str,
+    pub country: &'a str,
+    pub region: Option<&'a str>,
+    pub city: Option<&'a str>,
+    /// The stored `postal_key` ([`postal_key`]).
+    pub postal_key: Option<&'a str>,
+    pub age: i32,
+    pub income_cents: Option<i64>,
+    pub warmth: &'a str,
+    pub contact_type: &'a str,
+    pub verified: bool,
+    pub score: i32,
+    pub list_price_cents: i64,
+    pub captured_at: NaiveDateTime,
+    pub max_sales: i32,
+}
+
+impl Filter {
+    /// Whether the catalogue query under this filter would list `lead` at `now` (its
+    /// filters only: status, sales left, purchases and suspensions are the caller's).
+    pub fn matches(&self, lead: &LeadFacts<'_>, now: NaiveDateTime) -> bool {
+        let opt_eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
+        self.segment
+            .as_deref()
+            .is_none_or(|s| within_segment(lead.segment, s))
+            && self.country.as_deref().is_none_or(|c| lead.country == c)
+            // The key starts with the lead's own country, so after the country check
+            // "the code after the country starts with the prefix" is what both SQL forms
+            // (a key range with a country, a LIKE without) ask.
+            && self.postal_prefix.as_deref().is_none_or(|p| {
+                lead.postal_key
+                    .and_then(|k| k.get(2..))
+                    .is_some_and(|code| code.starts_with(p))
+            })
+            && opt_eq(&self.region, lead.region)
+            && opt_eq(&self.city, lead.city)
+            && self.age_min.is_none_or(|a| lead.age >= a)
+            && self.age_max.is_none_or(|a| lead.age <= a)
+            && self
+                .income_min_cents
+                .is_none_or(|i| lead.income_cents.is_some_and(|l| l >= i))
+            && self
+                .income_max_cents
+                .is_none_or(|i| lead.income_cents.is_some_and(|l| l <= i))
+            && (self.warmth.is_empty() || self.warmth.iter().any(|w| w == lead.warmth))
+            && opt_eq(&self.contact_type, Some(lead.contact_type))
+            && self.verified.is_none_or(|v| lead.verified == v)
+            && self.min_score.is_none_or(|s| lead.score >= s)
+            && self
+                .max_price_cents
+                .is_none_or(|p| lead.list_price_cents <= p)
+            && self
+                .max_age_days
+                .is_none_or(|d| lead.captured_at >= now - chrono::TimeDelta::days(d))
+            && self.exclusive.is_none_or(|e| (lead.max_sales == 1) == e)
+    }
+}
+
+/// `segment` and its parents (`insurance.car`, then `insurance`): the order segments
+/// that include a lead of `segment`.
+pub fn segment_and_parents(segment: &str) -> Vec<String> {
+    let mut out = vec![segment.to_string()];
+    let mut rest = segment;
+    while let Some((parent, _)) = rest.rsplit_once('.') {
+        out.push(parent.to_string());
+        rest = parent;
+    }
+    out
+}
+
 /// True when `slug` is `segment` or one of its sub-segments (`insurance.car` is within
 /// `insurance`; `insurances` is not).
 pub fn within_segment(slug: &str, segment: &str) -> bool {
@@ -553,5 +630,92 @@ mod tests {
             panic!("`--` holds no postal code");
         };
         assert_eq!(problems[0].field, "postal_prefix");
+    }
+
+    fn lead(now: NaiveDateTime) -> LeadFacts<'static> {
+        LeadFacts {
+            segment: "insurance.car",
+            country: "FR",
+            region: Some("IDF"),
+            city: Some("Paris"),
+            postal_key: Some("FR75008"),
+            age: 40,
+            income_cents: Some(5_000_000),
+            warmth: "hot",
+            contact_type: "quick",
+            verified: true,
+            score: 70,
+            list_price_cents: 1200,
+            captured_at: now - chrono::TimeDelta::days(2),
+            max_sales: 1,
+        }
+    }
+
+    fn filter(query: &str) -> Filter {
+        parse(&RawFilter::from_query(query).unwrap())
+            .unwrap()
+            .filter
+    }
+
+    #[test]
+    fn a_filter_matches_a_lead_on_every_field_it_names() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let l = lead(now);
+        for q in [
+            "",
+            "segment=insurance",
+            "segment=insurance.car&country=fr",
+            "postal_prefix=75",
+            "country=FR&postal_prefix=750",
+            "region=IDF&city=Paris",
+            "age_min=40&age_max=40",
+            "income_min_cents=5000000&income_max_cents=5000000",
+            "warmth=warm&warmth=hot",
+            "contact_type=quick&verified=true&min_score=70",
+            "max_price_cents=1200&max_age_days=2&exclusive=true",
+        ] {
+            assert!(filter(q).matches(&l, now), "{q:?} matches");
+        }
+        for q in [
+            "segment=insurance.health",
+            "segment=finance",
+            "country=DE",
+            "postal_prefix=76",
+            "country=DE&postal_prefix=75",
+            "region=Other",
+            "city=Lyon",
+            "age_min=41",
+            "age_max=39",
+            "income_min_cents=5000001",
+            "income_max_cents=4999999",
+            "warmth=cold",
+            "contact_type=registration",
+            "verified=false",
+            "min_score=71",
+            "max_price_cents=1199",
+            "max_age_days=1",
+            "exclusive=false",
+        ] {
+            assert!(!filter(q).matches(&l, now), "{q:?} does not match");
+        }
+        let no_income = LeadFacts {
+            income_cents: None,
+            postal_key: None,
+            ..l
+        };
+        assert!(!filter("income_min_cents=0").matches(&no_income, now));
+        assert!(!filter("postal_prefix=7").matches(&no_income, now));
+    }
+
+    #[test]
+    fn a_segment_is_included_by_itself_and_its_parents() {
+        assert_eq!(
+            segment_and_parents("insurance.car"),
+            vec!["insurance.car".to_string(), "insurance".to_string()]
+        );
+        assert_eq!(segment_and_parents("travel"), vec!["travel".to_string()]);
     }
 }

@@ -116,8 +116,9 @@ async fn intake_worker(state: AppState) {
                         state.config.intake.clone(),
                         worker.clone(),
                     );
+                    let bp = state.config.commission_bp;
                     if let Err(e) = tokio::task::spawn_blocking(move || {
-                        run_claimed(&pool, &settings, &batch, &w)
+                        run_claimed(&pool, &settings, bp, &batch, &w)
                     })
                     .await
                     {
@@ -177,8 +178,14 @@ impl Read for StoredFile {
 }
 
 /// Processes (or resumes) one claimed batch to its end.
-pub fn run_claimed(pool: &Pool, settings: &IntakeSettings, batch: &BatchRow, worker: &str) {
-    let lease = runner::Lease::held(batch, worker);
+pub fn run_claimed(
+    pool: &Pool,
+    settings: &IntakeSettings,
+    commission_bp: i64,
+    batch: &BatchRow,
+    worker: &str,
+) {
+    let lease = runner::Lease::held(batch, worker).allocating(commission_bp);
     let result = (|| -> Result<(), RunError> {
         let mut conn = pool.get().map_err(AppError::from)?;
         if !store::intake::has_file(&mut conn, &batch.id).map_err(AppError::from)? {

@@ -17,12 +17,24 @@ use crate::store::batches::{BatchRow, ChunkCounts};
 pub struct Lease<'a> {
     batch: &'a BatchRow,
     worker: &'a str,
+    /// Offer each commit's accepted leads to standing orders at this commission.
+    allocate_bp: Option<i64>,
 }
 
 impl<'a> Lease<'a> {
     /// A lease taken already (the intake worker's come from `claim_next`).
     pub fn held(batch: &'a BatchRow, worker: &'a str) -> Self {
-        Self { batch, worker }
+        Self {
+            batch,
+            worker,
+            allocate_bp: None,
+        }
+    }
+
+    /// Each committed chunk's accepted leads go to the standing orders.
+    pub fn allocating(mut self, commission_bp: i64) -> Self {
+        self.allocate_bp = Some(commission_bp);
+        self
     }
 
     /// Takes the lease of a batch this process has just stored (an import).
@@ -45,15 +57,22 @@ impl<'a> Lease<'a> {
         source: R,
         mut on_chunk: impl FnMut(ChunkCounts),
     ) -> Result<ChunkCounts, RunError> {
-        intake::run_file(conn, settings, self.batch, source, |conn, counts| {
-            on_chunk(counts);
-            Ok(store::batches::renew_lease(
-                conn,
-                &self.batch.id,
-                self.worker,
-                LEASE,
-            )?)
-        })
+        intake::run_file_allocating(
+            conn,
+            settings,
+            self.batch,
+            source,
+            self.allocate_bp,
+            |conn, counts| {
+                on_chunk(counts);
+                Ok(store::batches::renew_lease(
+                    conn,
+                    &self.batch.id,
+                    self.worker,
+                    LEASE,
+                )?)
+            },
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 //! are written and read in `ledger` alone.
 
 pub mod actions;
+pub mod allocation;
 pub mod api_keys;
 pub mod batches;
 pub mod billing_runs;

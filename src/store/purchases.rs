@@ -159,6 +159,8 @@ pub struct PurchaseRow {
     pub commission_cents: i64,
     pub transaction_id: String,
     pub created_at: NaiveDateTime,
+    /// The standing order that bought it (`None`: bought by hand).
+    pub standing_order_id: Option<String>,
 }
 
 pub fn insert(conn: &mut AnyConnection, rows: &[PurchaseRow]) -> QueryResult<usize> {
@@ -175,11 +177,12 @@ pub fn insert(conn: &mut AnyConnection, rows: &[PurchaseRow]) -> QueryResult<usi
                 purchases::commission_cents.eq(r.commission_cents),
                 purchases::transaction_id.eq(r.transaction_id.clone()),
                 purchases::created_at.eq(r.created_at),
+                purchases::standing_order_id.eq(r.standing_order_id.clone()),
             )
         })
         .collect();
     let mut n = 0;
-    // SQLite binds 8 values a row: stay well under its limit of variables.
+    // SQLite binds 9 values a row: stay well under its limit of variables.
     for chunk in values.chunks(1000) {
         n += crate::insert_many!(&mut *conn, purchases::table, chunk)?;
     }

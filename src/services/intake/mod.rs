@@ -261,8 +261,21 @@ pub fn run_file<R: Read + Send>(
     source: R,
     after_chunk: impl FnMut(&mut AnyConnection, ChunkCounts) -> Result<bool, AppError>,
 ) -> Result<ChunkCounts, RunError> {
+    run_file_allocating(conn, settings, batch, source, None, after_chunk)
+}
+
+/// [`run_file`], and each commit's accepted leads then offered to the standing orders
+/// (`services::standing_orders::allocate`) at `Some(commission_bp)`.
+pub fn run_file_allocating<R: Read + Send>(
+    conn: &mut AnyConnection,
+    settings: &IntakeSettings,
+    batch: &BatchRow,
+    source: R,
+    allocate_bp: Option<i64>,
+    after_chunk: impl FnMut(&mut AnyConnection, ChunkCounts) -> Result<bool, AppError>,
+) -> Result<ChunkCounts, RunError> {
     crate::db::set_sqlite_cache_kib(conn, settings.sqlite_cache_kib)?;
-    let result = pipeline::run(conn, settings, batch, source, after_chunk);
+    let result = pipeline::run(conn, settings, batch, source, allocate_bp, after_chunk);
     // The connection goes back to the pool: give the memory back.
     let restored = crate::db::set_sqlite_cache_kib(conn, crate::db::SQLITE_CACHE_KIB);
     let total = result?;

@@ -387,6 +387,7 @@ pub(super) fn run<R: Read + Send>(
     settings: &IntakeSettings,
     batch: &BatchRow,
     source: R,
+    allocate_bp: Option<i64>,
     mut after_chunk: impl FnMut(&mut AnyConnection, ChunkCounts) -> Result<bool, AppError>,
 ) -> Result<ChunkCounts, RunError> {
     let mut file = CsvFile::open(source).map_err(|e| RunError::Unusable(e.to_string()))?;
@@ -452,12 +453,19 @@ pub(super) fn run<R: Read + Send>(
         while let Ok(message) = rx.recv() {
             // Chunks as they come, until `commit_rows` or the end of the file, in one
             // transaction with their counts.
+            let mut accepted: Vec<String> = Vec::new();
             let counts = write_transaction(conn, |conn| -> Result<ChunkCounts, RunError> {
                 let mut counts = ChunkCounts::default();
                 let mut next = Some(message);
                 while let Some(message) = next.take() {
                     let (chunk, evaluated, now) = message?;
-                    let (c, _) = store_chunk(conn, settings, batch, &chunk, evaluated, now)?;
+                    let (c, outcomes) = store_chunk(conn, settings, batch, &chunk, evaluated, now)?;
+                    if allocate_bp.is_some() {
+                        accepted.extend(outcomes.into_iter().filter_map(|o| match o {
+                            RowOutcome::Accepted { lead_id, .. } => Some(lead_id),
+                            _ => None,
+                        }));
+                    }
                     counts.add(c);
                     if (counts.rows as usize) < settings.commit_rows {
                         next = rx.recv().ok();
@@ -466,6 +474,16 @@ pub(super) fn run<R: Read + Send>(
                 Ok(counts)
             })?;
             total.add(counts);
+            if let Some(bp) = allocate_bp {
+                // The committed leads go to standing orders in their own transaction; its
+                // failure is logged and never fails the batch.
+                crate::services::standing_orders::allocate::allocate_logged(
+                    conn,
+                    bp,
+                    &accepted,
+                    store::now(),
+                );
+            }
             if !after_chunk(conn, counts)? {
                 return Err(RunError::LeaseLost);
             }

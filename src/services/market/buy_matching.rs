@@ -159,7 +159,7 @@ fn buy_matching_once(
             return Err(Attempt::Refused(vec![f.id.clone()]));
         }
     }
-    match settle(conn, commission_bp, buyer_id, &priced, now) {
+    match settle(conn, commission_bp, buyer_id, &priced, now, None) {
         // This buyer's own concurrent purchase took one of them: choose again without.
         Err(AppError::Unsellable { details, .. }) => Err(Attempt::Refused(
             details.into_iter().map(|d| d.field).collect(),

@@ -19,5 +19,6 @@ pub use catalogue::{
     AgencyRef, CatalogueItem, CataloguePage, catalogue_page, catalogue_page_counted,
 };
 pub use pricing::{list_price, quote_for, reprice, reprice_if_due, rules, tune_price_rule};
+pub(crate) use purchase::settle;
 pub use purchase::{PurchaseLine, buy};
 pub use quote::{PurchaseQuote, QuoteLine, quote_leads, quote_matching};

@@ -125,18 +125,21 @@ pub fn buy(
                 )]));
             }
         }
-        settle(conn, commission_bp, buyer_id, &priced, now)
+        settle(conn, commission_bp, buyer_id, &priced, now, None)
     })
 }
 
-/// The rest of a purchase once its sales are taken, in the caller's transaction: the
-/// ledger, the purchase rows (the unique lead/buyer rule) and the credit check.
-pub(super) fn settle(
+/// The rest of a purchase once its sales are taken (`store::purchases::take_sale`), in the
+/// caller's transaction: the ledger, the purchase rows (the unique lead/buyer rule) and
+/// the credit check. Manual purchases and standing orders (`standing_order_id`, stored on
+/// the purchase) share it, so both keep the same invariants.
+pub(crate) fn settle(
     conn: &mut AnyConnection,
     commission_bp: i64,
     buyer_id: &str,
     priced: &[(&SaleFacts, i64)],
     now: NaiveDateTime,
+    standing_order_id: Option<&str>,
 ) -> Result<(Vec<PurchaseLine>, i64), AppError> {
     let total: i64 = priced.iter().map(|(_, p)| p).sum();
     let lines: Vec<(String, i64, i64)> = priced
@@ -169,6 +172,7 @@ pub(super) fn settle(
             commission_cents: *commission,
             transaction_id: tx_id.clone(),
             created_at: now,
+            standing_order_id: standing_order_id.map(str::to_string),
         })
         .collect();
     match store::purchases::insert(conn, &rows) {

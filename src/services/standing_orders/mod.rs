@@ -1,6 +1,7 @@
 //! Standing orders (issue 20): buyers manage them (`manage`); the allocation buys
 //! matching leads for them. Shared here: the view of an order with its counters.
 
+pub mod allocate;
 pub mod manage;
 
 use chrono::NaiveDateTime;

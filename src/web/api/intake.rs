@@ -15,6 +15,7 @@ use crate::domain::OrgKind;
 use crate::domain::intake::Header;
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::intake::{self, BatchInput, RowOutcome};
+use crate::services::standing_orders::allocate::allocate_logged;
 use crate::store;
 use crate::web::upload;
 
@@ -166,6 +167,7 @@ pub async fn create_lead(
     let hash = idempotency::hash_body(&[&body]);
     let org_id = caller.org_id.clone();
     let settings = state.config.intake.clone();
+    let commission_bp = state.config.commission_bp;
     let worker_state = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let outcome = worker_state
@@ -207,10 +209,19 @@ pub async fn create_lead(
                 let reference = intake::Reference::load(conn)?;
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
                 let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;
-                Ok((batch.id, outcomes.pop().expect("one row, one outcome")))
+                let outcome = outcomes.pop().expect("one row, one outcome");
+                // After the intake's commit, in its own transaction: the answer comes once
+                // the sales are committed.
+                let sold = match &outcome {
+                    RowOutcome::Accepted { lead_id, .. } => {
+                        allocate_logged(conn, commission_bp, std::slice::from_ref(lead_id), store::now()).get(lead_id).copied().unwrap_or(0)
+                    }
+                    _ => 0,
+                };
+                Ok((batch.id, outcome, sold))
             })
             .await;
-        let (batch_id, outcome) = match outcome {
+        let (batch_id, outcome, sold_to_orders) = match outcome {
             Ok(o) => o,
             Err(AppError::Validation(p)) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", p))),
             Err(e) => return Err(ApiError(e)),
@@ -221,7 +232,7 @@ pub async fn create_lead(
         Ok(match &outcome {
             RowOutcome::Accepted { lead_id, score, price_cents } => (
                 StatusCode::CREATED,
-                json!({"id": lead_id, "status": "accepted", "score": score, "price_cents": price_cents, "sold_to_orders": 0, "batch_id": batch_id}),
+                json!({"id": lead_id, "status": "accepted", "score": score, "price_cents": price_cents, "sold_to_orders": sold_to_orders, "batch_id": batch_id}),
             ),
             RowOutcome::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", details(&outcome))),
             RowOutcome::Duplicate(_) => (

@@ -1,0 +1,281 @@
+//! Allocation: accepted leads are bought at once by the active standing orders that
+//! match them, highest ceiling first and ties in turn (the order served longest ago
+//! first), within each order's cap, budget and hours and its buyer's credit. Each sale is
+//! the manual purchase's own (`store::purchases::take_sale` + `market::settle`), in a
+//! savepoint of the allocation's transaction, so an order that cannot buy is passed over
+//! without undoing the others.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::OrgStatus;
+use crate::domain::catalogue::{Filter, RawFilter, parse, segment_and_parents};
+use crate::domain::lead::{LeadKind, LeadStatus};
+use crate::domain::standing_order::{
+    ActiveHours, Allowance, DeliveryChannel, local_day, local_minute, parse_time_zone,
+};
+use crate::error::AppError;
+use crate::services::market::{quote_for, rules, settle};
+use crate::store;
+use crate::store::allocation::{AllocationLead, CandidateOrder};
+use crate::store::deliveries::DeliveryRow;
+
+/// How many orders bought each lead (leads no order took are absent).
+pub type Sold = HashMap<String, usize>;
+
+/// An order as one allocation sees it: its parsed rules and its counters, kept up to
+/// date in memory as it buys.
+struct Order {
+    row: store::standing_orders::StandingOrderRow,
+    filter: Filter,
+    tz: chrono_tz::Tz,
+    hours: Option<ActiveHours>,
+    /// Within this call: when it last bought (round robin between leads of one call).
+    served: Option<u64>,
+}
+
+impl Order {
+    fn allowance(&self) -> Allowance<'_> {
+        self.row.allowance()
+    }
+}
+
+/// Allocates the accepted leads `lead_ids` in one transaction (its own: call it after
+/// the intake's commit). Without any active order this is one cheap query.
+pub fn allocate(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    lead_ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Sold, AppError> {
+    if lead_ids.is_empty() || !store::allocation::any_active(conn)? {
+        return Ok(Sold::new());
+    }
+    write_transaction(conn, |conn| allocate_in(conn, commission_bp, lead_ids, now))
+}
+
+/// [`allocate`] for intake's hooks: an allocation error is logged, never the intake's.
+pub fn allocate_logged(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    lead_ids: &[String],
+    now: NaiveDateTime,
+) -> Sold {
+    match allocate(conn, commission_bp, lead_ids, now) {
+        Ok(sold) => sold,
+        Err(e) => {
+            tracing::error!(error = %e, leads = lead_ids.len(), "allocation to standing orders failed");
+            Sold::new()
+        }
+    }
+}
+
+fn allocate_in(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    lead_ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Sold, AppError> {
+    let mut leads: Vec<AllocationLead> = store::allocation::leads(conn, lead_ids)?
+        .into_iter()
+        // Targeted leads belong to their order's buyer; suppressed and suspended never sell.
+        .filter(|l| {
+            l.sale.kind == LeadKind::Consumer
+                && l.sale.status == LeadStatus::Available
+                && l.sale.sales_count < l.sale.max_sales
+                && !l.suppressed
+                && l.agency_status == OrgStatus::Active
+        })
+        .collect();
+    if leads.is_empty() {
+        return Ok(Sold::new());
+    }
+    // In the caller's order (file order for a batch), so earlier leads are served first.
+    leads.sort_by_key(|l| lead_ids.iter().position(|id| *id == l.sale.id));
+    let mut segments: Vec<String> = leads
+        .iter()
+        .flat_map(|l| segment_and_parents(&l.sale.segment))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    segments.sort();
+    let mut countries: Vec<String> = leads
+        .iter()
+        .map(|l| l.sale.country.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    countries.sort();
+    let mut orders: Vec<Order> = store::allocation::candidates(conn, &segments, &countries)?
+        .into_iter()
+        .filter_map(order)
+        .collect();
+    if orders.is_empty() {
+        return Ok(Sold::new());
+    }
+    let ids: Vec<String> = leads.iter().map(|l| l.sale.id.clone()).collect();
+    let mut held: HashSet<(String, String)> = store::allocation::holders(conn, &ids)?
+        .into_iter()
+        .collect();
+    let rules = rules(conn)?;
+    let mut sold = Sold::new();
+    let mut turn: u64 = 0;
+    for lead in &leads {
+        let facts = lead.facts();
+        let price = quote_for(&lead.sale, &rules, 1, now).unit_cents;
+        let mut eligible: Vec<usize> = (0..orders.len())
+            .filter(|&i| {
+                let o = &orders[i];
+                o.row.max_price_cents >= price
+                    && o.filter.matches(&facts, now)
+                    && o.hours.is_none_or(|h| h.contains(local_minute(now, o.tz)))
+                    && o.allowance().admits(local_day(now, o.tz), price)
+                    && !held.contains(&(lead.sale.id.clone(), o.row.buyer_id.clone()))
+            })
+            .collect();
+        eligible.sort_by(|&a, &b| {
+            let (a, b) = (&orders[a], &orders[b]);
+            // Highest ceiling; then served longest ago (never first: NULL sorts first
+            // in `Option`), this call's own turns after any earlier call's; then id.
+            b.row
+                .max_price_cents
+                .cmp(&a.row.max_price_cents)
+                .then(a.served.is_some().cmp(&b.served.is_some()))
+                .then(a.served.cmp(&b.served))
+                .then(a.row.last_allocated_at.cmp(&b.row.last_allocated_at))
+                .then(a.row.id.cmp(&b.row.id))
+        });
+        let mut left = (lead.sale.max_sales - lead.sale.sales_count).max(0) as usize;
+        let mut buyers: HashSet<String> = HashSet::new();
+        for i in eligible {
+            if left == 0 {
+                break;
+            }
+            let o = &orders[i];
+            if buyers.contains(&o.row.buyer_id) {
+                continue;
+            }
+            let today = local_day(now, o.tz).format("%Y-%m-%d").to_string();
+            let outcome = write_transaction(conn, |conn| {
+                sell(conn, commission_bp, o, lead, price, &today, now)
+            });
+            match outcome {
+                Ok(()) => {
+                    let o = &mut orders[i];
+                    turn += 1;
+                    o.served = Some(turn);
+                    o.row.today_count = if o.row.cap_day.as_deref() == Some(today.as_str()) {
+                        o.row.today_count + 1
+                    } else {
+                        1
+                    };
+                    o.row.cap_day = Some(today);
+                    o.row.spent_cents += price;
+                    o.row.last_allocated_at = Some(now);
+                    buyers.insert(o.row.buyer_id.clone());
+                    held.insert((lead.sale.id.clone(), o.row.buyer_id.clone()));
+                    *sold.entry(lead.sale.id.clone()).or_default() += 1;
+                    left -= 1;
+                }
+                // Someone else took the last sale (or the person was suppressed since).
+                Err(Refused::SoldOut) => break,
+                Err(Refused::Order) => {}
+                Err(Refused::Failed(AppError::InsufficientCredit { .. })) => {
+                    tracing::debug!(order = %o.row.id, "standing order's buyer is at its credit limit");
+                }
+                Err(Refused::Failed(AppError::Unsellable { .. })) => {}
+                Err(Refused::Failed(e)) => {
+                    tracing::warn!(order = %o.row.id, error = %e, "standing order could not buy; passed over");
+                }
+            }
+        }
+    }
+    Ok(sold)
+}
+
+/// An order's stored criteria as rules; an order whose filter or zone no longer parses
+/// is passed over (and said so), never allowed to buy under a wider filter.
+fn order(c: CandidateOrder) -> Option<Order> {
+    let parsed = RawFilter::from_query(&c.order.filter_query)
+        .ok()
+        .and_then(|raw| parse(&raw).ok());
+    let tz = parse_time_zone(&c.time_zone).ok();
+    let (Some(parsed), Some(tz)) = (parsed, tz) else {
+        tracing::warn!(order = %c.order.id, "standing order's filter or time zone does not parse; passed over");
+        return None;
+    };
+    let hours = c.order.active_hours();
+    Some(Order {
+        row: c.order,
+        filter: parsed.filter,
+        tz,
+        hours,
+        served: None,
+    })
+}
+
+/// Why one order's sale was rolled back to its savepoint.
+enum Refused {
+    /// The lead has no sale left.
+    SoldOut,
+    /// The order's cap or budget was reached (by another process) or it was paused.
+    Order,
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Refused {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// One order's purchase of one lead: its counters, the sale, the ledger and purchase
+/// row, and its deliveries, all or nothing.
+fn sell(
+    conn: &mut AnyConnection,
+    commission_bp: i64,
+    o: &Order,
+    lead: &AllocationLead,
+    price: i64,
+    today: &str,
+    now: NaiveDateTime,
+) -> Result<(), Refused> {
+    if !store::allocation::take_order(conn, &o.row.id, today, price, now)? {
+        return Err(Refused::Order);
+    }
+    if !store::purchases::take_sale(conn, &lead.sale.id)? {
+        return Err(Refused::SoldOut);
+    }
+    let (lines, _) = settle(
+        conn,
+        commission_bp,
+        &o.row.buyer_id,
+        &[(&lead.sale, price)],
+        now,
+        Some(&o.row.id),
+    )
+    .map_err(Refused::Failed)?;
+    let mut deliveries = Vec::new();
+    for line in &lines {
+        let channels = [
+            (o.row.deliver_email.is_some(), DeliveryChannel::Email),
+            (o.row.callback_url.is_some(), DeliveryChannel::Callback),
+        ];
+        for (wanted, channel) in channels {
+            if wanted {
+                deliveries.push(DeliveryRow::pending(
+                    &o.row.id,
+                    &line.id,
+                    &line.lead_id,
+                    &o.row.buyer_id,
+                    channel,
+                    now,
+                ));
+            }
+        }
+    }
+    store::deliveries::enqueue(conn, &deliveries)?;
+    Ok(())
+}
