@@ -257,6 +257,22 @@ pub fn bought_leads(
         .load(conn)
 }
 
+/// One purchase of `buyer_id` with its lead's contact fields (a standing order's
+/// delivery sends it), or `None`.
+pub fn bought_lead(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    purchase_id: &str,
+) -> QueryResult<Option<BoughtLead>> {
+    purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .filter(purchases::id.eq(purchase_id))
+        .select(bought_lead_columns!())
+        .first(conn)
+        .optional()
+}
+
 /// Where a bought lead's dispute stands, as "My leads" filters on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisputeState {

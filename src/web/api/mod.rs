@@ -3,6 +3,7 @@
 mod batches;
 pub mod billing;
 mod caller;
+mod deliveries;
 mod disputes;
 mod idempotency;
 mod intake;
@@ -53,6 +54,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/disputes", web::get().to(disputes::list))
     .route("/disputes/{id}/accept", web::post().to(disputes::accept))
     .route("/disputes/{id}/contest", web::post().to(disputes::contest))
+    .route(
+        "/standing-orders/{id}/deliveries",
+        web::get().to(deliveries::list),
+    )
+    .route(
+        "/standing-orders/{id}/deliveries/{delivery_id}/retry",
+        web::post().to(deliveries::retry),
+    )
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -31,6 +31,8 @@ use utoipa::{Modify, OpenApi};
         super::disputes::list,
         super::disputes::accept,
         super::disputes::contest,
+        super::deliveries::list,
+        super::deliveries::retry,
     ),
     modifiers(&BearerAuth)
 )]

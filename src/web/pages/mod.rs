@@ -4,6 +4,7 @@ mod admin;
 mod batches;
 mod catalogue;
 mod dashboard;
+mod deliveries;
 mod disputes;
 mod finance;
 mod health;
@@ -87,5 +88,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invoices/{id}/pay", web::post().to(invoices::pay))
         .route("/statements", web::get().to(invoices::statements))
         .route("/statements/{id}", web::get().to(invoices::statement))
+        .route(
+            "/standing-orders/{id}/deliveries/{delivery_id}/retry",
+            web::post().to(deliveries::retry),
+        )
         .configure(finance::routes);
 }
