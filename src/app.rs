@@ -18,9 +18,18 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Card payments; `None` without Stripe keys (bank transfer only).
     pub payments: Option<Arc<dyn crate::payments::Payments>>,
+    /// Wakes this process's delivery worker when a sale made deliveries.
+    pub deliveries_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
+    /// Tells the delivery worker new deliveries were committed, so they go out now
+    /// rather than at its next poll. A wake with no worker waiting is kept for its next
+    /// wait.
+    pub fn wake_deliveries(&self) {
+        self.deliveries_wake.notify_one();
+    }
+
     /// Runs blocking diesel work on actix's blocking pool with a pooled connection, so no
     /// connection is held across an await of the request.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
@@ -108,6 +117,7 @@ impl Application {
             pool,
             mailer,
             payments,
+            deliveries_wake: Arc::new(tokio::sync::Notify::new()),
         };
         let listener = TcpListener::bind(&state.config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;

@@ -19,6 +19,7 @@
 //! | `API_AUTH_MAX_FAILURES` | `10` | wrong API keys (`POST /api/v1/auth/token`), and separately wrong postback tokens, allowed per client address within the window; then 429 |
 //! | `API_AUTH_WINDOW_SECONDS` | `600` | that window |
 //! | `CALLBACK_ALLOW_PRIVATE` | `false` | let standing orders call back over http and to loopback or private addresses (development, tests and the demo's own receiver); never in production |
+//! | `CALLBACK_TIMEOUT_MS` | `5000` | how long a standing order's callback may take (connect and answer) before it counts as failed and is retried |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client address from `X-Forwarded-For` (only behind your own load balancer) |
 //! | `CURRENCY` | `EUR` | ISO 4217 code of the one currency all money is kept in |
 //! | `PLATFORM_COMMISSION_BP` | `2000` | the platform's share of each sale in basis points (2000 = 20%) |
@@ -121,6 +122,8 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// Standing orders may call back over http and to non-public addresses.
     pub callback_allow_private: bool,
+    /// A callback not answered within this counts as failed.
+    pub callback_timeout_ms: u64,
     pub currency: String,
     /// The platform's share of every sale, in basis points (2000 = 20%).
     pub commission_bp: i64,
@@ -407,6 +410,8 @@ impl Config {
             },
             trust_proxy_headers: parse_bool(&get, "TRUST_PROXY_HEADERS")?,
             callback_allow_private: parse_bool(&get, "CALLBACK_ALLOW_PRIVATE")?,
+            callback_timeout_ms: parse_num(&get, "CALLBACK_TIMEOUT_MS", 5000)?.clamp(50, 60_000)
+                as u64,
             currency,
             commission_bp: parse_num(&get, "PLATFORM_COMMISSION_BP", 2000)?.clamp(0, 10_000),
             intake: IntakeSettings {

@@ -14,6 +14,7 @@ use crate::services::intake::{IntakeSettings, RunError};
 use crate::store;
 use crate::store::batches::BatchRow;
 
+pub mod deliveries;
 pub mod runner;
 
 /// How long a claim lasts without renewal; renewed after every chunk.
@@ -34,8 +35,9 @@ impl JobsHandle {
 /// Starts the intake worker (with daily repricing and maintenance) and the mail worker.
 pub fn spawn(state: AppState) -> JobsHandle {
     let mail = tokio::spawn(mail_worker(state.clone())).abort_handle();
+    let deliveries = tokio::spawn(deliveries::worker(state.clone())).abort_handle();
     let intake = tokio::spawn(intake_worker(state)).abort_handle();
-    JobsHandle(vec![mail, intake])
+    JobsHandle(vec![mail, deliveries, intake])
 }
 
 /// Sends the outbox after commit; separate from intake so a long import never holds up

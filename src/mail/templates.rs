@@ -251,3 +251,50 @@ mod dispute_mail_tests {
         insta::assert_snapshot!(snapshot(&m.render().unwrap()));
     }
 }
+
+/// To the address a standing order delivers to: a lead it bought, with its contact.
+#[derive(Debug, Clone)]
+pub struct LeadDelivered {
+    pub seller_name: String,
+    pub order_name: String,
+    /// The person's name, or "a lead" when the lead has none (any more).
+    pub lead_name: String,
+    pub price: String,
+    /// Label and value of each bought field the lead has.
+    pub fields: Vec<(String, String)>,
+    pub url: String,
+}
+email!(
+    LeadDelivered,
+    "lead_delivered",
+    "emails/lead_delivered/subject.txt",
+    "emails/lead_delivered/body.txt",
+    "emails/lead_delivered/body.html"
+);
+
+#[cfg(test)]
+mod delivery_mail_tests {
+    use super::*;
+
+    #[test]
+    fn lead_delivered_mail() {
+        let m = LeadDelivered {
+            seller_name: "leadmarket".into(),
+            order_name: "Travel <DE> & AT".into(),
+            lead_name: "Ann Lee".into(),
+            price: "10.00 EUR".into(),
+            fields: vec![
+                ("Name".into(), "Ann Lee".into()),
+                ("Email".into(), "ann@example.com".into()),
+                ("Phone".into(), "+4479111100001".into()),
+                ("Segment".into(), "travel".into()),
+            ],
+            url: "https://market.example/purchases".into(),
+        };
+        let r = m.render().unwrap();
+        insta::assert_snapshot!(format!(
+            "subject: {}\n--- text ---\n{}\n--- html ---\n{}",
+            r.subject, r.text, r.html
+        ));
+    }
+}

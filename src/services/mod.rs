@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod deliveries;
 pub mod disputes;
 pub mod intake;
 pub mod mail;

@@ -267,6 +267,22 @@ pub enum Walk<'a> {
     NewestBefore(Option<&'a str>),
 }
 
+/// One purchase of `buyer_id` with its lead's contact fields (a standing order's
+/// delivery sends it), or `None`.
+pub fn bought_lead(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    purchase_id: &str,
+) -> QueryResult<Option<BoughtLead>> {
+    purchases::table
+        .inner_join(leads::table)
+        .filter(purchases::buyer_id.eq(buyer_id))
+        .filter(purchases::id.eq(purchase_id))
+        .select(bought_lead_columns!())
+        .first(conn)
+        .optional()
+}
+
 /// Where a bought lead's dispute stands, as "My leads" filters on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisputeState {

@@ -118,6 +118,11 @@ impl TestApp {
         Self::start(self.backend, self.database_url.clone(), None, &[])
     }
 
+    /// As `second_instance`, with extra configuration variables.
+    pub async fn second_instance_with(&self, extra: &[(&'static str, &str)]) -> TestApp {
+        Self::start(self.backend, self.database_url.clone(), None, extra)
+    }
+
     /// Stops the server and its jobs, closes the pool, then drops the test database: no
     /// thread is left talking to a database that is gone when the test binary exits.
     pub async fn finish(mut self) {

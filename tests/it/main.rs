@@ -17,6 +17,7 @@ mod contract;
 mod control_characters;
 mod crowd;
 mod db;
+mod deliveries;
 mod demo;
 mod disputes;
 mod finance_races;

@@ -3,6 +3,7 @@
 mod batches;
 pub mod billing;
 mod caller;
+mod deliveries;
 mod disputes;
 mod idempotency;
 mod intake;
@@ -68,6 +69,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/standing-orders/{id}/secret",
         web::post().to(standing_orders::rotate_secret),
+    )
+    .route(
+        "/standing-orders/{id}/deliveries",
+        web::get().to(deliveries::list),
+    )
+    .route(
+        "/standing-orders/{id}/deliveries/{delivery_id}/retry",
+        web::post().to(deliveries::retry),
     )
     .route("/openapi.json", web::get().to(openapi::document));
 }

@@ -37,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         super::standing_orders::update,
         super::standing_orders::delete,
         super::standing_orders::rotate_secret,
+        super::deliveries::list,
+        super::deliveries::retry,
     ),
     modifiers(&BearerAuth)
 )]

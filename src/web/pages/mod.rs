@@ -4,6 +4,7 @@ mod admin;
 mod batches;
 mod catalogue;
 mod dashboard;
+mod deliveries;
 mod disputes;
 mod finance;
 mod health;
@@ -122,6 +123,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/time-zone",
             web::post().to(settings::set_time_zone),
+        )
+        .route(
+            "/standing-orders/{id}/deliveries/{delivery_id}/retry",
+            web::post().to(deliveries::retry),
         )
         .configure(finance::routes);
 }
