@@ -226,6 +226,10 @@ pub async fn create_lead(
             Err(AppError::Validation(p)) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, validation_body("the lead was rejected", p))),
             Err(e) => return Err(ApiError(e)),
         };
+        if sold_to_orders > 0 {
+            // Its deliveries are committed: the worker sends them now, not at its next poll.
+            worker_state.wake_deliveries();
+        }
         let details = |o: &RowOutcome| -> Vec<FieldProblem> {
             o.reasons().iter().map(|r| FieldProblem::new(r.field.clone(), format!("{} ({})", r.message, r.code))).collect()
         };
