@@ -45,6 +45,8 @@ pub struct CrowdRun {
     pub refused_while_available: usize,
     /// 409s once none was left (the buyer stops there).
     pub refused_sold_out: usize,
+    /// Buyers still buying when the run's time was up.
+    pub stopped_by_time: usize,
 }
 
 /// How one buyer's run ended.
@@ -54,6 +56,7 @@ struct Tally {
     bought: usize,
     refused_while_available: usize,
     refused_sold_out: usize,
+    stopped_by_time: usize,
     failed: usize,
 }
 
@@ -193,6 +196,7 @@ async fn run(server: &Server, quantity: usize, limit: Duration) -> anyhow::Resul
         total.bought += t.bought;
         total.refused_while_available += t.refused_while_available;
         total.refused_sold_out += t.refused_sold_out;
+        total.stopped_by_time += t.stopped_by_time;
         total.failed += t.failed;
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -208,6 +212,7 @@ async fn run(server: &Server, quantity: usize, limit: Duration) -> anyhow::Resul
         bought: total.bought,
         refused_while_available: total.refused_while_available,
         refused_sold_out: total.refused_sold_out,
+        stopped_by_time: total.stopped_by_time,
     })
 }
 
@@ -226,7 +231,11 @@ async fn buy_by_filter(
         "quantity": quantity,
         "max_price_cents": MAX_PRICE_CENTS,
     });
-    while Instant::now() < deadline {
+    loop {
+        if Instant::now() >= deadline {
+            tally.stopped_by_time = 1;
+            break;
+        }
         tally.requests += 1;
         let response = client
             .post(format!("{base}/api/v1/purchases"))

@@ -30,10 +30,19 @@ pub struct OrdersReport {
     pub sold_leads: usize,
     pub sales: usize,
     pub failed: usize,
+    /// Sales of the orders with a callback, how many callbacks arrived, and the ms from
+    /// each sale (its purchase's time) to its callback at the local receiver, p50 and p99.
+    pub callback_sales: usize,
+    pub callbacks: usize,
+    pub callback_ms: (f64, f64),
 }
 
 const ORDERS: usize = 1000;
 const BUYERS: usize = 100;
+/// Every tenth order delivers to a callback at a local receiver, the rest by the API only.
+const CALLBACK_EVERY: usize = 10;
+/// How long the callbacks still due after the last post may take to arrive.
+const DRAIN: Duration = Duration::from_secs(10);
 const SEGMENTS: [Option<&str>; 8] = [
     None,
     Some("insurance"),
@@ -73,6 +82,7 @@ pub fn orders(
     super::data::market_leads(&mut conn, &agency.id, lead_count, now)?;
     crate::db::bench::analyze_seeded(&mut conn)?;
     store::pricing::set_priced_on(&mut conn, now.date())?;
+    let receiver = Receiver::bind()?;
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     let mut buyers = Vec::new();
     for i in 0..BUYERS {
@@ -114,7 +124,7 @@ pub fn orders(
             cap_day: None,
             today_count: 0,
             deliver_email: None,
-            callback_url: None,
+            callback_url: (i % CALLBACK_EVERY == 0).then(|| receiver.url.clone()),
             secret: "bench-secret".into(),
             active: true,
             active_from_minute: None,
@@ -133,7 +143,13 @@ pub fn orders(
     drop(conn);
     let keys = vec![key; clients.max(1)];
     let url = scratch.url().clone();
-    let (mut latencies, tally, elapsed) = runtime()?.block_on(async move {
+    // The receiver is on loopback, which callbacks may reach only when allowed.
+    let mut config = config.clone();
+    config.callback_allow_private = true;
+    let config = &config;
+    let watch = pool.clone();
+    let (mut latencies, tally, elapsed, arrivals) = runtime()?.block_on(async move {
+        let receiving = receiver.start()?;
         let server = Server::start(config, &url, &keys).await?;
         let until = Instant::now() + Duration::from_secs(seconds);
         let t = Instant::now();
@@ -157,10 +173,17 @@ pub fn orders(
             total.failed += tally.failed;
         }
         let elapsed = t.elapsed().as_secs_f64();
+        let drained = Instant::now() + DRAIN;
+        while Instant::now() < drained && deliveries_due(&watch)? > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         server.stop().await;
-        anyhow::Ok((all, total, elapsed))
+        let arrivals = receiving.stop().await;
+        anyhow::Ok((all, total, elapsed, arrivals))
     })?;
     latencies.sort_by(f64::total_cmp);
+    let (callback_sales, mut callback_latencies) = callback_latencies(&pool, &arrivals)?;
+    callback_latencies.sort_by(f64::total_cmp);
     Ok(OrdersReport {
         leads: lead_count,
         orders: ORDERS,
@@ -171,7 +194,115 @@ pub fn orders(
         sold_leads: tally.sold_leads,
         sales: tally.sales,
         failed: tally.failed,
+        callback_sales,
+        callbacks: callback_latencies.len(),
+        callback_ms: (
+            percentile(&callback_latencies, 0.5),
+            percentile(&callback_latencies, 0.99),
+        ),
     })
+}
+
+/// Callback deliveries not delivered yet.
+fn deliveries_due(pool: &crate::db::Pool) -> anyhow::Result<i64> {
+    use crate::db::schema::deliveries::dsl as d;
+    use diesel::prelude::*;
+    let mut conn = pool.get()?;
+    Ok(d::deliveries
+        .filter(d::channel.eq("callback"))
+        .filter(d::status.ne("delivered"))
+        .count()
+        .get_result(&mut conn)?)
+}
+
+/// The callback sales, and for each callback that arrived the ms from its purchase's
+/// time (taken before the sale commits, so this errs long) to its arrival.
+fn callback_latencies(
+    pool: &crate::db::Pool,
+    arrivals: &[(String, chrono::NaiveDateTime)],
+) -> anyhow::Result<(usize, Vec<f64>)> {
+    use crate::db::schema::{deliveries::dsl as d, purchases::dsl as p};
+    use diesel::prelude::*;
+    let mut conn = pool.get()?;
+    let sold: Vec<(String, chrono::NaiveDateTime)> = d::deliveries
+        .inner_join(p::purchases)
+        .filter(d::channel.eq("callback"))
+        .select((d::purchase_id, p::created_at))
+        .load(&mut conn)?;
+    let sold_at: std::collections::HashMap<_, _> = sold.iter().cloned().collect();
+    let mut ms = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (purchase, at) in arrivals {
+        // A repeat (a retry after a lost answer) is not a second delivery.
+        if let Some(sale) = sold_at.get(purchase)
+            && seen.insert(purchase.clone())
+        {
+            ms.push((*at - *sale).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        }
+    }
+    Ok((sold.len(), ms))
+}
+
+/// A local receiver of callbacks that notes when each purchase's callback arrived.
+struct Receiver {
+    listener: std::net::TcpListener,
+    url: String,
+}
+
+struct Receiving {
+    server: actix_web::dev::ServerHandle,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<(String, chrono::NaiveDateTime)>>>,
+}
+
+impl Receiver {
+    fn bind() -> anyhow::Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let url = format!(
+            "http://127.0.0.1:{}/callback",
+            listener.local_addr()?.port()
+        );
+        Ok(Self { listener, url })
+    }
+
+    fn start(self) -> anyhow::Result<Receiving> {
+        use actix_web::{App, HttpResponse, HttpServer, web};
+        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = arrivals.clone();
+        let server = HttpServer::new(move || {
+            let noted = noted.clone();
+            App::new().default_service(web::to(move |body: web::Bytes| {
+                let at = store::now();
+                let noted = noted.clone();
+                async move {
+                    let event: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or_default();
+                    if let Some(purchase) = event["purchase_id"].as_str() {
+                        noted
+                            .lock()
+                            .expect("arrivals lock")
+                            .push((purchase.to_string(), at));
+                    }
+                    HttpResponse::NoContent().finish()
+                }
+            }))
+        })
+        .workers(1)
+        .listen(self.listener)?
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Receiving {
+            server: handle,
+            arrivals,
+        })
+    }
+}
+
+impl Receiving {
+    async fn stop(self) -> Vec<(String, chrono::NaiveDateTime)> {
+        self.server.stop(false).await;
+        std::mem::take(&mut *self.arrivals.lock().expect("arrivals lock"))
+    }
 }
 
 #[derive(Default)]

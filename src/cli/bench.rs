@@ -45,7 +45,7 @@ pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliErr
     );
     for r in &c.runs {
         println!(
-            "crowd of 16 buyers by one filter, quantity {}: {} bought in {:.1} s = {:.0} leads/s, {:.0} requests/s ({} requests); refused {} while matching leads remained, {} after they ran out",
+            "crowd of 16 buyers by one filter, quantity {}: {} bought in {:.1} s = {:.0} leads/s, {:.0} requests/s ({} requests); refused {} while matching leads remained, {} after they ran out, {} still buying when time was up",
             r.quantity,
             r.bought,
             r.seconds,
@@ -53,7 +53,8 @@ pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliErr
             r.requests as f64 / r.seconds,
             r.requests,
             r.refused_while_available,
-            r.refused_sold_out
+            r.refused_sold_out,
+            r.stopped_by_time
         );
     }
     Ok(())
@@ -108,7 +109,7 @@ pub fn orders(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError
     let r = crate::bench::orders(&config, &config.database_url, leads, clients, seconds)
         .map_err(CliError::Other)?;
     println!(
-        "orders on {} with {} leads and {} active standing orders (seeded in {:.1} s): {} single-lead posts from {} clients in {:.1} s = {:.0} posts/s; POST /leads to the committed sale p50 {:.1} ms p99 {:.1} ms; {} leads sold to orders ({} sales); {} posts failed",
+        "orders on {} with {} leads and {} active standing orders (seeded in {:.1} s): {} single-lead posts from {} clients in {:.1} s = {:.0} posts/s; POST /leads to the committed sale p50 {:.1} ms p99 {:.1} ms; {} leads sold to orders ({} sales); {} posts failed; callbacks: {} of {} sales arrived, sale to callback p50 {:.1} ms p99 {:.1} ms",
         if config.database_url.is_postgres() {
             "PostgreSQL"
         } else {
@@ -125,7 +126,11 @@ pub fn orders(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError
         r.post_ms.1,
         r.sold_leads,
         r.sales,
-        r.failed
+        r.failed,
+        r.callbacks,
+        r.callback_sales,
+        r.callback_ms.0,
+        r.callback_ms.1
     );
     Ok(())
 }

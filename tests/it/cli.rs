@@ -259,9 +259,13 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
     }
     // Each lead is sold once (the bench's batch), never oversold.
     assert!(bought <= accepted, "{text}");
-    if bought == accepted {
-        // Sold out: every buyer's last request was refused, and it stopped there.
-        assert_eq!(number_before(runs[1], " after they ran out"), 16, "{text}");
+    // Every buyer stopped once: refused when none was left (and it asked no more), or
+    // still buying when the time was up (a slow machine may not sell out in time).
+    let sold_out = number_before(runs[1], " after they ran out");
+    let timed_out = number_before(runs[1], " still buying when time was up");
+    assert_eq!(sold_out + timed_out, 16, "{text}");
+    if bought < accepted {
+        assert_eq!(timed_out, 16, "{text}");
     }
 }
 
