@@ -10,6 +10,7 @@ use crate::on_both_backends;
 on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
 on_both_backends!(bench_intake_times_the_database_alone_on_the_same_leads);
 on_both_backends!(bench_market_crowd_buys_by_one_filter_after_a_real_import);
+on_both_backends!(bench_orders_sells_posted_leads_to_orders_and_their_callbacks_arrive);
 on_both_backends!(a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance);
 on_both_backends!(a_suppression_file_withdraws_the_listed_leads_of_its_people);
 
@@ -267,6 +268,41 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
     if bought < accepted {
         assert_eq!(timed_out, 16, "{text}");
     }
+}
+
+async fn bench_orders_sells_posted_leads_to_orders_and_their_callbacks_arrive(app: &TestApp) {
+    let out = run(
+        app,
+        &[
+            "bench",
+            "orders",
+            "--leads",
+            "300",
+            "--clients",
+            "2",
+            "--seconds",
+            "2",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("orders on "), "{text}");
+    assert!(text.contains("1000 active standing orders"), "{text}");
+    assert_eq!(number_before(&text, " posts failed"), 0, "{text}");
+    let posts = number_before(&text, " single-lead posts");
+    let sold = number_before(&text, " leads sold to orders");
+    assert!(posts > 0 && sold > 0 && sold <= posts, "{text}");
+    // Every tenth order has a callback to the bench's receiver: each of its sales arrives.
+    let callbacks = &text[text.find("callbacks: ").expect(&text)..];
+    let callback_sales = number_before(callbacks, " sales arrived");
+    let arrived = number_before(callbacks, " of ");
+    assert!(callback_sales > 0, "{text}");
+    assert_eq!(arrived, callback_sales, "{text}");
 }
 
 async fn a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance(
