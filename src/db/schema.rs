@@ -567,6 +567,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+        retrying_since -> Nullable<Timestamp>,
     }
 }
 

@@ -148,7 +148,8 @@ fn fail(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let attempts = delivery.attempts + 1;
-    let retry_at = callback::retry_after(attempts, now - delivery.created_at, rand::random())
+    let since = delivery.retrying_since.unwrap_or(delivery.created_at);
+    let retry_at = callback::retry_after(attempts, now - since, rand::random())
         .map(|wait| now + wait);
     tracing::warn!(
         delivery = %delivery.id,

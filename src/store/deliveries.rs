@@ -27,6 +27,8 @@ pub struct DeliveryRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub delivered_at: Option<NaiveDateTime>,
+    /// When a buyer last chose "retry now": the day of retries counts from then.
+    pub retrying_since: Option<NaiveDateTime>,
 }
 
 impl DeliveryRow {
@@ -54,6 +56,7 @@ impl DeliveryRow {
             locked_until: None,
             created_at: now,
             delivered_at: None,
+            retrying_since: None,
         }
     }
 }
@@ -219,8 +222,8 @@ pub fn order_is_buyers(
     .get_result(conn)
 }
 
-/// "Retry now": a dead delivery waits again, due at `now`, its attempts kept. `false`
-/// when it is not dead (any more).
+/// "Retry now": a dead delivery waits again, due at `now`, its attempts kept, with a new
+/// day of retries from `now`. `false` when it is not dead (any more).
 pub fn retry_now(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let n = diesel::update(
         deliveries::table
@@ -231,6 +234,7 @@ pub fn retry_now(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Quer
         deliveries::status.eq(DeliveryStatus::Pending),
         deliveries::next_attempt_at.eq(now),
         deliveries::locked_until.eq(None::<NaiveDateTime>),
+        deliveries::retrying_since.eq(now),
     ))
     .execute(conn)?;
     Ok(n == 1)

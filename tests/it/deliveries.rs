@@ -373,7 +373,11 @@ async fn a_receiver_slower_than_the_timeout_counts_as_a_failure(app: &TestApp) {
 }
 
 async fn after_a_day_of_failures_a_delivery_is_dead_and_retry_now_delivers_it(app: &TestApp) {
-    let rx = Receiver::start(&[Reply::Status(503), Reply::Status(503)]);
+    let rx = Receiver::start(&[
+        Reply::Status(503),
+        Reply::Status(503),
+        Reply::Status(500),
+    ]);
     let (buyer, token, sold) = bought(app, 2).await;
     let order = StandingOrderBuilder::new(&buyer)
         .inactive()
@@ -415,7 +419,12 @@ async fn after_a_day_of_failures_a_delivery_is_dead_and_retry_now_delivers_it(ap
     let (status, body) = app.post_json(&retry(&ids[0]), &token, &Value::Null).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "pending");
-    settled(app, &ids[0], DeliveryStatus::Delivered).await;
+    // Refused again, it is not dead at once: "retry now" opened a new day of retries.
+    let again = settled(app, &ids[0], DeliveryStatus::Failed).await;
+    assert_eq!(again.last_status_code, Some(500));
+    assert_eq!(again.attempts, 32);
+    let next = again.next_attempt_at.expect("tried again later");
+    assert!(next > store::now() + TimeDelta::minutes(30), "{next}");
     let (status, body) = app.post_json(&retry(&ids[0]), &token, &Value::Null).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "not_dead");
