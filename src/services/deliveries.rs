@@ -149,8 +149,8 @@ fn fail(
 ) -> Result<(), AppError> {
     let attempts = delivery.attempts + 1;
     let since = delivery.retrying_since.unwrap_or(delivery.created_at);
-    let retry_at = callback::retry_after(attempts, now - since, rand::random())
-        .map(|wait| now + wait);
+    let retry_at =
+        callback::retry_after(attempts, now - since, rand::random()).map(|wait| now + wait);
     tracing::warn!(
         delivery = %delivery.id,
         order = %delivery.order_id,

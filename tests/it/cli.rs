@@ -35,6 +35,17 @@ fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs a command that must succeed (its stderr says why not) and returns its stdout.
+fn succeeded(app: &TestApp, args: &[&str]) -> String {
+    let out = run(app, args, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
@@ -215,7 +226,7 @@ async fn bench_intake_times_the_database_alone_on_the_same_leads(app: &TestApp) 
 }
 
 async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp) {
-    let out = run(
+    let text = succeeded(
         app,
         &[
             "bench",
@@ -226,14 +237,7 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
             "--crowd-seconds",
             "2",
         ],
-        "",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = stdout(&out);
     // The existing report stays as it was, the crowd's follows it.
     assert!(text.starts_with("market on "), "{text}");
     let import = text
@@ -271,7 +275,7 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
 }
 
 async fn bench_orders_sells_posted_leads_to_orders_and_their_callbacks_arrive(app: &TestApp) {
-    let out = run(
+    let text = succeeded(
         app,
         &[
             "bench",
@@ -283,14 +287,7 @@ async fn bench_orders_sells_posted_leads_to_orders_and_their_callbacks_arrive(ap
             "--seconds",
             "2",
         ],
-        "",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = stdout(&out);
     assert!(text.starts_with("orders on "), "{text}");
     assert!(text.contains("1000 active standing orders"), "{text}");
     assert_eq!(number_before(&text, " posts failed"), 0, "{text}");

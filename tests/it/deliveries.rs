@@ -373,11 +373,7 @@ async fn a_receiver_slower_than_the_timeout_counts_as_a_failure(app: &TestApp) {
 }
 
 async fn after_a_day_of_failures_a_delivery_is_dead_and_retry_now_delivers_it(app: &TestApp) {
-    let rx = Receiver::start(&[
-        Reply::Status(503),
-        Reply::Status(503),
-        Reply::Status(500),
-    ]);
+    let rx = Receiver::start(&[Reply::Status(503), Reply::Status(503), Reply::Status(500)]);
     let (buyer, token, sold) = bought(app, 2).await;
     let order = StandingOrderBuilder::new(&buyer)
         .inactive()
