@@ -354,6 +354,18 @@ pub fn migrations_current(conn: &mut AnyConnection) -> Result<bool, DbSetupError
     pending.map(|p| !p).map_err(harness_error)
 }
 
+/// Whether PostgreSQL chose this transaction as a deadlock's victim or could not serialise
+/// it: run again from the start, it may well succeed. Diesel names no kind for SQLSTATE
+/// 40P01, so its (untranslated) message is matched.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().starts_with("deadlock detected"),
+        _ => false,
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so a
 /// transaction that reads then writes waits for the lock instead of failing with
 /// "database is locked". Nested calls become savepoints on both backends.
