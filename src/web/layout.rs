@@ -53,7 +53,6 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         items.push(("/admin/organisations", "Organisations"));
         items.push(("/admin/suppressions", "Suppressions"));
         items.push(("/admin/pricing", "Price rules"));
-        items.push(("/admin/my-data-requests", "My-data"));
     }
     items.push(("/settings/organisation", "My organisation"));
     items

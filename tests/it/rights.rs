@@ -94,18 +94,20 @@ fn link_path(mail: &SentMail) -> String {
         .to_string()
 }
 
+/// What the receiver got: (signature header, body) per callback.
+type Hits = Mutex<Vec<(String, Vec<u8>)>>;
+
+/// Invoices (id, status, total), ledger entries (account, amount) and the ledger's total.
+type Books = (Vec<(String, String, i64)>, Vec<(String, i64)>, i64);
+
 /// A buyer's system receiving callbacks, recording (signature, body).
 struct Receiver {
     port: u16,
-    hits: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    hits: Arc<Hits>,
     server: actix_web::dev::ServerHandle,
 }
 
-async fn receive(
-    req: HttpRequest,
-    body: web::Bytes,
-    hits: web::Data<Mutex<Vec<(String, Vec<u8>)>>>,
-) -> HttpResponse {
+async fn receive(req: HttpRequest, body: web::Bytes, hits: web::Data<Hits>) -> HttpResponse {
     let signature = req
         .headers()
         .get(callback::SIGNATURE_HEADER)
@@ -118,7 +120,7 @@ async fn receive(
 
 impl Receiver {
     fn start() -> Receiver {
-        let hits: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let hits: Arc<Hits> = Arc::default();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let data = web::Data::from(hits.clone());
@@ -249,7 +251,7 @@ fn places_holding(conn: &mut AnyConnection, needle: &str) -> Vec<String> {
 
 /// What billing looks like: every invoice's number, status and total, and every ledger
 /// entry's account and amount.
-fn books(app: &TestApp) -> (Vec<(String, String, i64)>, Vec<(String, i64)>, i64) {
+fn books(app: &TestApp) -> Books {
     app.with_conn(|c| {
         let mut invoices: Vec<(String, String, i64)> = store::invoices::list(c, None, false)
             .unwrap()
