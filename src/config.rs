@@ -49,6 +49,7 @@
 //! | `DISPUTE_ANSWER_DAYS` | `3` | working days the agency has to answer before finance decides |
 //! | `QUALITY_SUSPEND_BP` | `1500` | approved disputes per sale over 30 days above this suspend the agency's listings |
 //! | `QUALITY_MIN_SALES` | `20` | sales in 30 days before an agency's dispute rate counts |
+//! | `RETENTION_DAYS` | `1095` | leads captured longer ago than this are erased by the daily retention job, as if the person had asked (their buyers are told); at least 1 |
 //! | `RUST_LOG` | `info` | log filter (tracing) |
 //!
 //! Without `SECRET_KEY` and `JWT_SECRET`, a SQLite site (and `demo` on any backend)
@@ -133,6 +134,8 @@ pub struct Config {
     pub mail: MailConfig,
     pub billing: BillingConfig,
     pub disputes: DisputeConfig,
+    /// Leads captured longer ago than this many days are erased by the retention job.
+    pub retention_days: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -414,6 +417,7 @@ impl Config {
                 as u64,
             currency,
             commission_bp: parse_num(&get, "PLATFORM_COMMISSION_BP", 2000)?.clamp(0, 10_000),
+            retention_days: parse_num(&get, "RETENTION_DAYS", 1095)?.max(1),
             intake: IntakeSettings {
                 dedup_days: parse_num(&get, "DEDUP_DAYS", 30)?.max(0),
                 max_capture_age_days: parse_num(&get, "MAX_CAPTURE_AGE_DAYS", 90)?.max(1),

@@ -568,6 +568,37 @@ diesel::table! {
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
         retrying_since -> Nullable<Timestamp>,
+        /// `lead.delivered` or `lead.erased` (`domain::standing_order::DeliveryEvent`).
+        event -> Text,
+    }
+}
+
+diesel::table! {
+    rights_requests (id) {
+        id -> Text,
+        channel -> Text,
+        status -> Text,
+        token_hash -> Nullable<Text>,
+        contact_key -> Binary,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmed_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        action -> Text,
+        actor -> Text,
+        user_id -> Nullable<Text>,
+        address -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        leads -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -616,4 +647,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_resets,
     standing_orders,
     deliveries,
+    rights_requests,
+    audit_events,
 );

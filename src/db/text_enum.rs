@@ -14,8 +14,9 @@ use crate::domain::ledger::{
 };
 use crate::domain::market::{OrderStatus, PriceRuleKind};
 use crate::domain::outbox::OutboxStatus;
+use crate::domain::rights::{AuditAction, AuditActor, RequestChannel, RequestStatus};
 use crate::domain::scoring::{ContactType, Warmth};
-use crate::domain::standing_order::{DeliveryChannel, DeliveryStatus};
+use crate::domain::standing_order::{DeliveryChannel, DeliveryEvent, DeliveryStatus};
 use crate::domain::{OrgKind, OrgStatus, Role};
 
 /// Implements, for a type with `as_str` and `FromStr`, what `#[derive(AsExpression,
@@ -152,6 +153,11 @@ text_column!(DisputeStatus);
 text_column!(DisputeActor);
 text_column!(DisputeEvent);
 text_column!(DeliveryChannel);
+text_column!(DeliveryEvent);
+text_column!(RequestChannel);
+text_column!(RequestStatus);
+text_column!(AuditAction);
+text_column!(AuditActor);
 text_column!(DeliveryStatus);
 
 #[cfg(test)]
@@ -277,6 +283,11 @@ mod tests {
                 DisputeStatus,
                 DisputeActor,
                 DisputeEvent,
+                DeliveryEvent,
+                RequestChannel,
+                RequestStatus,
+                AuditAction,
+                AuditActor,
             );
         }
     }

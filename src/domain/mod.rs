@@ -15,6 +15,7 @@ pub mod password;
 pub mod planner;
 pub mod pricing;
 pub mod problem;
+pub mod rights;
 pub mod scoring;
 pub mod secret;
 pub mod session;

@@ -23,6 +23,10 @@ pub enum Scope {
     /// counts, so the form cannot be used to flood someone's mailbox.
     ResetAccount,
     ResetAddress,
+    /// "My data" requests, per contact typed (its dedup key) and per address: each
+    /// request counts, so the form can flood neither a mailbox nor the admins' queue.
+    RightsContact,
+    RightsAddress,
 }
 
 impl Scope {
@@ -34,6 +38,8 @@ impl Scope {
             Scope::PostbackAddress => "postback-address",
             Scope::ResetAccount => "reset-account",
             Scope::ResetAddress => "reset-address",
+            Scope::RightsContact => "rights-contact",
+            Scope::RightsAddress => "rights-address",
         }
     }
 }

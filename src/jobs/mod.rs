@@ -68,7 +68,23 @@ async fn intake_worker(state: AppState) {
         // Freshness lowers prices by the day: checked every few minutes, done once a day.
         let mut last_pricing: Option<std::time::Instant> = None;
         let mut last_escalation: Option<std::time::Instant> = None;
+        // Retention erases old leads once a day, a chunk per transaction.
+        let mut last_retention: Option<std::time::Instant> = None;
         loop {
+            if last_retention.is_none_or(|t| t.elapsed() > Duration::from_secs(24 * 3600)) {
+                last_retention = Some(std::time::Instant::now());
+                let settings = crate::services::rights::Settings::from(&*state.config);
+                match state
+                    .db(move |conn| {
+                        crate::services::rights::erase_past_retention(conn, &settings, store::now())
+                    })
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(erased = n, "leads past retention erased"),
+                    Err(e) => tracing::warn!(error = %e, "retention failed"),
+                }
+            }
             if last_maintenance.is_none_or(|t| t.elapsed() > Duration::from_secs(1800)) {
                 last_maintenance = Some(std::time::Instant::now());
                 if let Err(e) = state.db(|conn| Ok(crate::db::maintain(conn)?)).await {

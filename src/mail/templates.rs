@@ -111,6 +111,85 @@ email!(
     "emails/password_reset/body.html"
 );
 
+/// To a person who asked what the marketplace holds about their email: a one-time link.
+#[derive(Debug, Clone)]
+pub struct MyDataLink {
+    pub seller_name: String,
+    pub url: String,
+    pub valid_hours: i64,
+}
+email!(
+    MyDataLink,
+    "my_data_link",
+    "emails/my_data_link/subject.txt",
+    "emails/my_data_link/body.txt",
+    "emails/my_data_link/body.html"
+);
+
+/// To a buyer's people: leads it bought were erased; it must delete its copy. Names
+/// only ids: the contact is gone.
+#[derive(Debug, Clone)]
+pub struct LeadErased {
+    pub seller_name: String,
+    pub buyer_name: String,
+    pub count: usize,
+    /// (purchase id, lead id).
+    pub purchases: Vec<(String, String)>,
+    /// Erased by retention rather than at the person's request.
+    pub retention: bool,
+    pub url: String,
+}
+email!(
+    LeadErased,
+    "lead_erased",
+    "emails/lead_erased/subject.txt",
+    "emails/lead_erased/body.txt",
+    "emails/lead_erased/body.html"
+);
+
+#[cfg(test)]
+mod rights_mail_tests {
+    use super::*;
+
+    #[test]
+    fn the_my_data_link_mail_says_how_long_it_works() {
+        let m = MyDataLink {
+            seller_name: "leadmarket".into(),
+            url: "https://market.example/my-data/link?token=abc".into(),
+            valid_hours: 24,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(m.subject, "Your data at leadmarket");
+        assert!(
+            m.text
+                .contains("https://market.example/my-data/link?token=abc")
+        );
+        assert!(m.text.contains("within 24 hours"));
+    }
+
+    #[test]
+    fn the_lead_erased_mail_names_purchases_and_nothing_of_the_person() {
+        let m = LeadErased {
+            seller_name: "leadmarket".into(),
+            buyer_name: "Keystone".into(),
+            count: 2,
+            purchases: vec![("p1".into(), "l1".into()), ("p2".into(), "l2".into())],
+            retention: false,
+            url: "https://market.example/purchases".into(),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            m.subject.starts_with("Delete 2 bought leads"),
+            "{}",
+            m.subject
+        );
+        assert!(m.text.contains("purchase p2, lead l2"), "{}", m.text);
+        assert!(m.text.contains("asked to have their data erased"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::money::format_amount;
 use crate::domain::standing_order::callback;
-use crate::domain::standing_order::{DeliveryChannel, DeliveryStatus};
+use crate::domain::standing_order::{DeliveryChannel, DeliveryEvent, DeliveryStatus};
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::mail::Email;
@@ -80,6 +80,19 @@ pub fn claim(
     let mut jobs = Vec::new();
     for delivery in claimed {
         let to = store::deliveries::destination(conn, &delivery.order_id)?;
+        if delivery.event == DeliveryEvent::Erased {
+            // Only the ids: the lead's contact is gone, and the buyer must drop its copy.
+            match (delivery.channel, to.callback_url) {
+                (DeliveryChannel::Callback, Some(url)) => jobs.push(CallbackJob {
+                    body: erased_body(&delivery),
+                    delivery,
+                    url,
+                    secret: to.secret,
+                }),
+                _ => fail(conn, &delivery, None, "the order has no callback URL", now)?,
+            }
+            continue;
+        }
         let Some(lead) =
             store::purchases::bought_lead(conn, &delivery.buyer_id, &delivery.purchase_id)?
         else {
@@ -284,6 +297,23 @@ pub fn event_body(delivery: &DeliveryRow, lead: &BoughtLead) -> Vec<u8> {
         },
     };
     serde_json::to_vec(&event).expect("plain fields serialise")
+}
+
+#[derive(Serialize)]
+struct LeadErasedEvent<'a> {
+    event: &'static str,
+    purchase_id: &'a str,
+    lead_id: &'a str,
+}
+
+/// The `lead.erased` body (api.md): the buyer must delete its copy of the lead.
+pub fn erased_body(delivery: &DeliveryRow) -> Vec<u8> {
+    serde_json::to_vec(&LeadErasedEvent {
+        event: DeliveryEvent::Erased.as_str(),
+        purchase_id: &delivery.purchase_id,
+        lead_id: &delivery.lead_id,
+    })
+    .expect("plain fields serialise")
 }
 
 /// The HTTP client of callbacks: a timeout, no redirects, no proxy, and (unless private

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod market;
 pub mod password_reset;
 pub mod planner_stats;
+pub mod rights;
 pub mod standing_orders;
 pub mod suppression;
 pub mod throttle;

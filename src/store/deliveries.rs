@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{deliveries, standing_orders};
-use crate::domain::standing_order::{DeliveryChannel, DeliveryStatus};
+use crate::domain::standing_order::{DeliveryChannel, DeliveryEvent, DeliveryStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = deliveries)]
@@ -29,6 +29,8 @@ pub struct DeliveryRow {
     pub delivered_at: Option<NaiveDateTime>,
     /// When a buyer last chose "retry now": the day of retries counts from then.
     pub retrying_since: Option<NaiveDateTime>,
+    /// What the delivery tells: the lead, or that it was erased.
+    pub event: DeliveryEvent,
 }
 
 impl DeliveryRow {
@@ -57,6 +59,28 @@ impl DeliveryRow {
             created_at: now,
             delivered_at: None,
             retrying_since: None,
+            event: DeliveryEvent::Delivered,
+        }
+    }
+
+    /// A `lead.erased` callback to make now (inside the erasure's transaction).
+    pub fn erased(
+        order_id: &str,
+        purchase_id: &str,
+        lead_id: &str,
+        buyer_id: &str,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            event: DeliveryEvent::Erased,
+            ..Self::pending(
+                order_id,
+                purchase_id,
+                lead_id,
+                buyer_id,
+                DeliveryChannel::Callback,
+                now,
+            )
         }
     }
 }

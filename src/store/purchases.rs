@@ -211,6 +211,15 @@ pub struct BoughtLead {
     pub contact_type: String,
     pub captured_at: NaiveDateTime,
     pub agency_id: String,
+    /// `Erased` once the consumer had the data erased: the contact fields are empty.
+    pub lead_status: LeadStatus,
+}
+
+impl BoughtLead {
+    /// The consumer had the data erased: the buyer must delete its copy.
+    pub fn erased(&self) -> bool {
+        self.lead_status == LeadStatus::Erased
+    }
 }
 
 /// The columns of a `BoughtLead`, in its order.
@@ -236,6 +245,7 @@ macro_rules! bought_lead_columns {
             leads::contact_type,
             leads::captured_at,
             purchases::agency_id,
+            leads::status,
         )
     };
 }

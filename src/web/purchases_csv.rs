@@ -25,7 +25,7 @@ pub enum Prices {
     Major(String),
 }
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 18] = [
     "purchase_id",
     "bought_at",
     "lead_id",
@@ -43,6 +43,7 @@ const HEADER: [&str; 17] = [
     "warmth",
     "contact_type",
     "captured_at",
+    "erased",
 ];
 
 fn line(cells: Vec<String>) -> Vec<u8> {
@@ -65,6 +66,7 @@ fn header(prices: &Prices) -> Vec<String> {
 
 fn row(b: store::purchases::BoughtLead, prices: &Prices) -> Vec<String> {
     let o = |v: Option<String>| v.unwrap_or_default();
+    let erased = b.erased();
     let mut cells = vec![b.purchase_id, rfc3339(b.bought_at)];
     match prices {
         Prices::Cents => cells.push(b.price_cents.to_string()),
@@ -89,6 +91,7 @@ fn row(b: store::purchases::BoughtLead, prices: &Prices) -> Vec<String> {
         b.warmth,
         b.contact_type,
         rfc3339(b.captured_at),
+        erased.to_string(),
     ]);
     cells
 }

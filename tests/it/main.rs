@@ -36,6 +36,7 @@ mod payable;
 mod planner_stats;
 mod pool_timeout;
 mod retries;
+mod rights;
 mod scoping;
 mod sessions;
 mod standing_orders;

@@ -20,6 +20,16 @@ pub enum DeliveryChannel {
 }
 text_enum!(DeliveryChannel { Email => "email", Callback => "callback" });
 
+/// `deliveries.event`: what a delivery tells the buyer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryEvent {
+    /// The lead, with every bought field.
+    Delivered,
+    /// The consumer had the lead erased: the buyer must delete its copy.
+    Erased,
+}
+text_enum!(DeliveryEvent { Delivered => "lead.delivered", Erased => "lead.erased" });
+
 /// `deliveries.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {
@@ -168,6 +178,7 @@ mod tests {
     fn delivery_channels_and_statuses_are_their_stored_text() {
         assert_text_enum(DeliveryChannel::ALL, DeliveryChannel::as_str);
         assert_text_enum(DeliveryStatus::ALL, DeliveryStatus::as_str);
+        assert_text_enum(DeliveryEvent::ALL, DeliveryEvent::as_str);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct DeliveryView {
     pub last_status_code: Option<i32>,
     /// When it is tried next (pending or failed); null once delivered or dead.
     pub next_attempt_at: Option<String>,
+    /// `lead.delivered | lead.erased`: what the delivery tells the buyer.
+    pub event: String,
 }
 
 impl From<DeliveryRow> for DeliveryView {
@@ -42,6 +44,7 @@ impl From<DeliveryRow> for DeliveryView {
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             next_attempt_at: d.next_attempt_at.map(rfc3339),
+            event: d.event.to_string(),
         }
     }
 }

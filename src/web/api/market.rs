@@ -298,11 +298,15 @@ pub struct BoughtLeadView {
     pub warmth: String,
     pub contact_type: String,
     pub captured_at: String,
+    /// The consumer had the data erased: the contact fields are null and the buyer must
+    /// delete its copy.
+    pub erased: bool,
 }
 
 impl From<store::purchases::BoughtLead> for BoughtLeadView {
     fn from(b: store::purchases::BoughtLead) -> Self {
         Self {
+            erased: b.erased(),
             purchase_id: b.purchase_id,
             bought_at: rfc3339(b.bought_at),
             price_cents: b.price_cents,

@@ -12,9 +12,11 @@ mod help;
 mod invoices;
 mod login;
 mod market;
+pub(crate) mod my_data;
 mod password;
 mod pricing;
 mod purchases;
+mod rights_admin;
 mod settings;
 mod standing_orders;
 mod suppressions;
@@ -52,6 +54,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/batches/new", web::get().to(batches::new))
         .route("/batches/{id}", web::get().to(batches::show))
         .route("/batches/{id}/rejects.csv", web::get().to(batches::rejects))
+        .route("/my-data", web::get().to(my_data::form))
+        .route("/my-data", web::post().to(my_data::submit))
+        .route("/my-data/link", web::get().to(my_data::link))
+        .route("/my-data/erase", web::post().to(my_data::erase))
+        .route(
+            "/admin/my-data-requests",
+            web::get().to(rights_admin::queue),
+        )
+        .route(
+            "/admin/my-data-requests/{id}",
+            web::get().to(rights_admin::show),
+        )
+        .route(
+            "/admin/my-data-requests/{id}/confirm",
+            web::post().to(rights_admin::confirm),
+        )
+        .route(
+            "/admin/my-data-requests/{id}/dismiss",
+            web::post().to(rights_admin::dismiss),
+        )
+        .route(
+            "/admin/my-data-requests/{id}/erase",
+            web::post().to(rights_admin::erase),
+        )
+        .route("/admin/audit", web::get().to(rights_admin::audit))
         .route("/admin/organisations", web::get().to(admin::organisations))
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))

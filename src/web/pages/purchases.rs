@@ -75,6 +75,8 @@ pub struct BoughtLeadLine {
     pub segment: String,
     pub warmth: String,
     pub agency: String,
+    /// The consumer had the data erased: the contact is gone.
+    pub erased: bool,
 }
 
 /// The filters as typed, kept in the form and in the paging links.
@@ -291,6 +293,7 @@ pub async fn purchases(
                     other => format!("dispute {other}"),
                 }),
                 lead: BoughtLeadLine {
+                    erased: r.erased(),
                     agency: agency_names.get(&r.agency_id).cloned().unwrap_or_default(),
                     purchase_id: r.purchase_id,
                     lead_id: r.lead_id,
