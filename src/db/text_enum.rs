@@ -14,6 +14,7 @@ use crate::domain::ledger::{
 };
 use crate::domain::market::{OrderStatus, PriceRuleKind};
 use crate::domain::outbox::OutboxStatus;
+use crate::domain::ping::{BidOutcome, PingStatus};
 use crate::domain::scoring::{ContactType, Warmth};
 use crate::domain::standing_order::{DeliveryChannel, DeliveryStatus};
 use crate::domain::{OrgKind, OrgStatus, Role};
@@ -153,6 +154,8 @@ text_column!(DisputeActor);
 text_column!(DisputeEvent);
 text_column!(DeliveryChannel);
 text_column!(DeliveryStatus);
+text_column!(PingStatus);
+text_column!(BidOutcome);
 
 #[cfg(test)]
 mod tests {
@@ -277,6 +280,8 @@ mod tests {
                 DisputeStatus,
                 DisputeActor,
                 DisputeEvent,
+                PingStatus,
+                BidOutcome,
             );
         }
     }

@@ -12,7 +12,9 @@ mod help;
 mod invoices;
 mod login;
 mod market;
+mod orders;
 mod password;
+mod pings;
 mod pricing;
 mod purchases;
 mod settings;
@@ -128,5 +130,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/standing-orders/{id}/deliveries/{delivery_id}/retry",
             web::post().to(deliveries::retry),
         )
+        .route("/pings", web::get().to(pings::list))
+        .route("/orders", web::get().to(orders::list))
+        .route("/orders", web::post().to(orders::create))
+        .route("/orders/open", web::get().to(orders::open))
+        .route("/orders/{id}/close", web::post().to(orders::close))
         .configure(finance::routes);
 }
