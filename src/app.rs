@@ -20,6 +20,8 @@ pub struct AppState {
     pub payments: Option<Arc<dyn crate::payments::Payments>>,
     /// Wakes this process's delivery worker when a sale made deliveries.
     pub deliveries_wake: Arc<tokio::sync::Notify>,
+    /// Standing orders' parsed filters, kept between pings (`services::ping`).
+    pub ping_filters: Arc<crate::services::ping::FilterCache>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl Application {
             mailer,
             payments,
             deliveries_wake: Arc::new(tokio::sync::Notify::new()),
+            ping_filters: Arc::default(),
         };
         let listener = TcpListener::bind(&state.config.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;

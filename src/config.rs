@@ -432,6 +432,7 @@ impl Config {
                     as usize,
                 sqlite_cache_kib: parse_num(&get, "INTAKE_SQLITE_CACHE_KIB", 65_536)?
                     .clamp(2048, 4 << 20),
+                commission_bp: parse_num(&get, "PLATFORM_COMMISSION_BP", 2000)?.clamp(0, 10_000),
             },
             upload_max_bytes: parse_num(&get, "UPLOAD_MAX_MB", 1024)?.clamp(1, 1 << 20) as u64
                 * 1024

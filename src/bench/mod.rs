@@ -3,7 +3,8 @@
 //! the configured server, dropped afterwards). One file per bench: `intake` (rows/s of
 //! the import pipeline), `market` (catalogue latency, purchase throughput over HTTP),
 //! `crowd` (the market's buyers by one shared filter right after a real import), `orders`
-//! (single leads posted while standing orders take them); `data`
+//! (single leads posted while standing orders take them), `ping` (pings
+//! while the same orders bid); `data`
 //! generates what they measure.
 
 mod crowd;
@@ -11,12 +12,14 @@ mod data;
 mod intake;
 mod market;
 mod orders;
+mod ping;
 mod purchases;
 
 pub use crowd::{CrowdReport, CrowdRun, crowd};
 pub use intake::{Ceiling, Report, intake};
 pub use market::{MarketReport, market};
 pub use orders::{OrdersReport, orders};
+pub use ping::{PingReport, ping};
 
 use crate::db::{self, scratch::ScratchDb};
 use crate::domain::OrgKind;

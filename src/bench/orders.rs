@@ -83,61 +83,7 @@ pub fn orders(
     crate::db::bench::analyze_seeded(&mut conn)?;
     store::pricing::set_priced_on(&mut conn, now.date())?;
     let receiver = Receiver::bind()?;
-    let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let mut buyers = Vec::new();
-    for i in 0..BUYERS {
-        let org = accounts::create_organisation(
-            &mut conn,
-            OrgKind::Buyer,
-            &format!("Orders Buyer {i}"),
-            Some(&format!("orders-buyer-{i}")),
-        )?;
-        services::market::set_credit_limit(&mut conn, &org.slug, i64::MAX / 4)?;
-        buyers.push(org.id);
-    }
-    for i in 0..ORDERS {
-        let segment = SEGMENTS[rng.random_range(0..SEGMENTS.len())];
-        let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
-        let mut query = Vec::new();
-        if let Some(s) = segment {
-            query.push(format!("segment={s}"));
-        }
-        if let Some(c) = country {
-            query.push(format!("country={c}"));
-        }
-        if rng.random_bool(0.3) {
-            query.push(format!("age_min={}", rng.random_range(18..40)));
-        }
-        let row = StandingOrderRow {
-            id: store::new_id(),
-            buyer_id: buyers[i % BUYERS].clone(),
-            name: format!("Bench order {i}"),
-            filter_query: query.join("&"),
-            segment: segment.map(str::to_string),
-            country: country.map(str::to_string),
-            max_price_cents: rng.random_range(1000..20_000),
-            daily_cap: rng.random_bool(0.5).then(|| rng.random_range(50..5000)),
-            budget_cents: rng
-                .random_bool(0.3)
-                .then(|| rng.random_range(100_000..10_000_000)),
-            spent_cents: 0,
-            cap_day: None,
-            today_count: 0,
-            deliver_email: None,
-            callback_url: (i % CALLBACK_EVERY == 0).then(|| receiver.url.clone()),
-            secret: "bench-secret".into(),
-            active: true,
-            active_from_minute: None,
-            active_to_minute: None,
-            last_allocated_at: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        diesel::insert_into(crate::db::schema::standing_orders::table)
-            .values(&row)
-            .execute(&mut conn)?;
-    }
+    seed_standing_orders(&mut conn, now, Some(&receiver.url))?;
     let key = accounts::create_api_key(&mut conn, &agency.id, "bench", None)?.secret;
     let seed_seconds = started.elapsed().as_secs_f64();
     drop(conn);
@@ -303,6 +249,75 @@ impl Receiving {
         self.server.stop(false).await;
         std::mem::take(&mut *self.arrivals.lock().expect("arrivals lock"))
     }
+}
+
+/// 1,000 active standing orders of 100 buyers (credit without limit): segments and
+/// countries from the lists above (some any), 30% with an age floor, half with a daily
+/// cap, 30% with a budget; every tenth calls `callback_url` when given. `bench ping` bids
+/// with the same orders.
+pub(super) fn seed_standing_orders(
+    conn: &mut crate::db::AnyConnection,
+    now: chrono::NaiveDateTime,
+    callback_url: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let mut buyers = Vec::new();
+    for i in 0..BUYERS {
+        let org = accounts::create_organisation(
+            conn,
+            OrgKind::Buyer,
+            &format!("Orders Buyer {i}"),
+            Some(&format!("orders-buyer-{i}")),
+        )?;
+        services::market::set_credit_limit(conn, &org.slug, i64::MAX / 4)?;
+        buyers.push(org.id);
+    }
+    for i in 0..ORDERS {
+        let segment = SEGMENTS[rng.random_range(0..SEGMENTS.len())];
+        let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
+        let mut query = Vec::new();
+        if let Some(s) = segment {
+            query.push(format!("segment={s}"));
+        }
+        if let Some(c) = country {
+            query.push(format!("country={c}"));
+        }
+        if rng.random_bool(0.3) {
+            query.push(format!("age_min={}", rng.random_range(18..40)));
+        }
+        let row = StandingOrderRow {
+            id: store::new_id(),
+            buyer_id: buyers[i % BUYERS].clone(),
+            name: format!("Bench order {i}"),
+            filter_query: query.join("&"),
+            segment: segment.map(str::to_string),
+            country: country.map(str::to_string),
+            max_price_cents: rng.random_range(1000..20_000),
+            daily_cap: rng.random_bool(0.5).then(|| rng.random_range(50..5000)),
+            budget_cents: rng
+                .random_bool(0.3)
+                .then(|| rng.random_range(100_000..10_000_000)),
+            spent_cents: 0,
+            cap_day: None,
+            today_count: 0,
+            deliver_email: None,
+            callback_url: callback_url
+                .filter(|_| i % CALLBACK_EVERY == 0)
+                .map(str::to_string),
+            secret: "bench-secret".into(),
+            active: true,
+            active_from_minute: None,
+            active_to_minute: None,
+            last_allocated_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        diesel::insert_into(crate::db::schema::standing_orders::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[derive(Default)]

@@ -1,4 +1,4 @@
-//! `bench market`, `bench intake` and `bench orders`.
+//! `bench market`, `bench intake`, `bench orders` and `bench ping`.
 
 use super::support::{CliError, config};
 use crate::config::MissingSecrets;
@@ -131,6 +131,32 @@ pub fn orders(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError
         r.callback_sales,
         r.callback_ms.0,
         r.callback_ms.1
+    );
+    Ok(())
+}
+
+pub fn ping(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError> {
+    let config = config(MissingSecrets::Generate)?;
+    let r = crate::bench::ping(&config, &config.database_url, leads, clients, seconds)
+        .map_err(CliError::Other)?;
+    println!(
+        "ping on {} with {} leads and {} active standing orders (seeded in {:.1} s): {} pings from {} clients in {:.1} s = {:.0} pings/s; POST /ping to the committed auction p50 {:.2} ms p99 {:.2} ms; {} offers; {} pings failed",
+        if config.database_url.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        r.leads,
+        r.orders,
+        r.seed_seconds,
+        r.pings,
+        clients,
+        r.seconds,
+        r.pings as f64 / r.seconds,
+        r.ping_ms.0,
+        r.ping_ms.1,
+        r.offers,
+        r.failed
     );
     Ok(())
 }

@@ -134,6 +134,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
+    /// POST /ping latency (p50/p99) and pings/s, with 1,000 active standing orders
+    /// bidding and N leads stored.
+    Ping {
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        /// Concurrent clients pinging.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// How long they ping, in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
         #[arg(long, default_value_t = 100_000)]
@@ -303,6 +315,14 @@ fn run(command: Command) -> Result<(), CliError> {
                     seconds,
                 },
         } => bench::orders(leads, clients, seconds),
+        Command::Bench {
+            command:
+                BenchCommand::Ping {
+                    leads,
+                    clients,
+                    seconds,
+                },
+        } => bench::ping(leads, clients, seconds),
         Command::Apikey {
             command: ApikeyCommand::Create { org, name },
         } => apikey::create(org, name),

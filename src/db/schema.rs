@@ -228,6 +228,12 @@ diesel::table! {
         segment -> Nullable<Text>,
         status -> Text,
         created_at -> Timestamp,
+        filter_query -> Text,
+        quantity -> Integer,
+        delivered -> Integer,
+        price_cents -> BigInt,
+        deadline -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -605,6 +611,47 @@ diesel::table! {
 diesel::joinable!(deliveries -> standing_orders (order_id));
 diesel::joinable!(deliveries -> purchases (purchase_id));
 
+diesel::table! {
+    pings (id) {
+        id -> Text,
+        agency_id -> Text,
+        segment -> Text,
+        country -> Text,
+        region -> Nullable<Text>,
+        postal_key -> Nullable<Text>,
+        age -> Integer,
+        income_cents -> Nullable<BigInt>,
+        warmth -> Text,
+        contact_type -> Text,
+        verified -> Bool,
+        channel -> Nullable<Text>,
+        captured_at -> Timestamp,
+        reserve_cents -> BigInt,
+        orders_asked -> Integer,
+        winner_order_id -> Nullable<Text>,
+        winner_buyer_id -> Nullable<Text>,
+        price_cents -> Nullable<BigInt>,
+        status -> Text,
+        expires_at -> Nullable<Timestamp>,
+        took_micros -> BigInt,
+        lead_id -> Nullable<Text>,
+        posted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ping_bids (ping_id, order_id) {
+        ping_id -> Text,
+        order_id -> Text,
+        buyer_id -> Text,
+        bid_cents -> BigInt,
+        outcome -> Text,
+    }
+}
+
+diesel::joinable!(ping_bids -> pings (ping_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -649,4 +696,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     rights_requests,
     audit_events,
+    pings,
+    ping_bids,
 );

@@ -15,6 +15,7 @@ use crate::domain::ledger::{
 use crate::domain::market::{OrderStatus, PriceRuleKind};
 use crate::domain::outbox::OutboxStatus;
 use crate::domain::rights::{AuditAction, AuditActor, RequestChannel, RequestStatus};
+use crate::domain::ping::{BidOutcome, PingStatus};
 use crate::domain::scoring::{ContactType, Warmth};
 use crate::domain::standing_order::{DeliveryChannel, DeliveryEvent, DeliveryStatus};
 use crate::domain::{OrgKind, OrgStatus, Role};
@@ -159,6 +160,8 @@ text_column!(RequestStatus);
 text_column!(AuditAction);
 text_column!(AuditActor);
 text_column!(DeliveryStatus);
+text_column!(PingStatus);
+text_column!(BidOutcome);
 
 #[cfg(test)]
 mod tests {
@@ -288,6 +291,8 @@ mod tests {
                 RequestStatus,
                 AuditAction,
                 AuditActor,
+                PingStatus,
+                BidOutcome,
             );
         }
     }

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod money;
 pub mod org;
 pub mod password;
+pub mod ping;
 pub mod planner;
 pub mod pricing;
 pub mod problem;

@@ -23,6 +23,29 @@ pub fn buyer_account(conn: &mut AnyConnection, buyer_id: &str) -> QueryResult<(i
         .unwrap_or((0, 0)))
 }
 
+/// What each of these buyers may still spend (limit minus owed); buyers without an
+/// account row are absent (they may spend nothing).
+pub fn available_of(
+    conn: &mut AnyConnection,
+    buyer_ids: &[&str],
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    if buyer_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, i64, i64)> = buyer_accounts::table
+        .filter(buyer_accounts::organisation_id.eq_any(buyer_ids))
+        .select((
+            buyer_accounts::organisation_id,
+            buyer_accounts::credit_limit_cents,
+            buyer_accounts::owed_cents,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, limit, owed)| (id, limit - owed))
+        .collect())
+}
+
 pub fn set_credit_limit(
     conn: &mut AnyConnection,
     buyer_id: &str,

@@ -205,3 +205,11 @@ pub fn set_score(conn: &mut AnyConnection, lead_id: &str, score: i32) -> QueryRe
         .execute(conn)
         .map(drop)
 }
+
+/// Makes a lead exclusive to its next sale (`max_sales` = sales so far + 1): a lead
+/// posted against a ping, or uploaded for a targeted order, goes to one buyer alone.
+pub fn make_exclusive(conn: &mut AnyConnection, lead_id: &str) -> QueryResult<usize> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::max_sales.eq(leads::sales_count + 1))
+        .execute(conn)
+}

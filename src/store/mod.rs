@@ -27,6 +27,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod password_resets;
 pub mod payments;
+pub mod pings;
 pub mod planner_stats;
 pub mod postback_tokens;
 pub mod pricing;

@@ -30,6 +30,8 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/dashboard", "Dashboard")];
     if role == Role::Agency {
         items.push(("/batches", "Batches"));
+        items.push(("/orders/open", "Orders"));
+        items.push(("/pings", "Auctions"));
         items.push(("/statements", "Statements"));
         items.push(("/agency/disputes", "Disputes"));
     }
@@ -37,6 +39,8 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         items.push(("/catalogue", "Catalogue"));
         items.push(("/purchases", "My leads"));
         items.push(("/standing-orders", "Standing orders"));
+        items.push(("/orders", "Orders"));
+        items.push(("/pings", "Auctions"));
         items.push(("/disputes", "Disputes"));
         items.push(("/invoices", "Invoices"));
     }

@@ -612,6 +612,12 @@ async fn targeted_batches_need_an_open_order(app: &TestApp) {
         segment: Some("finance.loans".into()),
         status: OrderStatus::Open,
         created_at: store::now(),
+        filter_query: String::new(),
+        quantity: 10,
+        delivered: 0,
+        price_cents: 900,
+        deadline: None,
+        closed_at: None,
     };
     app.with_conn(|c| store::orders::insert(c, &order)).unwrap();
     let mut with_order = terms.clone();

@@ -127,7 +127,9 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
         id: buyer_id,
         token: buyer,
     } = BuyerBuilder::new("Keystone")
-        .credit(100_000)
+        // No credit: the targeted lead stays unsold at intake (its order's buyer cannot
+        // pay), so the buy below is the one the suppression must refuse.
+        .credit(0)
         .create(app)
         .await;
 
@@ -139,6 +141,12 @@ async fn a_purchase_by_id_by_filter_or_for_an_order_refuses_a_suppressed_person(
         segment: Some("finance.loans".into()),
         status: OrderStatus::Open,
         created_at: store::now(),
+        filter_query: String::new(),
+        quantity: 10,
+        delivered: 0,
+        price_cents: 900,
+        deadline: None,
+        closed_at: None,
     };
     app.with_conn(|c| store::orders::insert(c, &order)).unwrap();
     let resp = app

@@ -31,6 +31,9 @@ pub struct IntakeSettings {
     /// a large transaction's dirty pages must fit, or SQLite spills them to the WAL
     /// early and writes them again.
     pub sqlite_cache_kib: i64,
+    /// The platform's share of a targeted lead's sale to its order's buyer, which intake
+    /// makes as it accepts the row (basis points, as `Config::commission_bp`).
+    pub commission_bp: i64,
 }
 
 impl Default for IntakeSettings {
@@ -44,6 +47,7 @@ impl Default for IntakeSettings {
             chunk_rows: 5000,
             commit_rows: 20_000,
             sqlite_cache_kib: 65_536,
+            commission_bp: 2000,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::intake::csv_file::{CsvFile, RawRecord};
 use crate::domain::intake::decision::{self, Decision, Keys, LeftOut, Reason};
 use crate::domain::intake::pseudo::{self, Severity, Signal};
 use crate::domain::intake::{Header, IntakeContext, RejectOutcome, ValidLead, parse_row};
-use crate::domain::lead::LeadStatus;
+use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::scoring::{self, ScoreInput};
 use crate::error::AppError;
 use crate::store;
@@ -293,6 +293,11 @@ pub(super) fn store_chunk(
         }
     }
 
+    // A targeted batch's rows go to its order alone, within its criteria and quantity.
+    let targeted = match (batch.kind, batch.order_id.as_deref()) {
+        (LeadKind::Targeted, Some(order_id)) => Some(TargetedOrder::load(conn, order_id, now)?),
+        _ => None,
+    };
     let mut new_leads = Vec::with_capacity(kept.len());
     let mut details = Vec::with_capacity(kept.len());
     for &i in &kept {
@@ -313,6 +318,12 @@ pub(super) fn store_chunk(
         row.score = scoring::score(&score);
         row.list_price_cents =
             crate::services::market::list_price(&row, batch.price_cents, &rules, now);
+        if let Some(t) = &targeted
+            && let Err(reason) = t.admit(conn, &mut row, now)?
+        {
+            outcomes[i] = Some(RowOutcome::Rejected(vec![reason]));
+            continue;
+        }
         outcomes[i] = Some(RowOutcome::Accepted {
             lead_id: row.id.clone(),
             score: row.score,
@@ -364,6 +375,9 @@ pub(super) fn store_chunk(
     let decided_at = started.elapsed();
     store::leads::insert_many(conn, &new_leads)?;
     store::intake::insert_details(conn, &details)?;
+    if let Some(t) = &targeted {
+        t.sell(conn, settings.commission_bp, batch, &new_leads, now)?;
+    }
     store::intake::insert_rejects(conn, &rejects)?;
     store::batches::add_counts(conn, &batch.id, counts)?;
     tracing::debug!(
@@ -374,6 +388,132 @@ pub(super) fn store_chunk(
         "intake chunk"
     );
     Ok((counts, outcomes))
+}
+
+/// The order a targeted batch fills: its criteria parsed once per chunk. `None` rules:
+/// the order is closed (by its buyer or its deadline), or its criteria do not parse.
+struct TargetedOrder {
+    order: Option<store::orders::OrderRow>,
+    filter: Option<crate::domain::catalogue::Filter>,
+}
+
+impl TargetedOrder {
+    fn load(
+        conn: &mut AnyConnection,
+        order_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<Self, AppError> {
+        let order = store::orders::find_open_at(conn, order_id, now)?;
+        let filter = order.as_ref().and_then(|o| {
+            crate::domain::catalogue::RawFilter::from_query(&o.filter_query)
+                .ok()
+                .and_then(|raw| crate::domain::catalogue::parse(&raw).ok())
+                .map(|p| p.filter)
+        });
+        Ok(Self { order, filter })
+    }
+
+    /// Takes one of the order's slots for the row (priced at the order's price), or says
+    /// why the row is refused.
+    fn admit(
+        &self,
+        conn: &mut AnyConnection,
+        row: &mut NewLeadRow,
+        now: NaiveDateTime,
+    ) -> Result<Result<(), Reason>, AppError> {
+        use crate::domain::market::targeted_reasons::{
+            ORDER_CLOSED, ORDER_FILLED, OUT_OF_CRITERIA,
+        };
+        let (Some(order), Some(filter)) = (&self.order, &self.filter) else {
+            return Ok(Err(Reason::new(
+                ORDER_CLOSED,
+                "order_id",
+                "the order is closed and takes no more leads",
+            )));
+        };
+        row.list_price_cents = order.price_cents;
+        let facts = crate::domain::catalogue::LeadFacts {
+            segment: &row.segment,
+            country: &row.country,
+            region: row.region.as_deref(),
+            city: row.city.as_deref(),
+            postal_key: row.postal_key.as_deref(),
+            age: row.age,
+            income_cents: row.income_cents,
+            warmth: row.warmth.as_str(),
+            contact_type: row.contact_type.as_str(),
+            verified: row.verified,
+            score: row.score,
+            list_price_cents: row.list_price_cents,
+            captured_at: row.captured_at,
+            max_sales: row.max_sales,
+        };
+        if !filter.matches(&facts, now) {
+            return Ok(Err(Reason::new(
+                OUT_OF_CRITERIA,
+                "row",
+                "the lead misses the order's criteria",
+            )));
+        }
+        if !store::orders::take_slot(conn, &order.id, now)? {
+            return Ok(Err(Reason::new(
+                ORDER_FILLED,
+                "row",
+                "the order has all the leads it asked for",
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Sells each accepted lead to the order's buyer at the order's price, each sale in
+    /// its own savepoint: a buyer past its credit limit leaves the lead unsold (it is
+    /// never listed), and the batch goes on.
+    fn sell(
+        &self,
+        conn: &mut AnyConnection,
+        commission_bp: i64,
+        batch: &BatchRow,
+        leads: &[NewLeadRow],
+        now: NaiveDateTime,
+    ) -> Result<(), AppError> {
+        let Some(order) = &self.order else {
+            return Ok(());
+        };
+        for lead in leads {
+            let sale = store::purchases::SaleFacts {
+                id: lead.id.clone(),
+                agency_id: lead.agency_id.clone(),
+                batch_id: batch.id.clone(),
+                kind: lead.kind,
+                status: lead.status,
+                warmth: lead.warmth.as_str().to_string(),
+                segment: lead.segment.clone(),
+                country: lead.country.clone(),
+                captured_at: lead.captured_at,
+                base_cents: batch.price_cents,
+                max_sales: lead.max_sales,
+                sales_count: lead.sales_count,
+            };
+            let sold = write_transaction(conn, |conn| -> Result<(), AppError> {
+                if !store::purchases::take_sale(conn, &lead.id)? {
+                    return Err(AppError::NotFound);
+                }
+                crate::services::market::settle(
+                    conn,
+                    commission_bp,
+                    &order.buyer_id,
+                    &[(&sale, order.price_cents)],
+                    now,
+                    None,
+                )?;
+                Ok(())
+            });
+            if let Err(e) = sold {
+                tracing::warn!(order = %order.id, lead = %lead.id, error = %e, "targeted lead not sold to its order's buyer");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A chunk also ends once its rows weigh this much ([`RawRecord::weight`]): up to three

@@ -115,6 +115,7 @@ fn allocate_in(
     if orders.is_empty() {
         return Ok(Sold::new());
     }
+    count_held_offers(conn, &mut orders, now)?;
     let ids: Vec<String> = leads.iter().map(|l| l.sale.id.clone()).collect();
     let mut held: HashSet<(String, String)> = store::allocation::holders(conn, &ids)?
         .into_iter()
@@ -195,6 +196,35 @@ fn allocate_in(
     Ok(sold)
 }
 
+/// The offers an order holds from pings (`services::ping`) count against its cap and
+/// budget as bought, until they are posted or expire: in memory, for this allocation's
+/// checks. Most orders hold none, and those without cap or budget need no look.
+fn count_held_offers(
+    conn: &mut AnyConnection,
+    orders: &mut [Order],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let limited: Vec<&str> = orders
+        .iter()
+        .filter(|o| o.row.daily_cap.is_some() || o.row.budget_cents.is_some())
+        .map(|o| o.row.id.as_str())
+        .collect();
+    let holding: HashSet<String> = store::pings::holding(conn, &limited, now)?
+        .into_iter()
+        .collect();
+    for o in orders.iter_mut().filter(|o| holding.contains(&o.row.id)) {
+        let held = store::pings::held(conn, &o.row.id, now)?;
+        let today = local_day(now, o.tz).format("%Y-%m-%d").to_string();
+        if o.row.cap_day.as_deref() != Some(today.as_str()) {
+            o.row.cap_day = Some(today);
+            o.row.today_count = 0;
+        }
+        o.row.today_count += i32::try_from(held.len()).unwrap_or(i32::MAX);
+        o.row.spent_cents += held.iter().sum::<i64>();
+    }
+    Ok(())
+}
+
 /// An order's stored criteria as rules; an order whose filter or zone no longer parses
 /// is passed over (and said so), never allowed to buy under a wider filter.
 fn order(c: CandidateOrder) -> Option<Order> {
@@ -257,25 +287,36 @@ fn sell(
         Some(&o.row.id),
     )
     .map_err(Refused::Failed)?;
+    enqueue_deliveries(conn, &o.row, &lines, now)?;
+    Ok(())
+}
+
+/// The outbox rows of an order's purchases, one per channel it delivers by, in the
+/// purchase's transaction. Allocation and ping-post (`services::ping`) share it.
+pub(crate) fn enqueue_deliveries(
+    conn: &mut AnyConnection,
+    order: &store::standing_orders::StandingOrderRow,
+    lines: &[crate::services::market::PurchaseLine],
+    now: NaiveDateTime,
+) -> diesel::QueryResult<usize> {
     let mut deliveries = Vec::new();
-    for line in &lines {
+    for line in lines {
         let channels = [
-            (o.row.deliver_email.is_some(), DeliveryChannel::Email),
-            (o.row.callback_url.is_some(), DeliveryChannel::Callback),
+            (order.deliver_email.is_some(), DeliveryChannel::Email),
+            (order.callback_url.is_some(), DeliveryChannel::Callback),
         ];
         for (wanted, channel) in channels {
             if wanted {
                 deliveries.push(DeliveryRow::pending(
-                    &o.row.id,
+                    &order.id,
                     &line.id,
                     &line.lead_id,
-                    &o.row.buyer_id,
+                    &order.buyer_id,
                     channel,
                     now,
                 ));
             }
         }
     }
-    store::deliveries::enqueue(conn, &deliveries)?;
-    Ok(())
+    store::deliveries::enqueue(conn, &deliveries)
 }

@@ -145,6 +145,7 @@ const BATCH_KEYS: &[&str] = &[
     "billing",
     "action_price_cents",
     "batch_id",
+    "ping_id",
 ];
 
 #[utoipa::path(post, path = "/api/v1/leads", tag = "agencies", security(("bearer" = [])),
@@ -175,6 +176,11 @@ pub async fn create_lead(
                 let text = |k: &str| object.get(k).map(cell).filter(|v| !v.trim().is_empty());
                 let number = |k: &str| object.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
                 let names: Vec<String> = object.keys().filter(|k| !BATCH_KEYS.contains(&k.as_str())).cloned().collect();
+                // A post against a ping: its offer must still hold (404, 409 otherwise).
+                let ping = match text("ping_id") {
+                    Some(id) => Some(crate::services::ping::post::open_ping(conn, &org_id, &id, store::now())?),
+                    None => None,
+                };
                 let header = |batch: &store::batches::BatchRow| {
                     Header::parse(names.clone(), intake::supplies(batch)).map_err(|e| AppError::invalid("lead", e.to_string()))
                 };
@@ -208,6 +214,13 @@ pub async fn create_lead(
                 let cells: Vec<String> = names.iter().map(|n| cell(&object[n])).collect();
                 let reference = intake::Reference::load(conn)?;
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
+                if let Some(ping) = &ping {
+                    use crate::services::ping::post::{Posted, post};
+                    return Ok(match post(conn, &settings, commission_bp, ping, &batch, &header, &rows, store::now())? {
+                        Posted::Sold { lead_id, score, price_cents } => (batch.id, RowOutcome::Accepted { lead_id, score, price_cents }, 1),
+                        Posted::Refused(outcome) => (batch.id, outcome, 0),
+                    });
+                }
                 let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;
                 let outcome = outcomes.pop().expect("one row, one outcome");
                 // After the intake's commit, in its own transaction: the answer comes once

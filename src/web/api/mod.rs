@@ -10,6 +10,8 @@ mod intake;
 mod json;
 pub mod market;
 mod openapi;
+mod orders;
+mod ping;
 mod reference;
 mod standing_orders;
 mod token;
@@ -78,6 +80,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/standing-orders/{id}/deliveries/{delivery_id}/retry",
         web::post().to(deliveries::retry),
     )
+    .route("/ping", web::post().to(ping::create))
+    .route("/pings", web::get().to(ping::list))
+    .route("/pings/{id}", web::get().to(ping::get))
+    .route("/orders", web::get().to(orders::list))
+    .route("/orders", web::post().to(orders::create))
+    .route("/orders/open", web::get().to(orders::open))
+    .route("/orders/{id}", web::get().to(orders::get))
+    .route("/orders/{id}/close", web::post().to(orders::close))
     .route("/openapi.json", web::get().to(openapi::document));
 }
 

@@ -39,6 +39,14 @@ use utoipa::{Modify, OpenApi};
         super::standing_orders::rotate_secret,
         super::deliveries::list,
         super::deliveries::retry,
+        super::ping::create,
+        super::ping::list,
+        super::ping::get,
+        super::orders::list,
+        super::orders::create,
+        super::orders::open,
+        super::orders::get,
+        super::orders::close,
     ),
     modifiers(&BearerAuth)
 )]

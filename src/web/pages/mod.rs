@@ -13,7 +13,9 @@ mod invoices;
 mod login;
 mod market;
 pub(crate) mod my_data;
+mod orders;
 mod password;
+mod pings;
 mod pricing;
 mod purchases;
 mod rights_admin;
@@ -155,5 +157,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/standing-orders/{id}/deliveries/{delivery_id}/retry",
             web::post().to(deliveries::retry),
         )
+        .route("/pings", web::get().to(pings::list))
+        .route("/orders", web::get().to(orders::list))
+        .route("/orders", web::post().to(orders::create))
+        .route("/orders/open", web::get().to(orders::open))
+        .route("/orders/{id}/close", web::post().to(orders::close))
         .configure(finance::routes);
 }

@@ -1,0 +1,326 @@
+//! `POST /ping`: the active standing orders that want the pinged lead bid their ceilings
+//! in one write transaction, which stores the ping, its bids and the winner's offer. The
+//! offer counts against the winner's cap and budget while it holds, so two pings cannot
+//! promise the same budget twice: on SQLite the write transaction serialises pings; on
+//! PostgreSQL the winner's row is locked (`store::pings::claim_turn`) and its counters
+//! and offers read again before the offer is stored.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+
+use crate::db::{AnyConnection, write_transaction};
+use crate::domain::catalogue::{LeadFacts, segment_and_parents};
+use crate::domain::ping::{Bid, PingLead, PingStatus, bid_for, expires_at, run_auction};
+use crate::domain::scoring::{self, ScoreInput};
+use crate::domain::standing_order::{Allowance, local_day, local_minute};
+use crate::error::AppError;
+use crate::store;
+use crate::store::pings::{BidRow, PingRow};
+use crate::store::standing_orders::StandingOrderRow;
+
+use super::filters::FilterCache;
+
+/// The answer to a ping: an offer, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingAnswer {
+    Offer {
+        ping_id: String,
+        price_cents: i64,
+        expires_at: NaiveDateTime,
+    },
+    NoOffer {
+        ping_id: String,
+    },
+}
+
+/// A bidder as this ping sees it.
+struct Bidder {
+    row: StandingOrderRow,
+    bid_cents: i64,
+}
+
+/// Runs the auction for `lead` pinged by `agency_id` at `now`, stores it and answers.
+pub fn ping(
+    conn: &mut AnyConnection,
+    filters: &FilterCache,
+    agency_id: &str,
+    lead: &PingLead,
+    now: NaiveDateTime,
+) -> Result<PingAnswer, AppError> {
+    let started = Instant::now();
+    write_transaction(conn, |conn| {
+        let segments = segment_and_parents(&lead.segment);
+        let candidates =
+            store::allocation::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
+        let asked = candidates.len();
+        let score = scoring::score(&ScoreInput {
+            // The post carries the contact; a ping vouches for a name and its hashes.
+            has_name: true,
+            has_phone: lead.phone_key.is_some(),
+            has_email: lead.email_key.is_some(),
+            has_address: false,
+            warmth: lead.warmth,
+            contact_type: lead.contact_type,
+            verified: lead.verified,
+            age_days: (now.date() - lead.captured_at.date()).num_days(),
+            soft_flags: 0,
+            engagement: Default::default(),
+        });
+        let facts = LeadFacts {
+            segment: &lead.segment,
+            country: &lead.country,
+            region: lead.region.as_deref(),
+            city: lead.city.as_deref(),
+            postal_key: lead.postal_key.as_deref(),
+            age: lead.age,
+            income_cents: lead.income_cents,
+            warmth: lead.warmth.as_str(),
+            contact_type: lead.contact_type.as_str(),
+            verified: lead.verified,
+            score,
+            list_price_cents: lead.reserve_cents,
+            captured_at: lead.captured_at,
+            // Ping-post sells to the winner alone.
+            max_sales: 1,
+        };
+        let bought: HashSet<String> = if lead.phone_key.is_some() || lead.email_key.is_some() {
+            store::pings::buyers_of_person(conn, lead.phone_key.as_ref(), lead.email_key.as_ref())?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        // Matching orders, before their counters: the filters are parsed once per
+        // version of an order and kept.
+        let mut wanting: Vec<(StandingOrderRow, chrono_tz::Tz)> = Vec::new();
+        for c in candidates {
+            if bought.contains(&c.order.buyer_id) {
+                continue;
+            }
+            let Some(rules) = filters.rules(&c.order, &c.time_zone) else {
+                continue;
+            };
+            if !rules.filter.matches(&facts, now)
+                || !rules
+                    .hours
+                    .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
+            {
+                continue;
+            }
+            let tz = rules.tz;
+            wanting.push((c.order, tz));
+        }
+        let buyer_ids: Vec<&str> = wanting.iter().map(|(o, _)| o.buyer_id.as_str()).collect();
+        let credit = store::credit::available_of(conn, &buyer_ids)?;
+        let limited: Vec<&str> = wanting
+            .iter()
+            .filter(|(o, _)| o.daily_cap.is_some() || o.budget_cents.is_some())
+            .map(|(o, _)| o.id.as_str())
+            .collect();
+        let holding: HashSet<String> = store::pings::holding(conn, &limited, now)?
+            .into_iter()
+            .collect();
+        let mut bidders: Vec<Bidder> = Vec::new();
+        for (row, tz) in wanting {
+            let held = if holding.contains(&row.id) {
+                store::pings::held(conn, &row.id, now)?
+            } else {
+                Vec::new()
+            };
+            let credit_left = credit.get(&row.buyer_id).copied().unwrap_or(0);
+            if let Some(bid_cents) = bid_of(&row, &held, tz, credit_left, now) {
+                bidders.push(Bidder { row, bid_cents });
+            }
+        }
+        // A buyer bids once, with its best order: its orders never raise its own price.
+        bidders.sort_by(|a, b| {
+            a.row
+                .buyer_id
+                .cmp(&b.row.buyer_id)
+                .then(b.bid_cents.cmp(&a.bid_cents))
+                .then(
+                    a.row
+                        .last_allocated_at
+                        .is_some()
+                        .cmp(&b.row.last_allocated_at.is_some()),
+                )
+                .then(a.row.last_allocated_at.cmp(&b.row.last_allocated_at))
+                .then(a.row.id.cmp(&b.row.id))
+        });
+        bidders.dedup_by(|later, first| later.row.buyer_id == first.row.buyer_id);
+        let ping_id = store::new_id();
+        // Each round drops a winner that can no longer pay once its row is locked and
+        // read again (another ping won it in between): rare, and bounded by the bidders.
+        loop {
+            let bids: Vec<Bid<'_>> = bidders
+                .iter()
+                .map(|b| Bid {
+                    order_id: &b.row.id,
+                    bid_cents: b.bid_cents,
+                    served_at: b.row.last_allocated_at,
+                })
+                .collect();
+            let auction = run_auction(&bids, lead.reserve_cents);
+            let (Some(w), Some(price)) = (auction.winner, auction.price_cents) else {
+                let row = ping_row(&ping_id, agency_id, lead, asked, None, None, now, started);
+                store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+                return Ok(PingAnswer::NoOffer { ping_id });
+            };
+            let winner = &bidders[w].row;
+            if !confirm_winner(conn, winner, price, now)? {
+                bidders.remove(w);
+                continue;
+            }
+            let row = ping_row(
+                &ping_id,
+                agency_id,
+                lead,
+                asked,
+                Some(winner),
+                Some(price),
+                now,
+                started,
+            );
+            store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+            return Ok(PingAnswer::Offer {
+                ping_id,
+                price_cents: price,
+                expires_at: expires_at(now),
+            });
+        }
+    })
+}
+
+/// The order's allowance with the offers it holds counted as bought.
+fn allowance_with<'a>(
+    row: &'a StandingOrderRow,
+    held: &[i64],
+    today: chrono::NaiveDate,
+) -> (Allowance<'a>, bool) {
+    let a = row.allowance();
+    let count = a.count_on(today) + held.len() as i32;
+    let cap_left = a.daily_cap.is_none_or(|cap| count < cap);
+    let spent = a.spent_cents + held.iter().sum::<i64>();
+    (
+        Allowance {
+            spent_cents: spent,
+            ..a
+        },
+        cap_left,
+    )
+}
+
+/// What the order bids at `now`, or `None` when its cap, budget or its buyer's credit
+/// leaves it nothing to bid.
+fn bid_of(
+    row: &StandingOrderRow,
+    held: &[i64],
+    tz: chrono_tz::Tz,
+    credit_left: i64,
+    now: NaiveDateTime,
+) -> Option<i64> {
+    let (allowance, cap_left) = allowance_with(row, held, local_day(now, tz));
+    if !cap_left {
+        return None;
+    }
+    let budget_left = allowance.budget_left_cents();
+    let can_pay = Some(budget_left.map_or(credit_left, |b| b.min(credit_left)));
+    bid_for(row.max_price_cents, can_pay)
+}
+
+/// Locks the winner's row and checks again, on what is committed now, that it can take
+/// one more lead at `price`.
+fn confirm_winner(
+    conn: &mut AnyConnection,
+    winner: &StandingOrderRow,
+    price: i64,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    if !store::pings::claim_turn(conn, &winner.id, now)? {
+        return Ok(false);
+    }
+    if winner.daily_cap.is_none() && winner.budget_cents.is_none() {
+        return Ok(true);
+    }
+    let fresh = store::standing_orders::find(conn, &winner.id)?;
+    let tz = crate::domain::standing_order::parse_time_zone(&store::organisations::time_zone(
+        conn,
+        &winner.buyer_id,
+    )?)
+    .unwrap_or(chrono_tz::UTC);
+    let held = store::pings::held(conn, &winner.id, now)?;
+    let (allowance, cap_left) = allowance_with(&fresh, &held, local_day(now, tz));
+    Ok(cap_left
+        && allowance
+            .budget_left_cents()
+            .is_none_or(|left| left >= price))
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's fields from the auction"
+)]
+fn ping_row(
+    ping_id: &str,
+    agency_id: &str,
+    lead: &PingLead,
+    asked: usize,
+    winner: Option<&StandingOrderRow>,
+    price: Option<i64>,
+    now: NaiveDateTime,
+    started: Instant,
+) -> PingRow {
+    PingRow {
+        id: ping_id.to_string(),
+        agency_id: agency_id.to_string(),
+        segment: lead.segment.clone(),
+        country: lead.country.clone(),
+        region: lead.region.clone(),
+        postal_key: lead.postal_key.clone(),
+        age: lead.age,
+        income_cents: lead.income_cents,
+        warmth: lead.warmth.as_str().to_string(),
+        contact_type: lead.contact_type.as_str().to_string(),
+        verified: lead.verified,
+        channel: lead.channel.clone(),
+        captured_at: lead.captured_at,
+        reserve_cents: lead.reserve_cents,
+        orders_asked: i32::try_from(asked).unwrap_or(i32::MAX),
+        winner_order_id: winner.map(|w| w.id.clone()),
+        winner_buyer_id: winner.map(|w| w.buyer_id.clone()),
+        price_cents: price,
+        status: if winner.is_some() {
+            PingStatus::Open
+        } else {
+            PingStatus::NoOffer
+        },
+        expires_at: winner.map(|_| expires_at(now)),
+        took_micros: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        lead_id: None,
+        posted_at: None,
+        created_at: now,
+    }
+}
+
+fn bid_rows(
+    ping_id: &str,
+    bidders: &[Bidder],
+    outcomes: &[crate::domain::ping::BidOutcome],
+) -> Vec<BidRow> {
+    // One bid per order (the primary key); an order is a bidder once.
+    let mut seen: HashSet<&str> = HashSet::new();
+    bidders
+        .iter()
+        .zip(outcomes)
+        .filter(|(b, _)| seen.insert(b.row.id.as_str()))
+        .map(|(b, outcome)| BidRow {
+            ping_id: ping_id.to_string(),
+            order_id: b.row.id.clone(),
+            buyer_id: b.row.buyer_id.clone(),
+            bid_cents: b.bid_cents,
+            outcome: *outcome,
+        })
+        .collect()
+}
