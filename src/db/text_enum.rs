@@ -14,8 +14,8 @@ use crate::domain::ledger::{
 };
 use crate::domain::market::{OrderStatus, PriceRuleKind};
 use crate::domain::outbox::OutboxStatus;
-use crate::domain::rights::{AuditAction, AuditActor, RequestChannel, RequestStatus};
 use crate::domain::ping::{BidOutcome, PingStatus};
+use crate::domain::rights::{AuditAction, AuditActor, RequestChannel, RequestStatus};
 use crate::domain::scoring::{ContactType, Warmth};
 use crate::domain::standing_order::{DeliveryChannel, DeliveryEvent, DeliveryStatus};
 use crate::domain::{OrgKind, OrgStatus, Role};
