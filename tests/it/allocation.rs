@@ -321,7 +321,12 @@ async fn deliveries_are_written_per_channel(app: &TestApp) {
     let mut got: Vec<(String, String)> = rows
         .iter()
         .map(|(o, ch, st)| {
-            assert_eq!(st, "pending");
+            // Written pending; the worker may already have tried it (the mail goes out
+            // at once, the callback's host does not answer here).
+            assert!(
+                ["pending", "delivered", "failed"].contains(&st.as_str()),
+                "{o} {ch}: {st}"
+            );
             (o.clone(), ch.clone())
         })
         .collect();
