@@ -53,6 +53,13 @@ impl AppError {
         Self::Internal(e.into())
     }
 
+    /// A deadlock or serialisation failure, which PostgreSQL resolves by rolling one
+    /// transaction back: the same work, run again, may well succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AppError::Internal(inner)
+            if inner.downcast_ref::<diesel::result::Error>().is_some_and(crate::db::is_transient))
+    }
+
     /// One refused field: the common case of `Validation`, spelt once.
     pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Validation(vec![FieldProblem::new(field, problem)])

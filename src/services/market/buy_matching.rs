@@ -49,7 +49,7 @@ pub fn buy_matching(
             Ok(bought) => return Ok(bought),
             Err(Attempt::Refused(ids)) => refused.extend(ids),
             // Rolled back whole by PostgreSQL: nothing was bought, so choose again.
-            Err(Attempt::Failed(e)) if transient(&e) => {
+            Err(Attempt::Failed(e)) if e.is_transient() => {
                 tracing::info!("filter purchase rolled back by the database; trying again");
             }
             Err(Attempt::Failed(e)) => return Err(e),
@@ -59,13 +59,6 @@ pub fn buy_matching(
         code: "nothing_available",
         message: "other buyers took the matching leads first; try again".into(),
     })
-}
-
-/// A deadlock or serialisation failure, which PostgreSQL resolves by rolling one
-/// transaction back.
-fn transient(e: &AppError) -> bool {
-    matches!(e, AppError::Internal(inner)
-        if inner.downcast_ref::<diesel::result::Error>().is_some_and(crate::db::is_transient))
 }
 
 /// How one filter purchase's transaction ended when it did not commit.

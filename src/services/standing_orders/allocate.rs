@@ -1,9 +1,14 @@
 //! Allocation: accepted leads are bought at once by the active standing orders that
 //! match them, highest ceiling first and ties in turn (the order served longest ago
 //! first), within each order's cap, budget and hours and its buyer's credit. Each sale is
-//! the manual purchase's own (`store::purchases::take_sale` + `market::settle`), in a
-//! savepoint of the allocation's transaction, so an order that cannot buy is passed over
-//! without undoing the others.
+//! the manual purchase's own (`store::purchases::take_sale` + `market::settle`), in its
+//! own short transaction, so an order that cannot buy is passed over without undoing the
+//! others. One transaction per sale, not one per allocation: two allocations that meet
+//! the same orders in different turns would otherwise each hold one order's row and wait
+//! for the other's, a deadlock PostgreSQL breaks by failing one sale. A sale locks its
+//! order, then the lead, then the buyer's ledger, always in that order, so sales queue
+//! instead. What the reads before it saw is checked again by the sale itself
+//! (`take_order`'s cap and budget, `take_sale`, one purchase per lead and buyer).
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,8 +47,9 @@ impl Order {
     }
 }
 
-/// Allocates the accepted leads `lead_ids` in one transaction (its own: call it after
-/// the intake's commit). Without any active order this is one cheap query.
+/// Allocates the accepted leads `lead_ids`, each sale in its own transaction (call it
+/// after the intake's commit, outside any transaction). Without any active order this
+/// is one cheap query.
 pub fn allocate(
     conn: &mut AnyConnection,
     commission_bp: i64,
@@ -53,7 +59,7 @@ pub fn allocate(
     if lead_ids.is_empty() || !store::allocation::any_active(conn)? {
         return Ok(Sold::new());
     }
-    write_transaction(conn, |conn| allocate_in(conn, commission_bp, lead_ids, now))
+    allocate_in(conn, commission_bp, lead_ids, now)
 }
 
 /// [`allocate`] for intake's hooks: an allocation error is logged, never the intake's.
@@ -159,9 +165,16 @@ fn allocate_in(
                 continue;
             }
             let today = local_day(now, o.tz).format("%Y-%m-%d").to_string();
-            let outcome = write_transaction(conn, |conn| {
-                sell(conn, commission_bp, o, lead, price, &today, now)
-            });
+            let attempt = |conn: &mut AnyConnection| {
+                write_transaction(conn, |conn| {
+                    sell(conn, commission_bp, o, lead, price, &today, now)
+                })
+            };
+            // A deadlock victim's sale was rolled back whole: once more, it may well pass.
+            let outcome = match attempt(conn) {
+                Err(Refused::Failed(e)) if e.is_transient() => attempt(conn),
+                outcome => outcome,
+            };
             match outcome {
                 Ok(()) => {
                     let o = &mut orders[i];
