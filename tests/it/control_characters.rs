@@ -18,6 +18,7 @@ on_both_backends!(
     a_nul_in_a_suppression_entry_is_refused_naming_the_entry,
     an_id_with_a_nul_is_not_found,
     a_nul_in_row_300_of_400_rejects_that_row_and_stores_the_rest,
+    a_nul_in_a_ping_or_an_order_is_refused_naming_the_field,
 );
 
 /// The first problem's field of a 422 API answer.
@@ -328,4 +329,36 @@ async fn a_nul_in_row_300_of_400_rejects_that_row_and_stores_the_rest(app: &Test
     );
     // The row comes back as uploaded.
     assert_eq!(&rows[0][at("first_name")], "Ro\0w");
+}
+
+async fn a_nul_in_a_ping_or_an_order_is_refused_naming_the_field(app: &TestApp) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let buyer = BuyerBuilder::new("Keystone").create(app).await;
+    let deadline = (chrono::Utc::now() + chrono::TimeDelta::days(7)).to_rfc3339();
+    let cases = [
+        (
+            &agency.token,
+            "/api/v1/ping",
+            json!({"segment": "insurance.auto", "country": "DE", "city": "Ber\u{0}lin",
+                   "captured_at": recent_rfc3339(5), "price_cents": 500}),
+            "city",
+        ),
+        (
+            &buyer.token,
+            "/api/v1/standing-orders",
+            json!({"name": "Auto\u{0}", "filter": {"segment": "insurance"}, "max_price_cents": 900}),
+            "name",
+        ),
+        (
+            &buyer.token,
+            "/api/v1/orders",
+            json!({"name": "Loans", "segment": "finance.loans", "filter": {"city": "K\u{1}ln"},
+                   "quantity": 5, "price_cents": 2500, "deadline": deadline}),
+            "filter.city",
+        ),
+    ];
+    for (token, path, body, field) in cases {
+        let resp = app.post_as(token, path).json(&body).send().await.unwrap();
+        assert_eq!(refused_field(resp).await, field, "{path}");
+    }
 }
