@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod schema;
 pub mod scratch;
+mod sqlite_writer;
 pub mod text_enum;
 
 use std::path::PathBuf;
@@ -366,9 +367,10 @@ pub fn is_transient(e: &diesel::result::Error) -> bool {
     }
 }
 
-/// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so a
-/// transaction that reads then writes waits for the lock instead of failing with
-/// "database is locked". Nested calls become savepoints on both backends.
+/// Runs `f` in a write transaction. On SQLite it waits for this process's turn to write
+/// (`sqlite_writer`), then begins with `BEGIN IMMEDIATE`, so a transaction that reads
+/// then writes waits for the lock instead of failing with "database is locked". Nested
+/// calls become savepoints on both backends.
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -384,7 +386,10 @@ where
     if !sqlite_top_level {
         return conn.transaction(f);
     }
+    // Dropped when this function returns, after the commit or rollback.
+    let mut _turn = None;
     if let AnyConnection::Sqlite(c) = conn {
+        _turn = sqlite_writer::turn(c).map_err(E::from)?;
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(E::from)?;
     }
     match f(conn) {
