@@ -12,6 +12,7 @@ pub mod password_reset;
 pub mod ping;
 pub mod planner_stats;
 pub mod rights;
+pub mod settings;
 pub mod standing_orders;
 pub mod suppression;
 pub mod targeted_orders;

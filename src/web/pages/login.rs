@@ -78,9 +78,9 @@ pub async fn submit(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
-    let limits = state.config.login_throttle.clone();
-    let ttl_hours = state.config.session_ttl_hours;
+    let ip = client_ip(&req, state.config().trust_proxy_headers);
+    let limits = state.config().login_throttle.clone();
+    let ttl_hours = state.config().session_ttl_hours;
     let (email, password) = (form.email.clone(), form.password);
     let outcome = state
         .db(move |conn| {

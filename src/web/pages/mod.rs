@@ -1,6 +1,7 @@
 //! Server-rendered pages, one module per area; askama structs sit beside their handlers.
 
 mod admin;
+mod admin_settings;
 mod batches;
 mod catalogue;
 mod dashboard;
@@ -81,6 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(rights_admin::erase),
         )
         .route("/admin/audit", web::get().to(rights_admin::audit))
+        .route("/admin/settings", web::get().to(admin_settings::show))
+        .route("/admin/settings", web::post().to(admin_settings::save))
         .route("/admin/organisations", web::get().to(admin::organisations))
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
