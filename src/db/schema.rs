@@ -11,6 +11,8 @@ diesel::table! {
         created_at -> Timestamp,
         billing_address -> Text,
         time_zone -> Text,
+        suspension_reason -> Nullable<Text>,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod disputes;
 pub mod intake;
 pub mod mail;
 pub mod market;
+pub mod org_admin;
 pub mod password_reset;
 pub mod ping;
 pub mod planner_stats;

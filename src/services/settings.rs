@@ -75,6 +75,7 @@ impl LiveConfig {
 }
 
 /// Who changes the settings and from where.
+#[derive(Debug, Clone, Copy)]
 pub struct Admin<'a> {
     pub user_id: &'a str,
     pub address: &'a str,

@@ -103,15 +103,16 @@ pub async fn submit(
         }) => Err(AppError::TooManyRequests {
             retry_after_seconds,
         }),
-        Err(LoginError::BadCredentials) => {
-            let body = page(
-                &session,
-                form.email,
-                next,
-                Some("That email and password do not match an account.".into()),
-            )?
-            .render()
-            .map_err(AppError::internal)?;
+        Err(refused @ (LoginError::BadCredentials | LoginError::Suspended { .. })) => {
+            let message = match refused {
+                LoginError::Suspended { reason } => format!(
+                    "Your organisation is suspended, so its users cannot sign in. Reason: {reason}"
+                ),
+                _ => "That email and password do not match an account.".into(),
+            };
+            let body = page(&session, form.email, next, Some(message))?
+                .render()
+                .map_err(AppError::internal)?;
             Ok(HttpResponse::build(StatusCode::UNAUTHORIZED)
                 .content_type("text/html; charset=utf-8")
                 .body(body))

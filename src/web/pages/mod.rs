@@ -111,6 +111,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(disputes::agency_contest),
         )
         .route(
+            "/admin/organisations/{id}/suspend",
+            web::post().to(admin::suspend),
+        )
+        .route(
+            "/admin/organisations/{id}/reactivate",
+            web::post().to(admin::reactivate),
+        )
+        .route(
             "/admin/organisations/{id}/reinstate",
             web::post().to(disputes::reinstate),
         )
