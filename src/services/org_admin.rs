@@ -15,7 +15,7 @@ use crate::store;
 /// Suspends `org_id`; `false` when it already was.
 pub fn suspend(
     conn: &mut AnyConnection,
-    admin: Admin<'_>,
+    admin: &Admin,
     org_id: &str,
     reason: &str,
     now: NaiveDateTime,
@@ -59,7 +59,7 @@ pub fn suspend(
 /// Ends an admin's suspension; `false` when there was none.
 pub fn reactivate(
     conn: &mut AnyConnection,
-    admin: Admin<'_>,
+    admin: &Admin,
     org_id: &str,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
@@ -84,7 +84,7 @@ pub fn reactivate(
 fn audit(
     conn: &mut AnyConnection,
     action: AuditAction,
-    admin: Admin<'_>,
+    admin: &Admin,
     org_id: &str,
     detail: &str,
     now: NaiveDateTime,
@@ -94,8 +94,8 @@ fn audit(
         store::audit::Entry {
             action,
             actor: AuditActor::Admin,
-            user_id: Some(admin.user_id),
-            address: Some(admin.address),
+            user_id: Some(&admin.user_id),
+            address: Some(&admin.address),
             request_id: None,
             leads: 0,
             org_id: Some(org_id),

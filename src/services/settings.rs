@@ -75,10 +75,10 @@ impl LiveConfig {
 }
 
 /// Who changes the settings and from where.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin<'a> {
-    pub user_id: &'a str,
-    pub address: &'a str,
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub user_id: String,
+    pub address: String,
 }
 
 /// Applies a submitted settings form: every field validated (all problems listed), the
@@ -87,7 +87,7 @@ pub struct Admin<'a> {
 pub fn update(
     conn: &mut AnyConnection,
     live: &LiveConfig,
-    admin: Admin<'_>,
+    admin: &Admin,
     form: &[(String, String)],
     now: NaiveDateTime,
 ) -> Result<Option<Stored>, AppError> {
@@ -107,14 +107,14 @@ pub fn update(
             return Ok::<_, AppError>(None);
         }
         let version = stored.map_or(1, |s| s.version + 1);
-        store::settings::save(conn, &after, version, admin.user_id, now)?;
+        store::settings::save(conn, &after, version, &admin.user_id, now)?;
         store::audit::record(
             conn,
             store::audit::Entry {
                 action: AuditAction::SettingsChanged,
                 actor: AuditActor::Admin,
-                user_id: Some(admin.user_id),
-                address: Some(admin.address),
+                user_id: Some(&admin.user_id),
+                address: Some(&admin.address),
                 request_id: None,
                 leads: 0,
                 org_id: None,

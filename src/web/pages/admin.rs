@@ -7,13 +7,14 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::services::{org_admin, settings::Admin};
+use crate::services::org_admin;
 use crate::store;
 use crate::web::auth::AdminUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::{client_ip, redirect, render};
+use crate::web::pages::acting;
+use crate::web::{redirect, render};
 
 const ORGANISATIONS: &str = "/admin/organisations";
 
@@ -86,16 +87,9 @@ pub async fn suspend(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<SuspendForm>,
 ) -> AppResult<HttpResponse> {
-    let address = client_ip(&req, state.config().trust_proxy_headers);
-    let (org, admin) = (path.into_inner(), user.id.clone());
+    let (org, who) = (path.into_inner(), acting(&req, &user, &state));
     let done = state
-        .db(move |conn| {
-            let who = Admin {
-                user_id: &admin,
-                address: &address,
-            };
-            org_admin::suspend(conn, who, &org, &form.reason, store::now())
-        })
+        .db(move |conn| org_admin::suspend(conn, &who, &org, &form.reason, store::now()))
         .await;
     let message = match done {
         Ok(true) => Flash::notice(
@@ -124,16 +118,9 @@ pub async fn reactivate(
     path: web::Path<String>,
     _form: CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let address = client_ip(&req, state.config().trust_proxy_headers);
-    let (org, admin) = (path.into_inner(), user.id.clone());
+    let (org, who) = (path.into_inner(), acting(&req, &user, &state));
     let changed = state
-        .db(move |conn| {
-            let who = Admin {
-                user_id: &admin,
-                address: &address,
-            };
-            org_admin::reactivate(conn, who, &org, store::now())
-        })
+        .db(move |conn| org_admin::reactivate(conn, &who, &org, store::now()))
         .await?;
     flash::set(
         &session,

@@ -12,7 +12,8 @@ use crate::store;
 use crate::web::auth::AdminUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
-use crate::web::{client_ip, render, render_status};
+use crate::web::pages::acting;
+use crate::web::{render, render_status};
 
 const PATH: &str = "/admin/settings";
 
@@ -86,16 +87,13 @@ pub async fn save(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let address = client_ip(&req, state.config().trust_proxy_headers);
-    let (live, admin, typed) = (state.live.clone(), user.id.clone(), form.clone());
+    let (live, who, typed) = (
+        state.live.clone(),
+        acting(&req, &user, &state),
+        form.clone(),
+    );
     let saved = state
-        .db(move |conn| {
-            let who = settings::Admin {
-                user_id: &admin,
-                address: &address,
-            };
-            settings::update(conn, &live, who, &typed, store::now())
-        })
+        .db(move |conn| settings::update(conn, &live, &who, &typed, store::now()))
         .await;
     match saved {
         Ok(Some(_)) => render(&page(

@@ -175,3 +175,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders/{id}/close", web::post().to(orders::close))
         .configure(finance::routes);
 }
+
+/// The admin acting in this request and the address it came from, for the audit log.
+fn acting(
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::AdminUser,
+    state: &crate::app::AppState,
+) -> crate::services::settings::Admin {
+    crate::services::settings::Admin {
+        user_id: user.id.clone(),
+        address: crate::web::client_ip(req, state.config().trust_proxy_headers),
+    }
+}
