@@ -13,7 +13,9 @@ use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
+    /// The configuration in force: read it through `config()`, which sees a settings
+    /// change saved by any process within `services::settings::POLL`.
+    pub live: Arc<crate::services::settings::LiveConfig>,
     pub pool: Pool,
     pub mailer: crate::mail::Mailer,
     /// Card payments; `None` without Stripe keys (bank transfer only).
@@ -25,6 +27,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The configuration in force now. Take it once per request or job step, so one
+    /// piece of work sees one consistent set of settings.
+    pub fn config(&self) -> Arc<Config> {
+        self.live.current()
+    }
+
     /// Tells the delivery worker new deliveries were committed, so they go out now
     /// rather than at its next poll. A wake with no worker waiting is kept for its next
     /// wait.
@@ -114,16 +122,18 @@ impl Application {
             tracing::info!(applied, "migrations applied");
         }
         let mailer = crate::mail::Mailer::from_config(&config.mail)?;
+        let live = crate::services::settings::LiveConfig::load(&mut *pool.get()?, config)?;
         let state = AppState {
-            config: Arc::new(config),
+            live: Arc::new(live),
             pool,
             mailer,
             payments,
             deliveries_wake: Arc::new(tokio::sync::Notify::new()),
             ping_filters: Arc::default(),
         };
-        let listener = TcpListener::bind(&state.config.bind)
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
+        let bind = state.config().bind.clone();
+        let listener = TcpListener::bind(&bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone(), extra)?;
         let jobs = crate::jobs::spawn(state.clone());
@@ -160,7 +170,7 @@ fn run(
     state: AppState,
     extra: Option<ExtraRoutes>,
 ) -> std::io::Result<Server> {
-    let workers = state.config.workers;
+    let workers = state.config().workers;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -168,7 +178,7 @@ fn run(
             .wrap(actix_web::middleware::from_fn(
                 crate::web::input_guard::refuse_control_characters,
             ))
-            .wrap(crate::web::session_middleware(&data.config))
+            .wrap(crate::web::session_middleware(&data.config()))
             .wrap(actix_web::middleware::from_fn(crate::web::no_store))
             .wrap(crate::web::security_headers())
             .wrap(crate::web::access_log())

@@ -64,6 +64,7 @@ use rand::RngCore as _;
 
 use crate::db::DatabaseUrl;
 use crate::domain::intake::IntakeSettings;
+use crate::domain::settings::PlatformSettings;
 
 // Both live in the domain, which signs tokens with them; config only builds them.
 pub use crate::domain::secret::Secret;
@@ -441,6 +442,37 @@ impl Config {
         })
     }
 
+    /// The settings `/admin/settings` edits, as this configuration has them.
+    pub fn platform_settings(&self) -> PlatformSettings {
+        PlatformSettings {
+            return_window_days: self.disputes.window_days,
+            return_cap_bp: self.disputes.cap_bp,
+            dispute_answer_days: i64::from(self.disputes.answer_working_days),
+            commission_bp: self.commission_bp,
+            dedup_days: self.intake.dedup_days,
+            quality_suspend_bp: self.disputes.suspend_bp,
+            quality_min_sales: self.disputes.min_sales,
+            invoice_due_days: self.billing.due_days,
+            tax_rate_bp: self.billing.tax_bp,
+        }
+    }
+
+    /// This configuration with the stored settings in place of the environment's.
+    pub fn with_settings(&self, s: &PlatformSettings) -> Config {
+        let mut c = self.clone();
+        c.disputes.window_days = s.return_window_days;
+        c.disputes.cap_bp = s.return_cap_bp;
+        c.disputes.answer_working_days = u32::try_from(s.dispute_answer_days).unwrap_or(3);
+        c.commission_bp = s.commission_bp;
+        c.intake.commission_bp = s.commission_bp;
+        c.intake.dedup_days = s.dedup_days;
+        c.disputes.suspend_bp = s.quality_suspend_bp;
+        c.disputes.min_sales = s.quality_min_sales;
+        c.billing.due_days = s.invoice_due_days;
+        c.billing.tax_bp = s.tax_rate_bp;
+        c
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -561,6 +593,39 @@ mod tests {
         assert_eq!(first.jwt.secret, second.jwt.secret);
         assert_ne!(first.secret_key, first.jwt.secret);
         assert!(dir.path().join("site.db.secrets").exists());
+    }
+
+    #[test]
+    fn stored_settings_replace_the_environments_values_and_nothing_else() {
+        let c = Config::from_lookup(
+            lookup(&[
+                ("DATABASE_URL", "postgres://h/db"),
+                ("SECRET_KEY", S),
+                ("JWT_SECRET", S),
+                ("RETURN_WINDOW_DAYS", "9"),
+                ("TAX_RATE_BP", "700"),
+            ]),
+            MissingSecrets::GenerateForSqlite,
+        )
+        .unwrap();
+        let env = c.platform_settings();
+        assert_eq!((env.return_window_days, env.tax_rate_bp), (9, 700));
+        let stored = PlatformSettings {
+            return_window_days: 11,
+            return_cap_bp: 1000,
+            dispute_answer_days: 5,
+            commission_bp: 1500,
+            dedup_days: 60,
+            quality_suspend_bp: 900,
+            quality_min_sales: 40,
+            invoice_due_days: 21,
+            tax_rate_bp: 1900,
+        };
+        let live = c.with_settings(&stored);
+        assert_eq!(live.platform_settings(), stored);
+        assert_eq!(live.intake.commission_bp, 1500);
+        assert_eq!(live.retention_days, c.retention_days);
+        assert_eq!(live.bind, c.bind);
     }
 
     #[test]

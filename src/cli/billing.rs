@@ -9,8 +9,9 @@ pub fn run(period: Option<String>) -> Result<(), CliError> {
         Some(p) => crate::domain::billing::Period::parse(&p).map_err(CliError::Input)?,
         None => crate::domain::billing::Period::previous(crate::store::now()),
     };
-    let summary =
-        crate::services::billing::run(&mut *connection(&config)?, &(&config).into(), period)?;
+    let mut conn = connection(&config)?;
+    let config = super::support::in_force(&mut conn, config)?;
+    let summary = crate::services::billing::run(&mut conn, &(&config).into(), period)?;
     println!(
         "billing run for {}: {} draft invoice(s) to review, {} agency statement(s), carried forward: {} buyer credit(s), {} agency debt(s)",
         period.code(),

@@ -31,6 +31,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     };
     let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
     let mut conn = connection(&config)?;
+    let config = super::support::in_force(&mut conn, config)?;
     let agency = lookup_org(&mut conn, &args.agency)?;
     if agency.kind != OrgKind::Agency {
         return Err(CliError::Input(format!(

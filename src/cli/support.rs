@@ -40,6 +40,12 @@ pub fn config(missing: MissingSecrets) -> Result<Config, CliError> {
     Config::from_env(missing).map_err(|e| CliError::Input(format!("{:#}", anyhow::Error::from(e))))
 }
 
+/// `config` with the platform settings an admin saved on `/admin/settings` in place of
+/// the environment's, as `serve` uses them.
+pub fn in_force(conn: &mut crate::db::AnyConnection, config: Config) -> Result<Config, CliError> {
+    Ok((*crate::services::settings::LiveConfig::load(conn, config)?.current()).clone())
+}
+
 /// A migrated connection for one-shot commands.
 pub fn connection(config: &Config) -> Result<db::PooledConn, CliError> {
     let pool = db::connect_pool(&config.database_url, 1).map_err(|e| CliError::Other(e.into()))?;

@@ -11,6 +11,8 @@ diesel::table! {
         created_at -> Timestamp,
         billing_address -> Text,
         time_zone -> Text,
+        suspension_reason -> Nullable<Text>,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -605,6 +607,26 @@ diesel::table! {
         request_id -> Nullable<Text>,
         leads -> Integer,
         created_at -> Timestamp,
+        org_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    platform_settings (id) {
+        id -> Integer,
+        return_window_days -> Integer,
+        return_cap_bp -> Integer,
+        dispute_answer_days -> Integer,
+        commission_bp -> Integer,
+        dedup_days -> Integer,
+        quality_suspend_bp -> Integer,
+        quality_min_sales -> Integer,
+        invoice_due_days -> Integer,
+        tax_rate_bp -> Integer,
+        version -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -696,6 +718,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     rights_requests,
     audit_events,
+    platform_settings,
     pings,
     ping_bids,
 );

@@ -2,6 +2,7 @@
 //! function takes what it needs (including the current time) and is unit-tested.
 
 pub mod apikey;
+pub mod audit;
 pub mod billing;
 pub mod catalogue;
 pub mod dedup;
@@ -20,6 +21,7 @@ pub mod rights;
 pub mod scoring;
 pub mod secret;
 pub mod session;
+pub mod settings;
 pub mod slug;
 pub mod standing_order;
 pub mod text;

@@ -56,31 +56,7 @@ text_enum!(RequestStatus {
     Dismissed => "dismissed",
 });
 
-/// `audit_events.action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuditAction {
-    RightsRequested,
-    RightsConfirmed,
-    RightsDismissed,
-    RightsErased,
-    RetentionErased,
-}
-text_enum!(AuditAction {
-    RightsRequested => "rights_requested",
-    RightsConfirmed => "rights_confirmed",
-    RightsDismissed => "rights_dismissed",
-    RightsErased => "rights_erased",
-    RetentionErased => "retention_erased",
-});
-
-/// `audit_events.actor`: who acted (an admin also has its user id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuditActor {
-    Consumer,
-    Admin,
-    System,
-}
-text_enum!(AuditActor { Consumer => "consumer", Admin => "admin", System => "system" });
+pub use super::audit::{AuditAction, AuditActor};
 
 /// A contact as the person typed it, parsed: the dedup key leads are matched by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,11 +171,9 @@ mod tests {
     }
 
     #[test]
-    fn channels_statuses_and_audit_kinds_are_their_stored_text() {
+    fn channels_and_statuses_are_their_stored_text() {
         assert_text_enum(RequestChannel::ALL, RequestChannel::as_str);
         assert_text_enum(RequestStatus::ALL, RequestStatus::as_str);
-        assert_text_enum(AuditAction::ALL, AuditAction::as_str);
-        assert_text_enum(AuditActor::ALL, AuditActor::as_str);
     }
 
     #[test]

@@ -23,15 +23,15 @@ pub const BATCH: i64 = 16;
 const MAX_POLL_MS: u64 = 200;
 
 pub async fn worker(state: AppState) {
-    let callbacks = match Callbacks::new(&state.config) {
+    let callbacks = match Callbacks::new(&state.config()) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "delivery worker cannot start: no HTTP client");
             return;
         }
     };
-    let settings = Settings::from(&*state.config);
-    let poll = Duration::from_millis(state.config.job_poll_ms.min(MAX_POLL_MS));
+    let settings = Settings::from(&*state.config());
+    let poll = Duration::from_millis(state.config().job_poll_ms.min(MAX_POLL_MS));
     loop {
         let s = settings.clone();
         let claimed = state

@@ -36,14 +36,28 @@ impl JobsHandle {
 pub fn spawn(state: AppState) -> JobsHandle {
     let mail = tokio::spawn(mail_worker(state.clone())).abort_handle();
     let deliveries = tokio::spawn(deliveries::worker(state.clone())).abort_handle();
+    let settings = tokio::spawn(settings_watcher(state.clone())).abort_handle();
     let intake = tokio::spawn(intake_worker(state)).abort_handle();
-    JobsHandle(vec![mail, deliveries, intake])
+    JobsHandle(vec![mail, deliveries, settings, intake])
+}
+
+/// Picks up platform settings another process saved: one small read per poll.
+async fn settings_watcher(state: AppState) {
+    loop {
+        tokio::time::sleep(crate::services::settings::POLL).await;
+        let live = state.live.clone();
+        match state.db(move |conn| live.refresh(conn)).await {
+            Ok(true) => tracing::info!("platform settings changed"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the platform settings"),
+        }
+    }
 }
 
 /// Sends the outbox after commit; separate from intake so a long import never holds up
 /// an invoice mail.
 async fn mail_worker(state: AppState) {
-    let poll = Duration::from_millis(state.config.job_poll_ms);
+    let poll = Duration::from_millis(state.config().job_poll_ms);
     loop {
         let (pool, mailer) = (state.pool.clone(), state.mailer.clone());
         match tokio::task::spawn_blocking(move || {
@@ -63,7 +77,7 @@ async fn mail_worker(state: AppState) {
 async fn intake_worker(state: AppState) {
     let worker = format!("serve-{}", uuid::Uuid::new_v4().simple());
     {
-        let poll = Duration::from_millis(state.config.job_poll_ms);
+        let poll = Duration::from_millis(state.config().job_poll_ms);
         let mut last_maintenance: Option<std::time::Instant> = None;
         // Freshness lowers prices by the day: checked every few minutes, done once a day.
         let mut last_pricing: Option<std::time::Instant> = None;
@@ -73,7 +87,7 @@ async fn intake_worker(state: AppState) {
         loop {
             if last_retention.is_none_or(|t| t.elapsed() > Duration::from_secs(24 * 3600)) {
                 last_retention = Some(std::time::Instant::now());
-                let settings = crate::services::rights::Settings::from(&*state.config);
+                let settings = crate::services::rights::Settings::from(&*state.config());
                 match state
                     .db(move |conn| {
                         crate::services::rights::erase_past_retention(conn, &settings, store::now())
@@ -93,7 +107,7 @@ async fn intake_worker(state: AppState) {
             }
             if last_escalation.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                 last_escalation = Some(std::time::Instant::now());
-                let config = state.config.clone();
+                let config = state.config().clone();
                 match state
                     .db(move |conn| {
                         crate::services::disputes::escalate_overdue(
@@ -131,10 +145,10 @@ async fn intake_worker(state: AppState) {
                 Ok(Some(batch)) => {
                     let (pool, settings, w) = (
                         state.pool.clone(),
-                        state.config.intake.clone(),
+                        state.config().intake.clone(),
                         worker.clone(),
                     );
-                    let bp = state.config.commission_bp;
+                    let bp = state.config().commission_bp;
                     if let Err(e) = tokio::task::spawn_blocking(move || {
                         run_claimed(&pool, &settings, bp, &batch, &w)
                     })

@@ -118,8 +118,14 @@ pub fn create_api_key(
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum LoginError {
-    Throttled { retry_after_seconds: i64 },
+    Throttled {
+        retry_after_seconds: i64,
+    },
     BadCredentials,
+    /// The password was right, but an admin suspended the user's organisation.
+    Suspended {
+        reason: String,
+    },
 }
 
 /// Checks a login against the throttle and the stored hash, and records the attempt.
@@ -164,6 +170,12 @@ pub fn authenticate(
     match user {
         Some(user) if ok => {
             services::throttle::release_all(conn, &keys)?;
+            // Told only to someone who knows the password, so it reveals nothing.
+            if let Some(reason) =
+                store::organisations::find(conn, &user.organisation_id)?.suspension_reason
+            {
+                return Ok(Err(LoginError::Suspended { reason }));
+            }
             store::users::touch_login(conn, &user.id)?;
             Ok(Ok(user))
         }

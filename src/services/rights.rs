@@ -130,6 +130,8 @@ pub fn request(
                 address: Some(address),
                 request_id: Some(&row.id),
                 leads: held.len(),
+                org_id: None,
+                detail: None,
             },
             now,
         )?;
@@ -374,6 +376,8 @@ fn audit_admin(
             address: Some(address),
             request_id: Some(request_id),
             leads,
+            org_id: None,
+            detail: None,
         },
         now,
     )?;
@@ -411,6 +415,8 @@ fn erase_for_request(
             address: Some(address),
             request_id: Some(&request.id),
             leads: n,
+            org_id: None,
+            detail: None,
         },
         now,
     )?;
@@ -609,6 +615,8 @@ pub fn erase_past_retention(
                     address: None,
                     request_id: None,
                     leads: n,
+                    org_id: None,
+                    detail: None,
                 },
                 now,
             )?;

@@ -95,8 +95,10 @@ pub fn find_active_by_hash(
     key_hash: &str,
 ) -> QueryResult<Option<(String, String)>> {
     api_keys::table
+        .inner_join(organisations::table)
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
+        .filter(organisations::suspension_reason.is_null())
         .select((api_keys::id, api_keys::organisation_id))
         .first(conn)
         .optional()
@@ -113,6 +115,8 @@ pub fn active_key_org(
         .filter(api_keys::id.eq(key_id))
         .filter(api_keys::organisation_id.eq(organisation_id))
         .filter(api_keys::revoked_at.is_null())
+        // A suspended organisation's tokens stop at the next call.
+        .filter(organisations::suspension_reason.is_null())
         .select((organisations::id, organisations::kind, organisations::name))
         .first(conn)
         .optional()

@@ -21,6 +21,10 @@ pub struct AuditRow {
     pub request_id: Option<String>,
     pub leads: i32,
     pub created_at: NaiveDateTime,
+    /// The organisation the action concerned, if one.
+    pub org_id: Option<String>,
+    /// What changed (`field: before -> after`), never a contact.
+    pub detail: Option<String>,
 }
 
 /// What one entry says; `record` adds the id and time.
@@ -32,6 +36,8 @@ pub struct Entry<'a> {
     pub address: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub leads: usize,
+    pub org_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
 }
 
 /// Records an entry (in the caller's transaction, so it exists exactly when the work does).
@@ -46,6 +52,8 @@ pub fn record(conn: &mut AnyConnection, e: Entry<'_>, now: NaiveDateTime) -> Que
             request_id: e.request_id.map(str::to_string),
             leads: i32::try_from(e.leads).unwrap_or(i32::MAX),
             created_at: now,
+            org_id: e.org_id.map(str::to_string),
+            detail: e.detail.map(str::to_string),
         })
         .execute(conn)
         .map(drop)

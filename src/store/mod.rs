@@ -35,6 +35,7 @@ pub mod purchases;
 pub mod reference;
 pub mod rights;
 pub mod sessions;
+pub mod settings;
 pub mod standing_orders;
 pub mod statements;
 pub mod stripe_events;

@@ -16,6 +16,9 @@ pub struct OrganisationRow {
     pub slug: String,
     pub status: OrgStatus,
     pub created_at: NaiveDateTime,
+    /// Set while an admin has suspended the whole organisation: its users cannot sign
+    /// in or call the API.
+    pub suspension_reason: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -149,5 +152,33 @@ pub fn set_time_zone(
     let n = diesel::update(organisations::table.find(organisation_id))
         .set(organisations::time_zone.eq(zone))
         .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An admin's suspension (`Some(reason)`) or its end (`None`): the status follows, so the
+/// listings and standing orders stop or resume with it. `false` when nothing changed.
+pub fn set_suspension(
+    conn: &mut AnyConnection,
+    id: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = organisations::table.find(id);
+    let n = match reason {
+        Some(r) => diesel::update(target.filter(organisations::suspension_reason.is_null()))
+            .set((
+                organisations::status.eq(OrgStatus::Suspended),
+                organisations::suspension_reason.eq(r),
+                organisations::suspended_at.eq(now),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target.filter(organisations::suspension_reason.is_not_null()))
+            .set((
+                organisations::status.eq(OrgStatus::Active),
+                organisations::suspension_reason.eq(None::<String>),
+                organisations::suspended_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    };
     Ok(n == 1)
 }

@@ -41,6 +41,8 @@ pub fn find_user(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .filter(users::active.eq(true))
+        // A suspended organisation's sessions stop at the next request.
+        .filter(organisations::suspension_reason.is_null())
         .select((UserRow::as_select(), OrganisationRow::as_select()))
         .first(conn)
         .optional()

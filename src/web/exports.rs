@@ -58,7 +58,7 @@ fn time(t: Option<chrono::NaiveDateTime>) -> String {
 
 pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let now = store::now();
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let rows = state
         .db(move |conn| {
             let all = store::invoices::list(conn, None, false)?;
@@ -117,7 +117,7 @@ pub async fn invoices(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
 }
 
 pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let rows = state
         .db(move |conn| {
             let all = store::payments::list(conn, None, None)?;
@@ -161,7 +161,7 @@ pub async fn payments(_user: FinanceUser, state: web::Data<AppState>) -> AppResu
 }
 
 pub async fn ledger(_user: FinanceUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let rows = state
         .db(move |conn| {
             let mut out = Vec::new();

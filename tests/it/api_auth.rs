@@ -45,7 +45,7 @@ async fn an_api_key_buys_a_short_lived_bearer_token(app: &TestApp) {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     let token = body["access_token"].as_str().unwrap();
-    let claims = token::verify(&app.state.config.jwt, token).unwrap();
+    let claims = token::verify(&app.state.config().jwt, token).unwrap();
     assert_eq!(claims.sub, org.id);
     assert!(claims.exp - claims.iat <= 900);
 
@@ -122,10 +122,10 @@ async fn expired_forged_and_other_algorithm_tokens_get_401(app: &TestApp) {
     let (org, _) = app.member(Role::Agency, "Acme Leads");
     let key = app.api_key(&org);
     let good = app.token(&key).await;
-    let claims = token::verify(&app.state.config.jwt, &good).unwrap();
+    let claims = token::verify(&app.state.config().jwt, &good).unwrap();
     let now = chrono::Utc::now().timestamp();
 
-    let expired = token::issue(&app.state.config.jwt, &org.id, &claims.kid, now - 1000);
+    let expired = token::issue(&app.state.config().jwt, &org.id, &claims.kid, now - 1000);
     let (status, body) = get(app, "/api/v1/segments", Some(&expired)).await;
     assert_eq!(status, 401);
     assert!(
@@ -177,7 +177,7 @@ async fn a_revoked_key_stops_its_tokens_at_once(app: &TestApp) {
     let (org, _) = app.member(Role::Buyer, "Keystone");
     let key = app.api_key(&org);
     let token = app.token(&key).await;
-    let key_id = token::verify(&app.state.config.jwt, &token).unwrap().kid;
+    let key_id = token::verify(&app.state.config().jwt, &token).unwrap().kid;
     assert_eq!(get(app, "/api/v1/channels", Some(&token)).await.0, 200);
     app.with_conn(|c| leadmarket::store::api_keys::revoke(c, &org.id, &key_id))
         .unwrap();

@@ -334,7 +334,7 @@ async fn concurrent_issuing_numbers_invoices_without_gaps(app: &TestApp) {
     assert_eq!(drafts.len(), buyers.len());
     // Two finance users at once, each issuing half, plus a second try of every draft.
     let pool = app.state.pool.clone();
-    let config = app.state.config.clone();
+    let config = app.state.config().clone();
     let numbers: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = drafts
             .iter()

@@ -19,7 +19,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     let now = store::now();
     let written = demo::seed(&mut conn, now, 1_200, 2000).unwrap();
     assert_eq!(written, 1_200);
-    let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
+    let ctx = leadmarket::services::billing::Ctx::from(app.state.live.environment());
     demo::seed_billing(&mut conn, &ctx, now).unwrap();
     // Invoices in every state finance meets, and a paid agency statement.
     let statuses: Vec<&str> = store::invoices::list(&mut conn, None, false)
@@ -31,7 +31,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");
     }
     // Dates follow from the period: issued after the month billed ended, due after terms.
-    let due_days = app.state.config.billing.due_days;
+    let due_days = app.state.config().billing.due_days;
     for i in store::invoices::list(&mut conn, None, true).unwrap() {
         let issued = i.issued_at.unwrap();
         assert!(issued >= i.period_end, "{issued} before {}", i.period_end);
@@ -39,7 +39,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
     }
     let statements = store::statements::list(&mut conn, None, false).unwrap();
     assert!(statements.iter().any(|s| s.status == StatementStatus::Paid));
-    let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);
+    let settings = leadmarket::services::disputes::Settings::from(app.state.live.environment());
     demo::seed_disputes(&mut conn, &settings, now).unwrap();
     let disputes = store::disputes::list(&mut conn, store::disputes::Scope::All, &[]).unwrap();
     for s in ["approved", "open", "contested", "escalated", "rejected"] {
@@ -79,7 +79,7 @@ async fn the_demo_seed_fills_an_empty_database_once(app: &TestApp) {
         "leads spread over segments: {segments:?}"
     );
     // Seeding again does nothing: the database is not empty.
-    let logins = demo::seed_if_empty(&mut conn, &app.state.config, &mut std::io::sink()).unwrap();
+    let logins = demo::seed_if_empty(&mut conn, &app.state.config(), &mut std::io::sink()).unwrap();
     assert_eq!(store::leads::count(&mut conn).unwrap(), 1_200);
     drop(conn);
     assert!(logins.contains(demo::PASSWORD));

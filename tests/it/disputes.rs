@@ -33,7 +33,7 @@ on_both_backends!(with [("QUALITY_MIN_SALES", "5"), ("QUALITY_SUSPEND_BP", "1500
 );
 
 fn settings(app: &TestApp) -> Settings<'_> {
-    Settings::from(&*app.state.config)
+    Settings::from(app.state.live.environment())
 }
 
 fn buyer_actor() -> Actor<'static> {
@@ -301,7 +301,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
 
     // Two finance users decide the same case at once: one decision stands.
     let pool = app.state.pool.clone();
-    let config = app.state.config.clone();
+    let config = app.state.config().clone();
     let results: Vec<bool> = std::thread::scope(|s| {
         let handles: Vec<_> = [true, false, true, false]
             .into_iter()
@@ -351,7 +351,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
     });
     assert!(mails >= 6, "{mails}");
     // The next invoice picks the credit up, and matches the ledger.
-    let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
+    let ctx = leadmarket::services::billing::Ctx::from(app.state.live.environment());
     app.with_conn(|c| {
         leadmarket::services::billing::run(
             c,

@@ -141,7 +141,7 @@ async fn concurrent_billing_runs_for_one_period_draft_each_buyer_once_and_never_
     let period = this_month();
     let runs = 3;
     let barrier = std::sync::Barrier::new(runs);
-    let config = app.state.config.clone();
+    let config = app.state.config().clone();
     let results: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..runs)
             .map(|_| {

@@ -255,7 +255,7 @@ async fn json_of(resp: reqwest::Response) -> (u16, Value) {
 
 /// The billing services' context, from the app's configuration.
 pub fn ctx(app: &TestApp) -> Ctx<'_> {
-    Ctx::from(&*app.state.config)
+    Ctx::from(app.state.live.environment())
 }
 
 pub fn this_month() -> Period {

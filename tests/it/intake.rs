@@ -753,7 +753,7 @@ async fn a_batch_resumes_after_a_restart_without_double_counting(app: &TestApp) 
             Ok::<_, leadmarket::error::AppError>(b)
         })
         .unwrap();
-    let settings = app.state.config.intake.clone();
+    let settings = app.state.config().intake.clone();
     let (stopped, cache_after) = app.with_conn(|c| {
         let stopped = intake::run_file(
             c,

@@ -7,6 +7,8 @@
 mod builders;
 mod helpers;
 
+mod admin_organisations;
+mod admin_settings;
 mod allocation;
 mod api_auth;
 mod billing;

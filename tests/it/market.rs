@@ -807,7 +807,7 @@ async fn past_the_cap_postgres_estimates_the_total_and_sqlite_says_more_than(app
     app.with_conn(|c| leadmarket::db::refresh_planner_stats(c, &["leads"]))
         .unwrap();
     let Buyer { id: buyer, .. } = BuyerBuilder::new("Counter").create(app).await;
-    let disputes = app.state.config.disputes;
+    let disputes = app.state.config().disputes;
     let count = |cap: i64| {
         let parsed = parse(&RawFilter::default()).unwrap();
         app.with_conn(|c| market::catalogue_page_counted(c, &disputes, &buyer, &parsed, cap))

@@ -79,7 +79,7 @@ fn approved_return(app: &TestApp, buyer_id: &str, lead: &str) {
         store::leads::add_flag(c, lead, "agency_flagged").unwrap();
         let d = disputes::open(
             c,
-            &Settings::from(&*app.state.config),
+            &Settings::from(&*app.state.config()),
             buyer_id,
             Some(lead),
             None,
@@ -324,7 +324,7 @@ async fn the_agency_dashboard_earned_agrees_with_its_statements(app: &TestApp) {
         .remove(0);
     app.with_conn(|c| billing::mark_payout(c, &statement.id, store::now(), "P-1"))
         .unwrap();
-    let net = leadmarket::web::money(statement.net_cents, &app.state.config.currency);
+    let net = leadmarket::web::money(statement.net_cents, &app.state.config().currency);
     let b = app.browser();
     b.login(&agency.email).await;
     let (_, page) = b.get_text("/dashboard").await;
@@ -366,7 +366,7 @@ async fn the_dispute_pages_name_the_lead_by_capture_date_segment_and_contact(app
 
 async fn the_buyer_invoices_page_explains_what_is_owed_and_what_is_open(app: &TestApp) {
     let (buyer, _, total) = an_issued_invoice(app).await;
-    let c = app.state.config.currency.clone();
+    let c = app.state.config().currency.clone();
     let owed = app.with_conn(|conn| store::credit::buyer_account(conn, &buyer).unwrap().1);
     let (_, page) = buyer_browser(app, &buyer).await.get_text("/invoices").await;
     assert!(page.contains("<dt>You owe</dt>"), "{page}");

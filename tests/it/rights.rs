@@ -748,8 +748,8 @@ async fn retention_erases_leads_captured_before_the_period_on_the_clock_it_is_gi
             .execute(c)
             .unwrap()
     });
-    assert_eq!(app.state.config.retention_days, 1095);
-    let settings = rights::Settings::from(&*app.state.config);
+    assert_eq!(app.state.config().retention_days, 1095);
+    let settings = rights::Settings::from(&*app.state.config());
     let n = app
         .with_conn(|c| rights::erase_past_retention(c, &settings, now))
         .unwrap();

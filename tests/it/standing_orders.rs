@@ -349,7 +349,7 @@ async fn a_buyer_creates_lists_edits_and_pauses_an_order_on_the_pages(app: &Test
     let (buyer, email) = BuyerBuilder::new("Acme Insurance")
         .create_with_login(app)
         .await;
-    let currency = app.state.config.currency.clone();
+    let currency = app.state.config().currency.clone();
     let b = app.browser();
     b.login(&email).await;
     let csrf = b.csrf("/standing-orders/new").await;

@@ -71,7 +71,7 @@ async fn report(
     occurred_at: Option<chrono::NaiveDateTime>,
     key: String,
 ) -> ApiResult<HttpResponse> {
-    let commission_bp = state.config.commission_bp;
+    let commission_bp = state.config().commission_bp;
     let (action, created) = state
         .db(move |conn| {
             billing::report_action(
@@ -153,8 +153,8 @@ pub async fn postback(
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let token = q.token.clone();
-    let limits = state.config.api_auth_throttle.clone();
-    let address = crate::web::client_ip(&req, state.config.trust_proxy_headers);
+    let limits = state.config().api_auth_throttle.clone();
+    let address = crate::web::client_ip(&req, state.config().trust_proxy_headers);
     let buyer = state
         .db(move |conn| billing::buyer_for_postback(conn, &limits, &token, &address))
         .await?;

@@ -57,7 +57,7 @@ impl FromRequest for ApiCaller {
                         .into(),
                 )
             })?;
-            let claims = token::verify(&state.config.jwt, &token).map_err(|e| match e {
+            let claims = token::verify(&state.config().jwt, &token).map_err(|e| match e {
                 TokenError::Expired => {
                     AppError::Unauthorized("the access token has expired; request a new one".into())
                 }

@@ -81,7 +81,7 @@ pub async fn open(
     caller.require(OrgKind::Buyer)?;
     let r: DisputeRequest = idempotency::parse_json(&body)?;
     let hash = idempotency::hash_body(&[&body]);
-    let (config, buyer) = (state.config.clone(), caller.org_id.clone());
+    let (config, buyer) = (state.config().clone(), caller.org_id.clone());
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let d = worker
@@ -178,7 +178,7 @@ async fn answer(
     comment: String,
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
-    let (config, agency) = (state.config.clone(), caller.org_id.clone());
+    let (config, agency) = (state.config().clone(), caller.org_id.clone());
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let d = worker

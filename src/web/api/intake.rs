@@ -82,7 +82,7 @@ pub async fn create_batch(
     let (input, temp, filename, hash) = if is_multipart {
         let form = upload::read(
             Multipart::new(req.headers(), payload),
-            state.config.upload_max_bytes,
+            state.config().upload_max_bytes,
         )
         .await?;
         let file = form
@@ -167,8 +167,8 @@ pub async fn create_lead(
     let object: Map<String, Value> = json::parse(&body, "a JSON object")?;
     let hash = idempotency::hash_body(&[&body]);
     let org_id = caller.org_id.clone();
-    let settings = state.config.intake.clone();
-    let commission_bp = state.config.commission_bp;
+    let settings = state.config().intake.clone();
+    let commission_bp = state.config().commission_bp;
     let worker_state = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let outcome = worker_state

@@ -119,7 +119,7 @@ pub async fn get_catalogue(
     caller.require(OrgKind::Buyer)?;
     let raw = RawFilter::from_query(req.query_string()).map_err(AppError::Validation)?;
     let parsed = catalogue::parse(&raw).map_err(AppError::Validation)?;
-    let (disputes, buyer) = (state.config.disputes, caller.org_id.clone());
+    let (disputes, buyer) = (state.config().disputes, caller.org_id.clone());
     let page = state
         .db(move |conn| market::catalogue_page(conn, &disputes, &buyer, &parsed))
         .await?;
@@ -158,7 +158,7 @@ pub async fn create_purchase(
     caller.require(OrgKind::Buyer)?;
     let request: PurchaseRequest = super::json::parse(&body, "a purchase")?;
     let hash = idempotency::hash_body(&[&body]);
-    let (buyer, commission_bp) = (caller.org_id.clone(), state.config.commission_bp);
+    let (buyer, commission_bp) = (caller.org_id.clone(), state.config().commission_bp);
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let PurchaseRequest {

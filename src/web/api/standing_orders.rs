@@ -240,7 +240,7 @@ pub async fn create(
     caller.require(OrgKind::Buyer)?;
     let parsed = changes(&body);
     let hash = idempotency::hash_body(&[b"standing-order", &body]);
-    let allow_private = state.config.callback_allow_private;
+    let allow_private = state.config().callback_allow_private;
     let buyer = caller.org_id.clone();
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
@@ -296,7 +296,7 @@ pub async fn update(
     caller.require(OrgKind::Buyer)?;
     let parsed = changes(&body)?;
     let (buyer, id) = (caller.org_id.clone(), path.into_inner());
-    let allow_private = state.config.callback_allow_private;
+    let allow_private = state.config().callback_allow_private;
     let order = state
         .db(move |conn| {
             manage::update(

@@ -41,9 +41,9 @@ pub async fn issue_token(
     state: web::Data<AppState>,
     body: super::json::Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let jwt = state.config.jwt.clone();
-    let limits = state.config.api_auth_throttle.clone();
-    let address = client_ip(&req, state.config.trust_proxy_headers);
+    let jwt = state.config().jwt.clone();
+    let limits = state.config().api_auth_throttle.clone();
+    let address = client_ip(&req, state.config().trust_proxy_headers);
     let key = body.into_inner().api_key;
     let token = state
         .db(move |conn| accounts::exchange_api_key(conn, &jwt, &limits, &key, &address))

@@ -19,7 +19,8 @@ pub async fn stripe(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let Some(keys) = state.config.billing.stripe.as_ref() else {
+    let config = state.config();
+    let Some(keys) = config.billing.stripe.as_ref() else {
         return Err(AppError::NotFound.into());
     };
     let header = req
@@ -36,7 +37,7 @@ pub async fn stripe(
     .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let event: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::BadRequest("the body is not a JSON event".into()))?;
-    let config = state.config.clone();
+    let config = state.config().clone();
     let outcome = state
         .db(move |conn| billing::stripe_event(conn, &Ctx::from(&*config), &event))
         .await?;

@@ -115,7 +115,7 @@ pub async fn list(user: AgencyUser, state: web::Data<AppState>) -> AppResult<Htt
             ))
         })
         .await?;
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     render(&ListPage {
         layout: Layout::for_user(&user, "Batches", "/batches"),
         batches: rows
@@ -298,7 +298,7 @@ async fn new_page(
             order_id: get("order_id"),
         },
         problems,
-        currency: state.config.currency.clone(),
+        currency: state.config().currency.clone(),
     })
 }
 
@@ -313,7 +313,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
-    let form = upload::read(payload, state.config.upload_max_bytes).await;
+    let form = upload::read(payload, state.config().upload_max_bytes).await;
     let form = match form {
         Ok(f) => f,
         Err(AppError::Validation(problems)) => {
@@ -402,7 +402,7 @@ pub async fn show(
     ));
     render(&BatchPage {
         layout: Layout::for_user(&user, "Batch", "/batches"),
-        batch: view(batch, &state.config.currency, &names),
+        batch: view(batch, &state.config().currency, &names),
         has_rows,
         rows_not_accepted,
         warmth: warmth

@@ -80,7 +80,7 @@ fn stat(label: &'static str, value: i64, note: impl Into<String>) -> Stat {
 
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let u = user.clone();
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let (stats, tables, intro) = state
         .db(move |conn| {
             Ok(match u.role {

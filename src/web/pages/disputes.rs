@@ -171,7 +171,7 @@ pub async fn buyer_list(
     state: web::Data<AppState>,
     session: Session,
 ) -> AppResult<HttpResponse> {
-    let (org, c) = (user.org_id.clone(), state.config.currency.clone());
+    let (org, c) = (user.org_id.clone(), state.config().currency.clone());
     let disputes = state
         .db(move |conn| {
             let rows = store::disputes::list(conn, Scope::Buyer(&org), &[])?;
@@ -201,7 +201,7 @@ pub async fn buyer_open(
     session: Session,
     CsrfForm(form): CsrfForm<OpenForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, buyer, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
+    let (config, buyer, user_id) = (state.config().clone(), user.org_id.clone(), user.id.clone());
     let d = state
         .db(move |conn| {
             disputes::open(
@@ -243,7 +243,7 @@ pub async fn buyer_open(
         format!(
             "Approved at once ({}): {} is credited on your next invoice.",
             d.evidence.unwrap_or_default(),
-            money(d.amount_cents, &state.config.currency)
+            money(d.amount_cents, &state.config().currency)
         )
     } else {
         "Dispute opened: the agency answers within its deadline, or finance decides.".into()
@@ -257,7 +257,7 @@ pub async fn agency_list(
     state: web::Data<AppState>,
     session: Session,
 ) -> AppResult<HttpResponse> {
-    let (org, config) = (user.org_id.clone(), state.config.clone());
+    let (org, config) = (user.org_id.clone(), state.config().clone());
     let (disputes, quality) = state
         .db(move |conn| {
             let rows = store::disputes::list(conn, Scope::Agency(&org), &[])?;
@@ -304,7 +304,7 @@ async fn agency_answer(
     answer: Answer,
     comment: String,
 ) -> AppResult<HttpResponse> {
-    let (config, agency, user_id) = (state.config.clone(), user.org_id.clone(), user.id.clone());
+    let (config, agency, user_id) = (state.config().clone(), user.org_id.clone(), user.id.clone());
     state
         .db(move |conn| {
             disputes::agency_answer(
@@ -400,8 +400,8 @@ pub async fn queue(
     let q = query.into_inner();
     let all = q.all.is_some();
     let (c, min_sales) = (
-        state.config.currency.clone(),
-        state.config.disputes.min_sales,
+        state.config().currency.clone(),
+        state.config().disputes.min_sales,
     );
     let cases = state
         .db(move |conn| {
@@ -497,7 +497,7 @@ pub async fn decide(
             return Err(AppError::invalid("decision", "must be approve or reject"));
         }
     };
-    let (config, id, user_id) = (state.config.clone(), path.into_inner(), user.id.clone());
+    let (config, id, user_id) = (state.config().clone(), path.into_inner(), user.id.clone());
     let d = state
         .db(move |conn| {
             disputes::finance_decide(
@@ -545,7 +545,7 @@ struct HelpPage {
 }
 
 pub async fn help(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let d = state.config.disputes;
+    let d = state.config().disputes;
     render(&HelpPage {
         layout: Layout::anonymous("How disputes are decided"),
         rules: &AUTO_RULES,

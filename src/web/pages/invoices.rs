@@ -37,7 +37,7 @@ struct ListPage {
 pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let buyer = user.org_id.clone();
     let now = store::now();
-    let c = state.config.currency.clone();
+    let c = state.config().currency.clone();
     let (invoices, account) = state
         .db(move |conn| {
             let all = store::invoices::list(conn, Some(&buyer), true)?;
@@ -47,7 +47,7 @@ pub async fn list(user: BuyerUser, state: web::Data<AppState>) -> AppResult<Http
             Ok((invoice_lines(all, &names, &c, now), account))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&ListPage {
         layout: Layout::for_user(&user, "Invoices", "/invoices"),
         owed: money(account.owed_cents, c),
@@ -121,8 +121,8 @@ pub async fn show(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (invoice, lines, buyer, address) = readable(&user, &state, path.into_inner()).await?;
-    let c = &state.config.currency;
-    let billing = &state.config.billing;
+    let c = &state.config().currency;
+    let billing = &state.config().billing;
     let rate = i64::from(invoice.tax_bp);
     let now = store::now();
     let facts = invoice_facts(&invoice);
@@ -181,7 +181,7 @@ pub async fn csv(
 ) -> AppResult<HttpResponse> {
     let (invoice, lines, _, _) = readable(&user, &state, path.into_inner()).await?;
     let number = invoice.number.clone().unwrap_or_else(|| "draft".into());
-    let currency = &state.config.currency;
+    let currency = &state.config().currency;
     let mut rows: Vec<Vec<String>> = lines
         .into_iter()
         .map(|l| {
@@ -251,7 +251,7 @@ async fn statements_page(
     {
         return Err(AppError::NotFound);
     }
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&StatementsPage {
         layout: Layout::for_user(user, "Statements", "/statements"),
         statements: rows
@@ -289,7 +289,11 @@ pub async fn pay(
             "card payments are not set up here: please pay by bank transfer".into(),
         ));
     };
-    let (config, buyer, id) = (state.config.clone(), user.org_id.clone(), path.into_inner());
+    let (config, buyer, id) = (
+        state.config().clone(),
+        user.org_id.clone(),
+        path.into_inner(),
+    );
     let request = state
         .db(move |conn| {
             crate::services::billing::checkout_request(

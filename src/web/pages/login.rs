@@ -78,9 +78,9 @@ pub async fn submit(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
-    let limits = state.config.login_throttle.clone();
-    let ttl_hours = state.config.session_ttl_hours;
+    let ip = client_ip(&req, state.config().trust_proxy_headers);
+    let limits = state.config().login_throttle.clone();
+    let ttl_hours = state.config().session_ttl_hours;
     let (email, password) = (form.email.clone(), form.password);
     let outcome = state
         .db(move |conn| {
@@ -103,15 +103,16 @@ pub async fn submit(
         }) => Err(AppError::TooManyRequests {
             retry_after_seconds,
         }),
-        Err(LoginError::BadCredentials) => {
-            let body = page(
-                &session,
-                form.email,
-                next,
-                Some("That email and password do not match an account.".into()),
-            )?
-            .render()
-            .map_err(AppError::internal)?;
+        Err(refused @ (LoginError::BadCredentials | LoginError::Suspended { .. })) => {
+            let message = match refused {
+                LoginError::Suspended { reason } => format!(
+                    "Your organisation is suspended, so its users cannot sign in. Reason: {reason}"
+                ),
+                _ => "That email and password do not match an account.".into(),
+            };
+            let body = page(&session, form.email, next, Some(message))?
+                .render()
+                .map_err(AppError::internal)?;
             Ok(HttpResponse::build(StatusCode::UNAUTHORIZED)
                 .content_type("text/html; charset=utf-8")
                 .body(body))

@@ -79,7 +79,7 @@ pub async fn report_action(
             layout: Layout::for_user(&user, "Confirm the action", "/purchases"),
             price: money(
                 terms.action_price_cents.unwrap_or(0),
-                &state.config.currency,
+                &state.config().currency,
             ),
             lead_id: form.lead_id,
             kind: kind.as_str().to_string(),
@@ -90,7 +90,7 @@ pub async fn report_action(
             },
         });
     }
-    let (buyer, commission_bp) = (user.org_id.clone(), state.config.commission_bp);
+    let (buyer, commission_bp) = (user.org_id.clone(), state.config().commission_bp);
     let key = format!("page:{}:{}", form.lead_id, form.kind);
     let (action, _) = state
         .db(move |conn| {
@@ -108,7 +108,7 @@ pub async fn report_action(
     let message = format!(
         "The {} is recorded; {} goes on your next invoice.",
         action.kind.as_str(),
-        money(action.price_cents, &state.config.currency)
+        money(action.price_cents, &state.config().currency)
     );
     flash::set(&session, Flash::notice(message))?;
     Ok(redirect("/purchases"))

@@ -1,6 +1,7 @@
 //! Server-rendered pages, one module per area; askama structs sit beside their handlers.
 
 mod admin;
+mod admin_settings;
 mod batches;
 mod catalogue;
 mod dashboard;
@@ -81,6 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(rights_admin::erase),
         )
         .route("/admin/audit", web::get().to(rights_admin::audit))
+        .route("/admin/settings", web::get().to(admin_settings::show))
+        .route("/admin/settings", web::post().to(admin_settings::save))
         .route("/admin/organisations", web::get().to(admin::organisations))
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
@@ -106,6 +109,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/agency/disputes/{id}/contest",
             web::post().to(disputes::agency_contest),
+        )
+        .route(
+            "/admin/organisations/{id}/suspend",
+            web::post().to(admin::suspend),
+        )
+        .route(
+            "/admin/organisations/{id}/reactivate",
+            web::post().to(admin::reactivate),
         )
         .route(
             "/admin/organisations/{id}/reinstate",
@@ -163,4 +174,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/orders/open", web::get().to(orders::open))
         .route("/orders/{id}/close", web::post().to(orders::close))
         .configure(finance::routes);
+}
+
+/// The admin acting in this request and the address it came from, for the audit log.
+fn acting(
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::AdminUser,
+    state: &crate::app::AppState,
+) -> crate::services::settings::Admin {
+    crate::services::settings::Admin {
+        user_id: user.id.clone(),
+        address: crate::web::client_ip(req, state.config().trust_proxy_headers),
+    }
 }

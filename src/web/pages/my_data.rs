@@ -122,8 +122,8 @@ pub async fn submit(
             return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
-    let settings = Settings::from(&*state.config);
+    let ip = client_ip(&req, state.config().trust_proxy_headers);
+    let settings = Settings::from(&*state.config());
     let sent = match contact {
         Contact::Email(_) => "email",
         Contact::Phone(_) => "phone",
@@ -194,8 +194,8 @@ pub async fn erase(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<EraseForm>,
 ) -> AppResult<HttpResponse> {
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
-    let settings = Settings::from(&*state.config);
+    let ip = client_ip(&req, state.config().trust_proxy_headers);
+    let settings = Settings::from(&*state.config());
     let token = form.token.clone();
     let result = state
         .db(move |conn| rights::erase_by_link(conn, &settings, &token, &ip, store::now()))

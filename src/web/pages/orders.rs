@@ -149,7 +149,7 @@ async fn buyer_page(
     let rows = state
         .db(move |conn| targeted_orders::list(conn, &buyer, now))
         .await?;
-    let c = state.config.currency.clone();
+    let c = state.config().currency.clone();
     let refused = !problems.is_empty();
     let page = BuyerPage {
         layout: Layout::for_user(user, "Targeted orders", "/orders"),
@@ -263,7 +263,7 @@ pub async fn open(user: AgencyUser, state: web::Data<AppState>) -> AppResult<Htt
     let rows = state
         .db(move |conn| targeted_orders::open_orders(conn, now))
         .await?;
-    let c = state.config.currency.clone();
+    let c = state.config().currency.clone();
     render(&AgencyPage {
         layout: Layout::for_user(&user, "Open orders", "/orders/open"),
         orders: rows

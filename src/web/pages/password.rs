@@ -74,8 +74,8 @@ pub async fn forgot_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
-    let (config, email) = (state.config.clone(), form.email.clone());
+    let ip = client_ip(&req, state.config().trust_proxy_headers);
+    let (config, email) = (state.config().clone(), form.email.clone());
     state
         .db(move |conn| password_reset::request(conn, &config, &email, &ip, store::now()))
         .await?;

@@ -122,7 +122,7 @@ pub async fn list(
         }
         OrgKind::Platform => "Every auction on the platform.",
     };
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     render(&ListPage {
         layout: Layout::for_user(&user, "Auctions", "/pings"),
         intro,

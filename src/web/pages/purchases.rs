@@ -261,7 +261,7 @@ pub async fn purchases(
             ))
         })
         .await?;
-    let currency = &state.config.currency;
+    let currency = &state.config().currency;
     let next_page = (rows.len() as i64 == PAGE)
         .then(|| rows.last().map(|r| form.next_link(&r.purchase_id)))
         .flatten();
@@ -362,7 +362,7 @@ pub async fn csv(
         .into_inner()
         .filter()
         .map_err(crate::error::AppError::Validation)?;
-    let prices = crate::web::purchases_csv::Prices::Major(state.config.currency.clone());
+    let prices = crate::web::purchases_csv::Prices::Major(state.config().currency.clone());
     crate::web::purchases_csv::filtered(state, user.org_id.clone(), prices, filter, true).await
 }
 

@@ -66,7 +66,7 @@ pub async fn confirm(
     let (id, admin, ip) = (
         path.into_inner(),
         user.id.clone(),
-        client_ip(&req, state.config.trust_proxy_headers),
+        client_ip(&req, state.config().trust_proxy_headers),
     );
     let to = format!("{QUEUE}/{id}");
     state
@@ -85,7 +85,7 @@ pub async fn dismiss(
     let (id, admin, ip) = (
         path.into_inner(),
         user.id.clone(),
-        client_ip(&req, state.config.trust_proxy_headers),
+        client_ip(&req, state.config().trust_proxy_headers),
     );
     state
         .db(move |conn| rights::dismiss(conn, &id, &admin, &ip, store::now()))
@@ -135,9 +135,9 @@ pub async fn erase(
     let (i, admin, ip) = (
         id.clone(),
         user.id.clone(),
-        client_ip(&req, state.config.trust_proxy_headers),
+        client_ip(&req, state.config().trust_proxy_headers),
     );
-    let settings = Settings::from(&*state.config);
+    let settings = Settings::from(&*state.config());
     let n = state
         .db(move |conn| rights::erase_by_admin(conn, &settings, &i, &admin, &ip, store::now()))
         .await?;

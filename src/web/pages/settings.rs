@@ -251,7 +251,7 @@ pub async fn rotate_postback(
         .await?;
     let url = format!(
         "{}/api/v1/postback?token={token}&lead_id={{lead_id}}&kind={{call|consultation|purchase}}&key={{your unique id}}",
-        state.config.public_url
+        state.config().public_url
     );
     let mut resp = render(&page(&user, &state, None, None, Some(url)).await?)?;
     resp.headers_mut().insert(

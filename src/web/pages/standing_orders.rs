@@ -178,7 +178,7 @@ pub async fn list(
     let orders = state
         .db(move |conn| manage::list(conn, &buyer, store::now()))
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&ListPage {
         layout: Layout::for_user(&user, "Standing orders", "/standing-orders"),
         flash: flash::take(&session),
@@ -232,7 +232,7 @@ async fn form_page(
     Ok(FormPage {
         layout: Layout::for_user(user, title, "/standing-orders"),
         id,
-        currency: state.config.currency.clone(),
+        currency: state.config().currency.clone(),
         warmths: WARMTHS
             .iter()
             .map(|w| Choice {
@@ -409,7 +409,7 @@ pub async fn create(
         Ok(d) => d,
         Err(p) => return refused(&user, &state, None, values, p).await,
     };
-    let allow_private = state.config.callback_allow_private;
+    let allow_private = state.config().callback_allow_private;
     let buyer = user.org_id.clone();
     let made = state
         .db(move |conn| manage::create(conn, allow_private, &buyer, &draft, store::now()))
@@ -453,7 +453,7 @@ async fn show_page(
             Ok((order, deliveries))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&ShowPage {
         layout: Layout::for_user(user, &order.name, "/standing-orders"),
         flash,
@@ -534,7 +534,7 @@ pub async fn update(
         Ok(d) => d,
         Err(p) => return refused(&user, &state, Some(id), values, p).await,
     };
-    let allow_private = state.config.callback_allow_private;
+    let allow_private = state.config().callback_allow_private;
     let (buyer, id_) = (user.org_id.clone(), id.clone());
     let saved = state
         .db(move |conn| {

@@ -53,10 +53,10 @@ async fn pages_of_role(page: &mut Page) -> Vec<String> {
 async fn every_page_of_every_role_fits_a_phone_and_a_desktop(app: &TestApp, page: &mut Page) {
     app.with_conn(|c| {
         let now = leadmarket::store::now();
-        demo::seed(c, now, 400, app.state.config.commission_bp).unwrap();
-        let ctx = leadmarket::services::billing::Ctx::from(&*app.state.config);
+        demo::seed(c, now, 400, app.state.config().commission_bp).unwrap();
+        let ctx = leadmarket::services::billing::Ctx::from(app.state.live.environment());
         demo::seed_billing(c, &ctx, now).unwrap();
-        let settings = leadmarket::services::disputes::Settings::from(&*app.state.config);
+        let settings = leadmarket::services::disputes::Settings::from(app.state.live.environment());
         demo::seed_disputes(c, &settings, now).unwrap();
     });
 

@@ -73,7 +73,7 @@ async fn review(
     quote: market::PurchaseQuote,
     back: &str,
 ) -> AppResult<HttpResponse> {
-    let currency = &state.config.currency;
+    let currency = &state.config().currency;
     let buyer = user.org_id.clone();
     let account = state.db(move |conn| market::account(conn, &buyer)).await?;
     let discounted = quote.discount_bp < 10_000;
@@ -183,7 +183,7 @@ pub async fn buy_selected(
         .iter()
         .find(|(k, _)| k == "expected_total_cents")
         .and_then(|(_, v)| v.parse::<i64>().ok());
-    let (buyer, bp) = (user.org_id.clone(), state.config.commission_bp);
+    let (buyer, bp) = (user.org_id.clone(), state.config().commission_bp);
     let result = state
         .db(move |conn| market::buy(conn, bp, &buyer, &ids, expected))
         .await;
@@ -269,7 +269,7 @@ pub async fn buy_first(
         let heading = format!(
             "Buy the first {} lead(s), at most {} each",
             thousands(quote.lines.len() as i64),
-            show_money(max_price, &state.config.currency)
+            show_money(max_price, &state.config().currency)
         );
         let hidden = vec![
             ("query".to_string(), form.query.clone()),
@@ -287,7 +287,7 @@ pub async fn buy_first(
         )
         .await;
     }
-    let (buyer, bp) = (user.org_id.clone(), state.config.commission_bp);
+    let (buyer, bp) = (user.org_id.clone(), state.config().commission_bp);
     let result = state
         .db(move |conn| market::buy_matching(conn, bp, &buyer, &filter, sort, quantity, max_price))
         .await;
@@ -308,7 +308,7 @@ async fn finish_purchase(
             let message = format!(
                 "You bought {} lead(s) for {}.",
                 lines.len(),
-                show_money(total, &state.config.currency)
+                show_money(total, &state.config().currency)
             );
             // My leads lists newest first: the highest ids are the rows shown first.
             let mut ids: Vec<String> = lines.into_iter().map(|l| l.id).collect();

@@ -189,7 +189,7 @@ pub(crate) async fn page(
     full_query: &str,
     refused: Refused,
 ) -> AppResult<CataloguePage> {
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let query = base_query(full_query);
     let PageFilter {
         raw,
@@ -199,7 +199,7 @@ pub(crate) async fn page(
     } = PageFilter::read(full_query);
     let result = match parsed {
         Some(parsed) => {
-            let (disputes, buyer) = (state.config.disputes, user.org_id.clone());
+            let (disputes, buyer) = (state.config().disputes, user.org_id.clone());
             Some(
                 state
                     .db(move |conn| market::catalogue_page(conn, &disputes, &buyer, &parsed))

@@ -56,7 +56,7 @@ pub async fn account(
             Ok((org, account, invoices, payments, names, returns))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&AccountPage {
         layout: Layout::for_user(&user, &org.name, "/finance/buyers"),
         limit: money(account.credit_limit_cents, c),

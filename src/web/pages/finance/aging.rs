@@ -42,7 +42,7 @@ pub async fn report(user: FinanceUser, state: web::Data<AppState>) -> AppResult<
             Ok((aging(facts, now), names))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     let mut totals = [0i64; 5];
     for (_, amounts) in &rows {
         for (t, a) in totals.iter_mut().zip(amounts) {

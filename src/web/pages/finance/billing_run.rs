@@ -32,7 +32,7 @@ pub async fn run(
         Ok(p) => p,
         Err(e) => return refused(&user, &state, e, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    let config = state.config.clone();
+    let config = state.config().clone();
     let summary = match state
         .db(move |conn| billing::run(conn, &Ctx::from(&*config), period))
         .await

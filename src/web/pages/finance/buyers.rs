@@ -50,7 +50,7 @@ async fn page(
             Ok(out)
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     Ok(BuyersPage {
         layout: Layout::for_user(user, "Buyers' credit", "/finance/buyers"),
         buyers: rows
@@ -110,7 +110,7 @@ pub async fn set_credit(
                 Some(format!(
                     "Credit limit of {} set to {}.",
                     form.slug,
-                    money(limit_cents, &state.config.currency)
+                    money(limit_cents, &state.config().currency)
                 )),
                 Vec::new(),
             )

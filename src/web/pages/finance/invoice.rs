@@ -53,8 +53,8 @@ async fn invoice_page(
     notice: Option<String>,
     problems: Vec<FieldProblem>,
 ) -> AppResult<InvoicePage> {
-    let currency = state.config.currency.clone();
-    let tax_bp = state.config.billing.tax_bp;
+    let currency = state.config().currency.clone();
+    let tax_bp = state.config().billing.tax_bp;
     let now = store::now();
     let (invoice, lines, payments, history, names) = state
         .db(move |conn| {
@@ -174,7 +174,7 @@ pub async fn issue(
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
+    let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
     let token = sent_token(&form.form_token);
     let result = state
         .db(move |conn| {
@@ -224,7 +224,7 @@ pub async fn pay(
     let result = match parsed {
         Err(e) => Err(e),
         Ok((amount_cents, received_on)) => {
-            let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
+            let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
             let currency = config.currency.clone();
             let token = sent_token(&form.form_token);
             state
@@ -278,7 +278,7 @@ pub async fn credit(
     let result = match parse_amount("amount", &form.amount) {
         Err(e) => Err(e),
         Ok(amount) => {
-            let (config, by, invoice_id) = (state.config.clone(), user.id.clone(), id.clone());
+            let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
             let token = sent_token(&form.form_token);
             state
                 .db(move |conn| {

@@ -53,7 +53,7 @@ pub(super) async fn invoices_page(
     notice: Option<String>,
     problems: Vec<FieldProblem>,
 ) -> AppResult<InvoicesPage> {
-    let currency = state.config.currency.clone();
+    let currency = state.config().currency.clone();
     let now = store::now();
     let wanted = status.clone();
     let invoices = state
@@ -75,7 +75,7 @@ pub(super) async fn invoices_page(
             Ok(shown)
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     Ok(InvoicesPage {
         layout: Layout::for_user(user, "Invoices", "/finance/invoices"),
         count: invoices.len(),

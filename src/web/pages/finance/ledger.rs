@@ -38,7 +38,7 @@ pub async fn trial_balance(
             Ok((total, unbalanced, per_account))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     render(&LedgerPage {
         layout: Layout::for_user(&user, "Trial balance", "/finance/ledger"),
         balanced: total == 0 && unbalanced.is_empty(),

@@ -42,7 +42,7 @@ async fn payouts_page(
             Ok((all, store::organisations::names(conn, &ids)?))
         })
         .await?;
-    let c = &state.config.currency;
+    let c = &state.config().currency;
     let due_total: i64 = statements
         .iter()
         .filter(|s| s.status == StatementStatus::Open && s.net_cents > 0)
@@ -109,11 +109,11 @@ pub async fn mark_paid(
             let notice = match &once {
                 Once::Done(s) => format!(
                     "Payout of {} recorded.",
-                    money(s.net_cents, &state.config.currency)
+                    money(s.net_cents, &state.config().currency)
                 ),
                 Once::Already(s) => format!(
                     "This form was sent twice; the payout of {} was recorded once.",
-                    money(s.net_cents, &state.config.currency)
+                    money(s.net_cents, &state.config().currency)
                 ),
             };
             flash::set(&session, Flash::notice(notice))?;

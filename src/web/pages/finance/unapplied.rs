@@ -57,7 +57,7 @@ async fn page(
     notice: Option<String>,
     problems: Vec<FieldProblem>,
 ) -> AppResult<UnappliedPage> {
-    let c = state.config.currency.clone();
+    let c = state.config().currency.clone();
     let (rows, names, invoices) = state
         .db(|conn| {
             let rows = store::unapplied::list(conn, false)?;
@@ -171,7 +171,7 @@ pub async fn apply(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ApplyForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, by, id) = (state.config.clone(), user.id.clone(), path.into_inner());
+    let (config, by, id) = (state.config().clone(), user.id.clone(), path.into_inner());
     let currency = config.currency.clone();
     let result = state
         .db(move |conn| {
@@ -213,7 +213,7 @@ pub async fn refund(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, by, id) = (state.config.clone(), user.id.clone(), path.into_inner());
+    let (config, by, id) = (state.config().clone(), user.id.clone(), path.into_inner());
     let result = state
         .db(move |conn| {
             unapplied::refund(conn, &Ctx::from(&*config), &id, Some(&by), &form.form_token)

@@ -1,0 +1,40 @@
+-- The platform settings an admin edits on /admin/settings: one row, absent until the
+-- first save (until then the environment gives every value). `version` goes up with
+-- each save, so every `serve` process sees a change with one cheap read.
+CREATE TABLE platform_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    return_window_days INTEGER NOT NULL,
+    return_cap_bp INTEGER NOT NULL,
+    dispute_answer_days INTEGER NOT NULL,
+    commission_bp INTEGER NOT NULL,
+    dedup_days INTEGER NOT NULL,
+    quality_suspend_bp INTEGER NOT NULL,
+    quality_min_sales INTEGER NOT NULL,
+    invoice_due_days INTEGER NOT NULL,
+    tax_rate_bp INTEGER NOT NULL,
+    version BIGINT NOT NULL,
+    updated_by TEXT REFERENCES users (id),
+    updated_at TIMESTAMP NOT NULL
+);
+
+-- The audit log now records admin work beyond personal data: which organisation it
+-- concerned and what changed (before and after, never a contact). SQLite cannot change a
+-- CHECK: the table is rebuilt (migrations run with foreign_keys off).
+CREATE TABLE audit_events_new (
+    id TEXT PRIMARY KEY,
+    action TEXT NOT NULL CHECK (action IN ('rights_requested', 'rights_confirmed', 'rights_dismissed', 'rights_erased', 'retention_erased', 'settings_changed', 'org_created', 'org_suspended', 'org_reactivated')),
+    actor TEXT NOT NULL CHECK (actor IN ('consumer', 'admin', 'system')),
+    user_id TEXT REFERENCES users (id),
+    address TEXT,
+    request_id TEXT,
+    leads INTEGER NOT NULL DEFAULT 0,
+    created_at TIMESTAMP NOT NULL,
+    org_id TEXT REFERENCES organisations (id),
+    detail TEXT
+);
+INSERT INTO audit_events_new (id, action, actor, user_id, address, request_id, leads, created_at)
+    SELECT id, action, actor, user_id, address, request_id, leads, created_at FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE audit_events_new RENAME TO audit_events;
+CREATE INDEX audit_events_time_idx ON audit_events (created_at);
+CREATE INDEX audit_events_org_idx ON audit_events (org_id, created_at);
