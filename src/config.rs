@@ -32,6 +32,7 @@
 //! | `INTAKE_SQLITE_CACHE_KIB` | `65536` | SQLite page cache of the connection writing a batch |
 //! | `UPLOAD_MAX_MB` | `1024` | largest CSV upload |
 //! | `JOB_POLL_MS` | `1000` | how often background workers look for work |
+//! | `FUNNEL_REFRESH_MS` | `10000` | how often the funnel's rollup takes in new sales and actions |
 //! | `MAIL_TRANSPORT` | `file` | `file` (each mail an `.eml` file in `MAIL_DIR`), `smtp` (to `SMTP_URL`) or `memory` (tests) |
 //! | `MAIL_DIR` | `mail` beside a SQLite database, else `./mail` | where the file transport writes |
 //! | `SMTP_URL` | none | e.g. `smtps://user:pass@smtp.example.com:465` or `smtp://host:587?tls=required` |
@@ -132,6 +133,8 @@ pub struct Config {
     pub intake: IntakeSettings,
     pub upload_max_bytes: u64,
     pub job_poll_ms: u64,
+    /// How often the funnel's rollup is brought up to date (any one process does it).
+    pub funnel_refresh_ms: u64,
     pub mail: MailConfig,
     pub billing: BillingConfig,
     pub disputes: DisputeConfig,
@@ -439,6 +442,8 @@ impl Config {
                 * 1024
                 * 1024,
             job_poll_ms: parse_num(&get, "JOB_POLL_MS", 1000)?.clamp(10, 60_000) as u64,
+            funnel_refresh_ms: parse_num(&get, "FUNNEL_REFRESH_MS", 10_000)?.clamp(10, 3_600_000)
+                as u64,
         })
     }
 

@@ -4,11 +4,12 @@
 //! the import pipeline), `market` (catalogue latency, purchase throughput over HTTP),
 //! `crowd` (the market's buyers by one shared filter right after a real import), `orders`
 //! (single leads posted while standing orders take them), `ping` (pings
-//! while the same orders bid); `data`
+//! while the same orders bid), `funnel` (an agency's funnel over 90 days); `data`
 //! generates what they measure.
 
 mod crowd;
 mod data;
+mod funnel;
 mod intake;
 mod market;
 mod orders;
@@ -16,6 +17,7 @@ mod ping;
 mod purchases;
 
 pub use crowd::{CrowdReport, CrowdRun, crowd};
+pub use funnel::{FunnelReport, funnel};
 pub use intake::{Ceiling, Report, intake};
 pub use market::{MarketReport, market};
 pub use orders::{OrdersReport, orders};

@@ -1,4 +1,4 @@
-//! `bench market`, `bench intake`, `bench orders` and `bench ping`.
+//! `bench market`, `bench intake`, `bench orders`, `bench ping` and `bench funnel`.
 
 use super::support::{CliError, config};
 use crate::config::MissingSecrets;
@@ -158,5 +158,30 @@ pub fn ping(leads: usize, clients: usize, seconds: u64) -> Result<(), CliError> 
         r.offers,
         r.failed
     );
+    Ok(())
+}
+
+pub fn funnel(leads: usize) -> Result<(), CliError> {
+    let config = config(MissingSecrets::Generate)?;
+    let r = crate::bench::funnel(&config, &config.database_url, leads).map_err(CliError::Other)?;
+    println!(
+        "funnel on {} of one agency with {} leads in {} batches over 90 days (seeded in {:.1} s): rollup first count {:.1} s, idle run {:.1} ms; GET /api/v1/funnel over 90 days p50 {:.1} ms p99 {:.1} ms ({} requests)",
+        if config.database_url.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        r.leads,
+        r.batches,
+        r.seed_seconds,
+        r.refresh_seconds,
+        r.idle_refresh_ms,
+        r.all_ms.0,
+        r.all_ms.1,
+        r.requests
+    );
+    for (g, p50, p99) in &r.by_grouping {
+        println!("  group_by={g}: p50 {p50:.1} ms p99 {p99:.1} ms");
+    }
     Ok(())
 }

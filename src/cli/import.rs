@@ -49,6 +49,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
         billing: args.billing,
         action_price_cents: args.action_price_cents,
         consent_text: args.consent_text,
+        traffic: args.traffic,
     };
     let filename = args
         .file

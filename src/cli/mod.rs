@@ -146,6 +146,12 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
+    /// GET /funnel latency (p50/p99 per grouping) for one agency with N leads in batches
+    /// uploaded over the last 90 days, after the rollup's first count (timed too).
+    Funnel {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+    },
     /// Intake rows/s and peak memory: N generated rows (10% bad, 5% duplicates) end to end.
     Intake {
         #[arg(long, default_value_t = 100_000)]
@@ -183,6 +189,9 @@ struct ImportArgs {
     action_price_cents: Option<i64>,
     #[arg(long)]
     consent_text: Option<String>,
+    /// Visitors behind this file, for the funnel's first step.
+    #[arg(long)]
+    traffic: Option<i64>,
 }
 
 #[derive(Subcommand)]
@@ -307,6 +316,9 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Bench {
             command: BenchCommand::Intake { rows, ceiling },
         } => bench::intake(rows, ceiling),
+        Command::Bench {
+            command: BenchCommand::Funnel { leads },
+        } => bench::funnel(leads),
         Command::Bench {
             command:
                 BenchCommand::Orders {

@@ -118,6 +118,8 @@ diesel::table! {
         file_size -> BigInt,
         locked_by -> Nullable<Text>,
         locked_until -> Nullable<Timestamp>,
+        /// Visitors behind this batch, as the agency reports them (the funnel's first step).
+        traffic -> Nullable<BigInt>,
     }
 }
 
@@ -319,8 +321,30 @@ diesel::table! {
         price_cents -> BigInt,
         commission_cents -> BigInt,
         idempotency_key -> Text,
-        transaction_id -> Text,
+        /// `None`: an action on a per-lead lead, recorded for the funnel and never charged.
+        transaction_id -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    funnel_counts (batch_id, segment, channel, warmth) {
+        batch_id -> Text,
+        segment -> Text,
+        channel -> Text,
+        warmth -> Text,
+        qualified -> BigInt,
+        sold -> BigInt,
+        converted -> BigInt,
+    }
+}
+
+diesel::table! {
+    funnel_refresh (id) {
+        id -> Integer,
+        refreshed_to -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -673,6 +697,7 @@ diesel::table! {
 }
 
 diesel::joinable!(ping_bids -> pings (ping_id));
+diesel::joinable!(funnel_counts -> batches (batch_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -721,4 +746,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_settings,
     pings,
     ping_bids,
+    funnel_counts,
+    funnel_refresh,
 );
+
+// A buyer's outcomes are grouped by the selling agency and the lead's segment.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(purchases::agency_id, leads::segment);

@@ -668,6 +668,8 @@ pub(crate) fn make_batch(
         headers: String::new(),
         unknown_columns: String::new(),
         file_size: 0,
+        // Demo agencies report their visitors: a few per lead, for the funnel.
+        traffic: Some(n as i64 * 4 + (n as i64 * 7) % 11),
     };
     (batch, leads)
 }

@@ -9,6 +9,7 @@ pub mod dedup;
 pub mod disputes;
 pub mod email;
 pub mod export;
+pub mod funnel;
 pub mod intake;
 pub mod money;
 pub mod org;

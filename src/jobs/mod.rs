@@ -1,5 +1,6 @@
-//! Background work run by every `serve` process: batch intake. Work is claimed through
-//! the database with a lease, so several processes share it and a batch whose process
+//! Background work run by every `serve` process: batch intake, mail, deliveries, the
+//! funnel's rollup. Work is claimed through the database with a lease, so several
+//! processes share it and a batch whose process
 //! died is resumed by another once its lease runs out.
 
 use std::io::Read;
@@ -37,8 +38,28 @@ pub fn spawn(state: AppState) -> JobsHandle {
     let mail = tokio::spawn(mail_worker(state.clone())).abort_handle();
     let deliveries = tokio::spawn(deliveries::worker(state.clone())).abort_handle();
     let settings = tokio::spawn(settings_watcher(state.clone())).abort_handle();
+    let funnel = tokio::spawn(funnel_worker(state.clone())).abort_handle();
     let intake = tokio::spawn(intake_worker(state)).abort_handle();
-    JobsHandle(vec![mail, deliveries, settings, intake])
+    JobsHandle(vec![mail, deliveries, settings, funnel, intake])
+}
+
+/// Keeps the funnel's rollup up to date; on its own task so a long import never holds
+/// it up. One process at a time does the work (a lease); the others find it taken.
+async fn funnel_worker(state: AppState) {
+    let worker = format!("funnel-{}", uuid::Uuid::new_v4().simple());
+    let every = Duration::from_millis(state.config().funnel_refresh_ms);
+    loop {
+        let w = worker.clone();
+        match state
+            .db(move |conn| crate::services::funnel::refresh(conn, &w))
+            .await
+        {
+            Ok(Some(n)) if n > 0 => tracing::debug!(batches = n, "funnel rollup refreshed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "funnel rollup refresh failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Picks up platform settings another process saved: one small read per poll.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod billing;
 pub mod deliveries;
 pub mod disputes;
+pub mod funnel;
 pub mod intake;
 pub mod mail;
 pub mod market;

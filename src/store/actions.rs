@@ -21,7 +21,8 @@ pub struct ActionRow {
     pub price_cents: i64,
     pub commission_cents: i64,
     pub idempotency_key: String,
-    pub transaction_id: String,
+    /// `None`: recorded on a per-lead lead, not charged.
+    pub transaction_id: Option<String>,
     pub created_at: NaiveDateTime,
 }
 

@@ -43,6 +43,8 @@ pub struct BatchRow {
     /// Columns outside the contract, comma-separated.
     pub unknown_columns: String,
     pub file_size: i64,
+    /// Visitors behind the batch, as the agency reported them (the funnel's first step).
+    pub traffic: Option<i64>,
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &BatchRow) -> QueryResult<usize> {

@@ -14,6 +14,7 @@ pub mod credit;
 pub mod deliveries;
 pub mod disputes;
 pub mod erasure;
+pub mod funnel;
 pub mod idempotency;
 pub mod intake;
 pub mod invoices;

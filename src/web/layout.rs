@@ -30,6 +30,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/dashboard", "Dashboard")];
     if role == Role::Agency {
         items.push(("/batches", "Batches"));
+        items.push(("/funnel", "Funnel"));
         items.push(("/orders/open", "Orders"));
         items.push(("/pings", "Auctions"));
         items.push(("/statements", "Statements"));
@@ -38,6 +39,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role == Role::Buyer {
         items.push(("/catalogue", "Catalogue"));
         items.push(("/purchases", "My leads"));
+        items.push(("/outcomes", "Outcomes"));
         items.push(("/standing-orders", "Standing orders"));
         items.push(("/orders", "Orders"));
         items.push(("/pings", "Auctions"));
@@ -45,6 +47,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         items.push(("/invoices", "Invoices"));
     }
     if matches!(role, Role::Finance | Role::Admin) {
+        items.push(("/platform", "Platform"));
         items.push(("/finance/invoices", "Invoices"));
         items.push(("/finance/disputes", "Disputes"));
         items.push(("/finance/buyers", "Credit"));

@@ -4,10 +4,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod csrf;
 mod error_page;
 pub mod exports;
 pub mod flash;
+pub mod funnel_view;
 pub mod input_guard;
 pub mod layout;
 pub mod pages;

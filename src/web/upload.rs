@@ -113,6 +113,7 @@ pub fn batch_input(
     let price_cents = number("price_cents");
     let max_sales = number("max_sales");
     let action_price_cents = number("action_price_cents");
+    let traffic = number("traffic");
     if !problems.is_empty() {
         return Err(AppError::Validation(problems));
     }
@@ -126,5 +127,6 @@ pub fn batch_input(
         billing: text("billing"),
         action_price_cents,
         consent_text: text("consent_text"),
+        traffic,
     })
 }

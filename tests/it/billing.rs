@@ -136,7 +136,7 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
         .1;
     assert_eq!(owed_after - owed_before, 10_000);
 
-    // Refusals: no key, a bad kind, a lead the caller does not own, a per-lead lead.
+    // Refusals: no key, a bad kind, a lead the caller does not own.
     let (status, body) = report(
         app,
         &buyer,
@@ -171,6 +171,10 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
     } = AgencyBuilder::new("Plain Leads").create(app).await;
     let plain = LeadBuilder::new(90).post(app, &agency_token).await;
     PurchaseBuilder::of([&plain]).post(app, &buyer).await;
+    let owed_bought = app
+        .with_conn(|c| store::credit::buyer_account(c, &buyer_id))
+        .unwrap()
+        .1;
     let (status, body) = report(
         app,
         &buyer,
@@ -178,7 +182,18 @@ async fn actions_are_charged_once_per_key_and_once_per_kind(app: &TestApp) {
         json!({"lead_id": plain, "kind": "call"}),
     )
     .await;
-    assert_eq!(status, 422, "{body}");
+    // A per-lead lead's action is recorded for the funnel and charged nothing.
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (&body["price_cents"], &body["charged"]),
+        (&json!(0), &json!(false))
+    );
+    assert_eq!(action_transactions(app), 2, "no ledger transaction for it");
+    let owed_free = app
+        .with_conn(|c| store::credit::buyer_account(c, &buyer_id))
+        .unwrap()
+        .1;
+    assert_eq!(owed_free, owed_bought, "the action added nothing to pay");
 
     // The postback URL: the same action through a token in the query.
     let token = app

@@ -231,6 +231,7 @@ impl<'a> BatchBuilder<'a> {
             headers: String::new(),
             unknown_columns: String::new(),
             file_size: 0,
+            traffic: None,
         };
         store::batches::insert(&mut app.conn(), &row).expect("batch");
         row

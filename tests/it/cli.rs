@@ -11,6 +11,7 @@ on_both_backends!(org_user_and_apikey_commands_work_and_bad_input_exits_2);
 on_both_backends!(bench_intake_times_the_database_alone_on_the_same_leads);
 on_both_backends!(bench_market_crowd_buys_by_one_filter_after_a_real_import);
 on_both_backends!(bench_orders_sells_posted_leads_to_orders_and_their_callbacks_arrive);
+on_both_backends!(bench_funnel_counts_every_lead_and_times_each_grouping);
 on_both_backends!(a_fresh_install_has_a_platform_organisation_for_the_first_admin_and_finance);
 on_both_backends!(a_suppression_file_withdraws_the_listed_leads_of_its_people);
 
@@ -271,6 +272,18 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
     assert_eq!(sold_out + timed_out, 16, "{text}");
     if bought < accepted {
         assert_eq!(timed_out, 16, "{text}");
+    }
+}
+
+async fn bench_funnel_counts_every_lead_and_times_each_grouping(app: &TestApp) {
+    let text = succeeded(app, &["bench", "funnel", "--leads", "5000"]);
+    assert!(text.starts_with("funnel on "), "{text}");
+    // 5,000 leads in batches of 2,000: the rollup counted three batches, and every
+    // answer counted every lead (the bench checks each one).
+    assert_eq!(number_before(&text, " batches over 90 days"), 3, "{text}");
+    assert_eq!(number_before(&text, " requests)"), 200, "{text}");
+    for g in ["day", "batch", "segment", "channel", "warmth"] {
+        assert!(text.contains(&format!("group_by={g}: p50 ")), "{text}");
     }
 }
 

@@ -82,6 +82,7 @@ impl TestApp {
             ("WORKERS", "1".into()),
             ("DB_POOL_SIZE", "4".into()),
             ("JOB_POLL_MS", "50".into()),
+            ("FUNNEL_REFRESH_MS", "100".into()),
             ("MAIL_TRANSPORT", "memory".into()),
         ]);
         vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));

@@ -24,6 +24,7 @@ mod demo;
 mod disputes;
 mod finance_races;
 mod flash;
+mod funnel;
 mod health;
 mod intake;
 mod intake_defaults;

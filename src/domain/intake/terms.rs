@@ -29,6 +29,8 @@ pub struct BatchInput {
     pub action_price_cents: Option<i64>,
     /// Consent wording, used for rows without their own `consent_text`.
     pub consent_text: Option<String>,
+    /// Visitors behind this batch, as the agency counts them: the funnel's first step.
+    pub traffic: Option<i64>,
 }
 
 /// Checked batch terms.
@@ -49,7 +51,11 @@ pub struct BatchTerms {
     pub consent_text: String,
     /// The uploaded file's name, cut to 200 characters.
     pub filename: Option<String>,
+    pub traffic: Option<i64>,
 }
+
+/// A bound that keeps sums of many batches' traffic far from overflow.
+const MAX_TRAFFIC: i64 = 1_000_000_000_000;
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -157,6 +163,15 @@ impl BatchTerms {
                 "must be at most 2000 characters",
             ));
         }
+        if input
+            .traffic
+            .is_some_and(|t| !(0..=MAX_TRAFFIC).contains(&t))
+        {
+            p.push(FieldProblem::new(
+                "traffic",
+                "must be a whole number of visitors, 0 or more (or left out)",
+            ));
+        }
         let order_id = match (kind, non_empty(&input.order_id)) {
             (Some(LeadKind::Targeted), None) => {
                 p.push(FieldProblem::new(
@@ -198,6 +213,7 @@ impl BatchTerms {
             action_price_cents,
             consent_text,
             filename: filename.map(|f| f.chars().take(200).collect()),
+            traffic: input.traffic,
         })
     }
 }
@@ -221,6 +237,24 @@ mod tests {
 
     fn fields(p: Vec<FieldProblem>) -> Vec<String> {
         p.into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn traffic_is_optional_and_never_negative() {
+        let t = BatchTerms::parse(&input(), None, &known(), &known(), false).unwrap();
+        assert_eq!(t.traffic, None);
+        let with = BatchInput {
+            traffic: Some(12_000),
+            ..input()
+        };
+        let t = BatchTerms::parse(&with, None, &known(), &known(), false).unwrap();
+        assert_eq!(t.traffic, Some(12_000));
+        let negative = BatchInput {
+            traffic: Some(-1),
+            ..input()
+        };
+        let p = BatchTerms::parse(&negative, None, &known(), &known(), false).unwrap_err();
+        assert_eq!(fields(p), ["traffic"]);
     }
 
     #[test]

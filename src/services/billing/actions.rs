@@ -1,5 +1,5 @@
-//! Actions a buyer reports on bought leads, charged per action, and the postback token
-//! they are reported with.
+//! Actions a buyer reports on bought leads (charged on per-action leads, recorded on
+//! per-lead ones), and the postback token they are reported with.
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -70,45 +70,47 @@ pub fn report_action(
         if let Some(existing) = store::actions::by_kind(conn, &purchase_id, kind)? {
             return Ok((existing, false));
         }
-        if billing_model != "per_action" {
-            return Err(AppError::invalid(
-                "lead_id",
-                "this lead is billed per lead: there is no action to report",
-            ));
-        }
-        let price = action_price.unwrap_or(0);
+        // Per-lead leads are paid for already: their actions are recorded for the funnel
+        // and the buyer's figures, and never charged.
+        let charged = billing_model == "per_action";
+        let price = if charged {
+            action_price.unwrap_or(0)
+        } else {
+            0
+        };
         let fee = commission(price, commission_bp);
-        let tx = money::sale_postings(buyer_id, &[(agency_id.clone(), price, fee)])
-            .map_err(ledger_error)?;
         let row = ActionRow {
             id: store::new_id(),
             purchase_id,
             lead_id: lead_id.to_string(),
             buyer_id: buyer_id.to_string(),
-            agency_id,
+            agency_id: agency_id.clone(),
             kind,
             occurred_at,
             price_cents: price,
             commission_cents: fee,
             idempotency_key: key.to_string(),
-            transaction_id: String::new(),
+            transaction_id: None,
             created_at: now,
         };
         // A concurrent report of the same action fails on a unique constraint inside its
         // savepoint; it then answers with the action that won.
         let inserted = write_transaction(conn, |conn| -> Result<ActionRow, AppError> {
-            let transaction_id = store::ledger::post(
-                conn,
-                TransactionKind::Action,
-                &format!("{kind} on a lead"),
-                &tx,
-            )?;
-            let row = ActionRow {
-                transaction_id,
-                ..row.clone()
-            };
+            let mut row = row.clone();
+            if charged {
+                let tx = money::sale_postings(buyer_id, &[(agency_id.clone(), price, fee)])
+                    .map_err(ledger_error)?;
+                row.transaction_id = Some(store::ledger::post(
+                    conn,
+                    TransactionKind::Action,
+                    &format!("{kind} on a lead"),
+                    &tx,
+                )?);
+            }
             store::actions::insert(conn, &row)?;
-            store::credit::add_owed(conn, buyer_id, price)?;
+            if charged {
+                store::credit::add_owed(conn, buyer_id, price)?;
+            }
             Ok(row)
         });
         match inserted {

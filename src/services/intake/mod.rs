@@ -80,6 +80,7 @@ pub fn prepare_batch(
         headers: String::new(),
         unknown_columns: String::new(),
         file_size: 0,
+        traffic: terms.traffic,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct BatchStatus {
     pub rejected: i32,
     pub duplicates: i32,
     pub suppressed: i32,
+    /// Visitors the agency reported for the batch, if it did.
+    pub traffic: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "agencies", security(("bearer" = [])),
@@ -54,5 +56,6 @@ pub async fn get_batch(
         rejected: batch.rejected,
         duplicates: batch.duplicates,
         suppressed: batch.suppressed,
+        traffic: batch.traffic,
     }))
 }

@@ -34,6 +34,8 @@ pub struct ActionView {
     pub kind: String,
     pub occurred_at: String,
     pub price_cents: i64,
+    /// False for an action on a per-lead lead: recorded for the funnel, never charged.
+    pub charged: bool,
 }
 
 impl From<ActionRow> for ActionView {
@@ -45,6 +47,7 @@ impl From<ActionRow> for ActionView {
             purchase_id: a.purchase_id,
             kind: a.kind.to_string(),
             price_cents: a.price_cents,
+            charged: a.transaction_id.is_some(),
         }
     }
 }
@@ -97,10 +100,10 @@ async fn report(
     request_body = ActionRequest,
     params(("Idempotency-Key" = String, Header, description = "Required: the same key never charges twice")),
     responses(
-        (status = 201, body = ActionView, description = "Recorded and charged"),
+        (status = 201, body = ActionView, description = "Recorded: charged on a per-action lead, free on a per-lead lead"),
         (status = 200, body = ActionView, description = "Recorded before (same key, or same kind on the same lead): not charged again"),
         (status = 404, description = "The caller did not buy this lead"),
-        (status = 422, description = "Bad kind or time, no key, or a lead billed per lead"),
+        (status = 422, description = "Bad kind or time, or no key"),
     ))]
 pub async fn create_action(
     caller: ApiCaller,

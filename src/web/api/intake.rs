@@ -204,6 +204,8 @@ pub async fn create_lead(
                             billing: text("billing"),
                             action_price_cents: number("action_price_cents"),
                             consent_text: text("consent_text"),
+                            // Traffic is reported for uploaded batches, not a lead at a time.
+                            traffic: None,
                         };
                         let template = intake::prepare_batch(conn, &org_id, &input, "api-realtime", None, None)?;
                         // A lead that lacks what the batch does not supply makes no batch.

@@ -5,6 +5,7 @@ pub mod billing;
 mod caller;
 mod deliveries;
 mod disputes;
+mod funnel;
 mod idempotency;
 mod intake;
 mod json;
@@ -80,6 +81,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/standing-orders/{id}/deliveries/{delivery_id}/retry",
         web::post().to(deliveries::retry),
     )
+    .route("/funnel", web::get().to(funnel::get))
+    .route("/funnel.csv", web::get().to(funnel::csv))
     .route("/ping", web::post().to(ping::create))
     .route("/pings", web::get().to(ping::list))
     .route("/pings/{id}", web::get().to(ping::get))

@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         super::standing_orders::rotate_secret,
         super::deliveries::list,
         super::deliveries::retry,
+        super::funnel::get,
+        super::funnel::csv,
         super::ping::create,
         super::ping::list,
         super::ping::get,

@@ -37,6 +37,8 @@ pub struct BatchView {
     pub processing: bool,
     pub error: Option<String>,
     pub unknown_columns: String,
+    /// Reported visitors, or "not reported".
+    pub traffic: String,
 }
 
 /// How a batch came in, as a person says it (`source` is a code).
@@ -95,6 +97,10 @@ fn view(b: BatchRow, currency: &str, names: &store::reference::Names) -> BatchVi
         max_sales: b.max_sales,
         error: b.error,
         unknown_columns: b.unknown_columns,
+        traffic: b
+            .traffic
+            .map(thousands)
+            .unwrap_or_else(|| "not reported".into()),
     }
 }
 
@@ -140,6 +146,7 @@ pub struct FormValues {
     pub action_price: String,
     pub consent_text: String,
     pub order_id: String,
+    pub traffic: String,
 }
 
 #[derive(Template)]
@@ -296,6 +303,7 @@ async fn new_page(
             action_price: major_or_legacy(&values, "action_price", "action_price_cents"),
             consent_text: get("consent_text"),
             order_id: get("order_id"),
+            traffic: get("traffic"),
         },
         problems,
         currency: state.config().currency.clone(),

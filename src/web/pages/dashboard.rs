@@ -6,54 +6,19 @@ use askama::Template;
 use chrono::TimeDelta;
 
 use crate::app::AppState;
+use crate::domain::funnel::{GroupBy, Range};
 use crate::domain::{OrgKind, Role};
 use crate::error::AppResult;
 use crate::store;
 use crate::web::auth::CurrentUser;
 use crate::web::layout::Layout;
+use crate::web::pages::figures::{Cell, Figure, Table};
 use crate::web::{redirect, render, thousands};
 
 pub struct Stat {
     pub label: &'static str,
     pub value: String,
     pub note: String,
-}
-
-pub struct Cell {
-    pub text: String,
-    pub href: Option<String>,
-    pub num: bool,
-}
-
-impl Cell {
-    fn text(t: impl Into<String>) -> Self {
-        Self {
-            text: t.into(),
-            href: None,
-            num: false,
-        }
-    }
-    fn num(n: i64) -> Self {
-        Self {
-            text: thousands(n),
-            href: None,
-            num: true,
-        }
-    }
-    fn link(t: impl Into<String>, href: String) -> Self {
-        Self {
-            text: t.into(),
-            href: Some(href),
-            num: false,
-        }
-    }
-}
-
-pub struct Table {
-    pub caption: &'static str,
-    pub headers: Vec<(&'static str, bool)>,
-    pub rows: Vec<Vec<Cell>>,
-    pub empty: &'static str,
 }
 
 #[derive(Template)]
@@ -64,6 +29,14 @@ struct DashboardPage {
     intro: String,
     stats: Vec<Stat>,
     tables: Vec<Table>,
+    /// Charts with their tables, each under a heading and a link to the page behind it.
+    figures: Vec<DashboardFigure>,
+}
+
+pub struct DashboardFigure {
+    pub heading: &'static str,
+    pub link: (&'static str, &'static str),
+    pub figure: Figure,
 }
 
 pub async fn home() -> HttpResponse {
@@ -81,14 +54,17 @@ fn stat(label: &'static str, value: i64, note: impl Into<String>) -> Stat {
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let u = user.clone();
     let currency = state.config().currency.clone();
-    let (stats, tables, intro) = state
+    let (stats, tables, intro, figures) = state
         .db(move |conn| {
-            Ok(match u.role {
+            let (stats, tables, intro) = match u.role {
                 Role::Agency => agency(conn, &u.org_id, &currency)?,
                 Role::Buyer => buyer(conn)?,
                 Role::Finance => finance(conn)?,
                 Role::Admin => admin(conn)?,
-            })
+            };
+            let (mut stats, mut figures) = (stats, Vec::new());
+            outcomes_of(conn, &u, &currency, &mut stats, &mut figures)?;
+            Ok((stats, tables, intro, figures))
         })
         .await?;
     render(&DashboardPage {
@@ -97,7 +73,89 @@ pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> AppResult<Ht
         intro,
         stats,
         tables,
+        figures,
     })
+}
+
+/// The last 30 days in pictures: an agency's funnel and leads per day, a buyer's spend
+/// and outcomes, the platform's sales for staff.
+fn outcomes_of(
+    conn: &mut crate::db::AnyConnection,
+    user: &CurrentUser,
+    currency: &str,
+    stats: &mut Vec<Stat>,
+    figures: &mut Vec<DashboardFigure>,
+) -> Result<(), crate::error::AppError> {
+    let range = Range::parse(None, None, store::now().date())
+        .map_err(|_| crate::error::AppError::internal(anyhow::anyhow!("default range")))?;
+    match user.role {
+        Role::Agency => {
+            let report = crate::services::funnel::funnel(
+                conn,
+                crate::services::funnel::Scope::Agency(&user.org_id),
+                range,
+                GroupBy::Day,
+            )?;
+            figures.push(DashboardFigure {
+                heading: "Your funnel, last 30 days",
+                link: ("/funnel", "The whole funnel"),
+                figure: super::funnel::steps_figure("dash-funnel", "Funnel", &report.funnel),
+            });
+            figures.push(DashboardFigure {
+                heading: "Leads and sales per day",
+                link: ("/funnel?group_by=day", "By day"),
+                figure: super::funnel::days_figure(
+                    "dash-days",
+                    "Leads and sales per day",
+                    &report.funnel,
+                ),
+            });
+        }
+        Role::Buyer => {
+            let outcomes =
+                crate::services::funnel::buyer_outcomes(conn, &user.org_id, range, None)?;
+            let t = outcomes.total;
+            let dash = |c: Option<i64>| {
+                c.map(|c| crate::web::money(c, currency))
+                    .unwrap_or_else(|| "—".into())
+            };
+            stats.push(Stat {
+                label: "Spent, 30 days",
+                value: crate::web::money(t.spend_cents(), currency),
+                note: format!("on {} leads", thousands(t.bought)),
+            });
+            stats.push(Stat {
+                label: "Cost per lead",
+                value: dash(t.cost_per_lead_cents()),
+                note: format!("cost per action {}", dash(t.cost_per_action_cents())),
+            });
+            stats.push(Stat {
+                label: "Returned",
+                value: t
+                    .return_rate()
+                    .map(crate::web::charts::percent)
+                    .unwrap_or_else(|| "—".into()),
+                note: format!("{} of {} leads bought", t.returns, t.bought),
+            });
+            let names = store::purchases::agencies_of_buyer(conn, &user.org_id)?
+                .into_iter()
+                .collect();
+            figures.push(DashboardFigure {
+                heading: "Spend and outcomes per agency, last 30 days",
+                link: ("/outcomes", "All your outcomes"),
+                figure: super::outcomes::spend_figure("dash-spend", &outcomes, &names, currency),
+            });
+        }
+        Role::Finance | Role::Admin => {
+            let days = crate::services::funnel::platform_days(conn, range)?;
+            figures.push(DashboardFigure {
+                heading: "Sales per day, last 30 days",
+                link: ("/platform", "Sales, revenue and returns"),
+                figure: super::platform::sales_figure(&days, currency),
+            });
+        }
+    }
+    Ok(())
 }
 
 type Parts = (Vec<Stat>, Vec<Table>, String);

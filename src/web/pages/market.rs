@@ -37,8 +37,9 @@ struct ConfirmActionPage {
     lead: String,
 }
 
-/// Reports an action from "My leads". The first post only shows what the action costs;
-/// the charge is made by its "Confirm" post, whose key makes a double click harmless.
+/// Reports an action from "My leads". On a per-action lead the first post only shows what
+/// the action costs; the charge is made by its "Confirm" post, whose key makes a double
+/// click harmless. On a per-lead lead it is recorded at once, free.
 pub async fn report_action(
     user: BuyerUser,
     state: web::Data<AppState>,
@@ -69,26 +70,23 @@ pub async fn report_action(
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        if terms.billing != crate::domain::market::BillingModel::PerAction.as_str() {
-            return Err(AppError::invalid(
-                "lead_id",
-                "this lead is billed per lead: there is no action to report",
-            ));
+        // A per-lead lead's action costs nothing: it is recorded at once, unconfirmed.
+        if terms.billing == crate::domain::market::BillingModel::PerAction.as_str() {
+            return render(&ConfirmActionPage {
+                layout: Layout::for_user(&user, "Confirm the action", "/purchases"),
+                price: money(
+                    terms.action_price_cents.unwrap_or(0),
+                    &state.config().currency,
+                ),
+                lead_id: form.lead_id,
+                kind: kind.as_str().to_string(),
+                lead: if name.is_empty() {
+                    segment
+                } else {
+                    format!("{name} ({segment})")
+                },
+            });
         }
-        return render(&ConfirmActionPage {
-            layout: Layout::for_user(&user, "Confirm the action", "/purchases"),
-            price: money(
-                terms.action_price_cents.unwrap_or(0),
-                &state.config().currency,
-            ),
-            lead_id: form.lead_id,
-            kind: kind.as_str().to_string(),
-            lead: if name.is_empty() {
-                segment
-            } else {
-                format!("{name} ({segment})")
-            },
-        });
     }
     let (buyer, commission_bp) = (user.org_id.clone(), state.config().commission_bp);
     let key = format!("page:{}:{}", form.lead_id, form.kind);
@@ -105,11 +103,18 @@ pub async fn report_action(
             )
         })
         .await?;
-    let message = format!(
-        "The {} is recorded; {} goes on your next invoice.",
-        action.kind.as_str(),
-        money(action.price_cents, &state.config().currency)
-    );
+    let message = if action.transaction_id.is_some() {
+        format!(
+            "The {} is recorded; {} goes on your next invoice.",
+            action.kind.as_str(),
+            money(action.price_cents, &state.config().currency)
+        )
+    } else {
+        format!(
+            "The {} is recorded for your outcomes; this lead is billed per lead, so it costs nothing.",
+            action.kind.as_str()
+        )
+    };
     flash::set(&session, Flash::notice(message))?;
     Ok(redirect("/purchases"))
 }

@@ -7,7 +7,9 @@ mod catalogue;
 mod dashboard;
 mod deliveries;
 mod disputes;
+mod figures;
 mod finance;
+mod funnel;
 mod health;
 mod help;
 mod invoices;
@@ -15,8 +17,10 @@ mod login;
 mod market;
 pub(crate) mod my_data;
 mod orders;
+mod outcomes;
 mod password;
 mod pings;
+mod platform;
 mod pricing;
 mod purchases;
 mod rights_admin;
@@ -38,6 +42,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/password/reset", web::get().to(password::reset_form))
         .route("/password/reset", web::post().to(password::reset_submit))
         .route("/dashboard", web::get().to(dashboard::show))
+        .route("/funnel", web::get().to(funnel::show))
+        .route("/funnel.csv", web::get().to(funnel::csv))
+        .route("/outcomes", web::get().to(outcomes::show))
+        .route("/outcomes.csv", web::get().to(outcomes::csv))
+        .route("/platform", web::get().to(platform::show))
+        .route("/platform.csv", web::get().to(platform::csv))
         .route("/settings/organisation", web::get().to(settings::show))
         .route("/settings/api-keys", web::post().to(settings::create_key))
         .route(
