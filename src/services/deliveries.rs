@@ -100,6 +100,18 @@ pub fn claim(
             fail(conn, &delivery, None, "the purchase is gone", now)?;
             continue;
         };
+        if lead.erased() {
+            // The person was erased before this went out: nothing of theirs is sent, and
+            // the buyer has the `lead.erased` notice instead. Dead at once, not retried.
+            store::deliveries::mark_failed(
+                conn,
+                &delivery.id,
+                None,
+                "not sent: the person's data was erased before delivery",
+                None,
+            )?;
+            continue;
+        }
         match delivery.channel {
             DeliveryChannel::Email => match to.deliver_email.as_deref() {
                 Some(address) => deliver_mail(

@@ -34,6 +34,7 @@ on_both_backends!(with [("CALLBACK_ALLOW_PRIVATE", "true")] =>
     after_a_day_of_failures_a_delivery_is_dead_and_retry_now_delivers_it,
     a_claim_whose_lease_ran_out_is_delivered_by_the_next_worker,
     the_email_channel_puts_the_lead_in_the_outbox,
+    a_delivery_waiting_when_its_lead_is_erased_sends_nothing_and_is_dead,
 );
 
 on_both_backends!(with [("CALLBACK_ALLOW_PRIVATE", "true"), ("CALLBACK_TIMEOUT_MS", "300")] =>
@@ -551,6 +552,46 @@ async fn the_email_channel_puts_the_lead_in_the_outbox(app: &TestApp) {
     assert!(subject.contains("Travel leads"), "{subject}");
     assert!(text.contains("ann0@example.com"), "{text}");
     assert!(text.contains("+447911110000"), "{text}");
+}
+
+async fn a_delivery_waiting_when_its_lead_is_erased_sends_nothing_and_is_dead(app: &TestApp) {
+    let (buyer, _, sold) = bought(app, 1).await;
+    let order = StandingOrderBuilder::new(&buyer)
+        .inactive()
+        .deliver_email("crm@keystone.example")
+        .insert(app);
+    // Waiting for a retry when the person asks to be erased.
+    let id = queue(app, &order.id, &buyer, &sold, DeliveryChannel::Email, |r| {
+        r.next_attempt_at = Some(store::now() + TimeDelta::hours(1));
+    })
+    .remove(0);
+    let lead = sold[0].1.clone();
+    let now = store::now();
+    app.with_conn(|c| {
+        diesel::update(leadmarket::db::schema::leads::table.find(&lead))
+            .set(leadmarket::db::schema::leads::captured_at.eq(now - TimeDelta::days(4000)))
+            .execute(c)
+            .unwrap()
+    });
+    let settings = leadmarket::services::rights::Settings::from(&*app.state.config());
+    let erased = app
+        .with_conn(|c| leadmarket::services::rights::erase_past_retention(c, &settings, now))
+        .unwrap();
+    assert_eq!(erased, 1);
+    due_now(app, &id);
+    let row = settled(app, &id, DeliveryStatus::Dead).await;
+    assert!(
+        row.last_error.as_deref().unwrap_or("").contains("erased"),
+        "{row:?}"
+    );
+    let delivered_mails: i64 = app.with_conn(|c| {
+        outbox::table
+            .filter(outbox::template.eq("lead_delivered"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(delivered_mails, 0, "nothing of the person went out");
 }
 
 /// Two `serve` processes on one PostgreSQL database: each delivery goes out once.
