@@ -674,6 +674,25 @@ diesel::table! {
 
 diesel::joinable!(ping_bids -> pings (ping_id));
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        created_at -> Timestamp,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(invitations -> organisations (organisation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -721,4 +740,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_settings,
     pings,
     ping_bids,
+    invitations,
 );

@@ -10,6 +10,7 @@ pub mod disputes;
 pub mod email;
 pub mod export;
 pub mod intake;
+pub mod membership;
 pub mod money;
 pub mod org;
 pub mod password;
