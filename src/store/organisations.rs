@@ -60,6 +60,14 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<OrganisationRow> 
         .first(conn)
 }
 
+/// The organisations of `ids` (for lists that show several).
+pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select(OrganisationRow::as_select())
+        .load(conn)
+}
+
 pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<OrganisationRow> {
     organisations::table
         .filter(organisations::slug.eq(slug))

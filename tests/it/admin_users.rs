@@ -686,6 +686,10 @@ async fn roles_change_only_within_the_organisations_kind_with_a_clear_refusal(ap
     assert_eq!(resp.status(), 303);
     let (_, html) = admin.get_text("/admin/users").await;
     assert!(html.contains("Role changed to Admin"), "{html}");
+    assert!(
+        !html.contains("$argon2") && !html.contains("password_hash"),
+        "no page shows a password's hash"
+    );
     assert_eq!(
         finance.get("/admin/users").await.status(),
         200,

@@ -209,23 +209,31 @@ pub async fn suspend(
     let (org, who) = (path.into_inner(), acting(&req, &user, &state));
     let done = state
         .db(move |conn| org_admin::suspend(conn, &who, &org, &form.reason, store::now()))
-        .await;
+        .await
+        .map(|changed| {
+            Flash::notice(if changed {
+                "Suspended: its users cannot sign in or call the API, its listings and standing orders are paused."
+            } else {
+                "It was suspended already."
+            })
+        });
+    outcome(&session, done, ORGANISATIONS)
+}
+
+/// A refusal the service explained, as an alert after the redirect; other errors stay
+/// errors.
+pub(super) fn outcome(
+    session: &Session,
+    done: Result<Flash, AppError>,
+    back: &str,
+) -> AppResult<HttpResponse> {
     let message = match done {
-        Ok(true) => Flash::notice(
-            "Suspended: its users cannot sign in or call the API, its listings and standing orders are paused.",
-        ),
-        Ok(false) => Flash::notice("It was suspended already."),
-        Err(AppError::Validation(problems)) => Flash::alert(
-            problems
-                .iter()
-                .map(|p| p.sentence())
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        Ok(f) => f,
+        Err(e @ AppError::Validation(_)) => Flash::refused(&e),
         Err(e) => return Err(e),
     };
-    flash::set(&session, message)?;
-    Ok(redirect(ORGANISATIONS))
+    flash::set(session, message)?;
+    Ok(redirect(back))
 }
 
 /// Ends an admin's suspension.

@@ -20,7 +20,7 @@ use crate::web::auth::AdminUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::pages::admin::Empty;
+use crate::web::pages::admin::{Empty, outcome};
 use crate::web::pages::catalogue::Choice;
 use crate::web::pages::{Paging, acting, inviter, page_href};
 use crate::web::{redirect, render, render_status};
@@ -155,9 +155,11 @@ async fn list_page(
             let invitations = store::invitations::list_open(conn, org_id, 100)?;
             let mut ids: Vec<String> = users.iter().map(|u| u.organisation_id.clone()).collect();
             ids.extend(invitations.iter().map(|i| i.organisation_id.clone()));
+            ids.sort();
+            ids.dedup();
             let orgs: std::collections::HashMap<String, store::organisations::OrganisationRow> =
-                ids.iter()
-                    .filter_map(|id| store::organisations::find(conn, id).ok())
+                store::organisations::find_many(conn, &ids)?
+                    .into_iter()
                     .map(|o| (o.id.clone(), o))
                     .collect();
             let names = orgs
@@ -298,22 +300,6 @@ pub(super) fn sent_notice() -> Flash {
     Flash::notice(format!(
         "Invitation sent: its link works once, for {INVITATION_VALID_HOURS} hours."
     ))
-}
-
-/// A refusal the service explained, as an alert after the redirect; other errors stay
-/// errors.
-pub(super) fn outcome(
-    session: &Session,
-    done: Result<Flash, AppError>,
-    back: &str,
-) -> AppResult<HttpResponse> {
-    let message = match done {
-        Ok(f) => f,
-        Err(e @ AppError::Validation(_)) => Flash::refused(&e),
-        Err(e) => return Err(e),
-    };
-    flash::set(session, message)?;
-    Ok(redirect(back))
 }
 
 pub async fn resend(

@@ -17,8 +17,8 @@ use crate::web::auth::CustomerUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::pages::admin::Empty;
-use crate::web::pages::admin_users::{InvitationLine, invitation_lines, outcome, sent_notice};
+use crate::web::pages::admin::{Empty, outcome};
+use crate::web::pages::admin_users::{InvitationLine, invitation_lines, sent_notice};
 use crate::web::pages::inviter;
 use crate::web::{redirect, render, render_status};
 
