@@ -285,6 +285,22 @@ async fn an_invitation_sets_the_password_once_and_the_new_user_signs_in_with_its
     )
     .await;
     assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Give the slug of an existing organisation")
+            && !html.contains("No organisation has the slug"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"no-such-org\""), "kept as typed");
+    let (_, html) = admin.get_text("/admin/users?org=no-such-org").await;
+    assert!(
+        html.contains("No organisation has the slug `no-such-org`"),
+        "{html}"
+    );
+    let (_, html) = admin
+        .get_text(&format!("/admin/users?org={}", buyer.slug))
+        .await;
+    assert!(html.contains(email), "the filter shows its invitations");
 
     let path = link_to(app, email);
     let mail = {

@@ -194,8 +194,9 @@ async fn list_page(
         })
         .await?;
     if !found {
+        // Not `org`: that is the invite form's field.
         problems.push(FieldProblem::new(
-            "org",
+            "filter",
             format!("no organisation has the slug `{org}`"),
         ));
     }
@@ -285,11 +286,8 @@ pub async fn invite(
             Ok(redirect(&page_href(USERS, 1, &[("org", &slug)])))
         }
         Err(AppError::Validation(problems)) => {
-            let query = ListQuery {
-                org: typed.org.clone(),
-                ..ListQuery::default()
-            };
-            let page = list_page(&user, &state, query, None, typed, problems).await?;
+            let page =
+                list_page(&user, &state, ListQuery::default(), None, typed, problems).await?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
