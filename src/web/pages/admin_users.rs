@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::{invitations, user_admin};
 use crate::store;
 use crate::store::invitations::InvitationRow;
-use crate::web::auth::AdminUser;
+use crate::web::auth::{AdminUser, CurrentUser};
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
@@ -300,6 +300,37 @@ pub(super) fn sent_notice() -> Flash {
     ))
 }
 
+/// What a button does to an open invitation.
+#[derive(Clone, Copy)]
+pub(super) enum InvitationChange {
+    Resend,
+    Revoke,
+}
+
+/// Resends or revokes invitation `id` as `user` (the service checks it may), then goes
+/// back to `back` saying how it went.
+pub(super) async fn change_invitation(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    session: &Session,
+    id: String,
+    change: InvitationChange,
+    back: &str,
+) -> AppResult<HttpResponse> {
+    let (who, config) = (inviter(req, user, state), state.config().clone());
+    let done = state
+        .db(move |conn| match change {
+            InvitationChange::Resend => {
+                invitations::resend(conn, &config, &who, &id, store::now()).map(|()| sent_notice())
+            }
+            InvitationChange::Revoke => invitations::revoke(conn, &who, &id, store::now())
+                .map(|()| Flash::notice("Invitation revoked: its link no longer works.")),
+        })
+        .await;
+    outcome(session, done, back)
+}
+
 pub async fn resend(
     req: HttpRequest,
     user: AdminUser,
@@ -308,16 +339,17 @@ pub async fn resend(
     path: web::Path<String>,
     _form: CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let (who, config, id) = (
-        inviter(&req, &user, &state),
-        state.config().clone(),
-        path.into_inner(),
-    );
-    let done = state
-        .db(move |conn| invitations::resend(conn, &config, &who, &id, store::now()))
-        .await
-        .map(|()| sent_notice());
-    outcome(&session, done, USERS)
+    let id = path.into_inner();
+    change_invitation(
+        &req,
+        &user,
+        &state,
+        &session,
+        id,
+        InvitationChange::Resend,
+        USERS,
+    )
+    .await
 }
 
 pub async fn revoke(
@@ -328,12 +360,17 @@ pub async fn revoke(
     path: web::Path<String>,
     _form: CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let (who, id) = (inviter(&req, &user, &state), path.into_inner());
-    let done = state
-        .db(move |conn| invitations::revoke(conn, &who, &id, store::now()))
-        .await
-        .map(|()| Flash::notice("Invitation revoked: its link no longer works."));
-    outcome(&session, done, USERS)
+    let id = path.into_inner();
+    change_invitation(
+        &req,
+        &user,
+        &state,
+        &session,
+        id,
+        InvitationChange::Revoke,
+        USERS,
+    )
+    .await
 }
 
 pub async fn disable(

@@ -17,8 +17,10 @@ use crate::web::auth::CustomerUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
-use crate::web::pages::admin::{Empty, outcome};
-use crate::web::pages::admin_users::{InvitationLine, invitation_lines, sent_notice};
+use crate::web::pages::admin::Empty;
+use crate::web::pages::admin_users::{
+    InvitationChange, InvitationLine, change_invitation, invitation_lines, sent_notice,
+};
 use crate::web::pages::inviter;
 use crate::web::{redirect, render, render_status};
 
@@ -113,16 +115,17 @@ pub async fn resend(
     path: web::Path<String>,
     _form: CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let (who, config, id) = (
-        inviter(&req, &user, &state),
-        state.config().clone(),
-        path.into_inner(),
-    );
-    let done = state
-        .db(move |conn| invitations::resend(conn, &config, &who, &id, store::now()))
-        .await
-        .map(|()| sent_notice());
-    outcome(&session, done, PATH)
+    let id = path.into_inner();
+    change_invitation(
+        &req,
+        &user,
+        &state,
+        &session,
+        id,
+        InvitationChange::Resend,
+        PATH,
+    )
+    .await
 }
 
 pub async fn revoke(
@@ -133,10 +136,15 @@ pub async fn revoke(
     path: web::Path<String>,
     _form: CsrfForm<Empty>,
 ) -> AppResult<HttpResponse> {
-    let (who, id) = (inviter(&req, &user, &state), path.into_inner());
-    let done = state
-        .db(move |conn| invitations::revoke(conn, &who, &id, store::now()))
-        .await
-        .map(|()| Flash::notice("Invitation revoked: its link no longer works."));
-    outcome(&session, done, PATH)
+    let id = path.into_inner();
+    change_invitation(
+        &req,
+        &user,
+        &state,
+        &session,
+        id,
+        InvitationChange::Revoke,
+        PATH,
+    )
+    .await
 }
