@@ -699,6 +699,25 @@ diesel::table! {
 diesel::joinable!(ping_bids -> pings (ping_id));
 diesel::joinable!(funnel_counts -> batches (batch_id));
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        organisation_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        created_at -> Timestamp,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(invitations -> organisations (organisation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
@@ -748,6 +767,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ping_bids,
     funnel_counts,
     funnel_refresh,
+    invitations,
 );
 
 // A buyer's outcomes are grouped by the selling agency and the lead's segment.

@@ -18,6 +18,13 @@ pub enum AuditAction {
     OrgCreated,
     OrgSuspended,
     OrgReactivated,
+    UserInvited,
+    InvitationResent,
+    InvitationRevoked,
+    InvitationAccepted,
+    UserDisabled,
+    UserEnabled,
+    RoleChanged,
 }
 text_enum!(AuditAction {
     RightsRequested => "rights_requested",
@@ -29,16 +36,25 @@ text_enum!(AuditAction {
     OrgCreated => "org_created",
     OrgSuspended => "org_suspended",
     OrgReactivated => "org_reactivated",
+    UserInvited => "user_invited",
+    InvitationResent => "invitation_resent",
+    InvitationRevoked => "invitation_revoked",
+    InvitationAccepted => "invitation_accepted",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
+    RoleChanged => "role_changed",
 });
 
-/// `audit_events.actor`: who acted (an admin also has its user id).
+/// `audit_events.actor`: who acted (an admin and a user also have their user id). A
+/// `User` is an agency's or a buyer's user inviting a colleague, or accepting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditActor {
     Consumer,
     Admin,
     System,
+    User,
 }
-text_enum!(AuditActor { Consumer => "consumer", Admin => "admin", System => "system" });
+text_enum!(AuditActor { Consumer => "consumer", Admin => "admin", System => "system", User => "user" });
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ pub mod email;
 pub mod export;
 pub mod funnel;
 pub mod intake;
+pub mod membership;
 pub mod money;
 pub mod org;
 pub mod password;

@@ -111,6 +111,25 @@ email!(
     "emails/password_reset/body.html"
 );
 
+/// To a person invited to join an organisation: the one-time link that sets the password
+/// of their new account.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub seller_name: String,
+    pub organisation_name: String,
+    pub inviter_name: String,
+    pub role_label: String,
+    pub url: String,
+    pub valid_hours: i64,
+}
+email!(
+    Invitation,
+    "invitation",
+    "emails/invitation/subject.txt",
+    "emails/invitation/body.txt",
+    "emails/invitation/body.html"
+);
+
 /// To a person who asked what the marketplace holds about their email: a one-time link.
 #[derive(Debug, Clone)]
 pub struct MyDataLink {
@@ -208,6 +227,19 @@ mod tests {
             recipient_name: "Ann <Keystone>".into(),
             url: "https://market.example/password/reset?token=abc123".into(),
             valid_minutes: 30,
+        };
+        insta::assert_snapshot!(snapshot(&m.render().unwrap()));
+    }
+
+    #[test]
+    fn invitation_mail() {
+        let m = Invitation {
+            seller_name: "leadmarket".into(),
+            organisation_name: "Keystone <Insurance> & Co".into(),
+            inviter_name: "Ann".into(),
+            role_label: "Buyer".into(),
+            url: "https://market.example/invitation?token=abc123".into(),
+            valid_hours: 72,
         };
         insta::assert_snapshot!(snapshot(&m.render().unwrap()));
     }

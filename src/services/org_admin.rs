@@ -1,5 +1,5 @@
-//! An admin suspends or reactivates an organisation, with a reason its users are shown.
-//! While suspended its users cannot sign in, its sessions and API tokens stop (the
+//! An admin creates an agency or a buyer, and suspends or reactivates an organisation,
+//! with a reason its users are shown. While suspended its users cannot sign in, its sessions and API tokens stop (the
 //! lookups behind them check it on every request), its listings leave the catalogue and
 //! its standing orders pause. Each step is audited.
 
@@ -9,8 +9,35 @@ use crate::db::{AnyConnection, write_transaction};
 use crate::domain::OrgKind;
 use crate::domain::audit::{AuditAction, AuditActor};
 use crate::error::AppError;
+use crate::services::accounts;
 use crate::services::settings::Admin;
 use crate::store;
+use crate::store::organisations::OrganisationRow;
+
+/// Creates an agency or a buyer (the platform organisation exists once, made by a
+/// migration); the slug is derived from the name unless one is given.
+pub fn create(
+    conn: &mut AnyConnection,
+    admin: &Admin,
+    kind: OrgKind,
+    name: &str,
+    slug: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<OrganisationRow, AppError> {
+    if kind == OrgKind::Platform {
+        return Err(AppError::invalid(
+            "kind",
+            "must be agency or buyer: there is one platform organisation",
+        ));
+    }
+    let slug = slug.map(str::trim).filter(|s| !s.is_empty());
+    write_transaction(conn, |conn| {
+        let org = accounts::create_organisation(conn, kind, name, slug)?;
+        let detail = format!("kind: {}, name: {}, slug: {}", org.kind, org.name, org.slug);
+        audit(conn, AuditAction::OrgCreated, admin, &org.id, &detail, now)?;
+        Ok(org)
+    })
+}
 
 /// Suspends `org_id`; `false` when it already was.
 pub fn suspend(

@@ -40,6 +40,29 @@ pub struct Entry<'a> {
     pub detail: Option<&'a str>,
 }
 
+impl<'a> Entry<'a> {
+    /// Work on an organisation's people by a signed-in user (no lead involved).
+    pub fn people(
+        action: AuditAction,
+        actor: AuditActor,
+        user_id: &'a str,
+        address: &'a str,
+        org_id: &'a str,
+        detail: &'a str,
+    ) -> Self {
+        Entry {
+            action,
+            actor,
+            user_id: Some(user_id),
+            address: Some(address),
+            request_id: None,
+            leads: 0,
+            org_id: Some(org_id),
+            detail: Some(detail),
+        }
+    }
+}
+
 /// Records an entry (in the caller's transaction, so it exists exactly when the work does).
 pub fn record(conn: &mut AnyConnection, e: Entry<'_>, now: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)

@@ -17,6 +17,7 @@ pub mod erasure;
 pub mod funnel;
 pub mod idempotency;
 pub mod intake;
+pub mod invitations;
 pub mod invoices;
 pub mod lead_events;
 pub mod leads;
@@ -54,6 +55,26 @@ pub fn new_id() -> String {
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+diesel::define_sql_function!(
+    /// SQL `lower`, for case-insensitive search on both backends (PostgreSQL's LIKE is
+    /// case-sensitive and ILIKE is its own).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>
+);
+
+/// `%term%` for LIKE, with LIKE's own wildcards in the term taken literally (use with
+/// `.escape('\\')`).
+pub(crate) fn contains_pattern(term: &str) -> String {
+    let mut p = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// Runs an insert in its own (nested: savepoint) transaction: `false` when it hit a unique

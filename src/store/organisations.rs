@@ -60,6 +60,14 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<OrganisationRow> 
         .first(conn)
 }
 
+/// The organisations of `ids` (for lists that show several).
+pub fn find_many(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select(OrganisationRow::as_select())
+        .load(conn)
+}
+
 pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<OrganisationRow> {
     organisations::table
         .filter(organisations::slug.eq(slug))
@@ -181,4 +189,35 @@ pub fn set_suspension(
             .execute(conn)?,
     };
     Ok(n == 1)
+}
+
+/// One page of the admin's list: `term` matches name or slug anywhere, case-insensitive;
+/// `limit` rows from `offset`, by kind then name.
+pub fn search(
+    conn: &mut AnyConnection,
+    term: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<OrganisationRow>> {
+    let mut q = organisations::table.into_boxed();
+    if let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = super::contains_pattern(&term.to_lowercase());
+        q = q.filter(
+            super::lower(organisations::name.nullable())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(super::lower(organisations::slug.nullable())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    q.order((
+        organisations::kind.asc(),
+        organisations::name.asc(),
+        organisations::id.asc(),
+    ))
+    .offset(offset)
+    .limit(limit)
+    .select(OrganisationRow::as_select())
+    .load(conn)
 }

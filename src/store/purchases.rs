@@ -8,6 +8,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Text};
 
+use super::{contains_pattern, lower};
 use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, organisations, purchases, suppressions};
 use crate::domain::OrgStatus;
@@ -317,21 +318,6 @@ pub struct MyLeadsFilter {
     pub agency_id: Option<String>,
     pub segment: Option<String>,
     pub dispute: Option<DisputeState>,
-}
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<Text>) -> diesel::sql_types::Nullable<Text>);
-
-/// `%term%` for LIKE, with LIKE's own wildcards in the term taken literally.
-fn contains_pattern(term: &str) -> String {
-    let mut p = String::from("%");
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
 }
 
 /// The one query over a buyer's bought leads: `filter`ed, walked as `walk` says, at most

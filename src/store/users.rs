@@ -126,3 +126,66 @@ pub fn active_emails(conn: &mut AnyConnection, organisation_id: &str) -> QueryRe
         .select(users::email)
         .load(conn)
 }
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<UserRow> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+}
+
+/// The user with this (normalised) email, active or not: emails are unique.
+pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Lets a disabled user sign in again; `false` when they were active.
+pub fn reactivate(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
+    let n = diesel::update(users::table.find(user_id).filter(users::active.eq(false)))
+        .set(users::active.eq(true))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// `false` when the user had that role already.
+pub fn set_role(conn: &mut AnyConnection, user_id: &str, role: Role) -> QueryResult<bool> {
+    let n = diesel::update(users::table.find(user_id).filter(users::role.ne(role)))
+        .set(users::role.eq(role))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// One page of the admin's user list: of one organisation or all, `term` matching email
+/// or name anywhere (case-insensitive); by email.
+pub fn search(
+    conn: &mut AnyConnection,
+    organisation_id: Option<&str>,
+    term: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let mut q = users::table.into_boxed();
+    if let Some(org) = organisation_id {
+        q = q.filter(users::organisation_id.eq(org.to_string()));
+    }
+    if let Some(term) = term.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = super::contains_pattern(&term.to_lowercase());
+        q = q.filter(
+            super::lower(users::email.nullable())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(super::lower(users::display_name.nullable())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    q.order((users::email.asc(), users::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)
+}

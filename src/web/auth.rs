@@ -207,3 +207,7 @@ role_guard!(
     /// A platform administrator.
     AdminUser: Role::Admin
 );
+role_guard!(
+    /// A user of an agency or a buyer (a customer of the platform).
+    CustomerUser: Role::Agency, Role::Buyer
+);

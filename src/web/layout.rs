@@ -58,6 +58,8 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if role == Role::Admin {
         items.push(("/admin/organisations", "Organisations"));
+        items.push(("/admin/users", "Users"));
+        items.push(("/admin/settings", "Settings"));
         items.push(("/admin/suppressions", "Suppressions"));
         items.push(("/admin/pricing", "Price rules"));
     }

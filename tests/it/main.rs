@@ -9,6 +9,7 @@ mod helpers;
 
 mod admin_organisations;
 mod admin_settings;
+mod admin_users;
 mod allocation;
 mod api_auth;
 mod billing;

@@ -2,8 +2,10 @@
 
 mod admin;
 mod admin_settings;
+mod admin_users;
 mod batches;
 mod catalogue;
+mod colleagues;
 mod dashboard;
 mod deliveries;
 mod disputes;
@@ -12,6 +14,7 @@ mod finance;
 mod funnel;
 mod health;
 mod help;
+mod invitation;
 mod invoices;
 mod login;
 mod market;
@@ -95,6 +98,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/settings", web::get().to(admin_settings::show))
         .route("/admin/settings", web::post().to(admin_settings::save))
         .route("/admin/organisations", web::get().to(admin::organisations))
+        .route("/admin/organisations", web::post().to(admin::create))
+        .route("/admin/users", web::get().to(admin_users::list))
+        .route("/admin/users/invite", web::post().to(admin_users::invite))
+        .route(
+            "/admin/users/{id}/disable",
+            web::post().to(admin_users::disable),
+        )
+        .route(
+            "/admin/users/{id}/enable",
+            web::post().to(admin_users::enable),
+        )
+        .route(
+            "/admin/users/{id}/role",
+            web::post().to(admin_users::change_role),
+        )
+        .route(
+            "/admin/invitations/{id}/resend",
+            web::post().to(admin_users::resend),
+        )
+        .route(
+            "/admin/invitations/{id}/revoke",
+            web::post().to(admin_users::revoke),
+        )
+        .route("/invitation", web::get().to(invitation::form))
+        .route("/invitation", web::post().to(invitation::accept))
+        .route("/settings/colleagues", web::get().to(colleagues::show))
+        .route("/settings/colleagues", web::post().to(colleagues::invite))
+        .route(
+            "/settings/colleagues/invitations/{id}/resend",
+            web::post().to(colleagues::resend),
+        )
+        .route(
+            "/settings/colleagues/invitations/{id}/revoke",
+            web::post().to(colleagues::revoke),
+        )
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
         .route("/help/intake", web::get().to(help::intake))
@@ -194,6 +232,72 @@ fn acting(
 ) -> crate::services::settings::Admin {
     crate::services::settings::Admin {
         user_id: user.id.clone(),
+        address: crate::web::client_ip(req, state.config().trust_proxy_headers),
+    }
+}
+
+/// Offset paging of an admin list, `?page=N` (1-based; anything else is the first page).
+/// A list loads one row more than it shows to know whether a next page exists.
+pub(crate) struct Paging {
+    page: i64,
+}
+
+impl Paging {
+    pub(crate) const PER_PAGE: i64 = 50;
+
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        let page = raw
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .filter(|p| (1..=100_000).contains(p))
+            .unwrap_or(1);
+        Paging { page }
+    }
+
+    pub(crate) fn offset(&self) -> i64 {
+        (self.page - 1) * Self::PER_PAGE
+    }
+
+    /// How many rows to load: one more than a page.
+    pub(crate) fn fetch(&self) -> i64 {
+        Self::PER_PAGE + 1
+    }
+
+    /// Cuts `rows` to a page; the previous and next pages' links (made by `href` from a
+    /// page number), where there are such pages.
+    pub(crate) fn cut<T>(
+        &self,
+        rows: &mut Vec<T>,
+        href: impl Fn(i64) -> String,
+    ) -> (Option<String>, Option<String>) {
+        let more = rows.len() as i64 > Self::PER_PAGE;
+        rows.truncate(Self::PER_PAGE as usize);
+        (
+            (self.page > 1).then(|| href(self.page - 1)),
+            more.then(|| href(self.page + 1)),
+        )
+    }
+}
+
+/// `path?page=N` with the filters that are set, for a pager link.
+pub(crate) fn page_href(path: &str, page: i64, filters: &[(&str, &str)]) -> String {
+    let mut href = format!("{path}?page={page}");
+    for (name, value) in filters.iter().filter(|(_, v)| !v.is_empty()) {
+        href.push_str(&format!("&{name}={}", crate::web::urlencode(value)));
+    }
+    href
+}
+
+/// Who invites in this request, for the invitation services and the audit log.
+fn inviter(
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::CurrentUser,
+    state: &crate::app::AppState,
+) -> crate::services::invitations::Inviter {
+    crate::services::invitations::Inviter {
+        user_id: user.id.clone(),
+        name: user.display_name.clone(),
+        role: user.role,
+        org_id: user.org_id.clone(),
         address: crate::web::client_ip(req, state.config().trust_proxy_headers),
     }
 }
