@@ -24,6 +24,7 @@ pub mod session;
 pub mod settings;
 pub mod slug;
 pub mod standing_order;
+pub mod suppression;
 pub mod text;
 pub mod throttle;
 pub mod token;

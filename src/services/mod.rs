@@ -2,6 +2,7 @@
 //! store inside one transaction each.
 
 pub mod accounts;
+pub mod audit;
 pub mod billing;
 pub mod deliveries;
 pub mod disputes;

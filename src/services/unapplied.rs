@@ -7,6 +7,7 @@
 //! the app; this records it.
 
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::Who;
 use crate::domain::billing::{self as rules, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
@@ -30,9 +31,10 @@ pub fn apply(
     ctx: &Ctx<'_>,
     unapplied_id: &str,
     invoice_id: &str,
-    by: Option<&str>,
+    who: &Who,
     token: &str,
 ) -> Result<Once<PaymentRow>, AppError> {
+    let by = who.user_id.as_deref();
     let payment_id = store::new_id();
     write_transaction(conn, |conn| {
         if let Some(first) = claim_once(conn, token, OnceKind::Apply, &payment_id)? {
@@ -85,7 +87,7 @@ pub fn apply(
                 amount_cents: amount,
                 received_on: unapplied.received_on,
                 reference: &reference,
-                recorded_by: by,
+                by: who,
             },
             &payment_id,
             Some(&unapplied.transaction_id),

@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{invoices, payments};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::billing::InvoiceStatus;
 use leadmarket::domain::ledger::UnappliedStatus;
 use leadmarket::services::billing;
@@ -277,7 +278,7 @@ async fn a_buyer_with_two_issued_invoices(
             .find(|i| i.status == InvoiceStatus::Draft)
             .expect("a draft");
         issued.push(
-            app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+            app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
                 .unwrap(),
         );
     }

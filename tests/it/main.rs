@@ -9,8 +9,10 @@ mod helpers;
 
 mod admin_organisations;
 mod admin_settings;
+mod admin_suppressions;
 mod allocation;
 mod api_auth;
+mod audit_log;
 mod billing;
 mod browser;
 mod catalogue;

@@ -113,6 +113,16 @@ pub fn parse_country(raw: &str) -> Option<String> {
     (code.len() == 2 && celes::Country::from_alpha2(&code).is_ok()).then_some(code)
 }
 
+/// A lead's email as intake keeps it: lower-cased, at most 254 characters, valid syntax
+/// with a dot in it; `None` otherwise. (Its dedup key normalises further.)
+pub fn parse_email(raw: &str) -> Option<String> {
+    let lower = raw.to_lowercase();
+    (lower.len() <= 254
+        && email_address::EmailAddress::from_str(&lower).is_ok()
+        && lower.contains('.'))
+    .then_some(lower)
+}
+
 /// Parses with the row's country as the default region; `None` unless the number is
 /// valid for its region. Returns E.164.
 pub fn parse_phone(raw: &str, country: Option<&str>) -> Option<String> {
@@ -207,20 +217,15 @@ pub fn parse_row(
     };
 
     let email = get(Column::Email).and_then(|raw| {
-        let lower = raw.to_lowercase();
-        if lower.len() <= 254
-            && email_address::EmailAddress::from_str(&lower).is_ok()
-            && lower.contains('.')
-        {
-            Some(lower)
-        } else {
+        let parsed = parse_email(raw);
+        if parsed.is_none() {
             p.push(Problem::new(
                 "email",
                 "invalid_email",
                 "is not a valid email address",
             ));
-            None
         }
+        parsed
     });
     let phone = get(Column::Phone).and_then(|raw| {
         let parsed = parse_phone(raw, country.as_deref());

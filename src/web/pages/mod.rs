@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_settings;
+mod audit;
 mod batches;
 mod catalogue;
 mod dashboard;
@@ -81,12 +82,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/my-data-requests/{id}/erase",
             web::post().to(rights_admin::erase),
         )
-        .route("/admin/audit", web::get().to(rights_admin::audit))
+        .route("/admin/audit", web::get().to(audit::show))
+        .route("/admin/audit.csv", web::get().to(audit::csv))
         .route("/admin/settings", web::get().to(admin_settings::show))
         .route("/admin/settings", web::post().to(admin_settings::save))
         .route("/admin/organisations", web::get().to(admin::organisations))
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
+        .route(
+            "/admin/suppressions/import",
+            web::post().to(suppressions::import),
+        )
+        .route(
+            "/admin/suppressions/remove",
+            web::post().to(suppressions::remove),
+        )
         .route("/help/intake", web::get().to(help::intake))
         .route("/catalogue", web::get().to(catalogue::show))
         .route(
@@ -186,4 +196,18 @@ fn acting(
         user_id: user.id.clone(),
         address: crate::web::client_ip(req, state.config().trust_proxy_headers),
     }
+}
+
+/// The signed-in user acting in this request and the address it came from, for the
+/// audit log.
+fn who(
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::CurrentUser,
+    state: &crate::app::AppState,
+) -> crate::domain::audit::Who {
+    crate::domain::audit::Who::user(
+        user.role,
+        &user.id,
+        &crate::web::client_ip(req, state.config().trust_proxy_headers),
+    )
 }
