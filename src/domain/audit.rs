@@ -28,7 +28,10 @@ pub enum AuditAction {
     InvoiceIssued,
     InvoiceCredited,
     PaymentRecorded,
+    PaymentRefunded,
     PayoutRecorded,
+    SegmentChanged,
+    ChannelChanged,
 }
 text_enum!(AuditAction {
     RightsRequested => "rights_requested",
@@ -50,7 +53,10 @@ text_enum!(AuditAction {
     InvoiceIssued => "invoice_issued",
     InvoiceCredited => "invoice_credited",
     PaymentRecorded => "payment_recorded",
+    PaymentRefunded => "payment_refunded",
     PayoutRecorded => "payout_recorded",
+    SegmentChanged => "segment_changed",
+    ChannelChanged => "channel_changed",
 });
 
 /// `audit_events.actor`: who acted (a signed-in user also has its user id).

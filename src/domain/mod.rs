@@ -17,6 +17,7 @@ pub mod ping;
 pub mod planner;
 pub mod pricing;
 pub mod problem;
+pub mod reference;
 pub mod rights;
 pub mod scoring;
 pub mod secret;

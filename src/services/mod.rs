@@ -13,6 +13,7 @@ pub mod org_admin;
 pub mod password_reset;
 pub mod ping;
 pub mod planner_stats;
+pub mod reference_admin;
 pub mod rights;
 pub mod settings;
 pub mod standing_orders;

@@ -8,6 +8,7 @@ mod builders;
 mod helpers;
 
 mod admin_organisations;
+mod admin_segments;
 mod admin_settings;
 mod admin_suppressions;
 mod allocation;

@@ -1,8 +1,8 @@
 -- The audit log records every sensitive action (logins, price rules, suppressions,
--- dispute decisions, invoices, payments, payouts) by whoever does it, not only admins;
+-- dispute decisions, invoices, payments, refunds, payouts, segments and channels) by whoever does it, not only admins;
 -- the page filters it by user and kind.
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
-ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN ('rights_requested', 'rights_confirmed', 'rights_dismissed', 'rights_erased', 'retention_erased', 'settings_changed', 'org_created', 'org_suspended', 'org_reactivated', 'login', 'login_failed', 'price_rule_changed', 'suppression_added', 'suppression_removed', 'dispute_decided', 'invoice_issued', 'invoice_credited', 'payment_recorded', 'payout_recorded'));
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN ('rights_requested', 'rights_confirmed', 'rights_dismissed', 'rights_erased', 'retention_erased', 'settings_changed', 'org_created', 'org_suspended', 'org_reactivated', 'login', 'login_failed', 'price_rule_changed', 'suppression_added', 'suppression_removed', 'dispute_decided', 'invoice_issued', 'invoice_credited', 'payment_recorded', 'payment_refunded', 'payout_recorded', 'segment_changed', 'channel_changed'));
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_actor_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_actor_check CHECK (actor IN ('consumer', 'admin', 'system', 'agency', 'buyer', 'finance', 'visitor'));
 CREATE INDEX audit_events_user_idx ON audit_events (user_id, created_at);

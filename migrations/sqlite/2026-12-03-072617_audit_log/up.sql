@@ -1,10 +1,10 @@
 -- The audit log records every sensitive action (logins, price rules, suppressions,
--- dispute decisions, invoices, payments, payouts) by whoever does it, not only admins;
+-- dispute decisions, invoices, payments, refunds, payouts, segments and channels) by whoever does it, not only admins;
 -- the page filters it by user and kind. SQLite cannot change a CHECK: the table is
 -- rebuilt (migrations run with foreign_keys off).
 CREATE TABLE audit_events_new (
     id TEXT PRIMARY KEY,
-    action TEXT NOT NULL CHECK (action IN ('rights_requested', 'rights_confirmed', 'rights_dismissed', 'rights_erased', 'retention_erased', 'settings_changed', 'org_created', 'org_suspended', 'org_reactivated', 'login', 'login_failed', 'price_rule_changed', 'suppression_added', 'suppression_removed', 'dispute_decided', 'invoice_issued', 'invoice_credited', 'payment_recorded', 'payout_recorded')),
+    action TEXT NOT NULL CHECK (action IN ('rights_requested', 'rights_confirmed', 'rights_dismissed', 'rights_erased', 'retention_erased', 'settings_changed', 'org_created', 'org_suspended', 'org_reactivated', 'login', 'login_failed', 'price_rule_changed', 'suppression_added', 'suppression_removed', 'dispute_decided', 'invoice_issued', 'invoice_credited', 'payment_recorded', 'payment_refunded', 'payout_recorded', 'segment_changed', 'channel_changed')),
     actor TEXT NOT NULL CHECK (actor IN ('consumer', 'admin', 'system', 'agency', 'buyer', 'finance', 'visitor')),
     user_id TEXT REFERENCES users (id),
     address TEXT,

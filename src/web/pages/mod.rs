@@ -20,6 +20,7 @@ mod password;
 mod pings;
 mod pricing;
 mod purchases;
+mod reference_admin;
 mod rights_admin;
 mod settings;
 mod standing_orders;
@@ -96,6 +97,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/suppressions/remove",
             web::post().to(suppressions::remove),
+        )
+        .route("/admin/segments", web::get().to(reference_admin::show))
+        .route("/admin/segments", web::post().to(reference_admin::add))
+        .route("/admin/channels", web::post().to(reference_admin::add))
+        .route(
+            "/admin/{kind:segments|channels}/{slug}/rename",
+            web::post().to(reference_admin::rename),
+        )
+        .route(
+            "/admin/{kind:segments|channels}/{slug}/retire",
+            web::post().to(reference_admin::retire),
         )
         .route("/help/intake", web::get().to(help::intake))
         .route("/catalogue", web::get().to(catalogue::show))

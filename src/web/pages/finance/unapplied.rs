@@ -213,17 +213,20 @@ pub struct RefundForm {
 }
 
 pub async fn refund(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, by, id) = (state.config().clone(), user.id.clone(), path.into_inner());
+    let (config, by, id) = (
+        state.config().clone(),
+        who(&req, &user, &state),
+        path.into_inner(),
+    );
     let result = state
-        .db(move |conn| {
-            unapplied::refund(conn, &Ctx::from(&*config), &id, Some(&by), &form.form_token)
-        })
+        .db(move |conn| unapplied::refund(conn, &Ctx::from(&*config), &id, &by, &form.form_token))
         .await
         .map(|once| match once {
             Once::Done(r) => format!("Refund of {} recorded.", r.reference),
