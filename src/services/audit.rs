@@ -4,8 +4,9 @@
 //! An entry says who, when, what (before and after) and from which address; it never
 //! holds a lead's contact, so callers describe leads by id and count only.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::NaiveDateTime;
-use std::collections::HashMap;
 
 use crate::db::AnyConnection;
 use crate::domain::Email;
@@ -13,6 +14,8 @@ use crate::domain::audit::{AuditAction, Who};
 use crate::error::AppError;
 use crate::store;
 use crate::store::audit::{AuditRow, Entry, Filter};
+
+const IDS_PER_QUERY: usize = 1000;
 
 /// Records what `who` did, concerning `org_id` if one organisation; `detail` is the
 /// before and after.
@@ -63,11 +66,19 @@ pub fn search(
 ) -> Result<Found, AppError> {
     let total = store::audit::count(conn, filter)?;
     let rows = store::audit::search(conn, filter, limit, offset)?;
+    // Each id once, and a bounded number per query (a CSV may hold 100,000 entries).
     let ids = |f: fn(&AuditRow) -> Option<&String>| -> Vec<String> {
-        rows.iter().filter_map(f).cloned().collect()
+        let unique: BTreeSet<&String> = rows.iter().filter_map(f).collect();
+        unique.into_iter().cloned().collect()
     };
-    let emails = store::users::emails(conn, &ids(|r| r.user_id.as_ref()))?;
-    let names = store::organisations::names(conn, &ids(|r| r.org_id.as_ref()))?;
+    let mut emails = HashMap::new();
+    for chunk in ids(|r| r.user_id.as_ref()).chunks(IDS_PER_QUERY) {
+        emails.extend(store::users::emails(conn, chunk)?);
+    }
+    let mut names = HashMap::new();
+    for chunk in ids(|r| r.org_id.as_ref()).chunks(IDS_PER_QUERY) {
+        names.extend(store::organisations::names(conn, chunk)?);
+    }
     let lookup = |map: &HashMap<String, String>, id: &Option<String>| {
         id.as_ref().and_then(|i| map.get(i)).cloned()
     };
