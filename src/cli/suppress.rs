@@ -14,6 +14,7 @@ pub fn run(
     let entries: Vec<&str> = text.lines().collect();
     let outcome = crate::services::suppression::add(
         &mut *connection(&config)?,
+        &crate::domain::audit::Who::system(),
         &entries,
         &reason,
         country.as_deref(),

@@ -77,6 +77,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         parent -> Nullable<Text>,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 
@@ -84,6 +85,7 @@ diesel::table! {
     channels (slug) {
         slug -> Text,
         name -> Text,
+        retired_at -> Nullable<Timestamp>,
     }
 }
 

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::Who;
 use crate::domain::intake::BatchStatus;
 use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::password::NewPassword;
@@ -374,7 +375,7 @@ pub fn seed_billing(
                 amount_cents: amount,
                 received_on: on,
                 reference: &format!("DEMO-TRF-{n:04}"),
-                recorded_by: None,
+                by: &Who::system(),
             },
         )
     };
@@ -383,7 +384,7 @@ pub fn seed_billing(
     billing::run(conn, ctx, before_last)?;
     let issued_at = (before_last.end + TimeDelta::hours(10)).min(now);
     for (i, draft) in sorted_drafts(conn)?.iter().enumerate() {
-        let invoice = billing::issue_at(conn, ctx, &draft.id, None, issued_at)?;
+        let invoice = billing::issue_at(conn, ctx, &draft.id, &Who::system(), issued_at)?;
         if i % 3 == 0 {
             n += 1;
             let on = (issued_at + TimeDelta::days(9)).min(now);
@@ -405,7 +406,7 @@ pub fn seed_billing(
             1 => 5,
             _ => 2,
         };
-        let invoice = billing::issue_at(conn, ctx, &draft.id, None, issued_at)?;
+        let invoice = billing::issue_at(conn, ctx, &draft.id, &Who::system(), issued_at)?;
         if paid_share > 0 {
             n += 1;
             let amount = invoice.total_cents * paid_share / 5;
@@ -417,7 +418,7 @@ pub fn seed_billing(
         .filter(|s| s.net_cents > 0)
         .min_by(|a, b| a.agency_id.cmp(&b.agency_id))
     {
-        billing::mark_payout(conn, &statement.id, now, "DEMO-PAYOUT-0001")?;
+        billing::mark_payout(conn, &Who::system(), &statement.id, now, "DEMO-PAYOUT-0001")?;
     }
     Ok(())
 }
@@ -532,7 +533,16 @@ pub fn seed_disputes(
             } else {
                 disputes::Answer::Contest
             };
-            disputes::agency_answer(conn, s, &d.agency_id, &d.id, answer, comment, None, now)
+            disputes::agency_answer(
+                conn,
+                s,
+                &d.agency_id,
+                &d.id,
+                answer,
+                comment,
+                &Who::system(),
+                now,
+            )
         };
         match i {
             1 => {
@@ -553,7 +563,7 @@ pub fn seed_disputes(
                     &d.id,
                     false,
                     "The consent record is complete and matches the lead.",
-                    None,
+                    &Who::system(),
                     now,
                 )?;
             }

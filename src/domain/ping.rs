@@ -2,7 +2,6 @@
 //! the agency pinged without its contact. The rules here are pure: who wins, what the
 //! winner pays, how ties rotate, what a ping holds, whether a post still fits its ping.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,6 +12,7 @@ use super::dedup::{KEY_BYTES, Key};
 use super::intake::row::{parse_bool, parse_country, parse_timestamp};
 use super::org::text_enum;
 use super::problem::FieldProblem;
+use super::reference::Slugs;
 use super::scoring::{ContactType, Warmth};
 
 /// How long an offer holds: the agency posts the lead within this or loses it.
@@ -229,8 +229,8 @@ impl PingLead {
 /// the dedup keys are (`dedup::phone_key` of the E.164 number, `dedup::email_key`).
 pub fn parse_ping(
     body: &Map<String, Value>,
-    segments: &HashSet<String>,
-    channels: &HashSet<String>,
+    segments: &Slugs,
+    channels: &Slugs,
     now: NaiveDateTime,
 ) -> Result<PingLead, Vec<FieldProblem>> {
     let mut problems = Vec::new();
@@ -260,7 +260,10 @@ pub fn parse_ping(
     let segment = required("segment", &mut problems).and_then(|s| {
         let known = segments.contains(&s);
         if !known {
-            problems.push(FieldProblem::new("segment", "is not a known segment"));
+            problems.push(FieldProblem::new(
+                "segment",
+                segments.refusal(&s, "segment"),
+            ));
         }
         known.then_some(s)
     });
@@ -329,7 +332,10 @@ pub fn parse_ping(
     let channel = text("channel").and_then(|c| {
         let known = channels.contains(&c);
         if !known {
-            problems.push(FieldProblem::new("channel", "is not a known channel"));
+            problems.push(FieldProblem::new(
+                "channel",
+                channels.refusal(&c, "channel"),
+            ));
         }
         known.then_some(c)
     });
@@ -401,6 +407,7 @@ pub fn parse_ping(
 mod tests {
     use super::*;
     use crate::domain::org::assert_text_enum;
+    use std::collections::HashSet;
 
     fn bid(id: &str, cents: i64) -> Bid<'_> {
         Bid {
@@ -494,10 +501,10 @@ mod tests {
         assert_eq!(PingStatus::Posted.at(Some(exp), exp), PingStatus::Posted);
     }
 
-    fn known() -> (HashSet<String>, HashSet<String>) {
+    fn known() -> (Slugs, Slugs) {
         (
-            ["travel".to_string()].into_iter().collect(),
-            ["web_form".to_string()].into_iter().collect(),
+            HashSet::from(["travel".to_string()]).into(),
+            HashSet::from(["web_form".to_string()]).into(),
         )
     }
 

@@ -4,6 +4,7 @@ use chrono::TimeDelta;
 
 use crate::config::{JwtConfig, LoginThrottle};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, AuditActor, Who};
 use crate::domain::password::{self, NewPassword};
 use crate::domain::throttle::{self, Scope};
 use crate::domain::{Email, OrgKind, Role, apikey, org, session, slug, token};
@@ -167,20 +168,56 @@ pub fn authenticate(
             .unwrap_or_else(|| password::dummy_hash()),
     ) && user.is_some();
     store::login_attempts::record(conn, &account, ip, ok)?;
-    match user {
-        Some(user) if ok => {
+    let outcome = match user {
+        Some(ref user) if ok => {
             services::throttle::release_all(conn, &keys)?;
             // Told only to someone who knows the password, so it reveals nothing.
-            if let Some(reason) =
-                store::organisations::find(conn, &user.organisation_id)?.suspension_reason
-            {
-                return Ok(Err(LoginError::Suspended { reason }));
+            match store::organisations::find(conn, &user.organisation_id)?.suspension_reason {
+                Some(reason) => Err(LoginError::Suspended { reason }),
+                None => {
+                    store::users::touch_login(conn, &user.id)?;
+                    Ok(user.clone())
+                }
             }
-            store::users::touch_login(conn, &user.id)?;
-            Ok(Ok(user))
         }
-        _ => Ok(Err(LoginError::BadCredentials)),
-    }
+        _ => Err(LoginError::BadCredentials),
+    };
+    audit_login(conn, user.as_ref(), &outcome, ip)?;
+    Ok(outcome)
+}
+
+/// Every checked login goes to the audit log, with the account it was for when one
+/// exists; never the email or password typed (a mistyped password can be another
+/// account's). Throttled attempts were refused unchecked and are not recorded, so a
+/// flood of guesses does not flood the log.
+fn audit_login(
+    conn: &mut AnyConnection,
+    account: Option<&UserRow>,
+    outcome: &Result<UserRow, LoginError>,
+    ip: &str,
+) -> diesel::QueryResult<()> {
+    let (who, action, detail) = match (outcome, account) {
+        (Ok(user), _) => (
+            Who::user(user.role, &user.id, ip),
+            AuditAction::Login,
+            "signed in",
+        ),
+        (Err(refused), account) => (
+            Who {
+                actor: AuditActor::Visitor,
+                user_id: account.map(|u| u.id.clone()),
+                address: Some(ip.to_string()),
+            },
+            AuditAction::LoginFailed,
+            match (refused, account) {
+                (LoginError::Suspended { .. }, _) => "right password, organisation suspended",
+                (_, Some(_)) => "wrong password",
+                (_, None) => "no active account with that email",
+            },
+        ),
+    };
+    let org = account.map(|u| u.organisation_id.as_str());
+    services::audit::record(conn, &who, action, org, detail, store::now())
 }
 
 /// Starts a session for a signed-in user; returns the id for the cookie (only its hash

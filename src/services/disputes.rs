@@ -8,6 +8,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::config::DisputeConfig;
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::OrgStatus;
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::disputes::{
     self as rules, DisputeActor, DisputeEvent, DisputeStatus, FAKE_REASONS, LeadFacts, REASONS,
 };
@@ -15,6 +16,7 @@ use crate::domain::ledger::TransactionKind;
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
+use crate::services;
 use crate::services::billing::Ctx;
 use crate::services::mail::to_organisation;
 use crate::store;
@@ -384,9 +386,10 @@ pub fn agency_answer(
     dispute_id: &str,
     answer: Answer,
     comment: &str,
-    user_id: Option<&str>,
+    by: &Who,
     now: NaiveDateTime,
 ) -> Result<DisputeRow, AppError> {
+    let user_id = by.user_id.as_deref();
     let comment = comment.trim();
     let accept = answer != Answer::Contest;
     if !accept && comment.is_empty() {
@@ -426,7 +429,7 @@ pub fn agency_answer(
         }
         if accept {
             let commission = commission_of(conn, &d)?;
-            return approve(
+            let decided = approve(
                 conn,
                 s,
                 dispute_id,
@@ -437,7 +440,9 @@ pub fn agency_answer(
                 Some(comment),
                 commission,
                 now,
-            );
+            )?;
+            audit_decision(conn, by, &d, &decided, now)?;
+            return Ok(decided);
         }
         if !store::disputes::transition(
             conn,
@@ -472,8 +477,39 @@ pub fn agency_answer(
             "/disputes",
             now,
         )?;
-        Ok(store::disputes::find(conn, dispute_id)?)
+        let contested = store::disputes::find(conn, dispute_id)?;
+        audit_decision(conn, by, &d, &contested, now)?;
+        Ok(contested)
     })
+}
+
+/// A decision goes to the audit log: the dispute, its status before and after and the
+/// amount; never the comments, which are free text that may quote the lead's contact.
+fn audit_decision(
+    conn: &mut AnyConnection,
+    by: &Who,
+    before: &DisputeRow,
+    after: &DisputeRow,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let detail = format!(
+        "dispute {} ({}) on lead {}: {} -> {}, amount {} (minor units), buyer {}",
+        after.id,
+        after.reason,
+        after.lead_id,
+        before.status,
+        after.status,
+        after.amount_cents,
+        after.buyer_id
+    );
+    services::audit::record(
+        conn,
+        by,
+        AuditAction::DisputeDecided,
+        Some(&after.agency_id),
+        &detail,
+        now,
+    )
 }
 
 fn commission_of(conn: &mut AnyConnection, d: &DisputeRow) -> Result<i64, AppError> {
@@ -491,9 +527,10 @@ pub fn finance_decide(
     dispute_id: &str,
     approve_it: bool,
     comment: &str,
-    user_id: Option<&str>,
+    by: &Who,
     now: NaiveDateTime,
 ) -> Result<DisputeRow, AppError> {
+    let user_id = by.user_id.as_deref();
     let comment = comment.trim();
     if comment.is_empty() {
         return Err(AppError::invalid(
@@ -514,7 +551,7 @@ pub fn finance_decide(
         };
         if approve_it {
             let commission = commission_of(conn, &d)?;
-            return approve(
+            let decided = approve(
                 conn,
                 s,
                 dispute_id,
@@ -525,7 +562,9 @@ pub fn finance_decide(
                 Some(comment),
                 commission,
                 now,
-            );
+            )?;
+            audit_decision(conn, by, &d, &decided, now)?;
+            return Ok(decided);
         }
         if !store::disputes::transition(
             conn,
@@ -565,7 +604,9 @@ pub fn finance_decide(
                 now,
             )?;
         }
-        Ok(store::disputes::find(conn, dispute_id)?)
+        let rejected = store::disputes::find(conn, dispute_id)?;
+        audit_decision(conn, by, &d, &rejected, now)?;
+        Ok(rejected)
     })
 }
 

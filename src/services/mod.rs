@@ -2,6 +2,7 @@
 //! store inside one transaction each.
 
 pub mod accounts;
+pub mod audit;
 pub mod billing;
 pub mod deliveries;
 pub mod disputes;
@@ -14,6 +15,7 @@ pub mod org_admin;
 pub mod password_reset;
 pub mod ping;
 pub mod planner_stats;
+pub mod reference_admin;
 pub mod rights;
 pub mod settings;
 pub mod standing_orders;

@@ -634,11 +634,3 @@ pub fn erase_past_retention(
     store::rights::blank_lapsed(conn, now)?;
     Ok(total)
 }
-
-/// The newest audit entries, for the admins' page.
-pub fn audit_log(
-    conn: &mut AnyConnection,
-    limit: i64,
-) -> Result<Vec<store::audit::AuditRow>, AppError> {
-    Ok(store::audit::recent(conn, limit)?)
-}

@@ -7,10 +7,12 @@
 //! the app; this records it.
 
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::billing::{self as rules, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
+use crate::services;
 use crate::services::billing::{Ctx, NewPayment, Once, claim_once, format_money};
 use crate::store;
 use crate::store::payments::PaymentRow;
@@ -30,9 +32,10 @@ pub fn apply(
     ctx: &Ctx<'_>,
     unapplied_id: &str,
     invoice_id: &str,
-    by: Option<&str>,
+    who: &Who,
     token: &str,
 ) -> Result<Once<PaymentRow>, AppError> {
+    let by = who.user_id.as_deref();
     let payment_id = store::new_id();
     write_transaction(conn, |conn| {
         if let Some(first) = claim_once(conn, token, OnceKind::Apply, &payment_id)? {
@@ -85,7 +88,7 @@ pub fn apply(
                 amount_cents: amount,
                 received_on: unapplied.received_on,
                 reference: &reference,
-                recorded_by: by,
+                by: who,
             },
             &payment_id,
             Some(&unapplied.transaction_id),
@@ -100,9 +103,10 @@ pub fn refund(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
     unapplied_id: &str,
-    by: Option<&str>,
+    who: &Who,
     token: &str,
 ) -> Result<Once<UnappliedRow>, AppError> {
+    let by = who.user_id.as_deref();
     write_transaction(conn, |conn| {
         if claim_once(conn, token, OnceKind::Refund, unapplied_id)?.is_some() {
             return Ok(Once::Already(store::unapplied::find(conn, unapplied_id)?));
@@ -129,6 +133,18 @@ pub fn refund(
         {
             return Err(nothing_left());
         }
+        services::audit::record(
+            conn,
+            who,
+            AuditAction::PaymentRefunded,
+            Some(&unapplied.buyer_id),
+            &format!(
+                "unapplied payment {unapplied_id} (reference {}): {} refunded",
+                unapplied.reference,
+                format_money(left, ctx.currency)
+            ),
+            store::now(),
+        )?;
         Ok(Once::Done(store::unapplied::find(conn, unapplied_id)?))
     })
 }

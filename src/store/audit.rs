@@ -1,5 +1,6 @@
-//! The audit log of personal-data work: who did what, when, from which address and to
-//! how many leads. It never holds the contact itself.
+//! The audit log of sensitive actions: who did what, when, from which address and to
+//! how many leads. It never holds a lead's contact. Append-only: this module records and
+//! reads entries and has no way to change or delete one.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -80,6 +81,63 @@ pub fn record(conn: &mut AnyConnection, e: Entry<'_>, now: NaiveDateTime) -> Que
         })
         .execute(conn)
         .map(drop)
+}
+
+/// Which entries a search wants; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor: Option<AuditActor>,
+    /// Entries by any of these users (an email may have had more than one account).
+    pub user_ids: Option<Vec<String>>,
+    pub org_id: Option<String>,
+    pub action: Option<AuditAction>,
+    /// From this time on (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Before this time (exclusive).
+    pub until: Option<NaiveDateTime>,
+}
+
+fn filtered(f: &Filter) -> audit_events::BoxedQuery<'static, crate::db::MultiBackend> {
+    let mut q = audit_events::table.into_boxed();
+    if let Some(a) = f.actor {
+        q = q.filter(audit_events::actor.eq(a));
+    }
+    if let Some(u) = &f.user_ids {
+        q = q.filter(audit_events::user_id.eq_any(u.clone()));
+    }
+    if let Some(o) = &f.org_id {
+        q = q.filter(audit_events::org_id.eq(o.clone()));
+    }
+    if let Some(a) = f.action {
+        q = q.filter(audit_events::action.eq(a));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(audit_events::created_at.ge(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(audit_events::created_at.lt(t));
+    }
+    q
+}
+
+/// How many entries match.
+pub fn count(conn: &mut AnyConnection, f: &Filter) -> QueryResult<i64> {
+    filtered(f).count().get_result(conn)
+}
+
+/// The matching entries, newest first, `limit` of them after skipping `offset`.
+pub fn search(
+    conn: &mut AnyConnection,
+    f: &Filter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    filtered(f)
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(AuditRow::as_select())
+        .load(conn)
 }
 
 /// The newest entries first.

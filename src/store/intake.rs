@@ -264,6 +264,36 @@ pub fn withdraw_suppressed_leads(conn: &mut AnyConnection, keys: &[Key]) -> Quer
     Ok(n)
 }
 
+/// One entry of the suppression list (its key is a hash, never the contact).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = suppressions)]
+pub struct SuppressionRow {
+    pub kind: SuppressionKind,
+    pub reason: String,
+    pub source: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_suppression(
+    conn: &mut AnyConnection,
+    key: &[u8],
+) -> QueryResult<Option<SuppressionRow>> {
+    suppressions::table
+        .filter(suppressions::key_hash.eq(key.to_vec()))
+        .select(SuppressionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes one entry off the list (an admin's removal, audited by the caller).
+pub fn remove_suppression(conn: &mut AnyConnection, key: &[u8]) -> QueryResult<bool> {
+    Ok(
+        diesel::delete(suppressions::table.filter(suppressions::key_hash.eq(key.to_vec())))
+            .execute(conn)?
+            == 1,
+    )
+}
+
 pub fn suppression_counts(
     conn: &mut AnyConnection,
 ) -> QueryResult<Vec<(SuppressionKind, String, i64)>> {

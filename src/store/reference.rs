@@ -1,5 +1,7 @@
-//! Reference data: the segment tree and the channels.
+//! Reference data: the segment tree and the channels. Rows are never deleted (old leads
+//! keep their slugs); a retired one has `retired_at`.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::AnyConnection;
@@ -11,6 +13,7 @@ pub struct SegmentRow {
     pub slug: String,
     pub name: String,
     pub parent: Option<String>,
+    pub retired_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -18,6 +21,7 @@ pub struct SegmentRow {
 pub struct ChannelRow {
     pub slug: String,
     pub name: String,
+    pub retired_at: Option<NaiveDateTime>,
 }
 
 pub fn segments(conn: &mut AnyConnection) -> QueryResult<Vec<SegmentRow>> {
@@ -32,6 +36,91 @@ pub fn channels(conn: &mut AnyConnection) -> QueryResult<Vec<ChannelRow>> {
         .order(channels::slug.asc())
         .select(ChannelRow::as_select())
         .load(conn)
+}
+
+pub fn find_segment(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<SegmentRow>> {
+    segments::table
+        .find(slug)
+        .select(SegmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_channel(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<ChannelRow>> {
+    channels::table
+        .find(slug)
+        .select(ChannelRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_segment(
+    conn: &mut AnyConnection,
+    slug: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(segments::table)
+        .values((
+            segments::slug.eq(slug),
+            segments::name.eq(name),
+            segments::parent.eq(parent),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_channel(conn: &mut AnyConnection, slug: &str, name: &str) -> QueryResult<()> {
+    diesel::insert_into(channels::table)
+        .values((channels::slug.eq(slug), channels::name.eq(name)))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn rename_segment(conn: &mut AnyConnection, slug: &str, name: &str) -> QueryResult<bool> {
+    Ok(diesel::update(segments::table.find(slug))
+        .set(segments::name.eq(name))
+        .execute(conn)?
+        == 1)
+}
+
+pub fn rename_channel(conn: &mut AnyConnection, slug: &str, name: &str) -> QueryResult<bool> {
+    Ok(diesel::update(channels::table.find(slug))
+        .set(channels::name.eq(name))
+        .execute(conn)?
+        == 1)
+}
+
+/// Retires a live segment; false when it was retired already.
+pub fn retire_segment(
+    conn: &mut AnyConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    Ok(diesel::update(
+        segments::table
+            .find(slug)
+            .filter(segments::retired_at.is_null()),
+    )
+    .set(segments::retired_at.eq(now))
+    .execute(conn)?
+        == 1)
+}
+
+/// Retires a live channel; false when it was retired already.
+pub fn retire_channel(
+    conn: &mut AnyConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    Ok(diesel::update(
+        channels::table
+            .find(slug)
+            .filter(channels::retired_at.is_null()),
+    )
+    .set(channels::retired_at.eq(now))
+    .execute(conn)?
+        == 1)
 }
 
 /// Display names of segments and channels by slug, for pages and invoice lines.

@@ -189,3 +189,24 @@ pub fn search(
         .select(UserRow::as_select())
         .load(conn)
 }
+
+/// The ids of every account (active or not) with this email, for the audit log's filter.
+pub fn ids_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .load(conn)
+}
+
+/// Emails of users by id (for the audit log's "who").
+pub fn emails(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::email))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use leadmarket::db::schema::{actions, invoices, ledger_entries, ledger_transactions, outbox};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::billing::InvoiceStatus;
 use leadmarket::domain::ledger::StatementStatus;
 use leadmarket::services::billing::{self, Ctx, NewPayment};
@@ -299,7 +300,7 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
     assert_eq!(status, 404);
 
     let issued = app
-        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     let year = chrono::Datelike::year(&store::now());
     assert_eq!(
@@ -307,7 +308,7 @@ async fn a_billing_run_drafts_invoices_that_match_the_ledger_and_issuing_numbers
         Some(format!("LM-{year}-000001").as_str())
     );
     assert!(issued.due_at.unwrap() > issued.issued_at.unwrap());
-    let twice = app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None));
+    let twice = app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()));
     assert!(matches!(
         twice,
         Err(leadmarket::error::AppError::Conflict { .. })
@@ -358,7 +359,7 @@ async fn concurrent_issuing_numbers_invoices_without_gaps(app: &TestApp) {
                 let (pool, config) = (pool.clone(), config.clone());
                 s.spawn(move || {
                     let mut conn = pool.get().unwrap();
-                    billing::issue(&mut conn, &Ctx::from(&*config), id, None)
+                    billing::issue(&mut conn, &Ctx::from(&*config), id, &Who::system())
                         .ok()
                         .and_then(|i| i.number)
                 })
@@ -390,7 +391,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
         .unwrap()
         .remove(0);
     let invoice = app
-        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     let total = invoice.total_cents;
     let owed_before = receivable_of(app, &buyers[0]);
@@ -406,7 +407,7 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
                     amount_cents: amount,
                     received_on: store::now(),
                     reference,
-                    recorded_by: None,
+                    by: &Who::system(),
                 },
             )
         })
@@ -431,7 +432,9 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     // A credit note for the rest settles it, with its own number.
     let rest = total - part;
     let note = app
-        .with_conn(|c| billing::credit_note(c, &ctx(app), &invoice.id, rest, "goodwill", None))
+        .with_conn(|c| {
+            billing::credit_note(c, &ctx(app), &invoice.id, rest, "goodwill", &Who::system())
+        })
         .unwrap();
     let year = chrono::Datelike::year(&store::now());
     assert_eq!(
@@ -444,8 +447,15 @@ async fn partial_payments_and_credit_notes_settle_an_invoice(app: &TestApp) {
     assert_eq!(status(&settled), "paid");
     assert_eq!(receivable_of(app, &buyers[0]), owed_before - total);
     assert!(
-        app.with_conn(|c| billing::credit_note(c, &ctx(app), &invoice.id, 1, "again", None))
-            .is_err(),
+        app.with_conn(|c| billing::credit_note(
+            c,
+            &ctx(app),
+            &invoice.id,
+            1,
+            "again",
+            &Who::system()
+        ))
+        .is_err(),
         "nothing left to credit"
     );
     let account = app
@@ -479,7 +489,7 @@ async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
     assert_eq!(s.returns_cents, 0);
     assert!(s.commission_cents > 0);
     let paid = app
-        .with_conn(|c| billing::mark_payout(c, &s.id, store::now(), "PAYOUT-1"))
+        .with_conn(|c| billing::mark_payout(c, &Who::system(), &s.id, store::now(), "PAYOUT-1"))
         .unwrap();
     assert_eq!(paid.status, StatementStatus::Paid);
     let payable = app
@@ -487,7 +497,7 @@ async fn statements_sum_an_agencys_sales_and_payouts_clear_them(app: &TestApp) {
         .unwrap();
     assert_eq!(payable, 0);
     assert!(
-        app.with_conn(|c| billing::mark_payout(c, &s.id, store::now(), "PAYOUT-2"))
+        app.with_conn(|c| billing::mark_payout(c, &Who::system(), &s.id, store::now(), "PAYOUT-2"))
             .is_err()
     );
     // A later run does not bill the payout or the old sales again.
@@ -521,12 +531,12 @@ async fn the_outbox_sends_after_commit_once_and_never_for_a_rollback(app: &TestA
                 amount_cents: 1,
                 received_on: store::now(),
                 reference: "TRF",
-                recorded_by: None,
+                by: &Who::system(),
             },
         )
     });
     assert!(failed.is_err());
-    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     let templates: Vec<String> = app.with_conn(|c| {
         outbox::table
@@ -945,7 +955,7 @@ async fn mail_that_cannot_be_sent_is_retried_later_not_lost(app: &TestApp) {
         .with_conn(|c| store::invoices::list(c, Some(&buyers[0]), false))
         .unwrap()
         .remove(0);
-    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+    app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     // Nothing listens on port 1: every attempt fails, and is kept for a later retry.
     let mut row = None;

@@ -7,6 +7,7 @@
 //! organisation through the account services and exchanges an API key for a token.
 
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::intake::BatchStatus;
 use leadmarket::domain::lead::LeadKind;
 use leadmarket::services::{billing, market};
@@ -272,7 +273,7 @@ pub async fn an_issued_invoice(app: &TestApp) -> (String, String, i64) {
         .unwrap()
         .remove(0);
     let invoice = app
-        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     (buyers[0].clone(), invoice.id, invoice.total_cents)
 }

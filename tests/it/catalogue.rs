@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{ledger_transactions, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::store;
 use serde_json::json;
 
@@ -193,8 +194,10 @@ async fn buy_the_first_n_follows_the_sort_shown_and_shows_the_quantity_discount(
         .set("captured_at", recent_rfc3339(60))
         .post(app, &token)
         .await;
-    app.with_conn(|c| leadmarket::services::market::tune_price_rule(c, "quantity", "2", "0.9"))
-        .unwrap();
+    app.with_conn(|c| {
+        leadmarket::services::market::tune_price_rule(c, &Who::system(), "quantity", "2", "0.9")
+    })
+    .unwrap();
     let (buyer, b) = buyer_on_pages(app, 1_000_000).await;
     let csrf = b.csrf("/catalogue?sort=price").await;
     let form = [

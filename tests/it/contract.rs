@@ -4,6 +4,7 @@
 //! against the same snapshot. Update with `INSTA_UPDATE=always` (or `cargo insta review`)
 //! after a deliberate contract change.
 
+use leadmarket::domain::audit::Who;
 use leadmarket::services::billing;
 use leadmarket::store;
 use serde_json::{Value, json};
@@ -100,7 +101,7 @@ async fn the_catalogue_purchase_invoice_and_batch_bodies_keep_their_shape(app: &
         .unwrap()
         .remove(0);
     let issued = app
-        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+        .with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
         .unwrap();
     let (status, invoice) = app
         .get_json(&format!("/api/v1/invoices/{}", issued.id), &buyer)

@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{leads, ledger_transactions, organisations, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::billing::LineKind;
 use leadmarket::domain::disputes::{DisputeActor, DisputeStatus};
 use leadmarket::services::disputes::{self, Actor, Settings};
@@ -250,7 +251,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
                     disputes::Answer::Contest
                 },
                 comment,
-                None,
+                &Who::system(),
                 store::now(),
             )
         })
@@ -315,7 +316,7 @@ async fn agencies_answer_and_finance_decides_the_rest_once(app: &TestApp) {
                         &id,
                         approve,
                         "decided",
-                        None,
+                        &Who::system(),
                         store::now(),
                     )
                     .is_ok()
@@ -486,7 +487,7 @@ async fn too_many_returns_suspend_an_agency_until_an_admin_lifts_it(app: &TestAp
                 &d.id,
                 disputes::Answer::Accept,
                 "",
-                None,
+                &Who::system(),
                 store::now(),
             )
         })

@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{invoices, payments};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::{AuditAction, AuditActor, Who};
 use leadmarket::domain::billing::InvoiceStatus;
 use leadmarket::domain::ledger::UnappliedStatus;
 use leadmarket::services::billing;
@@ -277,7 +278,7 @@ async fn a_buyer_with_two_issued_invoices(
             .find(|i| i.status == InvoiceStatus::Draft)
             .expect("a draft");
         issued.push(
-            app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, None))
+            app.with_conn(|c| billing::issue(c, &ctx(app), &draft.id, &Who::system()))
                 .unwrap(),
         );
     }
@@ -369,4 +370,19 @@ async fn a_card_payment_above_the_open_amount_is_kept_unapplied_and_finance_appl
         "the first invoice's and the applied excess"
     );
     assert_ledger_balanced(app);
+    // Each step is in the audit log: Stripe's card payment as the system, the applied
+    // excess and the refund as finance.
+    let log = app.with_conn(|c| store::audit::recent(c, 100).unwrap());
+    let actors = |a: AuditAction| -> Vec<AuditActor> {
+        log.iter()
+            .filter(|e| e.action == a)
+            .map(|e| e.actor)
+            .collect()
+    };
+    assert_eq!(actors(AuditAction::PaymentRefunded), [AuditActor::Finance]);
+    let paid = actors(AuditAction::PaymentRecorded);
+    assert!(
+        paid.contains(&AuditActor::System) && paid.contains(&AuditActor::Finance),
+        "{paid:?}"
+    );
 }

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::market::OrderStatus;
 use leadmarket::services::{intake, suppression};
 use leadmarket::store;
@@ -96,7 +97,16 @@ const TERMS: &[(&str, &str)] = &[
 async fn an_uploaded_csv_is_counted_row_by_row_with_every_reason(app: &TestApp) {
     let (agency, email) = app.member(Role::Agency, "Acme Leads");
     let outcome = app
-        .with_conn(|c| suppression::add(c, &["opted.out@example.com"], "opt_out", None, "test"))
+        .with_conn(|c| {
+            suppression::add(
+                c,
+                &Who::system(),
+                &["opted.out@example.com"],
+                "opt_out",
+                None,
+                "test",
+            )
+        })
         .unwrap();
     assert_eq!(outcome.added, 1);
     let resp = upload_page(app, &email, &mixed_csv(), TERMS).await;
@@ -284,8 +294,17 @@ async fn the_api_the_upload_and_import_give_the_same_verdicts(app: &TestApp) {
         .join("\n");
 
     let suppress = |app: &TestApp| {
-        app.with_conn(|c| suppression::add(c, &["opted.out@example.com"], "opt_out", None, "test"))
-            .unwrap();
+        app.with_conn(|c| {
+            suppression::add(
+                c,
+                &Who::system(),
+                &["opted.out@example.com"],
+                "opt_out",
+                None,
+                "test",
+            )
+        })
+        .unwrap();
     };
 
     // 1. One by one through POST /leads.

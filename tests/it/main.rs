@@ -8,10 +8,13 @@ mod builders;
 mod helpers;
 
 mod admin_organisations;
+mod admin_segments;
 mod admin_settings;
 mod admin_users;
+mod admin_suppressions;
 mod allocation;
 mod api_auth;
+mod audit_log;
 mod billing;
 mod browser;
 mod catalogue;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use leadmarket::db::schema::{buyer_accounts, leads, purchases};
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::lead::LeadStatus;
 use leadmarket::services::market;
 use leadmarket::store;
@@ -718,7 +719,7 @@ async fn buyers_filter_and_sort_by_price_and_prices_follow_the_rules_and_the_day
     );
 
     // A warm lead now costs three times its base: the filter follows at once.
-    app.with_conn(|c| market::tune_price_rule(c, "warmth", "warm", "3"))
+    app.with_conn(|c| market::tune_price_rule(c, &Who::system(), "warmth", "warm", "3"))
         .unwrap();
     let (_, page) = app
         .get_json("/api/v1/catalogue?max_price_cents=1600", &buyer)

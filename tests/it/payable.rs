@@ -4,6 +4,7 @@
 //! agrees with the statements, and disputes that name the lead.
 
 use leadmarket::domain::Role;
+use leadmarket::domain::audit::Who;
 use leadmarket::domain::billing::{InvoiceStatus, Period};
 use leadmarket::domain::disputes::DisputeActor;
 use leadmarket::domain::ledger::StatementStatus;
@@ -171,7 +172,7 @@ async fn credits_beyond_the_charges_carry_forward_instead_of_a_negative_invoice(
     let draft = app.with_conn(|c| store::invoices::list(c, Some(&buyer.id), false).unwrap())[0]
         .id
         .clone();
-    app.with_conn(|c| billing::issue(c, &ctx(app), &draft, None))
+    app.with_conn(|c| billing::issue(c, &ctx(app), &draft, &Who::system()))
         .unwrap();
     // Two leads of the issued invoice come back: credits, and nothing bought since.
     approved_return(app, &buyer.id, &ids[0]);
@@ -224,8 +225,10 @@ async fn returns_beyond_the_earnings_carry_forward_and_a_payout_is_never_negativ
         .unwrap();
     let first = app.with_conn(|c| store::statements::list(c, Some(&agency.org.id), true).unwrap());
     assert_eq!(first.len(), 1);
-    app.with_conn(|c| billing::mark_payout(c, &first[0].id, store::now(), "PAYOUT-1"))
-        .unwrap();
+    app.with_conn(|c| {
+        billing::mark_payout(c, &Who::system(), &first[0].id, store::now(), "PAYOUT-1")
+    })
+    .unwrap();
     // Two returns after the payout: the agency owes them back.
     approved_return(app, &buyer.id, &ids[0]);
     approved_return(app, &buyer.id, &ids[1]);
@@ -262,8 +265,14 @@ async fn returns_beyond_the_earnings_carry_forward_and_a_payout_is_never_negativ
     old.net_cents = -500;
     app.with_conn(|c| store::statements::insert(c, &old).unwrap());
     assert!(
-        app.with_conn(|c| billing::mark_payout(c, &old.id, store::now(), "PAYOUT-X"))
-            .is_err()
+        app.with_conn(|c| billing::mark_payout(
+            c,
+            &Who::system(),
+            &old.id,
+            store::now(),
+            "PAYOUT-X"
+        ))
+        .is_err()
     );
     let (_, finance) = app.member(Role::Finance, "Platform");
     let desk = app.browser();
@@ -295,8 +304,10 @@ async fn an_agency_has_one_statement_per_period_however_often_billing_runs(app: 
     assert_eq!(statements[0].net_cents, -payable, "all four sales");
     // Paid out, then more sales and another run of the same month: still one statement
     // for the month; the new sales wait for the next one.
-    app.with_conn(|c| billing::mark_payout(c, &statements[0].id, store::now(), "P-1"))
-        .unwrap();
+    app.with_conn(|c| {
+        billing::mark_payout(c, &Who::system(), &statements[0].id, store::now(), "P-1")
+    })
+    .unwrap();
     more_leads(app, &agency, &buyer, 1, 20).await;
     app.with_conn(|c| billing::run(c, &ctx(app), period))
         .unwrap();
@@ -322,7 +333,7 @@ async fn the_agency_dashboard_earned_agrees_with_its_statements(app: &TestApp) {
     let statement = app
         .with_conn(|c| store::statements::list(c, Some(&agency.org.id), true).unwrap())
         .remove(0);
-    app.with_conn(|c| billing::mark_payout(c, &statement.id, store::now(), "P-1"))
+    app.with_conn(|c| billing::mark_payout(c, &Who::system(), &statement.id, store::now(), "P-1"))
         .unwrap();
     let net = leadmarket::web::money(statement.net_cents, &app.state.config().currency);
     let b = app.browser();

@@ -1,12 +1,12 @@
 //! One raw row to a `ValidLead`, or every problem in it.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
 use serde::Serialize;
 
 use super::header::{Column, Header};
+use crate::domain::reference::Slugs;
 use crate::domain::scoring::{ContactType, Warmth};
 use crate::domain::text::{CONTROL_CHARACTER, TextKind, problem, refused_character};
 
@@ -32,8 +32,8 @@ impl Problem {
 pub struct IntakeContext<'a> {
     pub now: NaiveDateTime,
     pub max_capture_age_days: i64,
-    pub segments: &'a HashSet<String>,
-    pub channels: &'a HashSet<String>,
+    pub segments: &'a Slugs,
+    pub channels: &'a Slugs,
     pub batch_segment: Option<&'a str>,
     pub batch_channel: Option<&'a str>,
     pub batch_consent_text: Option<&'a str>,
@@ -111,6 +111,16 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
 pub fn parse_country(raw: &str) -> Option<String> {
     let code = raw.trim().to_ascii_uppercase();
     (code.len() == 2 && celes::Country::from_alpha2(&code).is_ok()).then_some(code)
+}
+
+/// A lead's email as intake keeps it: lower-cased, at most 254 characters, valid syntax
+/// with a dot in it; `None` otherwise. (Its dedup key normalises further.)
+pub fn parse_email(raw: &str) -> Option<String> {
+    let lower = raw.to_lowercase();
+    (lower.len() <= 254
+        && email_address::EmailAddress::from_str(&lower).is_ok()
+        && lower.contains('.'))
+    .then_some(lower)
 }
 
 /// Parses with the row's country as the default region; `None` unless the number is
@@ -207,20 +217,15 @@ pub fn parse_row(
     };
 
     let email = get(Column::Email).and_then(|raw| {
-        let lower = raw.to_lowercase();
-        if lower.len() <= 254
-            && email_address::EmailAddress::from_str(&lower).is_ok()
-            && lower.contains('.')
-        {
-            Some(lower)
-        } else {
+        let parsed = parse_email(raw);
+        if parsed.is_none() {
             p.push(Problem::new(
                 "email",
                 "invalid_email",
                 "is not a valid email address",
             ));
-            None
         }
+        parsed
     });
     let phone = get(Column::Phone).and_then(|raw| {
         let parsed = parse_phone(raw, country.as_deref());
@@ -300,10 +305,15 @@ pub fn parse_row(
     let segment = match get(Column::Segment).or(ctx.batch_segment) {
         Some(s) if ctx.segments.contains(s) => Some(s.to_string()),
         Some(s) => {
+            let code = if ctx.segments.is_retired(s) {
+                "retired_segment"
+            } else {
+                "unknown_segment"
+            };
             p.push(Problem::new(
                 "segment",
-                "unknown_segment",
-                format!("`{s}` is not a known segment"),
+                code,
+                ctx.segments.refusal(s, "segment"),
             ));
             None
         }
@@ -319,10 +329,15 @@ pub fn parse_row(
     let channel = match get(Column::Channel).or(ctx.batch_channel) {
         Some(c) if ctx.channels.contains(c) => Some(c.to_string()),
         Some(c) => {
+            let code = if ctx.channels.is_retired(c) {
+                "retired_channel"
+            } else {
+                "unknown_channel"
+            };
             p.push(Problem::new(
                 "channel",
-                "unknown_channel",
-                format!("`{c}` is not a known channel"),
+                code,
+                ctx.channels.refusal(c, "channel"),
             ));
             None
         }
@@ -502,14 +517,22 @@ pub fn parse_row(
 mod tests {
     use super::*;
     use crate::domain::intake::header::BatchSupplies;
+    use std::collections::HashSet;
 
-    pub(crate) fn ctx_sets() -> (HashSet<String>, HashSet<String>) {
+    pub(crate) fn ctx_sets() -> (Slugs, Slugs) {
         (
-            ["insurance", "insurance.car", "finance.loans"]
+            Slugs::new(
+                ["insurance", "insurance.car", "finance.loans"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                ["insurance.old".to_string()].into(),
+            ),
+            ["web_form", "sms"]
                 .iter()
                 .map(|s| s.to_string())
-                .collect(),
-            ["web_form", "sms"].iter().map(|s| s.to_string()).collect(),
+                .collect::<HashSet<String>>()
+                .into(),
         )
     }
 
@@ -603,6 +626,18 @@ mod tests {
         ] {
             assert!(got.contains(&code), "{code} missing from {got:?}");
         }
+    }
+
+    #[test]
+    fn a_retired_segment_is_refused_with_its_own_code_and_reason() {
+        let row = GOOD.replacen("insurance.car", "insurance.old", 1);
+        let problems = check(&row).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            (problems[0].field, problems[0].code),
+            ("segment", "retired_segment")
+        );
+        assert!(problems[0].message.contains("retired segment"));
     }
 
     #[test]

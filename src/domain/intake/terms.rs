@@ -1,12 +1,11 @@
 //! A batch's terms as given (form, JSON body or the CLI) to the terms a batch is stored
 //! with, or the list of *every* problem in them.
 
-use std::collections::HashSet;
-
 use serde::Deserialize;
 
 use crate::domain::lead::LeadKind;
 use crate::domain::problem::FieldProblem;
+use crate::domain::reference::Slugs;
 use crate::domain::text::{TextKind, problem, refused_character};
 
 /// Batch terms as a form, JSON body or the CLI gives them.
@@ -95,8 +94,8 @@ impl BatchTerms {
     pub fn parse(
         input: &BatchInput,
         filename: Option<&str>,
-        segments: &HashSet<String>,
-        channels: &HashSet<String>,
+        segments: &Slugs,
+        channels: &Slugs,
         order_open: bool,
     ) -> Result<Self, Vec<FieldProblem>> {
         let mut p = input.refused_characters(filename);
@@ -111,18 +110,12 @@ impl BatchTerms {
         // Segment and channel are defaults for rows whose cell is empty: a file that
         // carries them needs neither. Whether the file does is the header's to check.
         let segment = non_empty(&input.segment);
-        if let Some(s) = segment.filter(|s| !segments.contains(*s)) {
-            p.push(FieldProblem::new(
-                "segment",
-                format!("`{s}` is not a known segment"),
-            ));
+        if let Some(s) = segment.filter(|s| !segments.contains(s)) {
+            p.push(FieldProblem::new("segment", segments.refusal(s, "segment")));
         }
         let channel = non_empty(&input.channel);
-        if let Some(c) = channel.filter(|c| !channels.contains(*c)) {
-            p.push(FieldProblem::new(
-                "channel",
-                format!("`{c}` is not a known channel"),
-            ));
+        if let Some(c) = channel.filter(|c| !channels.contains(c)) {
+            p.push(FieldProblem::new("channel", channels.refusal(c, "channel")));
         }
         let price_cents = input.price_cents.unwrap_or(-1);
         if !(0..=100_000_000).contains(&price_cents) {
@@ -221,9 +214,10 @@ impl BatchTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
-    fn known() -> HashSet<String> {
-        ["insurance.car".to_string(), "web".to_string()].into()
+    fn known() -> Slugs {
+        HashSet::from(["insurance.car".to_string(), "web".to_string()]).into()
     }
 
     fn input() -> BatchInput {

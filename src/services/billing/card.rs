@@ -5,6 +5,7 @@ use diesel::OptionalExtension as _;
 use super::payments::{NewPayment, record_payment_as};
 use super::{Ctx, ledger_error};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::Who;
 use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind, UnappliedStatus};
 use crate::domain::money;
@@ -108,7 +109,7 @@ pub fn stripe_event(
                     amount_cents: amount.min(open),
                     received_on: store::now(),
                     reference,
-                    recorded_by: None,
+                    by: &Who::system(),
                 },
                 &receipt_id,
                 None,

@@ -2,11 +2,13 @@
 
 use super::{Applied, Ctx, Once, apply_to_issued, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::billing::{self, InvoiceKind, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
+use crate::services;
 use crate::services::mail::to_organisation;
 use crate::store;
 use crate::store::invoices::InvoiceRow;
@@ -20,7 +22,7 @@ pub fn credit_note(
     invoice_id: &str,
     amount_cents: i64,
     reason: &str,
-    issued_by: Option<&str>,
+    by: &Who,
 ) -> Result<InvoiceRow, AppError> {
     credit_note_as(
         conn,
@@ -29,7 +31,7 @@ pub fn credit_note(
         invoice_id,
         amount_cents,
         reason,
-        issued_by,
+        by,
     )
 }
 
@@ -40,7 +42,7 @@ pub fn credit_note_once(
     invoice_id: &str,
     amount_cents: i64,
     reason: &str,
-    issued_by: Option<&str>,
+    by: &Who,
     token: Option<&str>,
 ) -> Result<Once<InvoiceRow>, AppError> {
     once(
@@ -49,7 +51,7 @@ pub fn credit_note_once(
         OnceKind::CreditNote,
         store::new_id(),
         |conn, first| Ok(store::invoices::find(conn, first)?),
-        |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, issued_by),
+        |conn, id| credit_note_as(conn, ctx, id, invoice_id, amount_cents, reason, by),
     )
 }
 
@@ -60,7 +62,7 @@ fn credit_note_as(
     invoice_id: &str,
     amount_cents: i64,
     reason: &str,
-    issued_by: Option<&str>,
+    by: &Who,
 ) -> Result<InvoiceRow, AppError> {
     let Ctx {
         cfg,
@@ -83,7 +85,7 @@ fn credit_note_as(
     }
     write_transaction(conn, |conn| {
         let now = store::now();
-        let (invoice, _) = apply_to_issued(
+        let (invoice, open) = apply_to_issued(
             conn,
             invoice_id,
             Applied::Credited(amount_cents),
@@ -120,7 +122,7 @@ fn credit_note_as(
             note: reason.to_string(),
             issued_at: Some(now),
             due_at: None,
-            issued_by: issued_by.map(str::to_string),
+            issued_by: by.user_id.clone(),
             created_at: now,
         };
         let line = billing::Line {
@@ -135,6 +137,26 @@ fn credit_note_as(
             amount_cents,
         };
         store::invoices::insert(conn, &note, &[line])?;
+        let still_open = open - amount_cents;
+        let void = if still_open == 0 && invoice.paid_cents == 0 {
+            "; the invoice is now void"
+        } else {
+            ""
+        };
+        services::audit::record(
+            conn,
+            by,
+            AuditAction::InvoiceCredited,
+            Some(&invoice.buyer_id),
+            &format!(
+                "invoice {} credited {} by credit note {number}: open {} -> {}{void}",
+                invoice.number.as_deref().unwrap_or_default(),
+                format_money(amount_cents, currency),
+                format_money(open, currency),
+                format_money(still_open, currency),
+            ),
+            now,
+        )?;
         let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
         to_organisation(
             conn,

@@ -4,11 +4,13 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{Ctx, Once, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::billing::{self, InvoiceStatus};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
 use crate::mail;
+use crate::services;
 use crate::services::mail::to_organisation;
 use crate::store;
 use crate::store::invoices::InvoiceRow;
@@ -19,9 +21,9 @@ pub fn issue(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
     invoice_id: &str,
-    issued_by: Option<&str>,
+    by: &Who,
 ) -> Result<InvoiceRow, AppError> {
-    issue_at(conn, ctx, invoice_id, issued_by, store::now())
+    issue_at(conn, ctx, invoice_id, by, store::now())
 }
 
 /// `issue` once per form token: a second post answers with the invoice as issued.
@@ -29,7 +31,7 @@ pub fn issue_once(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
     invoice_id: &str,
-    issued_by: Option<&str>,
+    by: &Who,
     token: Option<&str>,
 ) -> Result<Once<InvoiceRow>, AppError> {
     once(
@@ -38,7 +40,7 @@ pub fn issue_once(
         OnceKind::Issue,
         invoice_id.to_string(),
         |conn, first| Ok(store::invoices::find(conn, first)?),
-        |conn, _| issue(conn, ctx, invoice_id, issued_by),
+        |conn, _| issue(conn, ctx, invoice_id, by),
     )
 }
 
@@ -47,9 +49,10 @@ pub fn issue_at(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
     invoice_id: &str,
-    issued_by: Option<&str>,
+    by: &Who,
     now: NaiveDateTime,
 ) -> Result<InvoiceRow, AppError> {
+    let issued_by = by.user_id.as_deref();
     let Ctx {
         cfg,
         currency,
@@ -103,6 +106,18 @@ pub fn issue_at(
             store::credit::add_owed(conn, &draft.buyer_id, tax_cents)?;
         }
         let issued = store::invoices::find(conn, invoice_id)?;
+        services::audit::record(
+            conn,
+            by,
+            AuditAction::InvoiceIssued,
+            Some(&issued.buyer_id),
+            &format!(
+                "invoice {invoice_id}: draft -> issued as {number}, total {}, due {}",
+                format_money(issued.total_cents, currency),
+                due_at.format("%Y-%m-%d")
+            ),
+            now,
+        )?;
         let buyer = store::organisations::find(conn, &issued.buyer_id)?;
         to_organisation(
             conn,

@@ -4,10 +4,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::{Applied, Ctx, Once, apply_to_issued, format_money, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::ledger::{OnceKind, TransactionKind};
 use crate::domain::money;
 use crate::error::{AppError, FieldProblem};
 use crate::mail;
+use crate::services;
 use crate::services::mail::to_organisation;
 use crate::store;
 use crate::store::payments::PaymentRow;
@@ -21,7 +23,8 @@ pub struct NewPayment<'a> {
     pub amount_cents: i64,
     pub received_on: NaiveDateTime,
     pub reference: &'a str,
-    pub recorded_by: Option<&'a str>,
+    /// Finance for a bank transfer, the system for a card payment from Stripe.
+    pub by: &'a Who,
 }
 
 pub fn record_payment(
@@ -70,7 +73,7 @@ pub(crate) fn record_payment_as(
         amount_cents,
         received_on,
         reference,
-        recorded_by,
+        by,
     } = *payment;
     let reference = reference.trim();
     let mut problems = Vec::new();
@@ -123,11 +126,24 @@ pub(crate) fn record_payment_as(
             received_on,
             reference: reference.to_string(),
             transaction_id,
-            recorded_by: recorded_by.map(str::to_string),
+            recorded_by: by.user_id.clone(),
             created_at: now,
         };
         store::payments::insert(conn, &row)?;
         let still_open = open - amount_cents;
+        services::audit::record(
+            conn,
+            by,
+            AuditAction::PaymentRecorded,
+            Some(&invoice.buyer_id),
+            &format!(
+                "payment {} by {method} (reference {reference}) on invoice {number}: open {} -> {}",
+                format_money(amount_cents, currency),
+                format_money(open, currency),
+                format_money(still_open, currency),
+            ),
+            now,
+        )?;
         let buyer = store::organisations::find(conn, &invoice.buyer_id)?;
         to_organisation(
             conn,

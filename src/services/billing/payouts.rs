@@ -4,15 +4,18 @@ use chrono::NaiveDateTime;
 
 use super::{Once, ledger_error, once};
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::ledger::{OnceKind, StatementStatus, TransactionKind};
 use crate::domain::money;
 use crate::error::AppError;
+use crate::services;
 use crate::store;
 use crate::store::statements::StatementRow;
 
 /// Marks an agency statement paid out: the ledger moves what is owed to cash.
 pub fn mark_payout(
     conn: &mut AnyConnection,
+    by: &Who,
     statement_id: &str,
     paid_on: NaiveDateTime,
     reference: &str,
@@ -54,6 +57,18 @@ pub fn mark_payout(
                 message: "this statement was paid out a moment ago".into(),
             });
         }
+        services::audit::record(
+            conn,
+            by,
+            AuditAction::PayoutRecorded,
+            Some(&statement.agency_id),
+            &format!(
+                "statement {statement_id}: open -> paid out {} (minor units) on {}, reference {reference}",
+                statement.net_cents,
+                paid_on.format("%Y-%m-%d")
+            ),
+            store::now(),
+        )?;
         Ok(store::statements::find(conn, statement_id)?)
     })
 }
@@ -61,6 +76,7 @@ pub fn mark_payout(
 /// `mark_payout` once per form token: a second post answers with the statement as paid.
 pub fn mark_payout_once(
     conn: &mut AnyConnection,
+    by: &Who,
     statement_id: &str,
     paid_on: NaiveDateTime,
     reference: &str,
@@ -72,6 +88,6 @@ pub fn mark_payout_once(
         OnceKind::Payout,
         statement_id.to_string(),
         |conn, first| Ok(store::statements::find(conn, first)?),
-        |conn, _| mark_payout(conn, statement_id, paid_on, reference),
+        |conn, _| mark_payout(conn, by, statement_id, paid_on, reference),
     )
 }

@@ -3,7 +3,6 @@
 //! run through the chunk pipeline ([`pipeline`]) so a batch is never half-counted and can
 //! resume after a restart; the rejects file ([`rejects`]); engagement reported on a lead.
 
-use std::collections::HashSet;
 use std::io::Read;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -15,6 +14,7 @@ use crate::domain::intake::header::BatchSupplies;
 use crate::domain::intake::terms::BatchTerms;
 use crate::domain::intake::{BatchStatus, Header};
 use crate::domain::lead::EngagementKind;
+use crate::domain::reference::Slugs;
 use crate::domain::scoring::{self, ScoreInput};
 use crate::error::AppError;
 use crate::store::batches::{BatchRow, ChunkCounts};
@@ -164,23 +164,33 @@ pub fn realtime_batch(
     })
 }
 
-/// Reference sets a chunk is checked against.
+/// Reference sets a chunk is checked against: what new leads may use, and what is
+/// retired (refused with that reason).
 pub struct Reference {
-    pub segments: HashSet<String>,
-    pub channels: HashSet<String>,
+    pub segments: Slugs,
+    pub channels: Slugs,
 }
 
 impl Reference {
     pub fn load(conn: &mut AnyConnection) -> Result<Self, AppError> {
+        fn split(rows: impl Iterator<Item = (String, bool)>) -> Slugs {
+            let (retired, live): (Vec<_>, Vec<_>) = rows.partition(|(_, retired)| *retired);
+            Slugs::new(
+                live.into_iter().map(|(s, _)| s).collect(),
+                retired.into_iter().map(|(s, _)| s).collect(),
+            )
+        }
         Ok(Self {
-            segments: reference::segments(conn)?
-                .into_iter()
-                .map(|s| s.slug)
-                .collect(),
-            channels: reference::channels(conn)?
-                .into_iter()
-                .map(|c| c.slug)
-                .collect(),
+            segments: split(
+                reference::segments(conn)?
+                    .into_iter()
+                    .map(|s| (s.slug, s.retired_at.is_some())),
+            ),
+            channels: split(
+                reference::channels(conn)?
+                    .into_iter()
+                    .map(|c| (c.slug, c.retired_at.is_some())),
+            ),
         })
     }
 }

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 
 use crate::db::{AnyConnection, write_transaction};
+use crate::domain::audit::{AuditAction, Who};
 use crate::domain::market::PriceRuleKind;
 use crate::domain::pricing::{self, PriceFacts, PriceRules, Quote};
 use crate::error::{AppError, FieldProblem};
+use crate::services;
 use crate::store;
 use crate::store::purchases::SaleFacts;
 
@@ -123,9 +125,11 @@ pub fn reprice_if_due(
 }
 
 /// Sets or removes (`factor` empty) a price rule, as the admin tunes them. `factor` is a
-/// multiplier such as `1.15`; stored in basis points.
+/// multiplier such as `1.15`; stored in basis points. A change is audited with its
+/// before and after.
 pub fn tune_price_rule(
     conn: &mut AnyConnection,
+    who: &Who,
     kind: &str,
     match_value: &str,
     factor: &str,
@@ -189,10 +193,39 @@ pub fn tune_price_rule(
         return Err(AppError::Validation(problems));
     };
     write_transaction(conn, |conn| -> Result<(), AppError> {
+        let before = store::pricing::price_rules(conn)?
+            .into_iter()
+            .find(|(k, v, _)| *k == kind && *v == match_value)
+            .map(|(_, _, bp)| bp);
         match factor_bp {
             Some(bp) => store::pricing::set_price_rule(conn, kind, &match_value, bp)?,
             None => store::pricing::delete_price_rule(conn, kind, &match_value)?,
         };
+        if before != factor_bp.map(i64::from) {
+            let factor = |bp: Option<i64>| {
+                bp.map_or("none".to_string(), |bp| {
+                    format!("{:.4}", bp as f64 / 10_000.0)
+                })
+            };
+            let rule = if match_value.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{kind} {match_value}")
+            };
+            let detail = format!(
+                "{rule}: {} -> {}",
+                factor(before),
+                factor(factor_bp.map(i64::from))
+            );
+            services::audit::record(
+                conn,
+                who,
+                AuditAction::PriceRuleChanged,
+                None,
+                &detail,
+                store::now(),
+            )?;
+        }
         Ok(())
     })?;
     // Buyers filter and sort by the new prices at once.

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency};
 use crate::app::AppState;
 use crate::domain::OrgKind;
+use crate::domain::audit::{AuditActor, Who};
 use crate::domain::disputes::{DisputeActor, DisputeStatus};
 use crate::domain::time::rfc3339;
 use crate::error::{ApiResult, AppError};
@@ -179,6 +180,15 @@ async fn answer(
 ) -> ApiResult<HttpResponse> {
     caller.require(OrgKind::Agency)?;
     let (config, agency) = (state.config().clone(), caller.org_id.clone());
+    // An API key acts for its agency, not for one of its users.
+    let by = Who {
+        actor: AuditActor::Agency,
+        user_id: None,
+        address: Some(crate::web::client_ip(
+            &req,
+            state.config().trust_proxy_headers,
+        )),
+    };
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let d = worker
@@ -190,7 +200,7 @@ async fn answer(
                     &id,
                     answer,
                     &comment,
-                    None,
+                    &by,
                     store::now(),
                 )
             })

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::{ApiCaller, idempotency, json};
 use crate::app::AppState;
 use crate::domain::OrgKind;
+use crate::domain::audit::{AuditActor, Who};
 use crate::domain::intake::Header;
 use crate::error::{ApiError, ApiResult, AppError, FieldProblem};
 use crate::services::intake::{self, BatchInput, RowOutcome};
@@ -307,6 +308,15 @@ pub async fn add_suppressions(
     }
     let hash = idempotency::hash_body(&[&raw]);
     let worker = state.clone();
+    // The platform's API key acts for the admins, not for one of them.
+    let by = Who {
+        actor: AuditActor::Admin,
+        user_id: None,
+        address: Some(crate::web::client_ip(
+            &req,
+            state.config().trust_proxy_headers,
+        )),
+    };
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
         let outcome = worker
             .db(move |conn| {
@@ -318,6 +328,7 @@ pub async fn add_suppressions(
                     .collect();
                 crate::services::suppression::add(
                     conn,
+                    &by,
                     &entries,
                     &body.reason,
                     body.default_country.as_deref(),

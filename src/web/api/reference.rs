@@ -15,6 +15,8 @@ pub struct ReferenceItem {
     pub name: String,
     /// The parent segment's slug; always null for channels.
     pub parent: Option<String>,
+    /// Retired by an admin: old leads keep it, new ones may not use it.
+    pub retired: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,6 +36,7 @@ pub async fn segments(_caller: ApiCaller, state: web::Data<AppState>) -> ApiResu
             slug: s.slug,
             name: s.name,
             parent: s.parent,
+            retired: s.retired_at.is_some(),
         })
         .collect();
     Ok(HttpResponse::Ok().json(ReferenceList { items }))
@@ -51,6 +54,7 @@ pub async fn channels(_caller: ApiCaller, state: web::Data<AppState>) -> ApiResu
             slug: c.slug,
             name: c.name,
             parent: None,
+            retired: c.retired_at.is_some(),
         })
         .collect();
     Ok(HttpResponse::Ok().json(ReferenceList { items }))

@@ -3,7 +3,7 @@
 //! admin lifts a suspension, and the automatic rules are published.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::TimeDelta;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::web::auth::{AdminUser, AgencyUser, BuyerUser, FinanceUser};
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
+use crate::web::pages::who;
 use crate::web::{money, redirect, render};
 
 pub struct DisputeLine {
@@ -297,6 +298,7 @@ pub struct AnswerForm {
 }
 
 async fn agency_answer(
+    req: HttpRequest,
     user: AgencyUser,
     state: web::Data<AppState>,
     session: Session,
@@ -304,7 +306,11 @@ async fn agency_answer(
     answer: Answer,
     comment: String,
 ) -> AppResult<HttpResponse> {
-    let (config, agency, user_id) = (state.config().clone(), user.org_id.clone(), user.id.clone());
+    let (config, agency, by) = (
+        state.config().clone(),
+        user.org_id.clone(),
+        who(&req, &user, &state),
+    );
     state
         .db(move |conn| {
             disputes::agency_answer(
@@ -314,7 +320,7 @@ async fn agency_answer(
                 &id,
                 answer,
                 &comment,
-                Some(&user_id),
+                &by,
                 store::now(),
             )
         })
@@ -331,6 +337,7 @@ async fn agency_answer(
 }
 
 pub async fn agency_accept(
+    req: HttpRequest,
     user: AgencyUser,
     state: web::Data<AppState>,
     session: Session,
@@ -342,10 +349,20 @@ pub async fn agency_accept(
     } else {
         Answer::Accept
     };
-    agency_answer(user, state, session, path.into_inner(), how, form.comment).await
+    agency_answer(
+        req,
+        user,
+        state,
+        session,
+        path.into_inner(),
+        how,
+        form.comment,
+    )
+    .await
 }
 
 pub async fn agency_contest(
+    req: HttpRequest,
     user: AgencyUser,
     state: web::Data<AppState>,
     session: Session,
@@ -353,6 +370,7 @@ pub async fn agency_contest(
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> AppResult<HttpResponse> {
     agency_answer(
+        req,
         user,
         state,
         session,
@@ -484,6 +502,7 @@ pub struct DecideForm {
 }
 
 pub async fn decide(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
@@ -497,7 +516,11 @@ pub async fn decide(
             return Err(AppError::invalid("decision", "must be approve or reject"));
         }
     };
-    let (config, id, user_id) = (state.config().clone(), path.into_inner(), user.id.clone());
+    let (config, id, by) = (
+        state.config().clone(),
+        path.into_inner(),
+        who(&req, &user, &state),
+    );
     let d = state
         .db(move |conn| {
             disputes::finance_decide(
@@ -506,7 +529,7 @@ pub async fn decide(
                 &id,
                 approve,
                 &form.comment,
-                Some(&user_id),
+                &by,
                 store::now(),
             )
         })

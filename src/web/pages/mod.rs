@@ -3,6 +3,7 @@
 mod admin;
 mod admin_settings;
 mod admin_users;
+mod audit;
 mod batches;
 mod catalogue;
 mod colleagues;
@@ -26,6 +27,7 @@ mod pings;
 mod platform;
 mod pricing;
 mod purchases;
+mod reference_admin;
 mod rights_admin;
 mod settings;
 mod standing_orders;
@@ -94,7 +96,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/my-data-requests/{id}/erase",
             web::post().to(rights_admin::erase),
         )
-        .route("/admin/audit", web::get().to(rights_admin::audit))
+        .route("/admin/audit", web::get().to(audit::show))
+        .route("/admin/audit.csv", web::get().to(audit::csv))
         .route("/admin/settings", web::get().to(admin_settings::show))
         .route("/admin/settings", web::post().to(admin_settings::save))
         .route("/admin/organisations", web::get().to(admin::organisations))
@@ -135,6 +138,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/suppressions", web::get().to(suppressions::show))
         .route("/admin/suppressions", web::post().to(suppressions::add))
+        .route(
+            "/admin/suppressions/import",
+            web::post().to(suppressions::import),
+        )
+        .route(
+            "/admin/suppressions/remove",
+            web::post().to(suppressions::remove),
+        )
+        .route("/admin/segments", web::get().to(reference_admin::show))
+        .route("/admin/segments", web::post().to(reference_admin::add))
+        .route("/admin/channels", web::post().to(reference_admin::add))
+        .route(
+            "/admin/{kind:segments|channels}/{slug}/rename",
+            web::post().to(reference_admin::rename),
+        )
+        .route(
+            "/admin/{kind:segments|channels}/{slug}/retire",
+            web::post().to(reference_admin::retire),
+        )
         .route("/help/intake", web::get().to(help::intake))
         .route("/catalogue", web::get().to(catalogue::show))
         .route(
@@ -300,4 +322,18 @@ fn inviter(
         org_id: user.org_id.clone(),
         address: crate::web::client_ip(req, state.config().trust_proxy_headers),
     }
+}
+
+/// The signed-in user acting in this request and the address it came from, for the
+/// audit log.
+fn who(
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::CurrentUser,
+    state: &crate::app::AppState,
+) -> crate::domain::audit::Who {
+    crate::domain::audit::Who::user(
+        user.role,
+        &user.id,
+        &crate::web::client_ip(req, state.config().trust_proxy_headers),
+    )
 }

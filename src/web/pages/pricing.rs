@@ -1,6 +1,6 @@
 //! The admin's price rules: the modifiers applied on top of each batch's base price.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -11,6 +11,7 @@ use crate::store;
 use crate::web::auth::AdminUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::layout::Layout;
+use crate::web::pages::who;
 use crate::web::{render, render_status};
 
 pub struct RuleRow {
@@ -76,17 +77,19 @@ pub struct RuleForm {
 }
 
 pub async fn tune(
+    req: HttpRequest,
     user: AdminUser,
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<RuleForm>,
 ) -> AppResult<HttpResponse> {
-    let (kind, value, factor) = (
+    let (kind, value, factor, by) = (
         form.kind.clone(),
         form.match_value.clone(),
         form.factor.clone(),
+        who(&req, &user, &state),
     );
     match state
-        .db(move |conn| market::tune_price_rule(conn, &kind, &value, &factor))
+        .db(move |conn| market::tune_price_rule(conn, &by, &kind, &value, &factor))
         .await
     {
         Ok(()) => {

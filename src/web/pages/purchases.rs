@@ -212,7 +212,7 @@ impl PurchasesQuery {
     }
 }
 
-fn choices(items: Vec<(String, String)>, chosen: &str) -> Vec<Choice> {
+pub(super) fn choices(items: Vec<(String, String)>, chosen: &str) -> Vec<Choice> {
     items
         .into_iter()
         .map(|(value, label)| Choice {

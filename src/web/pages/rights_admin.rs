@@ -1,5 +1,5 @@
 //! The admins' side of consumers' rights: the queue of phone requests (confirm after
-//! checking who asks, then see and erase; or dismiss) and the audit log.
+//! checking who asks, then see and erase; or dismiss).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -148,41 +148,5 @@ pub async fn erase(
         holdings: Vec::new(),
         erased: true,
         erased_count: n,
-    })
-}
-
-pub struct AuditView {
-    pub at: String,
-    pub action: String,
-    pub actor: String,
-    pub user: String,
-    pub address: String,
-    pub request: String,
-    pub leads: i32,
-}
-
-#[derive(Template)]
-#[template(path = "admin/audit.html")]
-struct AuditPage {
-    layout: Layout,
-    entries: Vec<AuditView>,
-}
-
-pub async fn audit(user: AdminUser, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let rows = state.db(|conn| rights::audit_log(conn, 500)).await?;
-    render(&AuditPage {
-        layout: Layout::for_user(&user, "Audit log", QUEUE),
-        entries: rows
-            .into_iter()
-            .map(|r| AuditView {
-                at: r.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                action: r.action.to_string(),
-                actor: r.actor.to_string(),
-                user: r.user_id.unwrap_or_default(),
-                address: r.address.unwrap_or_default(),
-                request: r.request_id.unwrap_or_default(),
-                leads: r.leads,
-            })
-            .collect(),
     })
 }

@@ -1,7 +1,7 @@
 //! One invoice: review it, issue a draft, record a payment, issue a credit note.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -19,6 +19,7 @@ use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
+use crate::web::pages::who;
 use crate::web::{invoice_facts, money, redirect, render, render_status};
 
 #[derive(Template)]
@@ -167,6 +168,7 @@ pub struct IssueForm {
 }
 
 pub async fn issue(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
@@ -174,7 +176,7 @@ pub async fn issue(
     CsrfForm(form): CsrfForm<IssueForm>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
+    let (config, by, invoice_id) = (state.config().clone(), who(&req, &user, &state), id.clone());
     let token = sent_token(&form.form_token);
     let result = state
         .db(move |conn| {
@@ -182,7 +184,7 @@ pub async fn issue(
                 conn,
                 &Ctx::from(&*config),
                 &invoice_id,
-                Some(&by),
+                &by,
                 token.as_deref(),
             )
         })
@@ -212,6 +214,7 @@ pub struct PaymentForm {
 }
 
 pub async fn pay(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
@@ -224,7 +227,8 @@ pub async fn pay(
     let result = match parsed {
         Err(e) => Err(e),
         Ok((amount_cents, received_on)) => {
-            let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
+            let (config, by, invoice_id) =
+                (state.config().clone(), who(&req, &user, &state), id.clone());
             let currency = config.currency.clone();
             let token = sent_token(&form.form_token);
             state
@@ -238,7 +242,7 @@ pub async fn pay(
                             amount_cents,
                             received_on,
                             reference: &form.reference,
-                            recorded_by: Some(&by),
+                            by: &by,
                         },
                         token.as_deref(),
                     )
@@ -268,6 +272,7 @@ pub struct CreditForm {
 }
 
 pub async fn credit(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
@@ -278,7 +283,8 @@ pub async fn credit(
     let result = match parse_amount("amount", &form.amount) {
         Err(e) => Err(e),
         Ok(amount) => {
-            let (config, by, invoice_id) = (state.config().clone(), user.id.clone(), id.clone());
+            let (config, by, invoice_id) =
+                (state.config().clone(), who(&req, &user, &state), id.clone());
             let token = sent_token(&form.form_token);
             state
                 .db(move |conn| {
@@ -288,7 +294,7 @@ pub async fn credit(
                         &invoice_id,
                         amount,
                         &form.reason,
-                        Some(&by),
+                        &by,
                         token.as_deref(),
                     )
                 })

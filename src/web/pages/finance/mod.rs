@@ -218,7 +218,7 @@ fn sent_token(raw: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn parse_day(field: &str, raw: &str) -> Result<NaiveDateTime, AppError> {
+pub(super) fn parse_day(field: &str, raw: &str) -> Result<NaiveDateTime, AppError> {
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
         .map_err(|_| AppError::invalid(field, "must be a date such as 2026-11-24"))

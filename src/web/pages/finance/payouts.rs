@@ -1,7 +1,7 @@
 //! Agency payouts: statements due and paid, and recording a payout once.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -15,6 +15,7 @@ use crate::web::auth::FinanceUser;
 use crate::web::csrf::CsrfForm;
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
+use crate::web::pages::who;
 use crate::web::{money, redirect, render, render_status};
 
 #[derive(Template)]
@@ -86,6 +87,7 @@ pub struct PayoutForm {
 }
 
 pub async fn mark_paid(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
@@ -96,10 +98,17 @@ pub async fn mark_paid(
     let result = match parse_day("paid_on", &form.paid_on) {
         Err(e) => Err(e),
         Ok(day) => {
-            let token = sent_token(&form.form_token);
+            let (token, by) = (sent_token(&form.form_token), who(&req, &user, &state));
             state
                 .db(move |conn| {
-                    billing::mark_payout_once(conn, &id, day, &form.reference, token.as_deref())
+                    billing::mark_payout_once(
+                        conn,
+                        &by,
+                        &id,
+                        day,
+                        &form.reference,
+                        token.as_deref(),
+                    )
                 })
                 .await
         }

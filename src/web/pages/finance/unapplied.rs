@@ -2,7 +2,7 @@
 //! "apply to invoice" (an open invoice of the same buyer) and "mark refunded".
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -16,6 +16,7 @@ use crate::web::auth::FinanceUser;
 use crate::web::csrf::{CsrfForm, form_token};
 use crate::web::flash::{self, Flash};
 use crate::web::layout::Layout;
+use crate::web::pages::who;
 use crate::web::{invoice_facts, money, redirect, render, render_status};
 
 /// An open invoice the money may go to.
@@ -165,13 +166,18 @@ pub struct ApplyForm {
 }
 
 pub async fn apply(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ApplyForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, by, id) = (state.config().clone(), user.id.clone(), path.into_inner());
+    let (config, by, id) = (
+        state.config().clone(),
+        who(&req, &user, &state),
+        path.into_inner(),
+    );
     let currency = config.currency.clone();
     let result = state
         .db(move |conn| {
@@ -180,7 +186,7 @@ pub async fn apply(
                 &Ctx::from(&*config),
                 &id,
                 &form.invoice_id,
-                Some(&by),
+                &by,
                 &form.form_token,
             )
         })
@@ -207,17 +213,20 @@ pub struct RefundForm {
 }
 
 pub async fn refund(
+    req: HttpRequest,
     user: FinanceUser,
     state: web::Data<AppState>,
     session: Session,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> AppResult<HttpResponse> {
-    let (config, by, id) = (state.config().clone(), user.id.clone(), path.into_inner());
+    let (config, by, id) = (
+        state.config().clone(),
+        who(&req, &user, &state),
+        path.into_inner(),
+    );
     let result = state
-        .db(move |conn| {
-            unapplied::refund(conn, &Ctx::from(&*config), &id, Some(&by), &form.form_token)
-        })
+        .db(move |conn| unapplied::refund(conn, &Ctx::from(&*config), &id, &by, &form.form_token))
         .await
         .map(|once| match once {
             Once::Done(r) => format!("Refund of {} recorded.", r.reference),

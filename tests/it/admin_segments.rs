@@ -1,0 +1,260 @@
+//! Segments and channels kept by admins (issue 24): add, rename and retire, each
+//! audited; a retired slug is refused at intake with that reason and stays on the leads
+//! that have it. Only admins reach the page and its forms, each with its token.
+
+use diesel::prelude::*;
+use leadmarket::db::schema::leads;
+use leadmarket::domain::Role;
+use leadmarket::domain::audit::{AuditAction, AuditActor};
+use leadmarket::store;
+
+use crate::builders::{AgencyBuilder, LeadBuilder};
+use crate::helpers::{Browser, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_admin_adds_renames_and_retires_segments_and_channels_and_intake_refuses_the_retired,
+    only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token,
+);
+
+async fn post(b: &Browser, path: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let token = b.csrf("/admin/segments").await;
+    let mut form = vec![("csrf_token", token.as_str())];
+    form.extend_from_slice(extra);
+    b.post_form(path, &form).await
+}
+
+async fn an_admin_adds_renames_and_retires_segments_and_channels_and_intake_refuses_the_retired(
+    app: &TestApp,
+) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let (_, admin_email) = app.member(Role::Admin, "Platform");
+    let admin = app.browser();
+    admin.login(&admin_email).await;
+
+    let add = [
+        ("kind", "segment"),
+        ("slug", "insurance.pet"),
+        ("name", "Pet insurance"),
+        ("parent", "insurance"),
+    ];
+    assert_eq!(post(&admin, "/admin/segments", &add).await.status(), 303);
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(html.contains("Added `insurance.pet`."), "{html}");
+    assert!(
+        html.contains(r#"data-slug="insurance.pet" data-retired="false""#),
+        "{html}"
+    );
+    // A bad one is refused with the reason, and what was typed stays.
+    let resp = post(
+        &admin,
+        "/admin/segments",
+        &[
+            ("kind", "segment"),
+            ("slug", "pets.cats"),
+            ("name", "Cats"),
+            ("parent", "insurance"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("must be `insurance.` and one more part"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="pets.cats""#), "{html}");
+    assert_eq!(post(&admin, "/admin/segments", &add).await.status(), 422);
+    let resp = post(
+        &admin,
+        "/admin/channels",
+        &[
+            ("kind", "channel"),
+            ("slug", "podcast"),
+            ("name", "Podcast"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let resp = post(
+        &admin,
+        "/admin/segments/travel/rename",
+        &[("name", "Travel, tours and cruises")],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+
+    // New leads may use what was added.
+    let pet = LeadBuilder::new(1)
+        .segment("insurance.pet")
+        .set("channel", "podcast")
+        .post(app, &agency.token)
+        .await;
+
+    // Retired: the lead keeps it, new ones are refused with the reason.
+    for path in [
+        "/admin/segments/insurance.pet/retire",
+        "/admin/channels/flyer/retire",
+    ] {
+        assert_eq!(post(&admin, path, &[]).await.status(), 303, "{path}");
+    }
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(html.contains("Retired: intake refuses it"), "{html}");
+    assert!(
+        html.contains(r#"data-slug="insurance.pet" data-retired="true""#),
+        "{html}"
+    );
+    let kept: String = app.with_conn(|c| {
+        leads::table
+            .find(&pet)
+            .select(leads::segment)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(kept, "insurance.pet");
+    for (n, field, value, says) in [
+        (2, "segment", "insurance.pet", "is a retired segment"),
+        (3, "channel", "flyer", "is a retired channel"),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/leads",
+                &agency.token,
+                &LeadBuilder::new(n).set(field, value).json(),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains(says), "{body}");
+    }
+    let (_, segments) = app.get_json("/api/v1/segments", &agency.token).await;
+    let pet_item = segments["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "insurance.pet")
+        .unwrap()
+        .clone();
+    assert_eq!(pet_item["retired"], true, "{pet_item}");
+    // A parent goes after its live sub-segments.
+    assert_eq!(
+        post(&admin, "/admin/segments/insurance/retire", &[])
+            .await
+            .status(),
+        303
+    );
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(html.contains("Retire its sub-segments first"), "{html}");
+    assert!(html.contains(r#"data-slug="insurance" data-retired="false""#));
+    // An unknown one is not there to change.
+    assert_eq!(
+        post(&admin, "/admin/segments/nothing/retire", &[])
+            .await
+            .status(),
+        404
+    );
+
+    let log = app.with_conn(|c| store::audit::recent(c, 100).unwrap());
+    let changes: Vec<(AuditAction, String)> = log
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action,
+                AuditAction::SegmentChanged | AuditAction::ChannelChanged
+            )
+        })
+        .map(|e| {
+            assert_eq!(e.actor, AuditActor::Admin);
+            assert_eq!(e.address.as_deref(), Some("127.0.0.1"));
+            (e.action, e.detail.clone().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                AuditAction::ChannelChanged,
+                "channel flyer: live -> retired (old leads keep it)".to_string()
+            ),
+            (
+                AuditAction::SegmentChanged,
+                "segment insurance.pet: live -> retired (old leads keep it)".to_string()
+            ),
+            (
+                AuditAction::SegmentChanged,
+                "segment travel renamed: Travel and tours -> Travel, tours and cruises".to_string()
+            ),
+            (
+                AuditAction::ChannelChanged,
+                "channel podcast added, named Podcast".to_string()
+            ),
+            (
+                AuditAction::SegmentChanged,
+                "segment insurance.pet added under insurance, named Pet insurance".to_string()
+            ),
+        ]
+    );
+}
+
+async fn only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token(app: &TestApp) {
+    let (platform, _) = app.member(Role::Admin, "Platform");
+    let finance = app.user(&platform, Role::Finance);
+    let (_, agency) = app.member(Role::Agency, "Acme Leads");
+    let (_, buyer) = app.member(Role::Buyer, "Keystone");
+    let forms: [(&str, &[(&str, &str)]); 4] = [
+        (
+            "/admin/segments",
+            &[("kind", "segment"), ("slug", "pets"), ("name", "Pets")],
+        ),
+        (
+            "/admin/channels",
+            &[("kind", "channel"), ("slug", "radio"), ("name", "Radio")],
+        ),
+        ("/admin/segments/travel/rename", &[("name", "Trips")]),
+        ("/admin/channels/sms/retire", &[]),
+    ];
+    for email in [&finance, &agency, &buyer] {
+        let b = app.browser();
+        b.login(email).await;
+        assert_eq!(b.get("/admin/segments").await.status(), 403, "{email}");
+        let own = b.csrf("/dashboard").await;
+        for (path, fields) in forms {
+            let mut form = vec![("csrf_token", own.as_str())];
+            form.extend_from_slice(fields);
+            assert_eq!(
+                b.post_form(path, &form).await.status(),
+                403,
+                "{email} {path}"
+            );
+        }
+    }
+    let resp = app.browser().get("/admin/segments").await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        "/login?next=%2Fadmin%2Fsegments"
+    );
+    let admin_email = app.user(&platform, Role::Admin);
+    let admin = app.browser();
+    admin.login(&admin_email).await;
+    for token in ["", "not-the-token"] {
+        for (path, fields) in forms {
+            let mut form = vec![("csrf_token", token)];
+            form.extend_from_slice(fields);
+            assert_eq!(
+                admin.post_form(path, &form).await.status(),
+                403,
+                "{path} {token:?}"
+            );
+        }
+    }
+    // Nothing changed.
+    let segments = app.with_conn(|c| store::reference::segments(c).unwrap());
+    assert!(!segments.iter().any(|s| s.slug == "pets"));
+    assert!(
+        segments
+            .iter()
+            .any(|s| s.slug == "travel" && s.name != "Trips")
+    );
+    let channels = app.with_conn(|c| store::reference::channels(c).unwrap());
+    assert!(channels.iter().all(|c| c.retired_at.is_none()));
+}
