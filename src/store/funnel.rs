@@ -9,7 +9,6 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::AnyConnection;
 use crate::db::schema::{actions, batches, funnel_counts, funnel_refresh, leads, purchases};
-use crate::domain::OrgKind;
 use crate::domain::funnel::CountRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -101,11 +100,7 @@ pub fn changed_batches(
         .select(batches::id)
         .load(conn)?;
     // Per agency, so `purchases_agency_idx (agency_id, created_at)` serves the range.
-    let agencies: Vec<String> = crate::db::schema::organisations::table
-        .filter(crate::db::schema::organisations::kind.eq(OrgKind::Agency))
-        .select(crate::db::schema::organisations::id)
-        .load(conn)?;
-    for agency in &agencies {
+    for (agency, _) in &super::organisations::agencies(conn)? {
         ids.extend(
             purchases::table
                 .inner_join(leads::table)
@@ -366,18 +361,6 @@ pub fn action_commission_days(
         .select((
             sql::<Text>("CAST(date(actions.created_at) AS TEXT)"),
             sql::<BigInt>("CAST(SUM(actions.commission_cents) AS BIGINT)"),
-        ))
-        .load(conn)
-}
-
-/// Every agency, by name: the platform funnel's agency picker.
-pub fn agencies(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
-    crate::db::schema::organisations::table
-        .filter(crate::db::schema::organisations::kind.eq(OrgKind::Agency))
-        .order(crate::db::schema::organisations::name.asc())
-        .select((
-            crate::db::schema::organisations::id,
-            crate::db::schema::organisations::name,
         ))
         .load(conn)
 }

@@ -124,6 +124,16 @@ pub fn set_billing_address(
         .map(drop)
 }
 
+/// Every agency's id and name, by name: the platform funnel's agency picker, and the
+/// funnel rollup's walk over agencies.
+pub fn agencies(conn: &mut AnyConnection) -> QueryResult<Vec<(String, String)>> {
+    organisations::table
+        .filter(organisations::kind.eq(OrgKind::Agency))
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name))
+        .load(conn)
+}
+
 /// Names of organisations by id (for lists).
 pub fn names(
     conn: &mut AnyConnection,

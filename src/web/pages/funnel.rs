@@ -202,7 +202,7 @@ pub async fn show(
         state
             .db(move |conn| {
                 let agencies = if staff {
-                    store::funnel::agencies(conn)?
+                    store::organisations::agencies(conn)?
                 } else {
                     Vec::new()
                 };
