@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::domain::problem::FieldProblem;
+use crate::domain::reference::SegmentTree;
 
 /// The query string of `GET /catalogue` (and the page), as received.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -381,14 +382,15 @@ pub struct LeadFacts<'a> {
 
 impl Filter {
     /// Whether the catalogue query under this filter would list `lead` at `now` (its
-    /// filters only: status, sales left, purchases and suspensions are the caller's).
-    pub fn matches(&self, lead: &LeadFacts<'_>, now: NaiveDateTime) -> bool {
+    /// filters only: status, sales left, purchases and suspensions are the caller's), with
+    /// sub-segments found through `tree`.
+    pub fn matches(&self, lead: &LeadFacts<'_>, tree: &SegmentTree, now: NaiveDateTime) -> bool {
         let opt_eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().is_none_or(|w| have == Some(w))
         };
         self.segment
             .as_deref()
-            .is_none_or(|s| within_segment(lead.segment, s))
+            .is_none_or(|s| tree.within(lead.segment, s))
             && self.country.as_deref().is_none_or(|c| lead.country == c)
             // The key starts with the lead's own country, so after the country check
             // "the code after the country starts with the prefix" is what both SQL forms
@@ -420,25 +422,6 @@ impl Filter {
                 .is_none_or(|d| lead.captured_at >= now - chrono::TimeDelta::days(d))
             && self.exclusive.is_none_or(|e| (lead.max_sales == 1) == e)
     }
-}
-
-/// `segment` and its parents (`insurance.car`, then `insurance`): the order segments
-/// that include a lead of `segment`.
-pub fn segment_and_parents(segment: &str) -> Vec<String> {
-    let mut out = vec![segment.to_string()];
-    let mut rest = segment;
-    while let Some((parent, _)) = rest.rsplit_once('.') {
-        out.push(parent.to_string());
-        rest = parent;
-    }
-    out
-}
-
-/// True when `slug` is `segment` or one of its sub-segments (`insurance.car` is within
-/// `insurance`; `insurances` is not).
-pub fn within_segment(slug: &str, segment: &str) -> bool {
-    slug.strip_prefix(segment)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// Income shown before sale: a band, never the figure.
@@ -574,14 +557,6 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_includes_its_sub_segments_only() {
-        assert!(within_segment("insurance", "insurance"));
-        assert!(within_segment("insurance.car", "insurance"));
-        assert!(!within_segment("insurances", "insurance"));
-        assert!(!within_segment("insurance", "insurance.car"));
-    }
-
-    #[test]
     fn income_and_postal_codes_are_coarsened() {
         assert_eq!(income_band(Some(5_200_000)).as_deref(), Some("50k-75k"));
         assert_eq!(income_band(Some(100)).as_deref(), Some("under 20k"));
@@ -677,7 +652,10 @@ mod tests {
             "contact_type=quick&verified=true&min_score=70",
             "max_price_cents=1200&max_age_days=2&exclusive=true",
         ] {
-            assert!(filter(q).matches(&l, now), "{q:?} matches");
+            assert!(
+                filter(q).matches(&l, &SegmentTree::default(), now),
+                "{q:?} matches"
+            );
         }
         for q in [
             "segment=insurance.health",
@@ -699,23 +677,26 @@ mod tests {
             "max_age_days=1",
             "exclusive=false",
         ] {
-            assert!(!filter(q).matches(&l, now), "{q:?} does not match");
+            assert!(
+                !filter(q).matches(&l, &SegmentTree::default(), now),
+                "{q:?} does not match"
+            );
         }
         let no_income = LeadFacts {
             income_cents: None,
             postal_key: None,
             ..l
         };
-        assert!(!filter("income_min_cents=0").matches(&no_income, now));
-        assert!(!filter("postal_prefix=7").matches(&no_income, now));
-    }
-
-    #[test]
-    fn a_segment_is_included_by_itself_and_its_parents() {
-        assert_eq!(
-            segment_and_parents("insurance.car"),
-            vec!["insurance.car".to_string(), "insurance".to_string()]
-        );
-        assert_eq!(segment_and_parents("travel"), vec!["travel".to_string()]);
+        assert!(!filter("income_min_cents=0").matches(&no_income, &SegmentTree::default(), now));
+        assert!(!filter("postal_prefix=7").matches(&no_income, &SegmentTree::default(), now));
+        // Moved under `motor`, the lead's segment keeps its slug and leaves `insurance`.
+        let moved = SegmentTree::new([
+            ("insurance".to_string(), None),
+            ("motor".to_string(), None),
+            ("insurance.car".to_string(), Some("motor".to_string())),
+        ]);
+        assert!(filter("segment=motor").matches(&l, &moved, now));
+        assert!(filter("segment=insurance.car").matches(&l, &moved, now));
+        assert!(!filter("segment=insurance").matches(&l, &moved, now));
     }
 }

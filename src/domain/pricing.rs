@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::market::PriceRuleKind;
+use super::reference::SegmentTree;
 
 #[derive(Debug, Clone, Default)]
 pub struct PriceRules {
@@ -23,6 +24,8 @@ pub struct PriceRules {
     pub country: HashMap<String, i64>,
     /// (minimum quantity in one purchase, factor), any order.
     pub quantity: Vec<(i64, i64)>,
+    /// Where a segment with no rule of its own finds its parent's.
+    pub tree: SegmentTree,
 }
 
 impl PriceRules {
@@ -116,7 +119,7 @@ pub fn quote(f: &PriceFacts<'_>, rules: &PriceRules, quantity: i64, now: NaiveDa
             });
             break;
         }
-        seg = s.rsplit_once('.').map(|(parent, _)| parent);
+        seg = rules.tree.parent(s);
     }
     if let Some(&bp) = rules.country.get(f.country) {
         steps.push(Step {
@@ -219,6 +222,13 @@ mod tests {
     fn sub_segments_fall_back_to_their_parent() {
         let q = quote(&facts("insurance.health", "warm", 3, 0), &rules(), 1, now());
         assert_eq!(q.unit_cents, 1100);
+        // Moved to the top, it no longer takes `insurance`'s factor.
+        let moved = PriceRules {
+            tree: SegmentTree::new([("insurance.health".to_string(), None)]),
+            ..rules()
+        };
+        let q = quote(&facts("insurance.health", "warm", 3, 0), &moved, 1, now());
+        assert_eq!(q.unit_cents, 1000);
     }
 
     #[test]

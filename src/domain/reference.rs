@@ -2,7 +2,7 @@
 //! retired ones, which stay on old leads but are refused for new ones with that reason.
 //! Also the rules for a slug and a name an admin gives a new one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The slugs of one kind (segments or channels).
 #[derive(Debug, Clone, Default)]
@@ -38,6 +38,121 @@ impl Slugs {
 impl From<HashSet<String>> for Slugs {
     fn from(live: HashSet<String>) -> Self {
         Self::new(live, HashSet::new())
+    }
+}
+
+/// The segment tree as the segments table keeps it (`parent`), so a segment an admin
+/// moved is matched under its new parent while its slug, which leads, orders and price
+/// rules name, stays the same. A slug the tree does not know follows its dots
+/// (`insurance.car` under `insurance`), the rule new slugs are made by.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentTree {
+    parents: HashMap<String, Option<String>>,
+}
+
+impl SegmentTree {
+    /// From `(slug, parent)` rows.
+    pub fn new(rows: impl IntoIterator<Item = (String, Option<String>)>) -> Self {
+        Self {
+            parents: rows.into_iter().collect(),
+        }
+    }
+
+    pub fn contains(&self, slug: &str) -> bool {
+        self.parents.contains_key(slug)
+    }
+
+    pub fn parent<'a>(&'a self, slug: &'a str) -> Option<&'a str> {
+        match self.parents.get(slug) {
+            Some(parent) => parent.as_deref(),
+            None => slug.rsplit_once('.').map(|(head, _)| head),
+        }
+    }
+
+    /// `slug`, then its parents up to the top, nearest first: the segments a filter or
+    /// an order may name to include a lead of `slug`.
+    pub fn lineage<'a>(&'a self, slug: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        // A cycle cannot be saved (`check_move`); the bound only keeps a damaged table
+        // from looping forever.
+        let bound = self.parents.len() + slug.len() + 1;
+        std::iter::successors(Some(slug), move |s| self.parent(s)).take(bound)
+    }
+
+    /// [`Self::lineage`], owned.
+    pub fn lineage_owned(&self, slug: &str) -> Vec<String> {
+        self.lineage(slug).map(str::to_string).collect()
+    }
+
+    /// True when `slug` is `segment` or lies anywhere under it.
+    pub fn within(&self, slug: &str, segment: &str) -> bool {
+        self.lineage(slug).any(|s| s == segment)
+    }
+
+    /// The top segment `slug` lies under (itself when it is one).
+    pub fn root<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.lineage(slug).last().unwrap_or(slug)
+    }
+
+    /// Every known slug within `segment` (itself included), sorted.
+    pub fn within_of(&self, segment: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .parents
+            .keys()
+            .filter(|s| self.within(s, segment))
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Why `slug` may not move under `parent` (`None`: to the top), if it may not.
+    pub fn check_move(&self, slug: &str, parent: Option<&str>) -> Result<(), String> {
+        if !self.contains(slug) {
+            return Err(format!("`{slug}` is not a known segment"));
+        }
+        let Some(p) = parent else {
+            return Ok(());
+        };
+        if !self.contains(p) {
+            Err(format!("`{p}` is not a known segment"))
+        } else if self.within(p, slug) {
+            Err(format!(
+                "`{p}` is `{slug}` or lies under it: a segment cannot move under itself"
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `slugs` in tree order (each parent, then what lies under it, by slug), with
+    /// each one's depth.
+    pub fn ordered(&self, slugs: &[String]) -> Vec<(String, usize)> {
+        let known: HashSet<&str> = slugs.iter().map(String::as_str).collect();
+        let mut children: HashMap<Option<&str>, Vec<&str>> = HashMap::new();
+        for s in slugs {
+            // A parent outside `slugs` would hide its children: they show at the top.
+            let parent = self.parent(s).filter(|p| known.contains(p));
+            children.entry(parent).or_default().push(s);
+        }
+        for list in children.values_mut() {
+            list.sort_unstable();
+        }
+        let mut out = Vec::with_capacity(slugs.len());
+        let mut stack: Vec<(&str, usize)> = children
+            .get(&None)
+            .map(|top| top.iter().rev().map(|s| (*s, 0)).collect())
+            .unwrap_or_default();
+        let mut seen: HashSet<&str> = HashSet::new();
+        while let Some((s, depth)) = stack.pop() {
+            if !seen.insert(s) {
+                continue;
+            }
+            out.push((s.to_string(), depth));
+            if let Some(kids) = children.get(&Some(s)) {
+                stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
+            }
+        }
+        out
     }
 }
 
@@ -78,6 +193,70 @@ pub fn parse_name(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tree() -> SegmentTree {
+        SegmentTree::new(
+            [
+                ("insurance", None),
+                ("insurance.car", Some("insurance")),
+                ("insurance.pet", Some("pets")),
+                ("pets", None),
+                ("travel", None),
+            ]
+            .map(|(s, p)| (s.to_string(), p.map(str::to_string))),
+        )
+    }
+
+    #[test]
+    fn a_segment_is_within_itself_and_its_parents_as_the_tree_keeps_them() {
+        let t = tree();
+        assert!(t.within("insurance.car", "insurance"));
+        assert!(t.within("insurance", "insurance"));
+        assert!(!t.within("insurance", "insurance.car"));
+        // Moved: its slug stays, its place follows `parent`.
+        assert!(t.within("insurance.pet", "pets"));
+        assert!(!t.within("insurance.pet", "insurance"));
+        assert_eq!(t.lineage_owned("insurance.pet"), ["insurance.pet", "pets"]);
+        assert_eq!(t.root("insurance.pet"), "pets");
+        assert_eq!(t.within_of("pets"), ["insurance.pet", "pets"]);
+        // Unknown slugs follow their dots; `insurances` is not under `insurance`.
+        assert_eq!(t.lineage_owned("home.flood"), ["home.flood", "home"]);
+        assert!(!t.within("insurances", "insurance"));
+    }
+
+    #[test]
+    fn a_segment_moves_anywhere_but_under_itself() {
+        let t = tree();
+        assert!(t.check_move("insurance.car", Some("travel")).is_ok());
+        assert!(t.check_move("insurance.car", None).is_ok());
+        assert!(t.check_move("insurance", Some("insurance.car")).is_err());
+        assert!(t.check_move("insurance", Some("insurance")).is_err());
+        assert!(t.check_move("insurance", Some("nowhere")).is_err());
+        assert!(t.check_move("nowhere", None).is_err());
+    }
+
+    #[test]
+    fn the_tree_lists_each_parent_before_what_lies_under_it() {
+        let t = tree();
+        let all: Vec<String> = [
+            "insurance",
+            "insurance.car",
+            "insurance.pet",
+            "pets",
+            "travel",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        let want = [
+            ("insurance", 0),
+            ("insurance.car", 1),
+            ("pets", 0),
+            ("insurance.pet", 1),
+            ("travel", 0),
+        ]
+        .map(|(s, d)| (s.to_string(), d));
+        assert_eq!(t.ordered(&all), want);
+    }
 
     #[test]
     fn a_retired_slug_is_refused_with_its_own_reason() {

@@ -267,7 +267,8 @@ pub fn end_all_sessions(conn: &mut AnyConnection, user_id: &str) -> Result<usize
     )?)
 }
 
-/// Disables a user: they cannot sign in again, and their open sessions end now.
+/// Disables a user from the command line: they cannot sign in again, and their open
+/// sessions end now. Audited as the system's act (the CLI has no signed-in user).
 pub fn disable_user(conn: &mut AnyConnection, email: &str) -> Result<UserRow, AppError> {
     let email: Email = email
         .parse()
@@ -277,7 +278,18 @@ pub fn disable_user(conn: &mut AnyConnection, email: &str) -> Result<UserRow, Ap
             AppError::invalid("email", format!("no active user with email {email}"))
         })?;
         store::users::deactivate(conn, &user.id)?;
-        end_all_sessions(conn, &user.id)?;
+        let ended = end_all_sessions(conn, &user.id)?;
+        services::audit::record(
+            conn,
+            &Who::system(),
+            AuditAction::UserDisabled,
+            Some(&user.organisation_id),
+            &format!(
+                "user {}: active -> disabled from the command line, {ended} session(s) ended",
+                user.id
+            ),
+            store::now(),
+        )?;
         Ok(user)
     })
 }

@@ -1,6 +1,8 @@
-//! Admins keep the segments and channels: add one, rename it, retire it. A slug never
-//! changes and no row is deleted, so old leads keep theirs; a retired slug is refused at
-//! intake with that reason. Each change is audited with its before and after.
+//! Admins keep the segments and channels: add one, rename it, move a segment in the tree,
+//! retire it. A slug never changes and no row is deleted, so old leads, orders and price
+//! rules keep theirs: a move changes `parent`, which every match follows
+//! (`domain::reference::SegmentTree`). A retired slug is refused at intake with that
+//! reason. Each change is audited with its before and after.
 
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::audit::{AuditAction, Who};
@@ -138,6 +140,52 @@ pub fn rename(
             who,
             kind,
             &format!("{} {slug} renamed: {before} -> {name}", kind.word()),
+        )?;
+        Ok(true)
+    })
+}
+
+/// Moves a segment under `parent` (empty: to the top), with everything under it; `false`
+/// when it is there already. Its slug stays, so filters, orders and price rules naming
+/// it follow it; those naming its old parent no longer include it.
+pub fn move_segment(
+    conn: &mut AnyConnection,
+    who: &Who,
+    slug: &str,
+    parent: &str,
+) -> Result<bool, AppError> {
+    let parent = Some(parent.trim()).filter(|p| !p.is_empty());
+    write_transaction(conn, |conn| {
+        let moving = store::reference::find_segment(conn, slug)?.ok_or(AppError::NotFound)?;
+        if moving.parent.as_deref() == parent {
+            return Ok(false);
+        }
+        if let Some(p) = parent {
+            let target = store::reference::find_segment(conn, p)?;
+            if target
+                .as_ref()
+                .is_some_and(|t| t.retired_at.is_some() && moving.retired_at.is_none())
+            {
+                return Err(AppError::invalid(
+                    "parent",
+                    format!("`{p}` is retired: a live segment cannot move under it"),
+                ));
+            }
+        }
+        store::reference::segment_tree(conn)?
+            .check_move(slug, parent)
+            .map_err(|e| AppError::invalid("parent", e))?;
+        store::reference::move_segment(conn, slug, parent)?;
+        let place = |p: Option<&str>| p.map_or("the top".to_string(), |p| format!("under {p}"));
+        audit(
+            conn,
+            who,
+            Kind::Segment,
+            &format!(
+                "segment {slug} moved: {} -> {}",
+                place(moving.parent.as_deref()),
+                place(parent)
+            ),
         )?;
         Ok(true)
     })

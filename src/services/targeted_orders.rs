@@ -77,9 +77,10 @@ pub fn create(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .or(filter_segment.clone());
+    let tree = store::reference::segment_tree(conn)?;
     if let (Some(s), Some(f)) = (&segment, &filter_segment)
-        && !catalogue::within_segment(f, s)
-        && !catalogue::within_segment(s, f)
+        && !tree.within(f, s)
+        && !tree.within(s, f)
     {
         p.push(FieldProblem::new(
             "filter.segment",
@@ -87,10 +88,7 @@ pub fn create(
         ));
     }
     if let Some(s) = &segment {
-        let known = store::reference::segments(conn)?
-            .into_iter()
-            .any(|k| &k.slug == s);
-        if !known {
+        if !tree.contains(s) {
             p.push(FieldProblem::new("segment", "is not a known segment"));
         }
     }

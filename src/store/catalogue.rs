@@ -206,15 +206,11 @@ pub fn scope(
     conn: &mut AnyConnection,
     filter: &crate::domain::catalogue::Filter,
 ) -> QueryResult<Scope> {
-    // A segment includes its sub-segments: named in full, so an index can serve them.
+    // A segment includes its sub-segments as the tree keeps them: named in full, so an
+    // index can serve them.
     let segments: Vec<String> = match &filter.segment {
         None => Vec::new(),
-        Some(s) => crate::db::schema::segments::table
-            .select(crate::db::schema::segments::slug)
-            .load::<String>(conn)?
-            .into_iter()
-            .filter(|slug| crate::domain::catalogue::within_segment(slug, s))
-            .collect(),
+        Some(s) => crate::store::reference::segment_tree(conn)?.within_of(s),
     };
     let suspended: Vec<String> = organisations::table
         .filter(organisations::kind.eq(OrgKind::Agency))

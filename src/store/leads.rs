@@ -94,10 +94,10 @@ pub fn open_catalogue_by_segment(conn: &mut AnyConnection) -> QueryResult<Vec<(S
         .group_by(leads::segment)
         .select((leads::segment, diesel::dsl::count_star()))
         .load(conn)?;
+    let tree = crate::store::reference::segment_tree(conn)?;
     let mut top: std::collections::BTreeMap<String, i64> = Default::default();
     for (segment, n) in rows {
-        let root = segment.split('.').next().unwrap_or(&segment).to_string();
-        *top.entry(root).or_default() += n;
+        *top.entry(tree.root(&segment).to_string()).or_default() += n;
     }
     let mut out: Vec<_> = top.into_iter().collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::{channels, segments};
+use crate::domain::reference::SegmentTree;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = segments)]
@@ -29,6 +30,26 @@ pub fn segments(conn: &mut AnyConnection) -> QueryResult<Vec<SegmentRow>> {
         .order(segments::slug.asc())
         .select(SegmentRow::as_select())
         .load(conn)
+}
+
+/// The segment tree, as `parent` keeps it.
+pub fn segment_tree(conn: &mut AnyConnection) -> QueryResult<SegmentTree> {
+    let rows: Vec<(String, Option<String>)> = segments::table
+        .select((segments::slug, segments::parent))
+        .load(conn)?;
+    Ok(SegmentTree::new(rows))
+}
+
+/// Moves a segment under `parent` (`None`: to the top); false when it is not there.
+pub fn move_segment(
+    conn: &mut AnyConnection,
+    slug: &str,
+    parent: Option<&str>,
+) -> QueryResult<bool> {
+    Ok(diesel::update(segments::table.find(slug))
+        .set(segments::parent.eq(parent))
+        .execute(conn)?
+        == 1)
 }
 
 pub fn channels(conn: &mut AnyConnection) -> QueryResult<Vec<ChannelRow>> {

@@ -1,6 +1,8 @@
-//! Segments and channels kept by admins (issue 24): add, rename and retire, each
+//! Segments and channels kept by admins (issue 24): add, rename, move and retire, each
 //! audited; a retired slug is refused at intake with that reason and stays on the leads
-//! that have it. Only admins reach the page and its forms, each with its token.
+//! that have it; a moved segment keeps its slug and the catalogue, standing orders and
+//! prices follow it to its new parent. Only admins reach the page and its forms, each
+//! with its token.
 
 use diesel::prelude::*;
 use leadmarket::db::schema::leads;
@@ -8,12 +10,13 @@ use leadmarket::domain::Role;
 use leadmarket::domain::audit::{AuditAction, AuditActor};
 use leadmarket::store;
 
-use crate::builders::{AgencyBuilder, LeadBuilder};
+use crate::builders::{AgencyBuilder, BuyerBuilder, LeadBuilder, StandingOrderBuilder};
 use crate::helpers::{Browser, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
     an_admin_adds_renames_and_retires_segments_and_channels_and_intake_refuses_the_retired,
+    a_moved_segment_keeps_its_slug_and_the_catalogue_orders_and_prices_follow_it,
     only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token,
 );
 
@@ -195,12 +198,225 @@ async fn an_admin_adds_renames_and_retires_segments_and_channels_and_intake_refu
     );
 }
 
+/// The ids the buyer's catalogue lists under `query`.
+async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let (status, body) = app
+        .get_json(&format!("/api/v1/catalogue?{query}"), token)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_moved_segment_keeps_its_slug_and_the_catalogue_orders_and_prices_follow_it(
+    app: &TestApp,
+) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let buyer = BuyerBuilder::new("Keystone")
+        .credit(10_000_000)
+        .create(app)
+        .await;
+    let buyer_org = app.with_conn(|c| store::organisations::find(c, &buyer.id).unwrap());
+    let (_, admin_email) = app.member(Role::Admin, "Platform");
+    let admin = app.browser();
+    admin.login(&admin_email).await;
+    let add = [("kind", "segment"), ("slug", "motor"), ("name", "Motor")];
+    assert_eq!(post(&admin, "/admin/segments", &add).await.status(), 303);
+    // Motor leads are worth more: a price rule on the new parent.
+    app.with_conn(|c| {
+        diesel::insert_into(leadmarket::db::schema::price_rules::table)
+            .values((
+                leadmarket::db::schema::price_rules::kind.eq("segment"),
+                leadmarket::db::schema::price_rules::match_value.eq("motor"),
+                leadmarket::db::schema::price_rules::factor_bp.eq(20_000),
+            ))
+            .execute(c)
+            .unwrap()
+    });
+    let before = LeadBuilder::new(1)
+        .segment("insurance.car")
+        .price_cents(1000)
+        .post(app, &agency.token)
+        .await;
+    assert!(
+        listed(app, &buyer.token, "segment=insurance")
+            .await
+            .contains(&before)
+    );
+    assert!(listed(app, &buyer.token, "segment=motor").await.is_empty());
+
+    let resp = post(
+        &admin,
+        "/admin/segments/insurance.car/move",
+        &[("parent", "motor")],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(html.contains("Moved, with everything under it"), "{html}");
+    assert!(
+        html.contains(
+            r#"data-slug="insurance.car" data-retired="false" data-parent="motor" data-depth="1""#
+        ),
+        "{html}"
+    );
+    // The tree's order: the moved segment right after its new parent.
+    let motor_at = html.find(r#"data-slug="motor""#).unwrap();
+    let car_at = html.find(r#"data-slug="insurance.car""#).unwrap();
+    assert!(motor_at < car_at, "{html}");
+    assert_eq!(
+        post(
+            &admin,
+            "/admin/segments/insurance.car/move",
+            &[("parent", "motor")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(html.contains("It is there already."), "{html}");
+
+    // The lead keeps its slug and is found under its segment's new parent only.
+    let kept: String = app.with_conn(|c| {
+        leads::table
+            .find(&before)
+            .select(leads::segment)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(kept, "insurance.car");
+    assert!(
+        !listed(app, &buyer.token, "segment=insurance")
+            .await
+            .contains(&before)
+    );
+    assert_eq!(
+        listed(app, &buyer.token, "segment=motor").await,
+        [before.clone()]
+    );
+    assert_eq!(
+        listed(app, &buyer.token, "segment=insurance.car").await,
+        [before.clone()]
+    );
+    // A standing order on the new parent takes a new lead of the moved segment, and
+    // the parent's price rule prices it.
+    let order = StandingOrderBuilder::new(&buyer_org)
+        .filter("segment=motor")
+        .insert(app);
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/leads",
+            &agency.token,
+            &LeadBuilder::new(2)
+                .segment("insurance.car")
+                .price_cents(1000)
+                .json(),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["sold_to_orders"], 1, "{answer}");
+    let lead_id = answer["id"].as_str().unwrap().to_string();
+    let (order_of, paid): (Option<String>, i64) = app.with_conn(|c| {
+        leadmarket::db::schema::purchases::table
+            .filter(leadmarket::db::schema::purchases::lead_id.eq(&lead_id))
+            .select((
+                leadmarket::db::schema::purchases::standing_order_id,
+                leadmarket::db::schema::purchases::price_cents,
+            ))
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(order_of.as_deref(), Some(order.id.as_str()));
+    assert_eq!(answer["price_cents"].as_i64(), Some(paid));
+    let quoted: i64 = app.with_conn(|c| {
+        leads::table
+            .find(&before)
+            .select(leads::list_price_cents)
+            .first(c)
+            .unwrap()
+    });
+    assert!(
+        paid > quoted,
+        "the motor rule ({paid}) prices above the old insurance one ({quoted})"
+    );
+
+    // Never under itself, nor a live one under a retired one; the refusal says why.
+    for (slug, parent, says) in [
+        ("insurance", "insurance.health", "cannot move under itself"),
+        ("motor", "insurance.car", "cannot move under itself"),
+        ("insurance.travel", "nowhere", "is not a known segment"),
+    ] {
+        let resp = post(
+            &admin,
+            &format!("/admin/segments/{slug}/move"),
+            &[("parent", parent)],
+        )
+        .await;
+        assert_eq!(resp.status(), 303);
+        let (_, html) = admin.get_text("/admin/segments").await;
+        assert!(html.contains(says), "{slug} under {parent}: {html}");
+    }
+    assert_eq!(
+        post(&admin, "/admin/segments/education/retire", &[])
+            .await
+            .status(),
+        303
+    );
+    post(
+        &admin,
+        "/admin/segments/insurance.travel/move",
+        &[("parent", "education")],
+    )
+    .await;
+    let (_, html) = admin.get_text("/admin/segments").await;
+    assert!(
+        html.contains("a live segment cannot move under it"),
+        "{html}"
+    );
+    assert_eq!(
+        post(&admin, "/admin/segments/nothing/move", &[("parent", "")])
+            .await
+            .status(),
+        404
+    );
+    // Back to the top.
+    post(
+        &admin,
+        "/admin/segments/insurance.car/move",
+        &[("parent", "")],
+    )
+    .await;
+    let tree = app.with_conn(|c| store::reference::segment_tree(c).unwrap());
+    assert_eq!(tree.lineage_owned("insurance.car"), ["insurance.car"]);
+    assert_eq!(tree.parent("insurance.travel"), Some("insurance"));
+
+    let moves: Vec<String> = app
+        .with_conn(|c| store::audit::recent(c, 100).unwrap())
+        .into_iter()
+        .filter(|e| e.action == AuditAction::SegmentChanged)
+        .filter_map(|e| e.detail)
+        .filter(|d| d.contains("moved"))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            "segment insurance.car moved: under motor -> the top",
+            "segment insurance.car moved: under insurance -> under motor",
+        ]
+    );
+}
+
 async fn only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token(app: &TestApp) {
     let (platform, _) = app.member(Role::Admin, "Platform");
     let finance = app.user(&platform, Role::Finance);
     let (_, agency) = app.member(Role::Agency, "Acme Leads");
     let (_, buyer) = app.member(Role::Buyer, "Keystone");
-    let forms: [(&str, &[(&str, &str)]); 4] = [
+    let forms: [(&str, &[(&str, &str)]); 5] = [
         (
             "/admin/segments",
             &[("kind", "segment"), ("slug", "pets"), ("name", "Pets")],
@@ -211,6 +427,10 @@ async fn only_an_admin_changes_segments_and_channels_and_every_form_needs_its_to
         ),
         ("/admin/segments/travel/rename", &[("name", "Trips")]),
         ("/admin/channels/sms/retire", &[]),
+        (
+            "/admin/segments/insurance.car/move",
+            &[("parent", "finance")],
+        ),
     ];
     for email in [&finance, &agency, &buyer] {
         let b = app.browser();
@@ -254,6 +474,11 @@ async fn only_an_admin_changes_segments_and_channels_and_every_form_needs_its_to
         segments
             .iter()
             .any(|s| s.slug == "travel" && s.name != "Trips")
+    );
+    assert!(
+        segments
+            .iter()
+            .any(|s| s.slug == "insurance.car" && s.parent.as_deref() == Some("insurance"))
     );
     let channels = app.with_conn(|c| store::reference::channels(c).unwrap());
     assert!(channels.iter().all(|c| c.retired_at.is_none()));

@@ -510,9 +510,10 @@ async fn the_matcher_agrees_with_the_catalogue_query(app: &TestApp) {
         )
         .unwrap()
         .filter;
+        let tree = app.with_conn(|c| leadmarket::store::reference::segment_tree(c).unwrap());
         let matched: HashSet<String> = facts
             .iter()
-            .filter(|l| filter.matches(&l.facts(), now))
+            .filter(|l| filter.matches(&l.facts(), &tree, now))
             .map(|l| l.sale.id.clone())
             .collect();
         assert_eq!(matched, listed, "{query}");

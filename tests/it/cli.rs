@@ -196,6 +196,35 @@ async fn org_user_and_apikey_commands_work_and_bad_input_exits_2(app: &TestApp) 
         assert!(err.contains(reason), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
+
+    // Disabled from the command line: signed out, and audited without the address.
+    let out = run(
+        app,
+        &["user", "disable", "--email", "ops@acme.example.com"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resp = app
+        .browser()
+        .login_attempt("ops@acme.example.com", "a-good-long-password")
+        .await;
+    assert_ne!(resp.status(), 303, "a disabled user cannot sign in");
+    let entry = app
+        .with_conn(|c| leadmarket::store::audit::recent(c, 50).unwrap())
+        .into_iter()
+        .find(|e| e.action == leadmarket::domain::audit::AuditAction::UserDisabled)
+        .expect("the disabling is audited");
+    assert_eq!(entry.actor, leadmarket::domain::audit::AuditActor::System);
+    let detail = entry.detail.unwrap();
+    assert!(
+        detail.contains("disabled from the command line"),
+        "{detail}"
+    );
+    assert!(!detail.contains('@'), "{detail}");
 }
 
 /// The number before `word` in `text`, e.g. `(1234 accepted`.

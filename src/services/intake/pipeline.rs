@@ -395,6 +395,7 @@ pub(super) fn store_chunk(
 struct TargetedOrder {
     order: Option<store::orders::OrderRow>,
     filter: Option<crate::domain::catalogue::Filter>,
+    tree: crate::domain::reference::SegmentTree,
 }
 
 impl TargetedOrder {
@@ -410,7 +411,12 @@ impl TargetedOrder {
                 .and_then(|raw| crate::domain::catalogue::parse(&raw).ok())
                 .map(|p| p.filter)
         });
-        Ok(Self { order, filter })
+        let tree = store::reference::segment_tree(conn)?;
+        Ok(Self {
+            order,
+            filter,
+            tree,
+        })
     }
 
     /// Takes one of the order's slots for the row (priced at the order's price), or says
@@ -448,7 +454,7 @@ impl TargetedOrder {
             captured_at: row.captured_at,
             max_sales: row.max_sales,
         };
-        if !filter.matches(&facts, now) {
+        if !filter.matches(&facts, &self.tree, now) {
             return Ok(Err(Reason::new(
                 OUT_OF_CRITERIA,
                 "row",

@@ -14,7 +14,10 @@ use crate::store;
 use crate::store::purchases::SaleFacts;
 
 pub fn rules(conn: &mut AnyConnection) -> Result<PriceRules, AppError> {
-    Ok(PriceRules::from_rows(store::pricing::price_rules(conn)?))
+    Ok(PriceRules {
+        tree: store::reference::segment_tree(conn)?,
+        ..PriceRules::from_rows(store::pricing::price_rules(conn)?)
+    })
 }
 
 pub fn quote_for(

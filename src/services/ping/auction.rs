@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::NaiveDateTime;
 
 use crate::db::{AnyConnection, write_transaction};
-use crate::domain::catalogue::{LeadFacts, segment_and_parents};
+use crate::domain::catalogue::LeadFacts;
 use crate::domain::ping::{Bid, PingLead, PingStatus, bid_for, expires_at, run_auction};
 use crate::domain::scoring::{self, ScoreInput};
 use crate::domain::standing_order::{Allowance, local_day, local_minute};
@@ -51,7 +51,8 @@ pub fn ping(
 ) -> Result<PingAnswer, AppError> {
     let started = Instant::now();
     write_transaction(conn, |conn| {
-        let segments = segment_and_parents(&lead.segment);
+        let tree = store::reference::segment_tree(conn)?;
+        let segments = tree.lineage_owned(&lead.segment);
         let candidates =
             store::allocation::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
         let asked = candidates.len();
@@ -102,7 +103,7 @@ pub fn ping(
             let Some(rules) = filters.rules(&c.order, &c.time_zone) else {
                 continue;
             };
-            if !rules.filter.matches(&facts, now)
+            if !rules.filter.matches(&facts, &tree, now)
                 || !rules
                     .hours
                     .is_none_or(|h| h.contains(local_minute(now, rules.tz)))

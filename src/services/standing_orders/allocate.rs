@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::OrgStatus;
-use crate::domain::catalogue::{Filter, RawFilter, parse, segment_and_parents};
+use crate::domain::catalogue::{Filter, RawFilter, parse};
 use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::standing_order::{
     ActiveHours, Allowance, DeliveryChannel, local_day, local_minute, parse_time_zone,
@@ -100,9 +100,10 @@ fn allocate_in(
     }
     // In the caller's order (file order for a batch), so earlier leads are served first.
     leads.sort_by_key(|l| lead_ids.iter().position(|id| *id == l.sale.id));
+    let rules = rules(conn)?;
     let mut segments: Vec<String> = leads
         .iter()
-        .flat_map(|l| segment_and_parents(&l.sale.segment))
+        .flat_map(|l| rules.tree.lineage_owned(&l.sale.segment))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -126,7 +127,6 @@ fn allocate_in(
     let mut held: HashSet<(String, String)> = store::allocation::holders(conn, &ids)?
         .into_iter()
         .collect();
-    let rules = rules(conn)?;
     let mut sold = Sold::new();
     let mut turn: u64 = 0;
     for lead in &leads {
@@ -136,7 +136,7 @@ fn allocate_in(
             .filter(|&i| {
                 let o = &orders[i];
                 o.row.max_price_cents >= price
-                    && o.filter.matches(&facts, now)
+                    && o.filter.matches(&facts, &rules.tree, now)
                     && o.hours.is_none_or(|h| h.contains(local_minute(now, o.tz)))
                     && o.allowance().admits(local_day(now, o.tz), price)
                     && !held.contains(&(lead.sale.id.clone(), o.row.buyer_id.clone()))

@@ -154,6 +154,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(reference_admin::rename),
         )
         .route(
+            "/admin/segments/{slug}/move",
+            web::post().to(reference_admin::move_segment),
+        )
+        .route(
             "/admin/{kind:segments|channels}/{slug}/retire",
             web::post().to(reference_admin::retire),
         )

@@ -1,5 +1,5 @@
 //! The admin's segments and channels: the tree with each one's state, and forms to add,
-//! rename and retire.
+//! rename, move (segments) and retire.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -7,7 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use std::collections::HashMap;
+
 use crate::app::AppState;
+use crate::domain::reference::SegmentTree;
 use crate::error::{AppError, AppResult, FieldProblem};
 use crate::services::reference_admin::{self, Kind};
 use crate::store;
@@ -26,6 +29,9 @@ pub struct ItemView {
     /// How deep in the segment tree (0 for a top segment and for every channel).
     pub depth: usize,
     pub retired: bool,
+    /// Segments only: where it sits now (empty at the top) and where it may move.
+    pub parent: String,
+    pub destinations: Vec<String>,
 }
 
 #[derive(Template)]
@@ -55,14 +61,35 @@ async fn page(
             ))
         })
         .await?;
-    // Slug order puts each sub-segment right after its parent.
-    let segments = segments
+    // Tree order: each segment right after its parent, wherever admins moved it.
+    let tree = SegmentTree::new(segments.iter().map(|s| (s.slug.clone(), s.parent.clone())));
+    let slugs: Vec<String> = segments.iter().map(|s| s.slug.clone()).collect();
+    let by_slug: HashMap<&str, &store::reference::SegmentRow> =
+        segments.iter().map(|s| (s.slug.as_str(), s)).collect();
+    let live: Vec<&str> = tree
+        .ordered(&slugs)
         .into_iter()
-        .map(|s| ItemView {
-            depth: s.slug.matches('.').count(),
-            retired: s.retired_at.is_some(),
-            slug: s.slug,
-            name: s.name,
+        .filter_map(|(s, _)| by_slug.get(s.as_str()).copied())
+        .filter(|s| s.retired_at.is_none())
+        .map(|s| s.slug.as_str())
+        .collect();
+    let segments = tree
+        .ordered(&slugs)
+        .into_iter()
+        .filter_map(|(slug, depth)| {
+            let s = by_slug.get(slug.as_str())?;
+            Some(ItemView {
+                depth,
+                retired: s.retired_at.is_some(),
+                destinations: live
+                    .iter()
+                    .filter(|p| tree.check_move(&s.slug, Some(p)).is_ok())
+                    .map(|p| p.to_string())
+                    .collect(),
+                parent: s.parent.clone().unwrap_or_default(),
+                slug: s.slug.clone(),
+                name: s.name.clone(),
+            })
         })
         .collect();
     let channels = channels
@@ -70,6 +97,8 @@ async fn page(
         .map(|c| ItemView {
             depth: 0,
             retired: c.retired_at.is_some(),
+            parent: String::new(),
+            destinations: Vec::new(),
             slug: c.slug,
             name: c.name,
         })
@@ -175,6 +204,38 @@ pub async fn rename(
                 "Renamed."
             } else {
                 "It had that name already."
+            }
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    parent: String,
+}
+
+/// `/admin/segments/{slug}/move`.
+pub async fn move_segment(
+    req: HttpRequest,
+    user: AdminUser,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<MoveForm>,
+) -> AppResult<HttpResponse> {
+    let slug = path.into_inner();
+    let by = who(&req, &user, &state);
+    let done = state
+        .db(move |conn| reference_admin::move_segment(conn, &by, &slug, &form.parent))
+        .await;
+    finish(
+        &session,
+        done.map(|changed| {
+            if changed {
+                "Moved, with everything under it: filters, orders and prices naming it follow it."
+            } else {
+                "It is there already."
             }
         }),
     )
