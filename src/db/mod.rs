@@ -409,6 +409,22 @@ where
     }
 }
 
+/// Holds `key` until the caller's write transaction ends, so check-then-insert rules
+/// with no row to lock (one open invitation per email) run one at a time. PostgreSQL
+/// takes a transaction-scoped advisory lock on the key's hash; SQLite needs nothing,
+/// as its write transaction already keeps every other writer out.
+pub fn lock_key(conn: &mut AnyConnection, key: &str) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)
+                .map(drop)
+        }
+        AnyConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// What a claim does with rows another transaction holds (PostgreSQL; see `load_claimed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {

@@ -52,6 +52,8 @@ pub fn invite(
         .parse()
         .map_err(|e: String| AppError::invalid("email", e))?;
     write_transaction(conn, |conn| {
+        // Two invitations of one address at once would both find none open.
+        crate::db::lock_key(conn, &format!("invitation:{email}"))?;
         let org = store::organisations::find(conn, org_id)?;
         membership::check_invite(inviter.role, &inviter.org_id, &org.id, org.kind, role)
             .map_err(refusal)?;

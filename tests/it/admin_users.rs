@@ -22,6 +22,7 @@ on_both_backends!(
     an_invitation_sets_the_password_once_and_the_new_user_signs_in_with_its_role,
     an_invitation_works_for_72_hours_on_the_clock_it_is_given,
     resending_an_invitation_stops_the_old_link_and_revoking_stops_the_new_one,
+    simultaneous_invitations_of_one_address_leave_one_open,
     a_buyers_user_invites_colleagues_into_its_own_organisation_only,
     disabling_a_user_ends_their_sessions_and_re_enabling_lets_them_back,
     roles_change_only_within_the_organisations_kind_with_a_clear_refusal,
@@ -522,6 +523,39 @@ async fn resending_an_invitation_stops_the_old_link_and_revoking_stops_the_new_o
             AuditAction::UserInvited
         ]
     );
+}
+
+async fn simultaneous_invitations_of_one_address_leave_one_open(app: &TestApp) {
+    let buyer = app.org(OrgKind::Buyer, "Keystone");
+    let other = app.org(OrgKind::Buyer, "Northwind");
+    let (admin, _) = admin(app).await;
+    let token = admin.csrf("/admin/users").await;
+    let email = "nina@keystone.example";
+    let answers = futures_util::future::join_all((0..8).map(|i| {
+        let org = if i % 2 == 0 { &buyer.slug } else { &other.slug };
+        let form = [
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("org", org.as_str()),
+            ("role", "buyer"),
+        ];
+        let admin = &admin;
+        async move { admin.post_form("/admin/users/invite", &form).await.status() }
+    }))
+    .await;
+    let sent = answers.iter().filter(|s| s.as_u16() == 303).count();
+    let refused = answers.iter().filter(|s| s.as_u16() == 422).count();
+    assert_eq!((sent, refused), (1, 7), "{answers:?}");
+    let open: i64 = app.with_conn(|c| {
+        invitations::table
+            .filter(invitations::email.eq(email))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null())
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(open, 1);
 }
 
 async fn a_buyers_user_invites_colleagues_into_its_own_organisation_only(app: &TestApp) {
