@@ -87,10 +87,10 @@ pub fn create(
             "must be the order's segment or within it",
         ));
     }
-    if let Some(s) = &segment {
-        if !tree.contains(s) {
-            p.push(FieldProblem::new("segment", "is not a known segment"));
-        }
+    if let Some(s) = &segment
+        && !tree.contains(s)
+    {
+        p.push(FieldProblem::new("segment", "is not a known segment"));
     }
     let quantity = match draft.quantity {
         Some(q) if (1..=1_000_000).contains(&q) => q as i32,

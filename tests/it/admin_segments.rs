@@ -297,11 +297,11 @@ async fn a_moved_segment_keeps_its_slug_and_the_catalogue_orders_and_prices_foll
     );
     assert_eq!(
         listed(app, &buyer.token, "segment=motor").await,
-        [before.clone()]
+        std::slice::from_ref(&before)
     );
     assert_eq!(
         listed(app, &buyer.token, "segment=insurance.car").await,
-        [before.clone()]
+        std::slice::from_ref(&before)
     );
     // A standing order on the new parent takes a new lead of the moved segment, and
     // the parent's price rule prices it.
