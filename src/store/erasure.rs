@@ -342,7 +342,9 @@ pub fn scrub_outbox(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<usi
 }
 
 /// Up to `limit` leads captured before `cutoff` and not erased yet, oldest first, each
-/// kind and status walked through `leads_open_fresh_idx` (kind, status, captured_at).
+/// kind and status walked through `leads_open_fresh_idx` on SQLite; on PostgreSQL that
+/// index holds open leads only and sold ones count too, so it scans, once a day
+/// (migrations/README.md).
 pub fn past_retention(
     conn: &mut AnyConnection,
     cutoff: NaiveDateTime,
