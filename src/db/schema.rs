@@ -582,6 +582,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        held_offers -> Integer,
+        held_cents -> BigInt,
     }
 }
 

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, organisations, purchases, standing_orders, suppressions};
 use crate::domain::OrgStatus;
+use crate::store::pings::Held;
 use crate::store::purchases::{SaleFacts, sale_facts_columns};
 use crate::store::standing_orders::StandingOrderRow;
 
@@ -22,10 +23,12 @@ pub fn any_active(conn: &mut AnyConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// An active order that may take some of the leads, with its buyer's time zone.
+/// An active order that may take some of the leads, with its buyer's time zone and the
+/// counters of its open offers (`store::pings::Held`, lapsed ones not yet taken off).
 pub struct CandidateOrder {
     pub order: StandingOrderRow,
     pub time_zone: String,
+    pub held: Held,
 }
 
 /// The active orders of active buyers whose index keys fit: `segment` NULL or one of
@@ -36,7 +39,7 @@ pub fn candidates(
     segments: &[String],
     countries: &[String],
 ) -> QueryResult<Vec<CandidateOrder>> {
-    let rows: Vec<(StandingOrderRow, String)> = standing_orders::table
+    let rows: Vec<(StandingOrderRow, String, i32, i64)> = standing_orders::table
         .inner_join(organisations::table.on(organisations::id.eq(standing_orders::buyer_id)))
         .filter(standing_orders::active.eq(true))
         .filter(standing_orders::deleted_at.is_null())
@@ -51,11 +54,20 @@ pub fn candidates(
                 .or(standing_orders::country.eq_any(countries)),
         )
         .filter(organisations::status.eq(OrgStatus::Active))
-        .select((StandingOrderRow::as_select(), organisations::time_zone))
+        .select((
+            StandingOrderRow::as_select(),
+            organisations::time_zone,
+            standing_orders::held_offers,
+            standing_orders::held_cents,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(order, time_zone)| CandidateOrder { order, time_zone })
+        .map(|(order, time_zone, offers, cents)| CandidateOrder {
+            order,
+            time_zone,
+            held: Held { offers, cents },
+        })
         .collect())
 }
 

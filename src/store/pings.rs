@@ -60,36 +60,124 @@ pub fn insert(conn: &mut AnyConnection, ping: &PingRow, bids: &[BidRow]) -> Quer
     Ok(())
 }
 
-/// The prices of the offers `order_id` holds at `now` (open and not expired): they
-/// count against its cap and budget as if bought.
-pub fn held(conn: &mut AnyConnection, order_id: &str, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
-    let prices: Vec<Option<i64>> = pings::table
-        .filter(pings::winner_order_id.eq(order_id))
-        .filter(pings::status.eq(PingStatus::Open))
-        .filter(pings::expires_at.gt(now))
-        .select(pings::price_cents)
-        .load(conn)?;
-    Ok(prices.into_iter().flatten().collect())
+/// Offers an order holds: how many, and what they would pay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    pub offers: i32,
+    pub cents: i64,
 }
 
-/// Orders among `order_ids` that hold any offer at `now`: most hold none, so one query
-/// tells which need [`held`].
-pub fn holding(
+impl Held {
+    /// What is left of `self` once `lapsed` is taken off (never below nothing).
+    pub fn less(self, lapsed: Option<&Held>) -> Held {
+        let Some(l) = lapsed else { return self };
+        Held {
+            offers: self.offers.saturating_sub(l.offers).max(0),
+            cents: self.cents.saturating_sub(l.cents).max(0),
+        }
+    }
+}
+
+/// The offers of `order_ids` still marked open but past their time at `now` ("lapsed",
+/// not swept yet), in one grouped query through `pings_held_idx`; orders with none are
+/// absent. What an order holds at `now` is its counters (`held_offers`, `held_cents`,
+/// every offer marked open) less these, so an auction never counts each bidder's
+/// offers: only the few that lapsed since its last win.
+pub fn lapsed_by(
     conn: &mut AnyConnection,
     order_ids: &[&str],
     now: NaiveDateTime,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<std::collections::HashMap<String, Held>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
     if order_ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     }
-    let ids: Vec<Option<String>> = pings::table
-        .filter(pings::status.eq(PingStatus::Open))
-        .filter(pings::expires_at.gt(now))
+    let rows: Vec<(Option<String>, i64, Option<i64>)> = pings::table
         .filter(pings::winner_order_id.eq_any(order_ids))
-        .select(pings::winner_order_id)
-        .distinct()
+        .filter(pings::status.eq(PingStatus::Open))
+        .filter(pings::expires_at.le(now))
+        .group_by(pings::winner_order_id)
+        .select((
+            pings::winner_order_id,
+            sql::<BigInt>("CAST(COUNT(*) AS BIGINT)"),
+            // Cast: diesel types a SUM of BIGINT as NUMERIC, which `AnyConnection` cannot read.
+            sql::<Nullable<BigInt>>("CAST(SUM(pings.price_cents) AS BIGINT)"),
+        ))
         .load(conn)?;
-    Ok(ids.into_iter().flatten().collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, offers, cents)| {
+            Some((
+                id?,
+                Held {
+                    offers: i32::try_from(offers).unwrap_or(i32::MAX),
+                    cents: cents.unwrap_or(0),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Locks the order's row until the caller's commit (PostgreSQL; SQLite's write
+/// transaction has the file): its offers change status only under this lock, so its
+/// counters stay the sum of its open offers.
+pub fn lock_order(conn: &mut AnyConnection, order_id: &str) -> QueryResult<()> {
+    crate::db::load_claimed::<_, String>(
+        conn,
+        standing_orders::table
+            .filter(standing_orders::id.eq(order_id))
+            .select(standing_orders::id),
+        crate::db::Held::Wait,
+    )
+    .map(drop)
+}
+
+/// Marks the order's lapsed offers expired and takes them off its counters; returns
+/// what it still holds at `now`. The caller holds the order's row (`claim_turn` or
+/// [`lock_order`]).
+pub fn sweep(conn: &mut AnyConnection, order_id: &str, now: NaiveDateTime) -> QueryResult<Held> {
+    if let Some(lapsed) = lapsed_by(conn, &[order_id], now)?.remove(order_id) {
+        diesel::update(pings::table)
+            .filter(pings::winner_order_id.eq(order_id))
+            .filter(pings::status.eq(PingStatus::Open))
+            .filter(pings::expires_at.le(now))
+            .set(pings::status.eq(PingStatus::Expired))
+            .execute(conn)?;
+        move_counters(conn, order_id, -lapsed.offers, -lapsed.cents)?;
+    }
+    let (offers, cents) = standing_orders::table
+        .find(order_id)
+        .select((standing_orders::held_offers, standing_orders::held_cents))
+        .first(conn)?;
+    Ok(Held { offers, cents })
+}
+
+/// Counts a new open offer at `price_cents` on the order (its row is the caller's).
+pub fn hold(conn: &mut AnyConnection, order_id: &str, price_cents: i64) -> QueryResult<()> {
+    move_counters(conn, order_id, 1, price_cents)
+}
+
+/// Takes a posted offer at `price_cents` off the order's counters (its row is the
+/// caller's): from now on the sale counts instead.
+pub fn release(conn: &mut AnyConnection, order_id: &str, price_cents: i64) -> QueryResult<()> {
+    move_counters(conn, order_id, -1, -price_cents)
+}
+
+fn move_counters(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    offers: i32,
+    cents: i64,
+) -> QueryResult<()> {
+    use standing_orders as so;
+    diesel::update(so::table.find(order_id))
+        .set((
+            so::held_offers.eq(so::held_offers + offers),
+            so::held_cents.eq(so::held_cents + cents),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Buyers who bought a lead of this person (by either dedup key) before.
@@ -163,19 +251,6 @@ pub fn mark_posted(
         ))
         .execute(conn)
         .map(|n| n == 1)
-}
-
-/// Stores what an open offer past its time became.
-pub fn mark_expired(
-    conn: &mut AnyConnection,
-    ping_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(pings::table.find(ping_id))
-        .filter(pings::status.eq(PingStatus::Open))
-        .filter(pings::expires_at.le(now))
-        .set(pings::status.eq(PingStatus::Expired))
-        .execute(conn)
 }
 
 /// Whose auction log a list shows.

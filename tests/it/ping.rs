@@ -5,7 +5,7 @@
 //! `expires_at`, and the auction service is called at a chosen time where that matters.
 
 use diesel::prelude::*;
-use leadmarket::db::schema::{deliveries, leads, ping_bids, pings, purchases};
+use leadmarket::db::schema::{deliveries, leads, ping_bids, pings, purchases, standing_orders};
 use leadmarket::domain::ping::parse_ping;
 use leadmarket::services::intake::Reference;
 use leadmarket::services::ping::{FilterCache, PingAnswer, ping};
@@ -28,6 +28,7 @@ on_both_backends!(
     pings_are_seen_only_by_their_agency_and_the_buyers_that_bid,
     a_buyer_who_bought_the_person_before_does_not_bid,
     an_open_offer_holds_the_cap_against_allocation_too,
+    an_orders_held_counters_follow_its_offers_through_post_and_expiry,
 );
 
 async fn buyer(app: &TestApp, name: &str) -> (OrganisationRow, String) {
@@ -587,4 +588,63 @@ async fn an_open_offer_holds_the_cap_against_allocation_too(app: &TestApp) {
     let (status, body) = post_for(app, &agency.token, &lead, &offer["ping_id"]).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["sold_to_orders"], 1);
+}
+
+async fn an_orders_held_counters_follow_its_offers_through_post_and_expiry(app: &TestApp) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let (a, _) = buyer(app, "Alpha").await;
+    let order = StandingOrderBuilder::new(&a)
+        .max_price_cents(1500)
+        .daily_cap(10)
+        .insert(app);
+    let held = |app: &TestApp| -> (i32, i64) {
+        app.with_conn(|c| {
+            standing_orders::table
+                .find(&order.id)
+                .select((standing_orders::held_offers, standing_orders::held_cents))
+                .first(c)
+                .unwrap()
+        })
+    };
+    let (one, two) = (LeadBuilder::new(1).json(), LeadBuilder::new(2).json());
+    let first = send_ping(app, &agency.token, &ping_of(&one, 500)).await;
+    let second = send_ping(app, &agency.token, &ping_of(&two, 700)).await;
+    assert_eq!(held(app), (2, 1200), "two open offers at their reserves");
+    let (status, body) = post_for(app, &agency.token, &one, &first["ping_id"]).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(held(app), (1, 700), "the posted offer became a sale");
+    // The second offer lapses: the next win sweeps it off the counters.
+    let second_id = second["ping_id"].as_str().unwrap().to_string();
+    app.with_conn(|c| {
+        diesel::update(pings::table.find(&second_id))
+            .set(pings::expires_at.eq(Some(
+                leadmarket::store::now() - chrono::TimeDelta::seconds(1),
+            )))
+            .execute(c)
+            .unwrap()
+    });
+    let third = send_ping(
+        app,
+        &agency.token,
+        &ping_of(&LeadBuilder::new(3).json(), 900),
+    )
+    .await;
+    assert!(third["ping_id"].is_string(), "{third}");
+    assert_eq!(held(app), (1, 900), "only the third offer is open");
+    let stored: String = app.with_conn(|c| {
+        pings::table
+            .find(&second_id)
+            .select(pings::status)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(stored, "expired");
+    let open: i64 = app.with_conn(|c| {
+        pings::table
+            .filter(pings::status.eq("open"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(open, 1);
 }

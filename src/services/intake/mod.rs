@@ -153,6 +153,11 @@ pub fn realtime_batch(
         .date()
         .and_hms_opt(0, 0, 0)
         .unwrap_or(template.created_at);
+    // Most posts find the batch: read it without a write transaction (on SQLite, without
+    // waiting for the writer's turn); only the first of the day makes it, looking again.
+    if let Some(existing) = store::batches::find_realtime(conn, &template, midnight)? {
+        return Ok(existing);
+    }
     write_transaction(conn, |conn| {
         if let Some(existing) = store::batches::find_realtime(conn, &template, midnight)? {
             return Ok(existing);

@@ -1,9 +1,10 @@
-//! `POST /ping`: the active standing orders that want the pinged lead bid their ceilings
-//! in one write transaction, which stores the ping, its bids and the winner's offer. The
-//! offer counts against the winner's cap and budget while it holds, so two pings cannot
-//! promise the same budget twice: on SQLite the write transaction serialises pings; on
-//! PostgreSQL the winner's row is locked (`store::pings::claim_turn`) and its counters
-//! and offers read again before the offer is stored.
+//! `POST /ping`: the active standing orders that want the pinged lead bid their ceilings;
+//! one short write transaction stores the ping, its bids and the winner's offer. The
+//! bids are read before it, so pings read side by side (on SQLite too, where writers
+//! take turns). The offer counts against the winner's cap and budget while it holds, so
+//! two pings cannot promise the same budget twice: in the write transaction the
+//! winner's row is claimed (`store::pings::claim_turn`, a row lock on PostgreSQL; SQLite
+//! has one writer) and its counters and offers read again before the offer is stored.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -17,7 +18,7 @@ use crate::domain::scoring::{self, ScoreInput};
 use crate::domain::standing_order::{Allowance, local_day, local_minute};
 use crate::error::AppError;
 use crate::store;
-use crate::store::pings::{BidRow, PingRow};
+use crate::store::pings::{BidRow, Held, PingRow};
 use crate::store::standing_orders::StandingOrderRow;
 
 use super::filters::FilterCache;
@@ -38,6 +39,7 @@ pub enum PingAnswer {
 /// A bidder as this ping sees it.
 struct Bidder {
     row: StandingOrderRow,
+    tz: chrono_tz::Tz,
     bid_cents: i64,
 }
 
@@ -50,160 +52,186 @@ pub fn ping(
     now: NaiveDateTime,
 ) -> Result<PingAnswer, AppError> {
     let started = Instant::now();
+    let (asked, bidders) = bidders(conn, filters, lead, now)?;
     write_transaction(conn, |conn| {
-        let tree = store::reference::segment_tree(conn)?;
-        let segments = tree.lineage_owned(&lead.segment);
-        let candidates =
-            store::allocation::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
-        let asked = candidates.len();
-        let score = scoring::score(&ScoreInput {
-            // The post carries the contact; a ping vouches for a name and its hashes.
-            has_name: true,
-            has_phone: lead.phone_key.is_some(),
-            has_email: lead.email_key.is_some(),
-            has_address: false,
-            warmth: lead.warmth,
-            contact_type: lead.contact_type,
-            verified: lead.verified,
-            age_days: (now.date() - lead.captured_at.date()).num_days(),
-            soft_flags: 0,
-            engagement: Default::default(),
-        });
-        let facts = LeadFacts {
-            segment: &lead.segment,
-            country: &lead.country,
-            region: lead.region.as_deref(),
-            city: lead.city.as_deref(),
-            postal_key: lead.postal_key.as_deref(),
-            age: lead.age,
-            income_cents: lead.income_cents,
-            warmth: lead.warmth.as_str(),
-            contact_type: lead.contact_type.as_str(),
-            verified: lead.verified,
-            score,
-            list_price_cents: lead.reserve_cents,
-            captured_at: lead.captured_at,
-            // Ping-post sells to the winner alone.
-            max_sales: 1,
-        };
-        let bought: HashSet<String> = if lead.phone_key.is_some() || lead.email_key.is_some() {
-            store::pings::buyers_of_person(conn, lead.phone_key.as_ref(), lead.email_key.as_ref())?
-                .into_iter()
-                .collect()
-        } else {
-            HashSet::new()
-        };
-        // Matching orders, before their counters: the filters are parsed once per
-        // version of an order and kept.
-        let mut wanting: Vec<(StandingOrderRow, chrono_tz::Tz)> = Vec::new();
-        for c in candidates {
-            if bought.contains(&c.order.buyer_id) {
-                continue;
-            }
-            let Some(rules) = filters.rules(&c.order, &c.time_zone) else {
-                continue;
-            };
-            if !rules.filter.matches(&facts, &tree, now)
-                || !rules
-                    .hours
-                    .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
-            {
-                continue;
-            }
-            let tz = rules.tz;
-            wanting.push((c.order, tz));
-        }
-        let buyer_ids: Vec<&str> = wanting.iter().map(|(o, _)| o.buyer_id.as_str()).collect();
-        let credit = store::credit::available_of(conn, &buyer_ids)?;
-        let limited: Vec<&str> = wanting
-            .iter()
-            .filter(|(o, _)| o.daily_cap.is_some() || o.budget_cents.is_some())
-            .map(|(o, _)| o.id.as_str())
-            .collect();
-        let holding: HashSet<String> = store::pings::holding(conn, &limited, now)?
-            .into_iter()
-            .collect();
-        let mut bidders: Vec<Bidder> = Vec::new();
-        for (row, tz) in wanting {
-            let held = if holding.contains(&row.id) {
-                store::pings::held(conn, &row.id, now)?
-            } else {
-                Vec::new()
-            };
-            let credit_left = credit.get(&row.buyer_id).copied().unwrap_or(0);
-            if let Some(bid_cents) = bid_of(&row, &held, tz, credit_left, now) {
-                bidders.push(Bidder { row, bid_cents });
-            }
-        }
-        // A buyer bids once, with its best order: its orders never raise its own price.
-        bidders.sort_by(|a, b| {
-            a.row
-                .buyer_id
-                .cmp(&b.row.buyer_id)
-                .then(b.bid_cents.cmp(&a.bid_cents))
-                .then(
-                    a.row
-                        .last_allocated_at
-                        .is_some()
-                        .cmp(&b.row.last_allocated_at.is_some()),
-                )
-                .then(a.row.last_allocated_at.cmp(&b.row.last_allocated_at))
-                .then(a.row.id.cmp(&b.row.id))
-        });
-        bidders.dedup_by(|later, first| later.row.buyer_id == first.row.buyer_id);
-        let ping_id = store::new_id();
-        // Each round drops a winner that can no longer pay once its row is locked and
-        // read again (another ping won it in between): rare, and bounded by the bidders.
-        loop {
-            let bids: Vec<Bid<'_>> = bidders
-                .iter()
-                .map(|b| Bid {
-                    order_id: &b.row.id,
-                    bid_cents: b.bid_cents,
-                    served_at: b.row.last_allocated_at,
-                })
-                .collect();
-            let auction = run_auction(&bids, lead.reserve_cents);
-            let (Some(w), Some(price)) = (auction.winner, auction.price_cents) else {
-                let row = ping_row(&ping_id, agency_id, lead, asked, None, None, now, started);
-                store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
-                return Ok(PingAnswer::NoOffer { ping_id });
-            };
-            let winner = &bidders[w].row;
-            if !confirm_winner(conn, winner, price, now)? {
-                bidders.remove(w);
-                continue;
-            }
-            let row = ping_row(
-                &ping_id,
-                agency_id,
-                lead,
-                asked,
-                Some(winner),
-                Some(price),
-                now,
-                started,
-            );
-            store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
-            return Ok(PingAnswer::Offer {
-                ping_id,
-                price_cents: price,
-                expires_at: expires_at(now),
-            });
-        }
+        auction(conn, agency_id, lead, asked, bidders, now, started)
     })
 }
 
+/// The orders that bid on `lead` at `now` and how many were asked, read outside the
+/// write transaction: what they saw is checked again for the winner (`confirm_winner`).
+fn bidders(
+    conn: &mut AnyConnection,
+    filters: &FilterCache,
+    lead: &PingLead,
+    now: NaiveDateTime,
+) -> Result<(usize, Vec<Bidder>), AppError> {
+    let tree = store::reference::segment_tree(conn)?;
+    let segments = tree.lineage_owned(&lead.segment);
+    let candidates =
+        store::allocation::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
+    let asked = candidates.len();
+    let score = scoring::score(&ScoreInput {
+        // The post carries the contact; a ping vouches for a name and its hashes.
+        has_name: true,
+        has_phone: lead.phone_key.is_some(),
+        has_email: lead.email_key.is_some(),
+        has_address: false,
+        warmth: lead.warmth,
+        contact_type: lead.contact_type,
+        verified: lead.verified,
+        age_days: (now.date() - lead.captured_at.date()).num_days(),
+        soft_flags: 0,
+        engagement: Default::default(),
+    });
+    let facts = LeadFacts {
+        segment: &lead.segment,
+        country: &lead.country,
+        region: lead.region.as_deref(),
+        city: lead.city.as_deref(),
+        postal_key: lead.postal_key.as_deref(),
+        age: lead.age,
+        income_cents: lead.income_cents,
+        warmth: lead.warmth.as_str(),
+        contact_type: lead.contact_type.as_str(),
+        verified: lead.verified,
+        score,
+        list_price_cents: lead.reserve_cents,
+        captured_at: lead.captured_at,
+        // Ping-post sells to the winner alone.
+        max_sales: 1,
+    };
+    let bought: HashSet<String> = if lead.phone_key.is_some() || lead.email_key.is_some() {
+        store::pings::buyers_of_person(conn, lead.phone_key.as_ref(), lead.email_key.as_ref())?
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    // Matching orders, before their counters: the filters are parsed once per
+    // version of an order and kept.
+    let mut wanting: Vec<(StandingOrderRow, chrono_tz::Tz, Held)> = Vec::new();
+    for c in candidates {
+        if bought.contains(&c.order.buyer_id) {
+            continue;
+        }
+        let Some(rules) = filters.rules(&c.order, &c.time_zone) else {
+            continue;
+        };
+        if !rules.filter.matches(&facts, &tree, now)
+            || !rules
+                .hours
+                .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
+        {
+            continue;
+        }
+        let tz = rules.tz;
+        wanting.push((c.order, tz, c.held));
+    }
+    let buyer_ids: Vec<&str> = wanting
+        .iter()
+        .map(|(o, _, _)| o.buyer_id.as_str())
+        .collect();
+    let credit = store::credit::available_of(conn, &buyer_ids)?;
+    // Counters of offers marked open, less those past their time (few: the winner's
+    // are swept at each win).
+    let limited: Vec<&str> = wanting
+        .iter()
+        .filter(|(o, _, held)| {
+            held.offers > 0 && (o.daily_cap.is_some() || o.budget_cents.is_some())
+        })
+        .map(|(o, _, _)| o.id.as_str())
+        .collect();
+    let lapsed = store::pings::lapsed_by(conn, &limited, now)?;
+    let mut bidders: Vec<Bidder> = Vec::new();
+    for (row, tz, held) in wanting {
+        let held = held.less(lapsed.get(&row.id));
+        let credit_left = credit.get(&row.buyer_id).copied().unwrap_or(0);
+        if let Some(bid_cents) = bid_of(&row, held, tz, credit_left, now) {
+            bidders.push(Bidder { row, tz, bid_cents });
+        }
+    }
+    // A buyer bids once, with its best order: its orders never raise its own price.
+    bidders.sort_by(|a, b| {
+        a.row
+            .buyer_id
+            .cmp(&b.row.buyer_id)
+            .then(b.bid_cents.cmp(&a.bid_cents))
+            .then(
+                a.row
+                    .last_allocated_at
+                    .is_some()
+                    .cmp(&b.row.last_allocated_at.is_some()),
+            )
+            .then(a.row.last_allocated_at.cmp(&b.row.last_allocated_at))
+            .then(a.row.id.cmp(&b.row.id))
+    });
+    bidders.dedup_by(|later, first| later.row.buyer_id == first.row.buyer_id);
+    Ok((asked, bidders))
+}
+
+/// The auction on what the bidders saw, and its log, in the caller's write transaction.
+fn auction(
+    conn: &mut AnyConnection,
+    agency_id: &str,
+    lead: &PingLead,
+    asked: usize,
+    mut bidders: Vec<Bidder>,
+    now: NaiveDateTime,
+    started: Instant,
+) -> Result<PingAnswer, AppError> {
+    let ping_id = store::new_id();
+    // Each round drops a winner that can no longer pay once its row is locked and
+    // read again (another ping won it in between): rare, and bounded by the bidders.
+    loop {
+        let bids: Vec<Bid<'_>> = bidders
+            .iter()
+            .map(|b| Bid {
+                order_id: &b.row.id,
+                bid_cents: b.bid_cents,
+                served_at: b.row.last_allocated_at,
+            })
+            .collect();
+        let auction = run_auction(&bids, lead.reserve_cents);
+        let (Some(w), Some(price)) = (auction.winner, auction.price_cents) else {
+            let row = ping_row(&ping_id, agency_id, lead, asked, None, None, now, started);
+            store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+            return Ok(PingAnswer::NoOffer { ping_id });
+        };
+        let winner = &bidders[w].row;
+        if !confirm_winner(conn, winner, bidders[w].tz, price, now)? {
+            bidders.remove(w);
+            continue;
+        }
+        let row = ping_row(
+            &ping_id,
+            agency_id,
+            lead,
+            asked,
+            Some(winner),
+            Some(price),
+            now,
+            started,
+        );
+        store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+        return Ok(PingAnswer::Offer {
+            ping_id,
+            price_cents: price,
+            expires_at: expires_at(now),
+        });
+    }
+}
+
 /// The order's allowance with the offers it holds counted as bought.
-fn allowance_with<'a>(
-    row: &'a StandingOrderRow,
-    held: &[i64],
+fn allowance_with(
+    row: &StandingOrderRow,
+    held: Held,
     today: chrono::NaiveDate,
-) -> (Allowance<'a>, bool) {
+) -> (Allowance<'_>, bool) {
     let a = row.allowance();
-    let count = a.count_on(today) + held.len() as i32;
+    let count = a.count_on(today).saturating_add(held.offers);
     let cap_left = a.daily_cap.is_none_or(|cap| count < cap);
-    let spent = a.spent_cents + held.iter().sum::<i64>();
+    let spent = a.spent_cents + held.cents;
     (
         Allowance {
             spent_cents: spent,
@@ -217,7 +245,7 @@ fn allowance_with<'a>(
 /// leaves it nothing to bid.
 fn bid_of(
     row: &StandingOrderRow,
-    held: &[i64],
+    held: Held,
     tz: chrono_tz::Tz,
     credit_left: i64,
     now: NaiveDateTime,
@@ -232,31 +260,33 @@ fn bid_of(
 }
 
 /// Locks the winner's row and checks again, on what is committed now, that it can take
-/// one more lead at `price`.
+/// one more lead at `price` (its zone `tz` as the bidders' read found it: a zone changed
+/// since moves the day boundary by hours, never the counters); then counts the offer on
+/// it. Its offers past their time are swept first, under the lock, so its counters stay
+/// the sum of its open offers.
 fn confirm_winner(
     conn: &mut AnyConnection,
     winner: &StandingOrderRow,
+    tz: chrono_tz::Tz,
     price: i64,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
     if !store::pings::claim_turn(conn, &winner.id, now)? {
         return Ok(false);
     }
-    if winner.daily_cap.is_none() && winner.budget_cents.is_none() {
-        return Ok(true);
-    }
-    let fresh = store::standing_orders::find(conn, &winner.id)?;
-    let tz = crate::domain::standing_order::parse_time_zone(&store::organisations::time_zone(
-        conn,
-        &winner.buyer_id,
-    )?)
-    .unwrap_or(chrono_tz::UTC);
-    let held = store::pings::held(conn, &winner.id, now)?;
-    let (allowance, cap_left) = allowance_with(&fresh, &held, local_day(now, tz));
-    Ok(cap_left
-        && allowance
+    let held = store::pings::sweep(conn, &winner.id, now)?;
+    if winner.daily_cap.is_some() || winner.budget_cents.is_some() {
+        let fresh = store::standing_orders::find(conn, &winner.id)?;
+        let (allowance, cap_left) = allowance_with(&fresh, held, local_day(now, tz));
+        let can_pay = allowance
             .budget_left_cents()
-            .is_none_or(|left| left >= price))
+            .is_none_or(|left| left >= price);
+        if !cap_left || !can_pay {
+            return Ok(false);
+        }
+    }
+    store::pings::hold(conn, &winner.id, price)?;
+    Ok(true)
 }
 
 #[expect(

@@ -65,7 +65,13 @@ pub fn open_ping(
         PingStatus::Open => Ok(ping),
         PingStatus::Posted => Err(used()),
         PingStatus::Expired => {
-            store::pings::mark_expired(conn, &ping.id, now)?;
+            // Marked expired with the winner's other lapsed offers, off its counters.
+            if let Some(order_id) = &ping.winner_order_id {
+                write_transaction(conn, |conn| {
+                    store::pings::lock_order(conn, order_id)?;
+                    store::pings::sweep(conn, order_id, now)
+                })?;
+            }
             Err(expired())
         }
         PingStatus::NoOffer => Err(AppError::Conflict {
@@ -134,6 +140,12 @@ pub fn post(
                     .collect(),
             ));
         }
+        let (Some(order_id), Some(price)) = (&ping.winner_order_id, ping.price_cents) else {
+            return Err(expired());
+        };
+        // The order's row first, as an auction takes it: its offers change status only
+        // under it, so its counters of open offers stay right.
+        store::pings::lock_order(conn, order_id)?;
         if !store::pings::mark_posted(conn, &ping.id, lead_id, now)? {
             // Another post took it (or it ran out) since `open_ping` looked.
             return Err(
@@ -143,9 +155,7 @@ pub fn post(
                 },
             );
         }
-        let (Some(order_id), Some(price)) = (&ping.winner_order_id, ping.price_cents) else {
-            return Err(expired());
-        };
+        store::pings::release(conn, order_id, price)?;
         let order = store::standing_orders::find(conn, order_id)?;
         let tz = parse_time_zone(&store::organisations::time_zone(conn, &order.buyer_id)?)
             .unwrap_or(chrono_tz::UTC);

@@ -39,6 +39,8 @@ struct Order {
     hours: Option<ActiveHours>,
     /// Within this call: when it last bought (round robin between leads of one call).
     served: Option<u64>,
+    /// Its open offers' counters, as read (`store::pings::Held`).
+    held: store::pings::Held,
 }
 
 impl Order {
@@ -211,7 +213,8 @@ fn allocate_in(
 
 /// The offers an order holds from pings (`services::ping`) count against its cap and
 /// budget as bought, until they are posted or expire: in memory, for this allocation's
-/// checks. Most orders hold none, and those without cap or budget need no look.
+/// checks. Its counters say what its offers marked open hold; the few of them past their
+/// time are taken off (one query), and orders without cap or budget need no look.
 fn count_held_offers(
     conn: &mut AnyConnection,
     orders: &mut [Order],
@@ -219,21 +222,30 @@ fn count_held_offers(
 ) -> Result<(), AppError> {
     let limited: Vec<&str> = orders
         .iter()
-        .filter(|o| o.row.daily_cap.is_some() || o.row.budget_cents.is_some())
+        .filter(|o| {
+            o.held.offers > 0 && (o.row.daily_cap.is_some() || o.row.budget_cents.is_some())
+        })
         .map(|o| o.row.id.as_str())
         .collect();
-    let holding: HashSet<String> = store::pings::holding(conn, &limited, now)?
-        .into_iter()
-        .collect();
-    for o in orders.iter_mut().filter(|o| holding.contains(&o.row.id)) {
-        let held = store::pings::held(conn, &o.row.id, now)?;
+    if limited.is_empty() {
+        return Ok(());
+    }
+    let lapsed = store::pings::lapsed_by(conn, &limited, now)?;
+    for o in orders.iter_mut() {
+        if o.row.daily_cap.is_none() && o.row.budget_cents.is_none() {
+            continue;
+        }
+        let held = o.held.less(lapsed.get(&o.row.id));
+        if held.offers == 0 {
+            continue;
+        }
         let today = local_day(now, o.tz).format("%Y-%m-%d").to_string();
         if o.row.cap_day.as_deref() != Some(today.as_str()) {
             o.row.cap_day = Some(today);
             o.row.today_count = 0;
         }
-        o.row.today_count += i32::try_from(held.len()).unwrap_or(i32::MAX);
-        o.row.spent_cents += held.iter().sum::<i64>();
+        o.row.today_count = o.row.today_count.saturating_add(held.offers);
+        o.row.spent_cents += held.cents;
     }
     Ok(())
 }
@@ -256,6 +268,7 @@ fn order(c: CandidateOrder) -> Option<Order> {
         tz,
         hours,
         served: None,
+        held: c.held,
     })
 }
 
