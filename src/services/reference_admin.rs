@@ -156,6 +156,8 @@ pub fn move_segment(
 ) -> Result<bool, AppError> {
     let parent = Some(parent.trim()).filter(|p| !p.is_empty());
     write_transaction(conn, |conn| {
+        // Two moves at once (A under B, B under A) would each check the other's old place.
+        crate::db::lock_key(conn, "segment-tree")?;
         let moving = store::reference::find_segment(conn, slug)?.ok_or(AppError::NotFound)?;
         if moving.parent.as_deref() == parent {
             return Ok(false);

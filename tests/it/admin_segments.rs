@@ -17,6 +17,7 @@ use crate::on_both_backends;
 on_both_backends!(
     an_admin_adds_renames_and_retires_segments_and_channels_and_intake_refuses_the_retired,
     a_moved_segment_keeps_its_slug_and_the_catalogue_orders_and_prices_follow_it,
+    two_moves_at_once_never_put_two_segments_under_each_other,
     only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token,
 );
 
@@ -409,6 +410,40 @@ async fn a_moved_segment_keeps_its_slug_and_the_catalogue_orders_and_prices_foll
             "segment insurance.car moved: under insurance -> under motor",
         ]
     );
+}
+
+async fn two_moves_at_once_never_put_two_segments_under_each_other(app: &TestApp) {
+    let (_, admin_email) = app.member(Role::Admin, "Platform");
+    let admin = app.browser();
+    admin.login(&admin_email).await;
+    let token = admin.csrf("/admin/segments").await;
+    for _ in 0..5 {
+        let form = |parent: &'static str| {
+            [
+                ("csrf_token", token.clone()),
+                ("parent", parent.to_string()),
+            ]
+        };
+        let (a, b) = (form("insurance"), form("finance"));
+        let a: Vec<(&str, &str)> = a.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let b: Vec<(&str, &str)> = b.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (first, second) = tokio::join!(
+            admin.post_form("/admin/segments/finance/move", &a),
+            admin.post_form("/admin/segments/insurance/move", &b),
+        );
+        assert_eq!(
+            (first.status().as_u16(), second.status().as_u16()),
+            (303, 303)
+        );
+        let tree = app.with_conn(|c| store::reference::segment_tree(c).unwrap());
+        let finance_under = tree.parent("finance") == Some("insurance");
+        let insurance_under = tree.parent("insurance") == Some("finance");
+        assert!(finance_under != insurance_under, "exactly one moved");
+        app.with_conn(|c| {
+            store::reference::move_segment(c, "finance", None).unwrap();
+            store::reference::move_segment(c, "insurance", None).unwrap();
+        });
+    }
 }
 
 async fn only_an_admin_changes_segments_and_channels_and_every_form_needs_its_token(app: &TestApp) {
