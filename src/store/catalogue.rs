@@ -229,12 +229,13 @@ pub struct Scope {
 pub fn scope(
     conn: &mut AnyConnection,
     filter: &crate::domain::catalogue::Filter,
+    tree: &crate::domain::reference::SegmentTree,
 ) -> QueryResult<Scope> {
     // A segment includes its sub-segments as the tree keeps them: named in full, so an
     // index can serve them.
     let segments: Vec<String> = match &filter.segment {
         None => Vec::new(),
-        Some(s) => crate::store::reference::segment_tree(conn)?.within_of(s),
+        Some(s) => tree.within_of(s),
     };
     let suspended: Vec<String> = organisations::table
         .filter(organisations::kind.eq(OrgKind::Agency))
@@ -365,7 +366,14 @@ pub fn page_counted(
     let Scope {
         segments,
         suspended,
-    } = scope(conn, &parsed.filter)?;
+    } = {
+        // Read only when a segment is asked for, as before the tree was passed in.
+        let tree = match parsed.filter.segment {
+            Some(_) => crate::store::reference::segment_tree(conn)?,
+            None => Default::default(),
+        };
+        scope(conn, &parsed.filter, &tree)?
+    };
     // Counting the matches, then taking off the few this buyer bought, spares each of
     // the (many) matches its own purchase probe. The count stops past the cap.
     let own: i64 = open_catalogue(

@@ -101,7 +101,7 @@ fn buy_matching_once(
     let list_cap = max_price_cents.saturating_mul(10_000) / tier_bp(&rules, quantity) + 1;
     let mut filter = filter.clone();
     filter.max_price_cents = Some(filter.max_price_cents.map_or(list_cap, |p| p.min(list_cap)));
-    let scope = store::catalogue::scope(conn, &filter)?;
+    let scope = store::catalogue::scope(conn, &filter, &rules.tree)?;
     // Claim only as many as are still wanted, so other buyers are not kept from leads
     // this one would not buy; a claimed lead over the price is passed and the next tried.
     let mut passed: Vec<String> = refused.to_vec();

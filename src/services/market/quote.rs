@@ -88,7 +88,7 @@ pub fn quote_matching(
     let list_cap = max_price_cents.saturating_mul(10_000) / tier_bp(&rules, quantity) + 1;
     let mut filter = filter.clone();
     filter.max_price_cents = Some(filter.max_price_cents.map_or(list_cap, |p| p.min(list_cap)));
-    let scope = store::catalogue::scope(conn, &filter)?;
+    let scope = store::catalogue::scope(conn, &filter, &rules.tree)?;
     let mut passed: Vec<String> = Vec::new();
     let mut candidates: Vec<SaleFacts> = Vec::new();
     loop {
