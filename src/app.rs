@@ -22,8 +22,6 @@ pub struct AppState {
     pub payments: Option<Arc<dyn crate::payments::Payments>>,
     /// Wakes this process's delivery worker when a sale made deliveries.
     pub deliveries_wake: Arc<tokio::sync::Notify>,
-    /// Standing orders' parsed filters, kept between pings (`services::ping`).
-    pub ping_filters: Arc<crate::services::ping::FilterCache>,
 }
 
 impl AppState {
@@ -129,7 +127,6 @@ impl Application {
             mailer,
             payments,
             deliveries_wake: Arc::new(tokio::sync::Notify::new()),
-            ping_filters: Arc::default(),
         };
         let bind = state.config().bind.clone();
         let listener = TcpListener::bind(&bind)

@@ -409,6 +409,32 @@ where
     }
 }
 
+#[derive(QueryableByName)]
+struct BookStamp {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    database: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
+}
+
+/// Which database `conn` is on (its file, or PostgreSQL's database and port) and the
+/// order book's stamp there, in one query: a process's cached copies of the book are
+/// kept per database (tests and benches open many in one process).
+pub fn order_book_stamp(conn: &mut AnyConnection) -> QueryResult<(String, i64)> {
+    let sql = match conn {
+        AnyConnection::Sqlite(_) => {
+            "SELECT (SELECT file FROM pragma_database_list WHERE name = 'main') AS database, \
+             version FROM order_book_stamp WHERE id = 1"
+        }
+        AnyConnection::Postgresql(_) => {
+            "SELECT current_database() || ':' || COALESCE(inet_server_port(), 0) AS database, \
+             version FROM order_book_stamp WHERE id = 1"
+        }
+    };
+    let s = diesel::sql_query(sql).get_result::<BookStamp>(conn)?;
+    Ok((s.database, s.version))
+}
+
 /// Holds `key` until the caller's write transaction ends, so check-then-insert rules
 /// with no row to lock (one open invitation per email) run one at a time. PostgreSQL
 /// takes a transaction-scoped advisory lock on the key's hash; SQLite needs nothing,

@@ -776,3 +776,12 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 // A buyer's outcomes are grouped by the selling agency and the lead's segment.
 diesel::allow_columns_to_appear_in_same_group_by_clause!(purchases::agency_id, leads::segment);
+
+diesel::table! {
+    /// One row: bumped by triggers whenever the order book's copy goes stale
+    /// (`services::standing_orders::book`).
+    order_book_stamp (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}

@@ -1,5 +1,5 @@
-//! What the allocation of accepted leads to standing orders reads and writes: the index
-//! of active orders by segment and country, the facts of the leads it allocates, who
+//! What the allocation of accepted leads to standing orders reads and writes: the active
+//! orders and their counters, the facts of the leads it allocates, who
 //! holds them already, and an order's counters moved by one checked UPDATE.
 
 use chrono::NaiveDateTime;
@@ -8,7 +8,6 @@ use diesel::prelude::*;
 use crate::db::AnyConnection;
 use crate::db::schema::{batches, leads, organisations, purchases, standing_orders, suppressions};
 use crate::domain::OrgStatus;
-use crate::store::pings::Held;
 use crate::store::purchases::{SaleFacts, sale_facts_columns};
 use crate::store::standing_orders::StandingOrderRow;
 
@@ -23,52 +22,47 @@ pub fn any_active(conn: &mut AnyConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// An active order that may take some of the leads, with its buyer's time zone and the
-/// counters of its open offers (`store::pings::Held`, lapsed ones not yet taken off).
-pub struct CandidateOrder {
-    pub order: StandingOrderRow,
-    pub time_zone: String,
-    pub held: Held,
-}
-
-/// The active orders of active buyers whose index keys fit: `segment` NULL or one of
-/// `segments` (the leads' segments and their parents), `country` NULL or one of
-/// `countries`. Read once per allocation, through `standing_orders_active_idx`.
-pub fn candidates(
-    conn: &mut AnyConnection,
-    segments: &[String],
-    countries: &[String],
-) -> QueryResult<Vec<CandidateOrder>> {
-    let rows: Vec<(StandingOrderRow, String, i32, i64)> = standing_orders::table
+/// Every active order of an active buyer, with the buyer's time zone: what the order
+/// book (`services::standing_orders::book`) keeps between its stamp's bumps.
+pub fn active_orders(conn: &mut AnyConnection) -> QueryResult<Vec<(StandingOrderRow, String)>> {
+    standing_orders::table
         .inner_join(organisations::table.on(organisations::id.eq(standing_orders::buyer_id)))
         .filter(standing_orders::active.eq(true))
         .filter(standing_orders::deleted_at.is_null())
-        .filter(
-            standing_orders::segment
-                .is_null()
-                .or(standing_orders::segment.eq_any(segments)),
-        )
-        .filter(
-            standing_orders::country
-                .is_null()
-                .or(standing_orders::country.eq_any(countries)),
-        )
         .filter(organisations::status.eq(OrgStatus::Active))
+        .select((StandingOrderRow::as_select(), organisations::time_zone))
+        .load(conn)
+}
+
+/// What sales and offers move on an order, read fresh for the orders an allocation or a
+/// ping may use.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrderCounters {
+    pub id: String,
+    pub spent_cents: i64,
+    pub cap_day: Option<String>,
+    pub today_count: i32,
+    pub last_allocated_at: Option<NaiveDateTime>,
+    pub held_offers: i32,
+    pub held_cents: i64,
+}
+
+pub fn counters(conn: &mut AnyConnection, order_ids: &[&str]) -> QueryResult<Vec<OrderCounters>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    standing_orders::table
+        .filter(standing_orders::id.eq_any(order_ids))
         .select((
-            StandingOrderRow::as_select(),
-            organisations::time_zone,
+            standing_orders::id,
+            standing_orders::spent_cents,
+            standing_orders::cap_day,
+            standing_orders::today_count,
+            standing_orders::last_allocated_at,
             standing_orders::held_offers,
             standing_orders::held_cents,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(order, time_zone, offers, cents)| CandidateOrder {
-            order,
-            time_zone,
-            held: Held { offers, cents },
-        })
-        .collect())
+        .load(conn)
 }
 
 /// A lead as the allocation reads it: what a sale needs, what filters read, and

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use leadmarket::db::schema::{deliveries, leads, organisations, purchases, standing_orders};
 use leadmarket::services::standing_orders::allocate::allocate;
@@ -526,6 +526,103 @@ async fn the_matcher_agrees_with_the_catalogue_query(app: &TestApp) {
     );
 }
 
+/// The order book (`services::standing_orders::book`) keeps the orders between
+/// allocations; a change by anyone (here raw UPDATEs, as another process would make)
+/// is seen by the very next lead.
+async fn the_order_book_sees_every_change_to_an_order_or_its_buyer_at_the_next_lead(app: &TestApp) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let (b, _) = buyer(app, "Book Buyer").await;
+    let order = StandingOrderBuilder::new(&b).insert(app);
+    let mut n = 0;
+    let mut next_sold = async || {
+        n += 1;
+        post_lead(app, &agency.token, exclusive(n)).await["sold_to_orders"].clone()
+    };
+    assert_eq!(next_sold().await, 1, "the first lead reads the book");
+    let update = |f: &dyn Fn(&mut leadmarket::db::AnyConnection) -> QueryResult<usize>| {
+        assert_eq!(app.with_conn(|c| f(c)).unwrap(), 1);
+    };
+    let so = standing_orders::table.find(order.id.clone());
+    // Its filter moved to another segment (the default lead is `travel`).
+    update(&|c| {
+        diesel::update(so.clone())
+            .set((
+                standing_orders::filter_query.eq("segment=insurance"),
+                standing_orders::segment.eq(Some("insurance")),
+            ))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "an edited filter");
+    update(&|c| {
+        diesel::update(so.clone())
+            .set((
+                standing_orders::filter_query.eq(""),
+                standing_orders::segment.eq(None::<String>),
+            ))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 1);
+    update(&|c| {
+        diesel::update(so.clone())
+            .set(standing_orders::max_price_cents.eq(1))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "a ceiling under the price");
+    update(&|c| {
+        diesel::update(so.clone())
+            .set((
+                standing_orders::max_price_cents.eq(100_000),
+                standing_orders::active.eq(false),
+            ))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "a paused order");
+    update(&|c| {
+        diesel::update(so.clone())
+            .set(standing_orders::active.eq(true))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 1);
+    let buyer_row = organisations::table.find(b.id.clone());
+    update(&|c| {
+        diesel::update(buyer_row.clone())
+            .set(organisations::status.eq(leadmarket::domain::OrgStatus::Suspended))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "a suspended buyer");
+    update(&|c| {
+        diesel::update(buyer_row.clone())
+            .set(organisations::status.eq(leadmarket::domain::OrgStatus::Active))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 1);
+    // Hours of 09:00-10:00 in the buyer's zone, which then moves so that now is in them.
+    let now = leadmarket::store::now();
+    let utc_minute = i32::try_from(now.time().num_seconds_from_midnight() / 60).unwrap();
+    let from = (utc_minute + 180) % 1440;
+    update(&|c| {
+        diesel::update(so.clone())
+            .set((
+                standing_orders::active_from_minute.eq(Some(from)),
+                standing_orders::active_to_minute.eq(Some((from + 60) % 1440)),
+            ))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "outside its hours in UTC");
+    update(&|c| {
+        diesel::update(buyer_row.clone())
+            .set(organisations::time_zone.eq("Etc/GMT-3"))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 1, "within them three hours east");
+    update(&|c| {
+        diesel::update(so.clone())
+            .set(standing_orders::deleted_at.eq(Some(now)))
+            .execute(c)
+    });
+    assert_eq!(next_sold().await, 0, "a deleted order");
+}
+
 on_both_backends!(
     the_highest_ceiling_buys_first_and_pays_the_leads_price,
     ties_on_the_ceiling_go_round_robin_over_three_orders,
@@ -538,4 +635,5 @@ on_both_backends!(
     a_batch_uploads_leads_are_allocated,
     orders_and_manual_buyers_racing_never_pass_max_sales_nor_sell_twice,
     the_matcher_agrees_with_the_catalogue_query,
+    the_order_book_sees_every_change_to_an_order_or_its_buyer_at_the_next_lead,
 );

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use leadmarket::db::schema::{deliveries, leads, ping_bids, pings, purchases, standing_orders};
 use leadmarket::domain::ping::parse_ping;
 use leadmarket::services::intake::Reference;
-use leadmarket::services::ping::{FilterCache, PingAnswer, ping};
+use leadmarket::services::ping::{PingAnswer, ping};
 use leadmarket::store::organisations::OrganisationRow;
 use serde_json::{Value, json};
 
@@ -233,16 +233,8 @@ async fn open_offers_hold_the_cap_and_the_budget(app: &TestApp) {
         let now = leadmarket::store::now();
         let map = ping_of(&lead, 500).as_object().unwrap().clone();
         let parsed = parse_ping(&map, &known.segments, &known.channels, now).unwrap();
-        let cache = FilterCache::default();
-        let held = ping(c, &cache, &agency_id, &parsed, now).unwrap();
-        let later = ping(
-            c,
-            &cache,
-            &agency_id,
-            &parsed,
-            now + chrono::TimeDelta::seconds(61),
-        )
-        .unwrap();
+        let held = ping(c, &agency_id, &parsed, now).unwrap();
+        let later = ping(c, &agency_id, &parsed, now + chrono::TimeDelta::seconds(61)).unwrap();
         (held, later)
     });
     assert!(

@@ -17,11 +17,10 @@ use crate::domain::ping::{Bid, PingLead, PingStatus, bid_for, expires_at, run_au
 use crate::domain::scoring::{self, ScoreInput};
 use crate::domain::standing_order::{Allowance, local_day, local_minute};
 use crate::error::AppError;
+use crate::services::standing_orders::book;
 use crate::store;
 use crate::store::pings::{BidRow, Held, PingRow};
 use crate::store::standing_orders::StandingOrderRow;
-
-use super::filters::FilterCache;
 
 /// The answer to a ping: an offer, or none.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +45,12 @@ struct Bidder {
 /// Runs the auction for `lead` pinged by `agency_id` at `now`, stores it and answers.
 pub fn ping(
     conn: &mut AnyConnection,
-    filters: &FilterCache,
     agency_id: &str,
     lead: &PingLead,
     now: NaiveDateTime,
 ) -> Result<PingAnswer, AppError> {
     let started = Instant::now();
-    let (asked, bidders) = bidders(conn, filters, lead, now)?;
+    let (asked, bidders) = bidders(conn, lead, now)?;
     write_transaction(conn, |conn| {
         auction(conn, agency_id, lead, asked, bidders, now, started)
     })
@@ -62,14 +60,12 @@ pub fn ping(
 /// write transaction: what they saw is checked again for the winner (`confirm_winner`).
 fn bidders(
     conn: &mut AnyConnection,
-    filters: &FilterCache,
     lead: &PingLead,
     now: NaiveDateTime,
 ) -> Result<(usize, Vec<Bidder>), AppError> {
     let tree = store::reference::segment_tree(conn)?;
     let segments = tree.lineage_owned(&lead.segment);
-    let candidates =
-        store::allocation::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
+    let candidates = book::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
     let asked = candidates.len();
     let score = scoring::score(&ScoreInput {
         // The post carries the contact; a ping vouches for a name and its hashes.
@@ -108,16 +104,13 @@ fn bidders(
     } else {
         HashSet::new()
     };
-    // Matching orders, before their counters: the filters are parsed once per
-    // version of an order and kept.
+    // Matching orders, before their counters: the order book keeps their filters parsed.
     let mut wanting: Vec<(StandingOrderRow, chrono_tz::Tz, Held)> = Vec::new();
     for c in candidates {
         if bought.contains(&c.order.buyer_id) {
             continue;
         }
-        let Some(rules) = filters.rules(&c.order, &c.time_zone) else {
-            continue;
-        };
+        let rules = &c.rules;
         if !rules.filter.matches(&facts, &tree, now)
             || !rules
                 .hours

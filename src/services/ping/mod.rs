@@ -4,9 +4,7 @@
 //! every auction is kept and shown to whom it concerns (`log`).
 
 pub mod auction;
-mod filters;
 pub mod log;
 pub mod post;
 
 pub use auction::{PingAnswer, ping};
-pub use filters::FilterCache;

@@ -11,20 +11,19 @@
 //! (`take_order`'s cap and budget, `take_sale`, one purchase per lead and buyer).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
+use super::book::{Candidate, OrderRules};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::OrgStatus;
-use crate::domain::catalogue::{Filter, RawFilter, parse};
 use crate::domain::lead::{LeadKind, LeadStatus};
-use crate::domain::standing_order::{
-    ActiveHours, Allowance, DeliveryChannel, local_day, local_minute, parse_time_zone,
-};
+use crate::domain::standing_order::{Allowance, DeliveryChannel, local_day, local_minute};
 use crate::error::AppError;
 use crate::services::market::{quote_for, rules, settle};
 use crate::store;
-use crate::store::allocation::{AllocationLead, CandidateOrder};
+use crate::store::allocation::AllocationLead;
 use crate::store::deliveries::DeliveryRow;
 
 /// How many orders bought each lead (leads no order took are absent).
@@ -34,9 +33,9 @@ pub type Sold = HashMap<String, usize>;
 /// date in memory as it buys.
 struct Order {
     row: store::standing_orders::StandingOrderRow,
-    filter: Filter,
+    /// Its parsed filter, zone and hours, from the order book.
+    rules: Arc<OrderRules>,
     tz: chrono_tz::Tz,
-    hours: Option<ActiveHours>,
     /// Within this call: when it last bought (round robin between leads of one call).
     served: Option<u64>,
     /// Its open offers' counters, as read (`store::pings::Held`).
@@ -117,9 +116,9 @@ fn allocate_in(
         .into_iter()
         .collect();
     countries.sort();
-    let mut orders: Vec<Order> = store::allocation::candidates(conn, &segments, &countries)?
+    let mut orders: Vec<Order> = super::book::candidates(conn, &segments, &countries)?
         .into_iter()
-        .filter_map(order)
+        .map(order)
         .collect();
     if orders.is_empty() {
         return Ok(Sold::new());
@@ -138,8 +137,10 @@ fn allocate_in(
             .filter(|&i| {
                 let o = &orders[i];
                 o.row.max_price_cents >= price
-                    && o.filter.matches(&facts, &rules.tree, now)
-                    && o.hours.is_none_or(|h| h.contains(local_minute(now, o.tz)))
+                    && o.rules.filter.matches(&facts, &rules.tree, now)
+                    && o.rules
+                        .hours
+                        .is_none_or(|h| h.contains(local_minute(now, o.tz)))
                     && o.allowance().admits(local_day(now, o.tz), price)
                     && !held.contains(&(lead.sale.id.clone(), o.row.buyer_id.clone()))
             })
@@ -252,24 +253,14 @@ fn count_held_offers(
 
 /// An order's stored criteria as rules; an order whose filter or zone no longer parses
 /// is passed over (and said so), never allowed to buy under a wider filter.
-fn order(c: CandidateOrder) -> Option<Order> {
-    let parsed = RawFilter::from_query(&c.order.filter_query)
-        .ok()
-        .and_then(|raw| parse(&raw).ok());
-    let tz = parse_time_zone(&c.time_zone).ok();
-    let (Some(parsed), Some(tz)) = (parsed, tz) else {
-        tracing::warn!(order = %c.order.id, "standing order's filter or time zone does not parse; passed over");
-        return None;
-    };
-    let hours = c.order.active_hours();
-    Some(Order {
+fn order(c: Candidate) -> Order {
+    Order {
         row: c.order,
-        filter: parsed.filter,
-        tz,
-        hours,
+        tz: c.rules.tz,
+        rules: c.rules,
         served: None,
         held: c.held,
-    })
+    }
 }
 
 /// Why one order's sale was rolled back to its savepoint.

@@ -1,7 +1,8 @@
 //! Standing orders (issue 20): buyers manage them (`manage`); the allocation buys
-//! matching leads for them. Shared here: the view of an order with its counters.
+//! matching leads for them, from the order book (`book`). Shared here: the view of an order with its counters.
 
 pub mod allocate;
+pub mod book;
 pub mod manage;
 
 use chrono::NaiveDateTime;

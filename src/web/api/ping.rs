@@ -80,14 +80,13 @@ pub async fn create(
     let agency = caller.org_id.clone();
     let worker = state.clone();
     idempotency::once(&state, &caller.org_id, &req, hash, || async move {
-        let filters = worker.ping_filters.clone();
         let answer = worker
             .db(move |conn| {
                 let now = store::now();
                 let known = Reference::load(conn)?;
                 let lead = parse_ping(&body, &known.segments, &known.channels, now)
                     .map_err(AppError::Validation)?;
-                ping::ping(conn, &filters, &agency, &lead, now)
+                ping::ping(conn, &agency, &lead, now)
             })
             .await;
         idempotency::answer(

@@ -1,0 +1,170 @@
+//! The order book: this process's copy of the active standing orders, their parsed
+//! rules (filter, zone, hours) and an index by segment, so an allocation or a ping reads
+//! neither every order nor its filter text. A copy is kept per database and is right
+//! while the database's `order_book_stamp` has not moved: triggers bump it on every
+//! change to what is copied, from any process (an order made, edited, paused or deleted,
+//! a buyer suspended or moved to another zone). The counters that sales and offers move
+//! are never copied: each use reads them fresh for the orders it may use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
+
+use crate::db::AnyConnection;
+use crate::domain::catalogue::{Filter, RawFilter, parse};
+use crate::domain::standing_order::{ActiveHours, parse_time_zone};
+use crate::store;
+use crate::store::pings::Held;
+use crate::store::standing_orders::StandingOrderRow;
+
+/// An order's rules as parsed.
+#[derive(Debug)]
+pub struct OrderRules {
+    pub filter: Filter,
+    pub tz: chrono_tz::Tz,
+    pub hours: Option<ActiveHours>,
+}
+
+/// An active order that may take the lead: its row with fresh counters, its buyer's
+/// zone, its open offers' counters (lapsed ones not yet taken off) and its rules.
+pub struct Candidate {
+    pub order: StandingOrderRow,
+    pub time_zone: String,
+    pub held: Held,
+    pub rules: Arc<OrderRules>,
+}
+
+struct Entry {
+    order: StandingOrderRow,
+    time_zone: String,
+    rules: Arc<OrderRules>,
+}
+
+struct Snapshot {
+    version: i64,
+    entries: Vec<Entry>,
+    /// Entries by their index key `segment` (`None`: any segment).
+    by_segment: HashMap<Option<String>, Vec<usize>>,
+}
+
+/// Copies kept, one per database; past it they start again (a process serves one
+/// database; tests and benches open many).
+const MAX_BOOKS: usize = 64;
+
+static BOOKS: LazyLock<Mutex<HashMap<String, Arc<Snapshot>>>> = LazyLock::new(Default::default);
+
+/// The active orders of active buyers whose index keys fit: `segment` `None` or one of
+/// `segments` (the leads' segments and their parents), `country` `None` or one of
+/// `countries`; with their counters as committed now. Orders whose filter or zone does
+/// not parse are passed over (never allowed to buy under a wider filter).
+pub fn candidates(
+    conn: &mut AnyConnection,
+    segments: &[String],
+    countries: &[String],
+) -> diesel::QueryResult<Vec<Candidate>> {
+    let book = snapshot(conn)?;
+    let mut picked: Vec<&Entry> = Vec::new();
+    let keys = std::iter::once(None).chain(segments.iter().map(|s| Some(s.clone())));
+    for key in keys {
+        for &i in book.by_segment.get(&key).into_iter().flatten() {
+            let e = &book.entries[i];
+            if e.order
+                .country
+                .as_ref()
+                .is_none_or(|c| countries.contains(c))
+            {
+                picked.push(e);
+            }
+        }
+    }
+    let ids: Vec<&str> = picked.iter().map(|e| e.order.id.as_str()).collect();
+    let mut fresh: HashMap<String, store::allocation::OrderCounters> =
+        store::allocation::counters(conn, &ids)?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+    Ok(picked
+        .into_iter()
+        .filter_map(|e| {
+            // Gone since the copy was checked: a stamp bump the next call will see.
+            let c = fresh.remove(&e.order.id)?;
+            let mut order = e.order.clone();
+            order.spent_cents = c.spent_cents;
+            order.cap_day = c.cap_day;
+            order.today_count = c.today_count;
+            order.last_allocated_at = c.last_allocated_at;
+            Some(Candidate {
+                order,
+                time_zone: e.time_zone.clone(),
+                held: Held {
+                    offers: c.held_offers,
+                    cents: c.held_cents,
+                },
+                rules: e.rules.clone(),
+            })
+        })
+        .collect())
+}
+
+/// This database's copy, read again when its stamp has moved. The stamp is read before
+/// the orders, so an edit committed in between only makes the next call read again.
+fn snapshot(conn: &mut AnyConnection) -> diesel::QueryResult<Arc<Snapshot>> {
+    let (database, version) = crate::db::order_book_stamp(conn)?;
+    // An in-memory database has no name to keep its copy under.
+    let keep = !database.is_empty();
+    if keep
+        && let Some(s) = BOOKS.lock().get(&database)
+        && s.version == version
+    {
+        return Ok(s.clone());
+    }
+    let mut entries = Vec::new();
+    for (order, time_zone) in store::allocation::active_orders(conn)? {
+        let Some(rules) = parse_rules(&order, &time_zone) else {
+            continue;
+        };
+        entries.push(Entry {
+            order,
+            time_zone,
+            rules: Arc::new(rules),
+        });
+    }
+    let mut by_segment: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        by_segment
+            .entry(e.order.segment.clone())
+            .or_default()
+            .push(i);
+    }
+    let snapshot = Arc::new(Snapshot {
+        version,
+        entries,
+        by_segment,
+    });
+    if keep {
+        let mut books = BOOKS.lock();
+        if books.len() >= MAX_BOOKS && !books.contains_key(&database) {
+            books.clear();
+        }
+        books.insert(database, snapshot.clone());
+    }
+    Ok(snapshot)
+}
+
+fn parse_rules(order: &StandingOrderRow, time_zone: &str) -> Option<OrderRules> {
+    let filter = RawFilter::from_query(&order.filter_query)
+        .ok()
+        .and_then(|raw| parse(&raw).ok())
+        .map(|p| p.filter);
+    let tz = parse_time_zone(time_zone).ok();
+    let (Some(filter), Some(tz)) = (filter, tz) else {
+        tracing::warn!(order = %order.id, "standing order's filter or time zone does not parse; passed over");
+        return None;
+    };
+    Some(OrderRules {
+        filter,
+        tz,
+        hours: order.active_hours(),
+    })
+}
