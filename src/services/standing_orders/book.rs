@@ -44,8 +44,10 @@ struct Entry {
 struct Snapshot {
     version: i64,
     entries: Vec<Entry>,
-    /// Entries by their index key `segment` (`None`: any segment).
-    by_segment: HashMap<Option<String>, Vec<usize>>,
+    /// Entries without a segment (any segment).
+    any_segment: Vec<usize>,
+    /// The others, by their index key `segment`.
+    by_segment: HashMap<String, Vec<usize>>,
 }
 
 /// Copies kept, one per database; past it they start again (a process serves one
@@ -65,9 +67,9 @@ pub fn candidates(
 ) -> diesel::QueryResult<Vec<Candidate>> {
     let book = snapshot(conn)?;
     let mut picked: Vec<&Entry> = Vec::new();
-    let keys = std::iter::once(None).chain(segments.iter().map(|s| Some(s.clone())));
-    for key in keys {
-        for &i in book.by_segment.get(&key).into_iter().flatten() {
+    let keyed = segments.iter().filter_map(|s| book.by_segment.get(s));
+    for list in std::iter::once(&book.any_segment).chain(keyed) {
+        for &i in list {
             let e = &book.entries[i];
             if e.order
                 .country
@@ -130,16 +132,17 @@ fn snapshot(conn: &mut AnyConnection) -> diesel::QueryResult<Arc<Snapshot>> {
             rules: Arc::new(rules),
         });
     }
-    let mut by_segment: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+    let (mut any_segment, mut by_segment) = (Vec::new(), HashMap::<String, Vec<usize>>::new());
     for (i, e) in entries.iter().enumerate() {
-        by_segment
-            .entry(e.order.segment.clone())
-            .or_default()
-            .push(i);
+        match &e.order.segment {
+            None => any_segment.push(i),
+            Some(s) => by_segment.entry(s.clone()).or_default().push(i),
+        }
     }
     let snapshot = Arc::new(Snapshot {
         version,
         entries,
+        any_segment,
         by_segment,
     });
     if keep {
