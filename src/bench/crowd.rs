@@ -161,13 +161,14 @@ fn catalogue_window(
     }
     let started = Instant::now();
     let mut times = Vec::new();
+    let rules = crate::services::market::rules(conn)?;
     'window: loop {
         for filter in &parsed {
             if started.elapsed() >= CATALOGUE_WINDOW || crowd_done.load(Ordering::Relaxed) {
                 break 'window;
             }
             let t = Instant::now();
-            store::catalogue::page(conn, buyer, filter, store::now())?;
+            store::catalogue::page(conn, buyer, filter, &rules.tree, store::now())?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }

@@ -154,7 +154,8 @@ fn catalogue_latency(
         let mut parsed = filter(mix)?;
         for page in 0..21 {
             let t = Instant::now();
-            let result = store::catalogue::page(conn, buyer, &parsed, now)?;
+            let rules = services::market::rules(conn)?;
+            let result = store::catalogue::page(conn, buyer, &parsed, &rules.tree, now)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             match page {
                 0 => first.push(ms),
@@ -184,7 +185,8 @@ fn purchase_candidates(
     let mut parsed = filter("limit=500")?;
     let mut candidates: Vec<String> = Vec::new();
     while candidates.len() < PURCHASE_CANDIDATES {
-        let page = store::catalogue::page(conn, buyer, &parsed, now)?;
+        let rules = services::market::rules(conn)?;
+        let page = store::catalogue::page(conn, buyer, &parsed, &rules.tree, now)?;
         let Some(cursor) = next_page(&parsed, &page) else {
             break;
         };

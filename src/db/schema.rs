@@ -700,6 +700,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The 256 ms windows of ping ids a buyer bid in (`domain::ping::bid_window`).
+    ping_bid_windows (buyer_id, window_start) {
+        buyer_id -> Text,
+        window_start -> Text,
+    }
+}
+
 diesel::joinable!(ping_bids -> pings (ping_id));
 diesel::joinable!(funnel_counts -> batches (batch_id));
 
@@ -769,6 +777,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_settings,
     pings,
     ping_bids,
+    ping_bid_windows,
     funnel_counts,
     funnel_refresh,
     invitations,

@@ -595,7 +595,8 @@ fn seed_purchases(
             limit: *wanted,
             cursor: None,
         };
-        let page = store::catalogue::page(conn, &buyer.id, &parsed, now)?;
+        let rules = crate::services::market::rules(conn)?;
+        let page = store::catalogue::page(conn, &buyer.id, &parsed, &rules.tree, now)?;
         let ids: Vec<String> = page.rows.into_iter().map(|r| r.id).collect();
         for chunk in ids.chunks(10) {
             if crate::services::market::buy(conn, commission_bp, &buyer.id, chunk, None).is_err() {

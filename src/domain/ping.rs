@@ -128,6 +128,44 @@ pub fn expires_at(now: NaiveDateTime) -> NaiveDateTime {
     now + TimeDelta::seconds(HOLD_SECONDS)
 }
 
+/// Characters of a ping id (a UUIDv7: 48 bits of Unix milliseconds first) that name its
+/// bid window: 40 bits of the time, so a window is 256 ms of pings.
+const WINDOW_CHARS: usize = 11;
+
+/// The bid window of `ping_id` as `[from, until)` bounds on ping ids: the ids of every
+/// ping made in the same 256 ms sort between them. A buyer's auction log finds the
+/// windows it bid in (one row per buyer and window, written once) instead of keeping a
+/// per-bid index that every ping would write to at one place per bidder. `None` for an
+/// id that is not a UUID's text.
+pub fn bid_window(ping_id: &str) -> Option<(String, String)> {
+    window_bounds(ping_id.get(..WINDOW_CHARS)?)
+}
+
+/// The bounds of the window that starts `from` (the first characters of its ids, as
+/// [`bid_window`] gives them).
+pub fn window_bounds(from: &str) -> Option<(String, String)> {
+    if from.len() != WINDOW_CHARS {
+        return None;
+    }
+    let digits: String = from.chars().filter(|c| *c != '-').collect();
+    if from.as_bytes()[8] != b'-'
+        || digits.len() != 10
+        || !digits.bytes().all(|c| c.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let n = u64::from_str_radix(&digits, 16).ok()?;
+    let next = format!("{:010x}", n.checked_add(1)?);
+    if next.len() != 10 {
+        // The last window of the UUID's time range: every id after `from` is in it.
+        return Some((from.to_ascii_lowercase(), "g".to_string()));
+    }
+    Some((
+        format!("{}-{}", &digits[..8], &digits[8..]).to_ascii_lowercase(),
+        format!("{}-{}", &next[..8], &next[8..]),
+    ))
+}
+
 /// The fields of a ping that orders filter on, as compared with the posted lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pinged<'a> {
@@ -408,6 +446,43 @@ mod tests {
     use super::*;
     use crate::domain::org::assert_text_enum;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_bid_window_holds_every_ping_id_of_its_256_milliseconds() {
+        let a = "01938f3e-7a10-7000-8000-000000000000";
+        let b = "01938f3e-7aff-7fff-bfff-ffffffffffff";
+        let (from, until) = bid_window(a).unwrap();
+        assert_eq!(
+            (from.as_str(), until.as_str()),
+            ("01938f3e-7a", "01938f3e-7b")
+        );
+        assert_eq!(bid_window(b).unwrap(), (from.clone(), until.clone()));
+        assert!(from.as_str() <= a && a < until.as_str() && b < until.as_str());
+        // The carry moves into the first group.
+        let (from, until) = bid_window("01938f3e-ff00-7000-8000-000000000000").unwrap();
+        assert_eq!(
+            (from.as_str(), until.as_str()),
+            ("01938f3e-ff", "01938f3f-00")
+        );
+        let (_, until) = bid_window("ffffffff-ff00-7000-8000-000000000000").unwrap();
+        assert!("ffffffff-ffff-7000-8000-000000000000" < until.as_str());
+        // Ids of real pings, one after another, fall into their window.
+        let id = uuid::Uuid::now_v7().to_string();
+        let (from, until) = bid_window(&id).unwrap();
+        assert!(from.as_str() <= id.as_str() && id.as_str() < until.as_str());
+    }
+
+    #[test]
+    fn a_bid_window_needs_a_uuids_text() {
+        assert_eq!(bid_window("short"), None);
+        assert_eq!(bid_window("01938f3e7a10-7000-8000-000000000000"), None);
+        assert_eq!(bid_window("0193zz3e-7a10-7000-8000-000000000000"), None);
+        assert_eq!(window_bounds("01938f3e-7a1"), None);
+        assert_eq!(
+            window_bounds("01938f3e-7a"),
+            Some(("01938f3e-7a".into(), "01938f3e-7b".into()))
+        );
+    }
 
     fn bid(id: &str, cents: i64) -> Bid<'_> {
         Bid {

@@ -9,6 +9,7 @@ pub mod disputes;
 pub mod funnel;
 pub mod intake;
 pub mod invitations;
+pub mod known;
 pub mod mail;
 pub mod market;
 pub mod org_admin;

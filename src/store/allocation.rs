@@ -47,23 +47,44 @@ pub struct OrderCounters {
     pub held_cents: i64,
 }
 
+/// The counters of `order_ids`.
 pub fn counters(conn: &mut AnyConnection, order_ids: &[&str]) -> QueryResult<Vec<OrderCounters>> {
     if order_ids.is_empty() {
         return Ok(Vec::new());
     }
     standing_orders::table
         .filter(standing_orders::id.eq_any(order_ids))
-        .select((
-            standing_orders::id,
-            standing_orders::spent_cents,
-            standing_orders::cap_day,
-            standing_orders::today_count,
-            standing_orders::last_allocated_at,
-            standing_orders::held_offers,
-            standing_orders::held_cents,
-        ))
+        .select(COUNTERS)
         .load(conn)
 }
+
+/// The counters of every active order, in one scan: cheaper than looking most of them
+/// up by id (PostgreSQL's generic plan probes the key once per id).
+pub fn active_counters(conn: &mut AnyConnection) -> QueryResult<Vec<OrderCounters>> {
+    standing_orders::table
+        .filter(standing_orders::active.eq(true))
+        .filter(standing_orders::deleted_at.is_null())
+        .select(COUNTERS)
+        .load(conn)
+}
+
+const COUNTERS: (
+    standing_orders::id,
+    standing_orders::spent_cents,
+    standing_orders::cap_day,
+    standing_orders::today_count,
+    standing_orders::last_allocated_at,
+    standing_orders::held_offers,
+    standing_orders::held_cents,
+) = (
+    standing_orders::id,
+    standing_orders::spent_cents,
+    standing_orders::cap_day,
+    standing_orders::today_count,
+    standing_orders::last_allocated_at,
+    standing_orders::held_offers,
+    standing_orders::held_cents,
+);
 
 /// A lead as the allocation reads it: what a sale needs, what filters read, and
 /// whether it may be sold at all.

@@ -349,9 +349,10 @@ pub fn page(
     conn: &mut AnyConnection,
     buyer_id: &str,
     parsed: &crate::domain::catalogue::Parsed,
+    tree: &crate::domain::reference::SegmentTree,
     now: NaiveDateTime,
 ) -> QueryResult<CataloguePage> {
-    page_counted(conn, buyer_id, parsed, now, COUNT_CAP)
+    page_counted(conn, buyer_id, parsed, tree, now, COUNT_CAP)
 }
 
 /// [`page`] with the count stopping at `count_cap` (tests pass small caps).
@@ -359,6 +360,7 @@ pub fn page_counted(
     conn: &mut AnyConnection,
     buyer_id: &str,
     parsed: &crate::domain::catalogue::Parsed,
+    tree: &crate::domain::reference::SegmentTree,
     now: NaiveDateTime,
     count_cap: i64,
 ) -> QueryResult<CataloguePage> {
@@ -366,14 +368,7 @@ pub fn page_counted(
     let Scope {
         segments,
         suspended,
-    } = {
-        // Read only when a segment is asked for, as before the tree was passed in.
-        let tree = match parsed.filter.segment {
-            Some(_) => crate::store::reference::segment_tree(conn)?,
-            None => Default::default(),
-        };
-        scope(conn, &parsed.filter, &tree)?
-    };
+    } = scope(conn, &parsed.filter, tree)?;
     // Counting the matches, then taking off the few this buyer bought, spares each of
     // the (many) matches its own purchase probe. The count stops past the cap.
     let own: i64 = open_catalogue(

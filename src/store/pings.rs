@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::AnyConnection;
-use crate::db::schema::{leads, ping_bids, pings, purchases, standing_orders};
+use crate::db::schema::{leads, ping_bid_windows, ping_bids, pings, purchases, standing_orders};
 use crate::domain::dedup::Key;
-use crate::domain::ping::{BidOutcome, PingStatus};
+use crate::domain::ping::{BidOutcome, PingStatus, bid_window, window_bounds};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pings)]
@@ -50,14 +50,50 @@ pub struct BidRow {
     pub outcome: BidOutcome,
 }
 
-pub fn insert(conn: &mut AnyConnection, ping: &PingRow, bids: &[BidRow]) -> QueryResult<()> {
+/// Stores a ping with its bids, and notes that the buyers `note` bid in its window (the
+/// caller leaves out those it knows are noted already).
+pub fn insert(
+    conn: &mut AnyConnection,
+    ping: &PingRow,
+    bids: &[BidRow],
+    note: &[&str],
+) -> QueryResult<()> {
     diesel::insert_into(pings::table)
         .values(ping)
         .execute(conn)?;
     if !bids.is_empty() {
-        crate::copy_in!(conn, ping_bids::table, bids)?;
+        crate::insert_few!(&mut *conn, ping_bids::table, bids)?;
+    }
+    if !note.is_empty()
+        && let Some((window, _)) = bid_window(&ping.id)
+    {
+        note_windows(conn, &window, note)?;
     }
     Ok(())
+}
+
+/// Takes back a ping stored in this transaction with a winner that could not pay after
+/// all (its auction runs again without it). Its bidders' window rows stay: a window
+/// with no bid of its buyer is read and passed over.
+pub fn forget(conn: &mut AnyConnection, ping_id: &str) -> QueryResult<()> {
+    diesel::delete(ping_bids::table.filter(ping_bids::ping_id.eq(ping_id))).execute(conn)?;
+    diesel::delete(pings::table.find(ping_id)).execute(conn)?;
+    Ok(())
+}
+
+/// Notes that `buyers` bid in `window`: a new row for a buyer's first bid in it,
+/// nothing written for the others.
+fn note_windows(conn: &mut AnyConnection, window: &str, buyers: &[&str]) -> QueryResult<()> {
+    let rows: Vec<_> = buyers
+        .iter()
+        .map(|&b| {
+            (
+                ping_bid_windows::buyer_id.eq(b),
+                ping_bid_windows::window_start.eq(window),
+            )
+        })
+        .collect();
+    crate::insert_new!(conn, ping_bid_windows::table, &rows).map(|_| ())
 }
 
 /// Offers an order holds: how many, and what they would pay.
@@ -282,17 +318,79 @@ pub fn list(
     match scope {
         Scope::Agency(a) => q = q.filter(pings::agency_id.eq(a.to_string())),
         Scope::Buyer(b) => {
-            q = q.filter(
-                pings::id.eq_any(
-                    ping_bids::table
-                        .filter(ping_bids::buyer_id.eq(b.to_string()))
-                        .select(ping_bids::ping_id),
-                ),
-            )
+            let ids = bid_in(conn, b, before, limit)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            q = q.filter(pings::id.eq_any(ids))
         }
         Scope::All => {}
     }
     q.load(conn)
+}
+
+/// How many of a buyer's windows one query reads.
+const WINDOWS_AT_ONCE: i64 = 32;
+
+/// The newest `limit` pings `buyer` bid in, before the id `before`, newest first: its
+/// windows newest first, and in each the bids of the window's pings (a range of the
+/// bids' primary key) that are its own.
+fn bid_in(
+    conn: &mut AnyConnection,
+    buyer: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let want = usize::try_from(limit).unwrap_or(0);
+    let mut out: Vec<String> = Vec::new();
+    // Windows at or before the cursor's, then strictly before the last one read.
+    let mut upto = before.and_then(bid_window).map(|(from, _)| (from, true));
+    while out.len() < want {
+        let mut q = ping_bid_windows::table
+            .filter(ping_bid_windows::buyer_id.eq(buyer))
+            .select(ping_bid_windows::window_start)
+            .order(ping_bid_windows::window_start.desc())
+            .limit(WINDOWS_AT_ONCE)
+            .into_boxed();
+        q = match &upto {
+            Some((w, true)) => q.filter(ping_bid_windows::window_start.le(w.clone())),
+            Some((w, false)) => q.filter(ping_bid_windows::window_start.lt(w.clone())),
+            None => q,
+        };
+        let windows: Vec<String> = q.load(conn)?;
+        for w in &windows {
+            let Some((from, until)) = window_bounds(w) else {
+                continue;
+            };
+            let mut q = ping_bids::table
+                .filter(ping_bids::ping_id.ge(from))
+                .filter(ping_bids::ping_id.lt(until))
+                .filter(ping_bids::buyer_id.eq(buyer))
+                .select(ping_bids::ping_id)
+                .order(ping_bids::ping_id.desc())
+                .limit(i64::try_from(want - out.len()).unwrap_or(i64::MAX))
+                .into_boxed();
+            if let Some(b) = before {
+                q = q.filter(ping_bids::ping_id.lt(b.to_string()));
+            }
+            for id in q.load::<String>(conn)? {
+                // A buyer bids once a ping; an id is kept once all the same.
+                if out.last() != Some(&id) {
+                    out.push(id);
+                }
+            }
+            if out.len() >= want {
+                break;
+            }
+        }
+        match windows.last() {
+            Some(last) if windows.len() as i64 == WINDOWS_AT_ONCE => {
+                upto = Some((last.clone(), false));
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 pub fn find(conn: &mut AnyConnection, ping_id: &str) -> QueryResult<Option<PingRow>> {

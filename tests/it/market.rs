@@ -29,7 +29,81 @@ on_both_backends!(
     past_the_cap_postgres_estimates_the_total_and_sqlite_says_more_than,
     the_postal_prefix_ignores_case_and_separators_with_or_without_a_country,
     an_agencys_totals_count_its_own_leads_through_its_batches,
+    reference_data_changed_by_another_process_is_seen_at_the_next_request,
 );
+
+/// Each process keeps segments, channels and price rules (`services::known`); raw
+/// writes, as another process would make them, are seen by the very next request.
+async fn reference_data_changed_by_another_process_is_seen_at_the_next_request(app: &TestApp) {
+    use leadmarket::db::schema::{price_rules, segments};
+    let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
+    let id = LeadBuilder::new(1).post(app, &token).await;
+    let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
+    let price = || async {
+        let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .unwrap()["price_cents"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(price().await, 1000, "warm: the base price");
+    let write = |f: &dyn Fn(&mut leadmarket::db::AnyConnection) -> QueryResult<usize>| {
+        assert_eq!(app.with_conn(|c| f(c)).unwrap(), 1);
+    };
+    write(&|c| {
+        diesel::insert_into(price_rules::table)
+            .values((
+                price_rules::kind.eq("segment"),
+                price_rules::match_value.eq("travel"),
+                price_rules::factor_bp.eq(15_000),
+            ))
+            .execute(c)
+    });
+    assert_eq!(price().await, 1500, "a new segment rule");
+    write(&|c| {
+        diesel::update(price_rules::table.filter(price_rules::match_value.eq("travel")))
+            .set(price_rules::factor_bp.eq(5_000))
+            .execute(c)
+    });
+    assert_eq!(price().await, 500, "an edited rule");
+    write(&|c| {
+        diesel::delete(price_rules::table.filter(price_rules::match_value.eq("travel"))).execute(c)
+    });
+    assert_eq!(price().await, 1000, "a deleted rule");
+
+    let lead = |n: usize, segment: &str| LeadBuilder::new(n).segment(segment).json();
+    let (status, body) = app
+        .post_json("/api/v1/leads", &token, &lead(2, "cruises"))
+        .await;
+    assert_eq!(status, 422, "an unknown segment: {body}");
+    write(&|c| {
+        diesel::insert_into(segments::table)
+            .values((
+                segments::slug.eq("cruises"),
+                segments::name.eq("Cruises"),
+                segments::parent.eq(None::<String>),
+            ))
+            .execute(c)
+    });
+    let (status, body) = app
+        .post_json("/api/v1/leads", &token, &lead(3, "cruises"))
+        .await;
+    assert_eq!(status, 201, "a new segment: {body}");
+    write(&|c| {
+        diesel::update(segments::table.find("cruises"))
+            .set(segments::retired_at.eq(Some(store::now())))
+            .execute(c)
+    });
+    let (status, body) = app
+        .post_json("/api/v1/leads", &token, &lead(4, "cruises"))
+        .await;
+    assert_eq!(status, 422, "a retired segment: {body}");
+    assert!(body.to_string().contains("retired"), "{body}");
+}
 
 /// The dashboard's counts go through the agency's batches (no index by agency on
 /// `leads`): another agency's leads and sales never show.

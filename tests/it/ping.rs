@@ -29,6 +29,7 @@ on_both_backends!(
     a_buyer_who_bought_the_person_before_does_not_bid,
     an_open_offer_holds_the_cap_against_allocation_too,
     an_orders_held_counters_follow_its_offers_through_post_and_expiry,
+    a_buyers_auction_log_pages_through_its_bids_across_time_windows,
 );
 
 async fn buyer(app: &TestApp, name: &str) -> (OrganisationRow, String) {
@@ -639,4 +640,74 @@ async fn an_orders_held_counters_follow_its_offers_through_post_and_expiry(app: 
             .unwrap()
     });
     assert_eq!(open, 1);
+}
+
+/// A buyer's log is found through the 256 ms windows it bid in: pings in several
+/// windows, some it did not bid in, read a page at a time.
+async fn a_buyers_auction_log_pages_through_its_bids_across_time_windows(app: &TestApp) {
+    let agency = AgencyBuilder::new("Acme Leads").create(app).await;
+    let (a, a_token) = buyer(app, "Alpha").await;
+    let (b, b_token) = buyer(app, "Bravo").await;
+    StandingOrderBuilder::new(&a)
+        .filter("country=DE")
+        .max_price_cents(1500)
+        .insert(app);
+    StandingOrderBuilder::new(&b)
+        .max_price_cents(1200)
+        .insert(app);
+    let mut alpha_bid = Vec::new();
+    let mut all = Vec::new();
+    for (n, country) in ["DE", "FR", "DE", "FR", "DE", "DE"].into_iter().enumerate() {
+        // The last two share a window.
+        if n < 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        let lead = LeadBuilder::new(n).country(country).json();
+        let answer = send_ping(app, &agency.token, &ping_of(&lead, 500)).await;
+        let id = answer["ping_id"].as_str().unwrap().to_string();
+        if country == "DE" {
+            alpha_bid.push(id.clone());
+        }
+        all.push(id);
+    }
+    alpha_bid.reverse();
+    all.reverse();
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, whole) = app.get_json("/api/v1/pings", &a_token).await;
+    assert_eq!(
+        ids(&whole),
+        alpha_bid,
+        "newest first, only its own: {whole}"
+    );
+    let (_, bravo) = app.get_json("/api/v1/pings", &b_token).await;
+    assert_eq!(ids(&bravo), all);
+
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/pings?limit=2".to_string();
+    loop {
+        let (status, page) = app.get_json(&url, &a_token).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/pings?limit=2&cursor={c}"),
+            None => break,
+        }
+        assert!(
+            seen.len() <= alpha_bid.len(),
+            "pages do not repeat: {seen:?}"
+        );
+    }
+    assert_eq!(seen, alpha_bid);
+    // A cursor inside a window: only what is older than it.
+    let (_, rest) = app
+        .get_json(&format!("/api/v1/pings?cursor={}", alpha_bid[0]), &a_token)
+        .await;
+    assert_eq!(ids(&rest), alpha_bid[1..].to_vec());
 }

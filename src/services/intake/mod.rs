@@ -38,7 +38,8 @@ pub fn prepare_batch(
     created_by: Option<&str>,
 ) -> Result<BatchRow, AppError> {
     // Every batch edge (multipart, JSON, a single lead's batch fields) meets here.
-    let known = Reference::load(conn)?;
+    let known = crate::services::known::known(conn)?;
+    let known = &known.reference;
     let order_open = match input.order_to_look_up() {
         Some(o) => store::orders::find_open(conn, o)?.is_some(),
         None => false,

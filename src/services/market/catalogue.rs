@@ -93,6 +93,7 @@ pub fn catalogue_page_counted(
     count_cap: i64,
 ) -> Result<CataloguePage, AppError> {
     let now = store::now();
+    let rules = rules(conn)?;
     let store::catalogue::CataloguePage {
         rows,
         agency_names,
@@ -101,7 +102,7 @@ pub fn catalogue_page_counted(
         total,
         total_exact,
         total_estimate,
-    } = store::catalogue::page_counted(conn, buyer_id, parsed, now, count_cap)?;
+    } = store::catalogue::page_counted(conn, buyer_id, parsed, &rules.tree, now, count_cap)?;
     let next_cursor = (rows.len() as i64 == parsed.limit)
         .then(|| rows.last())
         .flatten()
@@ -115,7 +116,6 @@ pub fn catalogue_page_counted(
             )
             .encode()
         });
-    let rules = rules(conn)?;
     let mut quality = HashMap::new();
     for agency in agency_names.keys() {
         quality.insert(

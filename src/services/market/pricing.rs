@@ -13,11 +13,9 @@ use crate::services;
 use crate::store;
 use crate::store::purchases::SaleFacts;
 
-pub fn rules(conn: &mut AnyConnection) -> Result<PriceRules, AppError> {
-    Ok(PriceRules {
-        tree: store::reference::segment_tree(conn)?,
-        ..PriceRules::from_rows(store::pricing::price_rules(conn)?)
-    })
+/// The price rules with the segment tree, as this process keeps them (`services::known`).
+pub fn rules(conn: &mut AnyConnection) -> Result<std::sync::Arc<PriceRules>, AppError> {
+    Ok(services::known::known(conn)?.rules.clone())
 }
 
 pub fn quote_for(

@@ -5,15 +5,21 @@
 //! two pings cannot promise the same budget twice: in the write transaction the
 //! winner's row is claimed (`store::pings::claim_turn`, a row lock on PostgreSQL; SQLite
 //! has one writer) and its counters and offers read again before the offer is stored.
+//! The ping and its bids are stored before that lock is taken, so it is held briefly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 use std::time::Instant;
+
+use parking_lot::Mutex;
 
 use chrono::NaiveDateTime;
 
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::catalogue::LeadFacts;
-use crate::domain::ping::{Bid, PingLead, PingStatus, bid_for, expires_at, run_auction};
+use crate::domain::ping::{
+    Bid, PingLead, PingStatus, bid_for, bid_window, expires_at, run_auction,
+};
 use crate::domain::scoring::{self, ScoreInput};
 use crate::domain::standing_order::{Allowance, local_day, local_minute};
 use crate::error::AppError;
@@ -42,6 +48,16 @@ struct Bidder {
     bid_cents: i64,
 }
 
+/// A bid window (`domain::ping::bid_window`) and the buyers noted in it.
+type Window = (String, HashSet<String>);
+
+/// Buyers whose row for the newest bid window this process has committed, per database:
+/// a ping notes only the buyers new to its window, and most pings none.
+static NOTED: LazyLock<Mutex<HashMap<String, Window>>> = LazyLock::new(Default::default);
+
+/// Databases whose noted buyers are kept; past it they start again.
+const MAX_NOTED: usize = 64;
+
 /// Runs the auction for `lead` pinged by `agency_id` at `now`, stores it and answers.
 pub fn ping(
     conn: &mut AnyConnection,
@@ -50,20 +66,64 @@ pub fn ping(
     now: NaiveDateTime,
 ) -> Result<PingAnswer, AppError> {
     let started = Instant::now();
-    let (asked, bidders) = bidders(conn, lead, now)?;
-    write_transaction(conn, |conn| {
-        auction(conn, agency_id, lead, asked, bidders, now, started)
-    })
+    let known = crate::services::known::known(conn)?;
+    let (asked, bidders) = bidders(conn, &known.rules.tree, lead, now)?;
+    let ping_id = store::new_id();
+    let window = bid_window(&ping_id).map(|(w, _)| w);
+    let note = to_note(&known.database, window.as_deref(), &bidders);
+    let answer = write_transaction(conn, |conn| {
+        auction(
+            conn, &ping_id, agency_id, lead, asked, bidders, &note, now, started,
+        )
+    })?;
+    if let Some(window) = window {
+        noted(&known.database, window, note);
+    }
+    Ok(answer)
+}
+
+/// The bidders' buyers this process has not noted in `window` yet (all of them for a
+/// database in memory, which has no name to keep them under).
+fn to_note(database: &str, window: Option<&str>, bidders: &[Bidder]) -> Vec<String> {
+    let noted = NOTED.lock();
+    let here = noted
+        .get(database)
+        .filter(|(w, _)| !database.is_empty() && Some(w.as_str()) == window)
+        .map(|(_, buyers)| buyers);
+    bidders
+        .iter()
+        .map(|b| &b.row.buyer_id)
+        .filter(|b| here.is_none_or(|h| !h.contains(*b)))
+        .cloned()
+        .collect()
+}
+
+/// Keeps `buyers` as noted in `window`, once their rows are committed.
+fn noted(database: &str, window: String, buyers: Vec<String>) {
+    if database.is_empty() || buyers.is_empty() {
+        return;
+    }
+    let mut noted = NOTED.lock();
+    if noted.len() >= MAX_NOTED && !noted.contains_key(database) {
+        noted.clear();
+    }
+    let entry = noted.entry(database.to_string()).or_default();
+    // A ping of an older window, committed late, leaves the newer one as it is.
+    if entry.0 < window {
+        *entry = (window, buyers.into_iter().collect());
+    } else if entry.0 == window {
+        entry.1.extend(buyers);
+    }
 }
 
 /// The orders that bid on `lead` at `now` and how many were asked, read outside the
 /// write transaction: what they saw is checked again for the winner (`confirm_winner`).
 fn bidders(
     conn: &mut AnyConnection,
+    tree: &crate::domain::reference::SegmentTree,
     lead: &PingLead,
     now: NaiveDateTime,
 ) -> Result<(usize, Vec<Bidder>), AppError> {
-    let tree = store::reference::segment_tree(conn)?;
     let segments = tree.lineage_owned(&lead.segment);
     let candidates = book::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
     let asked = candidates.len();
@@ -111,7 +171,7 @@ fn bidders(
             continue;
         }
         let rules = &c.rules;
-        if !rules.filter.matches(&facts, &tree, now)
+        if !rules.filter.matches(&facts, tree, now)
             || !rules
                 .hours
                 .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
@@ -163,17 +223,25 @@ fn bidders(
     Ok((asked, bidders))
 }
 
-/// The auction on what the bidders saw, and its log, in the caller's write transaction.
+/// The auction on what the bidders saw, and its log, in the caller's write transaction;
+/// `note`: the bidders to note in the ping's window.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the ping, what was read before the transaction, and the clock"
+)]
 fn auction(
     conn: &mut AnyConnection,
+    ping_id: &str,
     agency_id: &str,
     lead: &PingLead,
     asked: usize,
     mut bidders: Vec<Bidder>,
+    note: &[String],
     now: NaiveDateTime,
     started: Instant,
 ) -> Result<PingAnswer, AppError> {
-    let ping_id = store::new_id();
+    let ping_id = ping_id.to_string();
+    let note: Vec<&str> = note.iter().map(String::as_str).collect();
     // Each round drops a winner that can no longer pay once its row is locked and
     // read again (another ping won it in between): rare, and bounded by the bidders.
     loop {
@@ -188,14 +256,15 @@ fn auction(
         let auction = run_auction(&bids, lead.reserve_cents);
         let (Some(w), Some(price)) = (auction.winner, auction.price_cents) else {
             let row = ping_row(&ping_id, agency_id, lead, asked, None, None, now, started);
-            store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+            store::pings::insert(
+                conn,
+                &row,
+                &bid_rows(&ping_id, &bidders, &auction.outcomes),
+                &note,
+            )?;
             return Ok(PingAnswer::NoOffer { ping_id });
         };
         let winner = &bidders[w].row;
-        if !confirm_winner(conn, winner, bidders[w].tz, price, now)? {
-            bidders.remove(w);
-            continue;
-        }
         let row = ping_row(
             &ping_id,
             agency_id,
@@ -206,7 +275,19 @@ fn auction(
             now,
             started,
         );
-        store::pings::insert(conn, &row, &bid_rows(&ping_id, &bidders, &auction.outcomes))?;
+        // Stored before the winner's row is locked, so other pings that want the same
+        // winner (the highest ceiling wins most) wait on it for as short as can be.
+        store::pings::insert(
+            conn,
+            &row,
+            &bid_rows(&ping_id, &bidders, &auction.outcomes),
+            &note,
+        )?;
+        if !confirm_winner(conn, winner, bidders[w].tz, price, now)? {
+            store::pings::forget(conn, &ping_id)?;
+            bidders.remove(w);
+            continue;
+        }
         return Ok(PingAnswer::Offer {
             ping_id,
             price_cents: price,

@@ -96,10 +96,10 @@ pub fn post(
     rows: &[(i32, RawRecord)],
     now: NaiveDateTime,
 ) -> Result<Posted, AppError> {
-    let reference = intake::Reference::load(conn)?;
+    let known = crate::services::known::known(conn)?;
     write_transaction(conn, |conn| {
         let (_, mut outcomes) =
-            intake::process_chunk(conn, settings, batch, header, &reference, rows, now)?;
+            intake::process_chunk(conn, settings, batch, header, &known.reference, rows, now)?;
         let outcome = outcomes.pop().expect("one row, one outcome");
         let RowOutcome::Accepted { lead_id, score, .. } = &outcome else {
             return Ok(Posted::Refused(outcome));

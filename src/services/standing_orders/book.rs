@@ -54,6 +54,9 @@ struct Snapshot {
 /// database; tests and benches open many).
 const MAX_BOOKS: usize = 64;
 
+/// Books up to this many orders have their counters read in one scan.
+const SCAN_WHOLE: usize = 2048;
+
 static BOOKS: LazyLock<Mutex<HashMap<String, Arc<Snapshot>>>> = LazyLock::new(Default::default);
 
 /// The active orders of active buyers whose index keys fit: `segment` `None` or one of
@@ -81,11 +84,17 @@ pub fn candidates(
         }
     }
     let ids: Vec<&str> = picked.iter().map(|e| e.order.id.as_str()).collect();
-    let mut fresh: HashMap<String, store::allocation::OrderCounters> =
+    // A small book, or an eighth of a large one, is read cheaper by one scan of every
+    // active order's counters: on PostgreSQL 0.2 ms for 1,000 orders, against 1.4 ms for
+    // 700 ids looked up one by one, and 2-3 ms for 100 under load when its generic plan
+    // scans and checks each row against the whole list.
+    let counters = if book.entries.len() <= SCAN_WHOLE || ids.len() * 8 > book.entries.len() {
+        store::allocation::active_counters(conn)?
+    } else {
         store::allocation::counters(conn, &ids)?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+    };
+    let mut fresh: HashMap<String, store::allocation::OrderCounters> =
+        counters.into_iter().map(|c| (c.id.clone(), c)).collect();
     Ok(picked
         .into_iter()
         .filter_map(|e| {
@@ -112,7 +121,7 @@ pub fn candidates(
 /// This database's copy, read again when its stamp has moved. The stamp is read before
 /// the orders, so an edit committed in between only makes the next call read again.
 fn snapshot(conn: &mut AnyConnection) -> diesel::QueryResult<Arc<Snapshot>> {
-    let (database, version) = crate::db::order_book_stamp(conn)?;
+    let (database, version) = crate::db::stamp(conn, crate::db::Stamp::OrderBook)?;
     // An in-memory database has no name to keep its copy under.
     let keep = !database.is_empty();
     if keep

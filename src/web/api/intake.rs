@@ -215,7 +215,8 @@ pub async fn create_lead(
                     }
                 };
                 let cells: Vec<String> = names.iter().map(|n| cell(&object[n])).collect();
-                let reference = intake::Reference::load(conn)?;
+                let known = crate::services::known::known(conn)?;
+                let reference = &known.reference;
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
                 if let Some(ping) = &ping {
                     use crate::services::ping::post::{Posted, post};
@@ -224,7 +225,7 @@ pub async fn create_lead(
                         Posted::Refused(outcome) => (batch.id, outcome, 0),
                     });
                 }
-                let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, &reference, &rows, store::now())?;
+                let (_, mut outcomes) = intake::process_chunk(conn, &settings, &batch, &header, reference, &rows, store::now())?;
                 let outcome = outcomes.pop().expect("one row, one outcome");
                 // After the intake's commit, in its own transaction: the answer comes once
                 // the sales are committed.

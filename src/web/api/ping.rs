@@ -14,7 +14,6 @@ use crate::domain::OrgKind;
 use crate::domain::ping::parse_ping;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiResult, AppError};
-use crate::services::intake::Reference;
 use crate::services::ping::log::{PingView, Viewer};
 use crate::services::ping::{self, PingAnswer};
 use crate::store;
@@ -83,8 +82,8 @@ pub async fn create(
         let answer = worker
             .db(move |conn| {
                 let now = store::now();
-                let known = Reference::load(conn)?;
-                let lead = parse_ping(&body, &known.segments, &known.channels, now)
+                let known = crate::services::known::known(conn)?;
+                let lead = parse_ping(&body, &known.reference.segments, &known.reference.channels, now)
                     .map_err(AppError::Validation)?;
                 ping::ping(conn, &agency, &lead, now)
             })
