@@ -604,6 +604,9 @@ macro_rules! insert_many {
     }};
 }
 
+/// Fewer rows than this go to PostgreSQL as INSERTs rather than `COPY` ([`copy_in`]).
+pub const COPY_FROM_ROWS: usize = 4;
+
 /// Rows of one request (a ping's bids): a multi-row INSERT on PostgreSQL, where `COPY`'s
 /// set-up costs more than so few rows (1.3 ms against 0.7 ms for 75 bids under load in
 /// `bench ping`); on SQLite one cached single-row INSERT per row, as [`copy_in`] does.
@@ -648,7 +651,9 @@ macro_rules! insert_new {
 /// faster than multi-row INSERT). On SQLite, one single-row INSERT per row, prepared once
 /// and cached: multi-row statements were re-prepared for each size and made SQLite keep
 /// a statement journal, and were 15-20% slower at intake (`bench intake`, 100k rows:
-/// 10,500-10,900 rows/s against 12,200-12,800) with 23 MB more peak RSS.
+/// 10,500-10,900 rows/s against 12,200-12,800) with 23 MB more peak RSS. A few rows (a
+/// single posted lead) go as INSERTs on PostgreSQL too: `COPY`'s set-up is most of the
+/// cost of one row (2.9 ms a post in `bench orders`).
 #[macro_export]
 macro_rules! copy_in {
     ($conn:expr, $table:expr, $rows:expr) => {{
@@ -656,6 +661,15 @@ macro_rules! copy_in {
         let rows = $rows;
         match $conn {
             _ if rows.is_empty() => Ok(0),
+            $crate::db::AnyConnection::Postgresql(c)
+                if rows.len() <= $crate::db::COPY_FROM_ROWS =>
+            {
+                let mut n = 0;
+                for row in rows.iter() {
+                    n += diesel::insert_into($table).values(row).execute(&mut *c)?;
+                }
+                Ok(n)
+            }
             $crate::db::AnyConnection::Postgresql(c) => {
                 diesel::copy_from($table).from_insertable(rows).execute(c)
             }
