@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod billing;
+pub mod copies;
 pub mod deliveries;
 pub mod disputes;
 pub mod funnel;

@@ -36,7 +36,8 @@ pub fn active_orders(conn: &mut AnyConnection) -> QueryResult<Vec<(StandingOrder
 
 /// What sales and offers move on an order, read fresh for the orders an allocation or a
 /// ping may use.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = standing_orders)]
 pub struct OrderCounters {
     pub id: String,
     pub spent_cents: i64,
@@ -54,7 +55,7 @@ pub fn counters(conn: &mut AnyConnection, order_ids: &[&str]) -> QueryResult<Vec
     }
     standing_orders::table
         .filter(standing_orders::id.eq_any(order_ids))
-        .select(COUNTERS)
+        .select(OrderCounters::as_select())
         .load(conn)
 }
 
@@ -64,27 +65,9 @@ pub fn active_counters(conn: &mut AnyConnection) -> QueryResult<Vec<OrderCounter
     standing_orders::table
         .filter(standing_orders::active.eq(true))
         .filter(standing_orders::deleted_at.is_null())
-        .select(COUNTERS)
+        .select(OrderCounters::as_select())
         .load(conn)
 }
-
-const COUNTERS: (
-    standing_orders::id,
-    standing_orders::spent_cents,
-    standing_orders::cap_day,
-    standing_orders::today_count,
-    standing_orders::last_allocated_at,
-    standing_orders::held_offers,
-    standing_orders::held_cents,
-) = (
-    standing_orders::id,
-    standing_orders::spent_cents,
-    standing_orders::cap_day,
-    standing_orders::today_count,
-    standing_orders::last_allocated_at,
-    standing_orders::held_offers,
-    standing_orders::held_cents,
-);
 
 /// A lead as the allocation reads it: what a sale needs, what filters read, and
 /// whether it may be sold at all.

@@ -32,6 +32,19 @@ on_both_backends!(
     reference_data_changed_by_another_process_is_seen_at_the_next_request,
 );
 
+/// The price the catalogue shows `buyer` for lead `id`.
+async fn catalogue_price(app: &TestApp, buyer: &str, id: &str) -> i64 {
+    let (_, page) = app.get_json("/api/v1/catalogue", buyer).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap()["price_cents"]
+        .as_i64()
+        .unwrap()
+}
+
 /// Each process keeps segments, channels and price rules (`services::known`); raw
 /// writes, as another process would make them, are seen by the very next request.
 async fn reference_data_changed_by_another_process_is_seen_at_the_next_request(app: &TestApp) {
@@ -39,17 +52,7 @@ async fn reference_data_changed_by_another_process_is_seen_at_the_next_request(a
     let Agency { token, .. } = AgencyBuilder::new("Acme Leads").create(app).await;
     let id = LeadBuilder::new(1).post(app, &token).await;
     let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
-    let price = || async {
-        let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id.as_str())
-            .unwrap()["price_cents"]
-            .as_i64()
-            .unwrap()
-    };
+    let price = || catalogue_price(app, &buyer, &id);
     assert_eq!(price().await, 1000, "warm: the base price");
     let write = |f: &dyn Fn(&mut leadmarket::db::AnyConnection) -> QueryResult<usize>| {
         assert_eq!(app.with_conn(|c| f(c)).unwrap(), 1);
@@ -669,17 +672,7 @@ async fn the_admin_tunes_price_rules_and_buyers_see_the_new_price(app: &TestApp)
     } = AgencyBuilder::new("Acme Leads").create(app).await;
     let id = LeadBuilder::new(1).warmth("hot").post(app, &token).await;
     let Buyer { token: buyer, .. } = BuyerBuilder::new("Keystone").create(app).await;
-    let price = || async {
-        let (_, page) = app.get_json("/api/v1/catalogue", &buyer).await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id.as_str())
-            .unwrap()["price_cents"]
-            .as_i64()
-            .unwrap()
-    };
+    let price = || catalogue_price(app, &buyer, &id);
     assert_eq!(price().await, 1300, "hot: x1.3 by default");
 
     let (_, admin_email) = app.member(Role::Admin, "Platform");

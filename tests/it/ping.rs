@@ -7,7 +7,6 @@
 use diesel::prelude::*;
 use leadmarket::db::schema::{deliveries, leads, ping_bids, pings, purchases, standing_orders};
 use leadmarket::domain::ping::parse_ping;
-use leadmarket::services::intake::Reference;
 use leadmarket::services::ping::{PingAnswer, ping};
 use leadmarket::store::organisations::OrganisationRow;
 use serde_json::{Value, json};
@@ -230,12 +229,20 @@ async fn open_offers_hold_the_cap_and_the_budget(app: &TestApp) {
     // The service at a chosen clock: 61 s after an offer, it holds nothing.
     let agency_id = agency.org.id.clone();
     let answers = app.with_conn(|c| {
-        let known = Reference::load(c).unwrap();
+        let known = leadmarket::services::known::known(c).unwrap();
         let now = leadmarket::store::now();
         let map = ping_of(&lead, 500).as_object().unwrap().clone();
-        let parsed = parse_ping(&map, &known.segments, &known.channels, now).unwrap();
-        let held = ping(c, &agency_id, &parsed, now).unwrap();
-        let later = ping(c, &agency_id, &parsed, now + chrono::TimeDelta::seconds(61)).unwrap();
+        let (segments, channels) = (&known.reference.segments, &known.reference.channels);
+        let parsed = parse_ping(&map, segments, channels, now).unwrap();
+        let held = ping(c, &known, &agency_id, &parsed, now).unwrap();
+        let later = ping(
+            c,
+            &known,
+            &agency_id,
+            &parsed,
+            now + chrono::TimeDelta::seconds(61),
+        )
+        .unwrap();
         (held, later)
     });
     assert!(

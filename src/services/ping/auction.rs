@@ -23,6 +23,7 @@ use crate::domain::ping::{
 use crate::domain::scoring::{self, ScoreInput};
 use crate::domain::standing_order::{Allowance, local_day, local_minute};
 use crate::error::AppError;
+use crate::services::known::Known;
 use crate::services::standing_orders::book;
 use crate::store;
 use crate::store::pings::{BidRow, Held, PingRow};
@@ -58,15 +59,16 @@ static NOTED: LazyLock<Mutex<HashMap<String, Window>>> = LazyLock::new(Default::
 /// Databases whose noted buyers are kept; past it they start again.
 const MAX_NOTED: usize = 64;
 
-/// Runs the auction for `lead` pinged by `agency_id` at `now`, stores it and answers.
+/// Runs the auction for `lead` pinged by `agency_id` at `now`, stores it and answers;
+/// `known`: the reference data the lead was parsed against (`services::known`).
 pub fn ping(
     conn: &mut AnyConnection,
+    known: &Known,
     agency_id: &str,
     lead: &PingLead,
     now: NaiveDateTime,
 ) -> Result<PingAnswer, AppError> {
     let started = Instant::now();
-    let known = crate::services::known::known(conn)?;
     let (asked, bidders) = bidders(conn, &known.rules.tree, lead, now)?;
     let ping_id = store::new_id();
     let window = bid_window(&ping_id).map(|(w, _)| w);
@@ -254,24 +256,14 @@ fn auction(
             })
             .collect();
         let auction = run_auction(&bids, lead.reserve_cents);
-        let (Some(w), Some(price)) = (auction.winner, auction.price_cents) else {
-            let row = ping_row(&ping_id, agency_id, lead, asked, None, None, now, started);
-            store::pings::insert(
-                conn,
-                &row,
-                &bid_rows(&ping_id, &bidders, &auction.outcomes),
-                &note,
-            )?;
-            return Ok(PingAnswer::NoOffer { ping_id });
-        };
-        let winner = &bidders[w].row;
+        let winner = auction.winner.zip(auction.price_cents);
         let row = ping_row(
             &ping_id,
             agency_id,
             lead,
             asked,
-            Some(winner),
-            Some(price),
+            winner.map(|(w, _)| &bidders[w].row),
+            winner.map(|(_, price)| price),
             now,
             started,
         );
@@ -283,7 +275,10 @@ fn auction(
             &bid_rows(&ping_id, &bidders, &auction.outcomes),
             &note,
         )?;
-        if !confirm_winner(conn, winner, bidders[w].tz, price, now)? {
+        let Some((w, price)) = winner else {
+            return Ok(PingAnswer::NoOffer { ping_id });
+        };
+        if !confirm_winner(conn, &bidders[w].row, bidders[w].tz, price, now)? {
             store::pings::forget(conn, &ping_id)?;
             bidders.remove(w);
             continue;

@@ -81,7 +81,8 @@ pub fn open_ping(
     }
 }
 
-/// Intake and sale of the posted lead, all in one transaction (see the module).
+/// Intake and sale of the posted lead, all in one transaction (see the module), checked
+/// against `reference` (`services::known`).
 #[expect(
     clippy::too_many_arguments,
     reason = "the real-time intake's inputs and the ping"
@@ -93,13 +94,13 @@ pub fn post(
     ping: &PingRow,
     batch: &BatchRow,
     header: &Header,
+    reference: &intake::Reference,
     rows: &[(i32, RawRecord)],
     now: NaiveDateTime,
 ) -> Result<Posted, AppError> {
-    let known = crate::services::known::known(conn)?;
     write_transaction(conn, |conn| {
         let (_, mut outcomes) =
-            intake::process_chunk(conn, settings, batch, header, &known.reference, rows, now)?;
+            intake::process_chunk(conn, settings, batch, header, reference, rows, now)?;
         let outcome = outcomes.pop().expect("one row, one outcome");
         let RowOutcome::Accepted { lead_id, score, .. } = &outcome else {
             return Ok(Posted::Refused(outcome));

@@ -7,13 +7,12 @@
 //! are never copied: each use reads them fresh for the orders it may use.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
-
-use parking_lot::Mutex;
+use std::sync::Arc;
 
 use crate::db::AnyConnection;
 use crate::domain::catalogue::{Filter, RawFilter, parse};
 use crate::domain::standing_order::{ActiveHours, parse_time_zone};
+use crate::services::copies::Copies;
 use crate::store;
 use crate::store::pings::Held;
 use crate::store::standing_orders::StandingOrderRow;
@@ -42,7 +41,6 @@ struct Entry {
 }
 
 struct Snapshot {
-    version: i64,
     entries: Vec<Entry>,
     /// Entries without a segment (any segment).
     any_segment: Vec<usize>,
@@ -50,14 +48,10 @@ struct Snapshot {
     by_segment: HashMap<String, Vec<usize>>,
 }
 
-/// Copies kept, one per database; past it they start again (a process serves one
-/// database; tests and benches open many).
-const MAX_BOOKS: usize = 64;
-
 /// Books up to this many orders have their counters read in one scan.
 const SCAN_WHOLE: usize = 2048;
 
-static BOOKS: LazyLock<Mutex<HashMap<String, Arc<Snapshot>>>> = LazyLock::new(Default::default);
+static BOOKS: Copies<Snapshot> = Copies::new();
 
 /// The active orders of active buyers whose index keys fit: `segment` `None` or one of
 /// `segments` (the leads' segments and their parents), `country` `None` or one of
@@ -122,14 +116,11 @@ pub fn candidates(
 /// the orders, so an edit committed in between only makes the next call read again.
 fn snapshot(conn: &mut AnyConnection) -> diesel::QueryResult<Arc<Snapshot>> {
     let (database, version) = crate::db::stamp(conn, crate::db::Stamp::OrderBook)?;
-    // An in-memory database has no name to keep its copy under.
-    let keep = !database.is_empty();
-    if keep
-        && let Some(s) = BOOKS.lock().get(&database)
-        && s.version == version
-    {
-        return Ok(s.clone());
-    }
+    BOOKS.get(&database, version, || read(conn))
+}
+
+/// The active orders as committed now, indexed.
+fn read(conn: &mut AnyConnection) -> diesel::QueryResult<Snapshot> {
     let mut entries = Vec::new();
     for (order, time_zone) in store::allocation::active_orders(conn)? {
         let Some(rules) = parse_rules(&order, &time_zone) else {
@@ -148,20 +139,11 @@ fn snapshot(conn: &mut AnyConnection) -> diesel::QueryResult<Arc<Snapshot>> {
             Some(s) => by_segment.entry(s.clone()).or_default().push(i),
         }
     }
-    let snapshot = Arc::new(Snapshot {
-        version,
+    Ok(Snapshot {
         entries,
         any_segment,
         by_segment,
-    });
-    if keep {
-        let mut books = BOOKS.lock();
-        if books.len() >= MAX_BOOKS && !books.contains_key(&database) {
-            books.clear();
-        }
-        books.insert(database, snapshot.clone());
-    }
-    Ok(snapshot)
+    })
 }
 
 fn parse_rules(order: &StandingOrderRow, time_zone: &str) -> Option<OrderRules> {

@@ -220,7 +220,7 @@ pub async fn create_lead(
                 let rows = vec![(batch.rows_total + 1, crate::domain::intake::csv_file::RawRecord::Cells(cells))];
                 if let Some(ping) = &ping {
                     use crate::services::ping::post::{Posted, post};
-                    return Ok(match post(conn, &settings, commission_bp, ping, &batch, &header, &rows, store::now())? {
+                    return Ok(match post(conn, &settings, commission_bp, ping, &batch, &header, reference, &rows, store::now())? {
                         Posted::Sold { lead_id, score, price_cents } => (batch.id, RowOutcome::Accepted { lead_id, score, price_cents }, 1),
                         Posted::Refused(outcome) => (batch.id, outcome, 0),
                     });

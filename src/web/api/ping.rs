@@ -85,7 +85,7 @@ pub async fn create(
                 let known = crate::services::known::known(conn)?;
                 let lead = parse_ping(&body, &known.reference.segments, &known.reference.channels, now)
                     .map_err(AppError::Validation)?;
-                ping::ping(conn, &agency, &lead, now)
+                ping::ping(conn, &known, &agency, &lead, now)
             })
             .await;
         idempotency::answer(
