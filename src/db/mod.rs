@@ -3,9 +3,12 @@
 //! differ per backend (write transactions, multi-row inserts). Every such `match` on the
 //! connection variant lives in this module and nowhere else. `scratch` makes throw-away
 //! databases (tests, bench), `bench` holds the bench's own statements, `text_enum` maps
-//! the domain's text-stored enums to columns.
+//! the domain's text-stored enums to columns, `one_of` a key list and
+//! `json_rows` many inserted rows that each stay one prepared statement.
 
 pub mod bench;
+mod json_rows;
+mod one_of;
 pub mod schema;
 pub mod scratch;
 mod sqlite_writer;
@@ -18,6 +21,9 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use json_rows::{JsonKind, insert_json_rows};
+pub use one_of::{OneOf, one_of};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -186,12 +192,6 @@ mod sqlite_stats {
     /// The refresh this connection's statistics date from.
     const CURRENT: &str = "SELECT MAX(refreshed_at) FROM main.planner_stats";
 
-    #[derive(QueryableByName)]
-    struct Stale {
-        #[diesel(sql_type = Bool)]
-        stale: bool,
-    }
-
     /// Starts tracking on a new connection, which has just read the current statistics.
     /// Before the migrations have made `planner_stats`, there is nothing to track yet.
     pub(super) fn track(c: &mut SqliteConnection) -> QueryResult<()> {
@@ -209,11 +209,13 @@ mod sqlite_stats {
     /// them. An error means no `planner_stats` yet (or a broken connection, which the
     /// caller's ping then reports).
     pub(super) fn reload_if_refreshed(c: &mut SqliteConnection) -> QueryResult<()> {
-        let check: Stale = diesel::sql_query(format!(
-            "SELECT ({CURRENT}) IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded) AS stale"
-        ))
+        // A literal select, which diesel keeps prepared (`sql_query` it prepares afresh):
+        // this runs at every checkout.
+        let stale: bool = diesel::select(diesel::dsl::sql::<Bool>(&format!(
+            "({CURRENT}) IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded)"
+        )))
         .get_result(c)?;
-        if check.stale {
+        if stale {
             // Remember the refresh first: one recorded while reloading is caught next time.
             c.batch_execute(&format!(
                 "DELETE FROM temp.planner_stats_loaded; \
@@ -409,14 +411,6 @@ where
     }
 }
 
-#[derive(QueryableByName)]
-struct StampRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    database: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    version: i64,
-}
-
 /// A row bumped by triggers whenever what a process keeps a copy of changes.
 #[derive(Debug, Clone, Copy)]
 pub enum Stamp {
@@ -440,9 +434,14 @@ pub fn stamp(conn: &mut AnyConnection, which: Stamp) -> QueryResult<(String, i64
             "current_database() || ':' || COALESCE(inet_server_port(), 0)"
         }
     };
-    let sql = format!("SELECT {database} AS database, version FROM {table} WHERE id = 1");
-    let s = diesel::sql_query(sql).get_result::<StampRow>(conn)?;
-    Ok((s.database, s.version))
+    // A literal select rather than `sql_query`, which diesel never keeps prepared: this
+    // runs several times a request, and was planned afresh each time on PostgreSQL.
+    let sql = format!("{database}, version FROM {table} WHERE id = 1");
+    diesel::select(diesel::dsl::sql::<(
+        diesel::sql_types::Text,
+        diesel::sql_types::BigInt,
+    )>(&sql))
+    .get_result::<(String, i64)>(conn)
 }
 
 /// Holds `key` until the caller's write transaction ends, so check-then-insert rules
@@ -606,31 +605,6 @@ macro_rules! insert_many {
 
 /// Fewer rows than this go to PostgreSQL as INSERTs rather than `COPY` ([`copy_in`]).
 pub const COPY_FROM_ROWS: usize = 4;
-
-/// Rows of one request (a ping's bids): a multi-row INSERT on PostgreSQL, where `COPY`'s
-/// set-up costs more than so few rows (1.3 ms against 0.7 ms for 75 bids under load in
-/// `bench ping`); on SQLite one cached single-row INSERT per row, as [`copy_in`] does.
-#[macro_export]
-macro_rules! insert_few {
-    ($conn:expr, $table:expr, $rows:expr) => {{
-        use diesel::RunQueryDsl as _;
-        let rows: &[_] = &($rows)[..];
-        let mut n = 0;
-        match $conn {
-            $crate::db::AnyConnection::Postgresql(c) => {
-                for chunk in rows.chunks(1000) {
-                    n += diesel::insert_into($table).values(chunk).execute(&mut *c)?;
-                }
-            }
-            $crate::db::AnyConnection::Sqlite(c) => {
-                for row in rows {
-                    n += diesel::insert_into($table).values(row).execute(&mut *c)?;
-                }
-            }
-        }
-        diesel::QueryResult::Ok(n)
-    }};
-}
 
 /// INSERT that leaves out rows whose key is there already (`ON CONFLICT DO NOTHING`),
 /// which the derived `MultiConnection` does not offer.

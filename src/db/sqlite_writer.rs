@@ -20,18 +20,14 @@ const WAIT: Duration = Duration::from_secs(10);
 
 static WRITERS: LazyLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
 
-#[derive(QueryableByName)]
-struct MainFile {
-    #[diesel(sql_type = Text)]
-    file: String,
-}
-
 /// The lock of the file `conn` writes to; `None` for an in-memory database (its own
 /// connection's alone).
 fn lock_of(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Mutex<()>>>> {
-    let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-        .get_result::<MainFile>(conn)?
-        .file;
+    // A literal select, kept prepared (`sql_query` is prepared afresh each time).
+    let file: String = diesel::select(diesel::dsl::sql::<Text>(
+        "(SELECT file FROM pragma_database_list WHERE name = 'main')",
+    ))
+    .get_result(conn)?;
     if file.is_empty() {
         return Ok(None);
     }

@@ -54,7 +54,7 @@ pub fn counters(conn: &mut AnyConnection, order_ids: &[&str]) -> QueryResult<Vec
         return Ok(Vec::new());
     }
     standing_orders::table
-        .filter(standing_orders::id.eq_any(order_ids))
+        .filter(crate::db::one_of(standing_orders::id, order_ids))
         .select(OrderCounters::as_select())
         .load(conn)
 }

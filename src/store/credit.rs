@@ -33,7 +33,10 @@ pub fn available_of(
         return Ok(Default::default());
     }
     let rows: Vec<(String, i64, i64)> = buyer_accounts::table
-        .filter(buyer_accounts::organisation_id.eq_any(buyer_ids))
+        .filter(crate::db::one_of(
+            buyer_accounts::organisation_id,
+            buyer_ids,
+        ))
         .select((
             buyer_accounts::organisation_id,
             buyer_accounts::credit_limit_cents,

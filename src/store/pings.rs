@@ -62,7 +62,31 @@ pub fn insert(
         .values(ping)
         .execute(conn)?;
     if !bids.is_empty() {
-        crate::insert_few!(&mut *conn, ping_bids::table, bids)?;
+        use crate::db::JsonKind::{BigInt, Text};
+        let rows: Vec<serde_json::Value> = bids
+            .iter()
+            .map(|b| {
+                serde_json::json!([
+                    b.ping_id,
+                    b.order_id,
+                    b.buyer_id,
+                    b.bid_cents,
+                    b.outcome.as_str()
+                ])
+            })
+            .collect();
+        crate::db::insert_json_rows(
+            conn,
+            "ping_bids",
+            &[
+                ("ping_id", Text),
+                ("order_id", Text),
+                ("buyer_id", Text),
+                ("bid_cents", BigInt),
+                ("outcome", Text),
+            ],
+            serde_json::Value::Array(rows).to_string(),
+        )?;
     }
     if !note.is_empty()
         && let Some((window, _)) = bid_window(&ping.id)
@@ -130,7 +154,7 @@ pub fn lapsed_by(
         return Ok(Default::default());
     }
     let rows: Vec<(Option<String>, i64, Option<i64>)> = pings::table
-        .filter(pings::winner_order_id.eq_any(order_ids))
+        .filter(crate::db::one_of(pings::winner_order_id, order_ids))
         .filter(pings::status.eq(PingStatus::Open))
         .filter(pings::expires_at.le(now))
         .group_by(pings::winner_order_id)

@@ -127,8 +127,6 @@ fn bidders(
     now: NaiveDateTime,
 ) -> Result<(usize, Vec<Bidder>), AppError> {
     let segments = tree.lineage_owned(&lead.segment);
-    let candidates = book::candidates(conn, &segments, std::slice::from_ref(&lead.country))?;
-    let asked = candidates.len();
     let score = scoring::score(&ScoreInput {
         // The post carries the contact; a ping vouches for a name and its hashes.
         has_name: true,
@@ -159,30 +157,33 @@ fn bidders(
         // Ping-post sells to the winner alone.
         max_sales: 1,
     };
-    let bought: HashSet<String> = if lead.phone_key.is_some() || lead.email_key.is_some() {
-        store::pings::buyers_of_person(conn, lead.phone_key.as_ref(), lead.email_key.as_ref())?
-            .into_iter()
-            .collect()
-    } else {
-        HashSet::new()
-    };
-    // Matching orders, before their counters: the order book keeps their filters parsed.
-    let mut wanting: Vec<(StandingOrderRow, chrono_tz::Tz, Held)> = Vec::new();
-    for c in candidates {
-        if bought.contains(&c.order.buyer_id) {
-            continue;
-        }
-        let rules = &c.rules;
-        if !rules.filter.matches(&facts, tree, now)
-            || !rules
-                .hours
-                .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
-        {
-            continue;
-        }
-        let tz = rules.tz;
-        wanting.push((c.order, tz, c.held));
-    }
+    // The orders asked: those whose filter and hours want the lead (the order book
+    // keeps their filters parsed); only their counters are read.
+    let candidates = book::candidates(
+        conn,
+        &segments,
+        std::slice::from_ref(&lead.country),
+        |_, rules| {
+            rules.filter.matches(&facts, tree, now)
+                && rules
+                    .hours
+                    .is_none_or(|h| h.contains(local_minute(now, rules.tz)))
+        },
+    )?;
+    let asked = candidates.len();
+    let bought: HashSet<String> =
+        if asked > 0 && (lead.phone_key.is_some() || lead.email_key.is_some()) {
+            store::pings::buyers_of_person(conn, lead.phone_key.as_ref(), lead.email_key.as_ref())?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+    let wanting: Vec<(StandingOrderRow, chrono_tz::Tz, Held)> = candidates
+        .into_iter()
+        .filter(|c| !bought.contains(&c.order.buyer_id))
+        .map(|c| (c.order, c.rules.tz, c.held))
+        .collect();
     let buyer_ids: Vec<&str> = wanting
         .iter()
         .map(|(o, _, _)| o.buyer_id.as_str())

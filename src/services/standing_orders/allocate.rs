@@ -116,7 +116,20 @@ fn allocate_in(
         .into_iter()
         .collect();
     countries.sort();
-    let mut orders: Vec<Order> = super::book::candidates(conn, &segments, &countries)?
+    let prices: Vec<i64> = leads
+        .iter()
+        .map(|l| quote_for(&l.sale, &rules, 1, now).unit_cents)
+        .collect();
+    let facts: Vec<_> = leads.iter().map(AllocationLead::facts).collect();
+    // Orders that want at least one of the leads at its price; only their counters
+    // are read.
+    let wants = |row: &store::standing_orders::StandingOrderRow, r: &OrderRules| {
+        r.hours.is_none_or(|h| h.contains(local_minute(now, r.tz)))
+            && facts.iter().zip(&prices).any(|(f, &price)| {
+                row.max_price_cents >= price && r.filter.matches(f, &rules.tree, now)
+            })
+    };
+    let mut orders: Vec<Order> = super::book::candidates(conn, &segments, &countries, wants)?
         .into_iter()
         .map(order)
         .collect();
@@ -130,14 +143,12 @@ fn allocate_in(
         .collect();
     let mut sold = Sold::new();
     let mut turn: u64 = 0;
-    for lead in &leads {
-        let facts = lead.facts();
-        let price = quote_for(&lead.sale, &rules, 1, now).unit_cents;
+    for ((lead, facts), &price) in leads.iter().zip(&facts).zip(&prices) {
         let mut eligible: Vec<usize> = (0..orders.len())
             .filter(|&i| {
                 let o = &orders[i];
                 o.row.max_price_cents >= price
-                    && o.rules.filter.matches(&facts, &rules.tree, now)
+                    && o.rules.filter.matches(facts, &rules.tree, now)
                     && o.rules
                         .hours
                         .is_none_or(|h| h.contains(local_minute(now, o.tz)))
