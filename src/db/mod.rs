@@ -3,10 +3,12 @@
 //! differ per backend (write transactions, multi-row inserts). Every such `match` on the
 //! connection variant lives in this module and nowhere else. `scratch` makes throw-away
 //! databases (tests, bench), `bench` holds the bench's own statements, `text_enum` maps
-//! the domain's text-stored enums to columns, `one_of` a key list and
-//! `json_rows` many inserted rows that each stay one prepared statement.
+//! the domain's text-stored enums to columns, `fixed` constant SQL text,
+//! `one_of` a key list and `json_rows` many inserted rows that each stay one prepared
+//! statement.
 
 pub mod bench;
+mod fixed;
 mod json_rows;
 mod one_of;
 pub mod schema;
@@ -22,6 +24,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use fixed::{Fixed, fixed};
 pub use json_rows::{JsonKind, insert_json_rows};
 pub use one_of::{OneOf, one_of};
 
@@ -209,11 +212,11 @@ mod sqlite_stats {
     /// them. An error means no `planner_stats` yet (or a broken connection, which the
     /// caller's ping then reports).
     pub(super) fn reload_if_refreshed(c: &mut SqliteConnection) -> QueryResult<()> {
-        // A literal select, which diesel keeps prepared (`sql_query` it prepares afresh):
-        // this runs at every checkout.
-        let stale: bool = diesel::select(diesel::dsl::sql::<Bool>(&format!(
-            "({CURRENT}) IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded)"
-        )))
+        // Kept prepared (`super::fixed`): this runs at every checkout.
+        let stale: bool = diesel::select(super::fixed::<Bool>(
+            "(SELECT MAX(refreshed_at) FROM main.planner_stats) \
+             IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded)",
+        ))
         .get_result(c)?;
         if stale {
             // Remember the refresh first: one recorded while reloading is caught next time.
@@ -424,24 +427,36 @@ pub enum Stamp {
 /// stamp's version there, in one query: a process's cached copies are kept per database
 /// (tests and benches open many in one process).
 pub fn stamp(conn: &mut AnyConnection, which: Stamp) -> QueryResult<(String, i64)> {
-    let table = match which {
-        Stamp::OrderBook => "order_book_stamp",
-        Stamp::Reference => "reference_stamp",
-    };
-    let database = match conn {
-        AnyConnection::Sqlite(_) => "(SELECT file FROM pragma_database_list WHERE name = 'main')",
-        AnyConnection::Postgresql(_) => {
+    macro_rules! sqlite_file {
+        () => {
+            "(SELECT file FROM pragma_database_list WHERE name = 'main')"
+        };
+    }
+    macro_rules! pg_database {
+        () => {
             "current_database() || ':' || COALESCE(inet_server_port(), 0)"
-        }
-    };
-    // A literal select rather than `sql_query`, which diesel never keeps prepared: this
-    // runs several times a request, and was planned afresh each time on PostgreSQL.
-    let sql = format!("{database}, version FROM {table} WHERE id = 1");
-    diesel::select(diesel::dsl::sql::<(
-        diesel::sql_types::Text,
-        diesel::sql_types::BigInt,
-    )>(&sql))
-    .get_result::<(String, i64)>(conn)
+        };
+    }
+    macro_rules! read {
+        ($database:expr, $table:literal) => {
+            diesel::select(
+                fixed::<(diesel::sql_types::Text, diesel::sql_types::BigInt)>(concat!(
+                    $database,
+                    ", version FROM ",
+                    $table,
+                    " WHERE id = 1"
+                )),
+            )
+            .get_result::<(String, i64)>(conn)
+        };
+    }
+    let postgres = matches!(conn, AnyConnection::Postgresql(_));
+    match (which, postgres) {
+        (Stamp::OrderBook, false) => read!(sqlite_file!(), "order_book_stamp"),
+        (Stamp::OrderBook, true) => read!(pg_database!(), "order_book_stamp"),
+        (Stamp::Reference, false) => read!(sqlite_file!(), "reference_stamp"),
+        (Stamp::Reference, true) => read!(pg_database!(), "reference_stamp"),
+    }
 }
 
 /// Holds `key` until the caller's write transaction ends, so check-then-insert rules

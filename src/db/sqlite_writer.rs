@@ -23,8 +23,8 @@ static WRITERS: LazyLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = LazyLock::new
 /// The lock of the file `conn` writes to; `None` for an in-memory database (its own
 /// connection's alone).
 fn lock_of(conn: &mut SqliteConnection) -> QueryResult<Option<Arc<Mutex<()>>>> {
-    // A literal select, kept prepared (`sql_query` is prepared afresh each time).
-    let file: String = diesel::select(diesel::dsl::sql::<Text>(
+    // Kept prepared (`super::fixed`): this runs at every write transaction.
+    let file: String = diesel::select(super::fixed::<Text>(
         "(SELECT file FROM pragma_database_list WHERE name = 'main')",
     ))
     .get_result(conn)?;

@@ -100,7 +100,7 @@ pub fn find_active_by_hash(
         .filter(api_keys::revoked_at.is_null())
         .filter(organisations::suspension_reason.is_null())
         .select((api_keys::id, api_keys::organisation_id))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -118,7 +118,7 @@ pub fn active_key_org(
         // A suspended organisation's tokens stop at the next call.
         .filter(organisations::suspension_reason.is_null())
         .select((organisations::id, organisations::kind, organisations::name))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -81,7 +81,7 @@ pub fn agency_totals(conn: &mut AnyConnection, agency_id: &str) -> QueryResult<(
     let sold: Option<i64> = leads::table
         .filter(of_agency())
         .select(diesel::dsl::sum(leads::sales_count))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok((total, available, sold.unwrap_or(0)))
 }
 
@@ -142,7 +142,7 @@ pub fn add_flag(conn: &mut AnyConnection, lead_id: &str, flag: &str) -> QueryRes
     let current: String = leads::table
         .find(lead_id)
         .select(leads::flags)
-        .first(conn)?;
+        .get_result(conn)?;
     if current.split(',').any(|f| f == flag) {
         return Ok(());
     }
@@ -195,7 +195,7 @@ pub fn score_facts(
             leads::captured_at,
             leads::flags,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -18,9 +18,8 @@ pub const BILLABLE_KINDS: [TransactionKind; 3] = [
 
 /// `SUM` of a BIGINT column as BIGINT: diesel types a plain SUM as NUMERIC, which the
 /// two-backend connection cannot read.
-fn sum_amount()
--> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
-    diesel::dsl::sql("CAST(SUM(ledger_entries.amount_cents) AS BIGINT)")
+fn sum_amount() -> crate::db::Fixed<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
+    crate::db::fixed("CAST(SUM(ledger_entries.amount_cents) AS BIGINT)")
 }
 
 /// Writes a balanced transaction; returns its id.
@@ -71,13 +70,15 @@ pub fn balance(
         Some(org) => q.filter(ledger_entries::organisation_id.eq(org)),
         None => q.filter(ledger_entries::organisation_id.is_null()),
     };
-    let sum: Option<i64> = q.select(sum_amount()).first::<Option<i64>>(conn)?;
+    let sum: Option<i64> = q.select(sum_amount()).get_result::<Option<i64>>(conn)?;
     Ok(sum.unwrap_or(0))
 }
 
 /// The sum of every entry, and of each transaction that does not balance (should be none).
 pub fn trial_balance(conn: &mut AnyConnection) -> QueryResult<(i64, Vec<(String, i64)>)> {
-    let total: Option<i64> = ledger_entries::table.select(sum_amount()).first(conn)?;
+    let total: Option<i64> = ledger_entries::table
+        .select(sum_amount())
+        .get_result(conn)?;
     let per_tx: Vec<(String, Option<i64>)> = ledger_entries::table
         .group_by(ledger_entries::transaction_id)
         .select((ledger_entries::transaction_id, sum_amount()))
@@ -214,7 +215,7 @@ pub fn agency_earned(
     if let Some(to) = to {
         q = q.filter(ledger_entries::created_at.lt(to));
     }
-    let sum: Option<i64> = q.select(sum_amount()).first(conn)?;
+    let sum: Option<i64> = q.select(sum_amount()).get_result(conn)?;
     // Payable entries are credits (negative): what is earned is their opposite.
     Ok(-sum.unwrap_or(0))
 }

@@ -2,6 +2,11 @@
 //! the transaction (see `db::write_transaction`). Row types live here and never leave
 //! for a page or an API body without being turned into a view type first. Ledger entries
 //! are written and read in `ledger` alone.
+//!
+//! A lookup by a unique key, or an aggregate, reads its one row with `get_result`, not
+//! `first`: `first` binds `LIMIT 1`, and SQLite plans a bound limit as a constant, so the
+//! statement was prepared again on every call (a twentieth of a ping's CPU). `first`
+//! stays where the query may match many rows and the limit matters.
 
 pub mod actions;
 pub mod allocation;

@@ -57,7 +57,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<OrganisationRow> 
     organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
-        .first(conn)
+        .get_result(conn)
 }
 
 /// The organisations of `ids` (for lists that show several).
@@ -72,7 +72,7 @@ pub fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> QueryResult<Organis
     organisations::table
         .filter(organisations::slug.eq(slug))
         .select(OrganisationRow::as_select())
-        .first(conn)
+        .get_result(conn)
 }
 
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<OrganisationRow>> {
@@ -151,7 +151,7 @@ pub fn billing_address(conn: &mut AnyConnection, organisation_id: &str) -> Query
     organisations::table
         .find(organisation_id)
         .select(organisations::billing_address)
-        .first(conn)
+        .get_result(conn)
 }
 
 /// The organisation's IANA time zone name (`UTC` unless set): a buyer's day for caps.
@@ -159,7 +159,7 @@ pub fn time_zone(conn: &mut AnyConnection, organisation_id: &str) -> QueryResult
     organisations::table
         .find(organisation_id)
         .select(organisations::time_zone)
-        .first(conn)
+        .get_result(conn)
 }
 
 pub fn set_time_zone(

@@ -148,7 +148,6 @@ pub fn lapsed_by(
     order_ids: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<std::collections::HashMap<String, Held>> {
-    use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Nullable};
     if order_ids.is_empty() {
         return Ok(Default::default());
@@ -160,9 +159,9 @@ pub fn lapsed_by(
         .group_by(pings::winner_order_id)
         .select((
             pings::winner_order_id,
-            sql::<BigInt>("CAST(COUNT(*) AS BIGINT)"),
+            crate::db::fixed::<BigInt>("CAST(COUNT(*) AS BIGINT)"),
             // Cast: diesel types a SUM of BIGINT as NUMERIC, which `AnyConnection` cannot read.
-            sql::<Nullable<BigInt>>("CAST(SUM(pings.price_cents) AS BIGINT)"),
+            crate::db::fixed::<Nullable<BigInt>>("CAST(SUM(pings.price_cents) AS BIGINT)"),
         ))
         .load(conn)?;
     Ok(rows
@@ -209,7 +208,7 @@ pub fn sweep(conn: &mut AnyConnection, order_id: &str, now: NaiveDateTime) -> Qu
     let (offers, cents) = standing_orders::table
         .find(order_id)
         .select((standing_orders::held_offers, standing_orders::held_cents))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(Held { offers, cents })
 }
 
@@ -290,7 +289,7 @@ pub fn find_for_agency(
         .filter(pings::id.eq(ping_id))
         .filter(pings::agency_id.eq(agency_id))
         .select(PingRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -421,7 +420,7 @@ pub fn find(conn: &mut AnyConnection, ping_id: &str) -> QueryResult<Option<PingR
     pings::table
         .find(ping_id)
         .select(PingRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

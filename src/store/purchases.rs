@@ -290,7 +290,7 @@ pub fn bought_lead(
         .filter(purchases::buyer_id.eq(buyer_id))
         .filter(purchases::id.eq(purchase_id))
         .select(bought_lead_columns!())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -505,6 +505,6 @@ pub fn bought_lead_label(
         .filter(purchases::buyer_id.eq(buyer_id))
         .filter(purchases::lead_id.eq(lead_id))
         .select((leads::first_name, leads::last_name, leads::segment))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }

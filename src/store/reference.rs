@@ -63,7 +63,7 @@ pub fn find_segment(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<
     segments::table
         .find(slug)
         .select(SegmentRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -71,7 +71,7 @@ pub fn find_channel(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<
     channels::table
         .find(slug)
         .select(ChannelRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -44,7 +44,7 @@ pub fn find_user(
         // A suspended organisation's sessions stop at the next request.
         .filter(organisations::suspension_reason.is_null())
         .select((UserRow::as_select(), OrganisationRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

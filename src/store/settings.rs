@@ -63,14 +63,18 @@ pub fn load(conn: &mut AnyConnection) -> QueryResult<Option<Stored>> {
     ps::table
         .find(1)
         .select(SettingsRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map(|r| r.map(Stored::from))
 }
 
 /// The version alone: what each process polls to learn of a change.
 pub fn version(conn: &mut AnyConnection) -> QueryResult<Option<i64>> {
-    ps::table.find(1).select(ps::version).first(conn).optional()
+    ps::table
+        .find(1)
+        .select(ps::version)
+        .get_result(conn)
+        .optional()
 }
 
 /// Writes the set as version `version` (the first save inserts the row).

@@ -98,7 +98,7 @@ pub fn find_for_buyer(
         .filter(standing_orders::buyer_id.eq(buyer_id))
         .filter(standing_orders::deleted_at.is_null())
         .select(StandingOrderRow::as_select())
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Any order by id, deleted or not (the demo's inbox checks signatures with it).
@@ -106,7 +106,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<StandingOrderRow>
     standing_orders::table
         .find(id)
         .select(StandingOrderRow::as_select())
-        .first(conn)
+        .get_result(conn)
 }
 
 /// A buyer's orders that were not deleted, newest first.
@@ -224,9 +224,9 @@ pub fn spent_cents(conn: &mut AnyConnection, order_id: &str) -> QueryResult<i64>
     // Cast: diesel types a SUM of BIGINT as NUMERIC, which `AnyConnection` cannot read.
     let sum: Option<i64> = purchases::table
         .filter(purchases::standing_order_id.eq(order_id))
-        .select(diesel::dsl::sql::<
+        .select(crate::db::fixed::<
             diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         >("CAST(SUM(purchases.price_cents) AS BIGINT)"))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(sum.unwrap_or(0))
 }
