@@ -423,6 +423,14 @@ pub enum Stamp {
     Reference,
 }
 
+/// Whether reading a small table whole is cheaper than looking up most of a hundred keys
+/// in it. On PostgreSQL it is: the order counters of `bench ping` (130 of 1,000 orders)
+/// by key list gave a p99 of 64-71 ms against 35-37 ms for one scan. SQLite, in the
+/// process, pays for every row it hands over, and looks keys up cheaper.
+pub fn scans_small_tables(conn: &AnyConnection) -> bool {
+    matches!(conn, AnyConnection::Postgresql(_))
+}
+
 /// Which database `conn` is on (its file, or PostgreSQL's database and port) and the
 /// stamp's version there, in one query: a process's cached copies are kept per database
 /// (tests and benches open many in one process).
