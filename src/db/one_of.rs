@@ -1,6 +1,6 @@
 //! `column IN (keys)` as one statement that stays prepared whatever the number of keys.
 //! diesel sends SQLite an `IN` list with one bind per key, a statement it prepares afresh
-//! for every call; per ping, preparing such lists was most of a sixth of the CPU
+//! for every call; per ping, preparing such lists was a sixteenth of the CPU
 //! (`bench ping`). Here both read the keys from one JSON array bind.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
