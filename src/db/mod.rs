@@ -192,8 +192,13 @@ mod sqlite_stats {
     use diesel::prelude::*;
     use diesel::sql_types::Bool;
 
-    /// The refresh this connection's statistics date from.
-    const CURRENT: &str = "SELECT MAX(refreshed_at) FROM main.planner_stats";
+    /// The refresh this connection's statistics date from (a macro, so `concat!` can
+    /// build the constant checkout query from it).
+    macro_rules! current {
+        () => {
+            "SELECT MAX(refreshed_at) FROM main.planner_stats"
+        };
+    }
 
     /// Starts tracking on a new connection, which has just read the current statistics.
     /// Before the migrations have made `planner_stats`, there is nothing to track yet.
@@ -201,9 +206,10 @@ mod sqlite_stats {
         c.batch_execute(
             "CREATE TEMP TABLE IF NOT EXISTS planner_stats_loaded (refreshed_at TIMESTAMP);",
         )?;
-        let _ = c.batch_execute(&format!(
-            "DELETE FROM temp.planner_stats_loaded; \
-             INSERT INTO temp.planner_stats_loaded {CURRENT};"
+        let _ = c.batch_execute(concat!(
+            "DELETE FROM temp.planner_stats_loaded; INSERT INTO temp.planner_stats_loaded ",
+            current!(),
+            ";"
         ));
         Ok(())
     }
@@ -213,17 +219,18 @@ mod sqlite_stats {
     /// caller's ping then reports).
     pub(super) fn reload_if_refreshed(c: &mut SqliteConnection) -> QueryResult<()> {
         // Kept prepared (`super::fixed`): this runs at every checkout.
-        let stale: bool = diesel::select(super::fixed::<Bool>(
-            "(SELECT MAX(refreshed_at) FROM main.planner_stats) \
-             IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded)",
-        ))
+        let stale: bool = diesel::select(super::fixed::<Bool>(concat!(
+            "(",
+            current!(),
+            ") IS NOT (SELECT refreshed_at FROM temp.planner_stats_loaded)"
+        )))
         .get_result(c)?;
         if stale {
             // Remember the refresh first: one recorded while reloading is caught next time.
-            c.batch_execute(&format!(
-                "DELETE FROM temp.planner_stats_loaded; \
-                 INSERT INTO temp.planner_stats_loaded {CURRENT}; \
-                 ANALYZE sqlite_schema;"
+            c.batch_execute(concat!(
+                "DELETE FROM temp.planner_stats_loaded; INSERT INTO temp.planner_stats_loaded ",
+                current!(),
+                "; ANALYZE sqlite_schema;"
             ))?;
         }
         Ok(())

@@ -18,6 +18,7 @@ use chrono::NaiveDateTime;
 use super::book::{Candidate, OrderRules};
 use crate::db::{AnyConnection, write_transaction};
 use crate::domain::OrgStatus;
+use crate::domain::catalogue::LeadFacts;
 use crate::domain::lead::{LeadKind, LeadStatus};
 use crate::domain::standing_order::{Allowance, DeliveryChannel, local_day, local_minute};
 use crate::error::AppError;
@@ -121,13 +122,21 @@ fn allocate_in(
         .map(|l| quote_for(&l.sale, &rules, 1, now).unit_cents)
         .collect();
     let facts: Vec<_> = leads.iter().map(AllocationLead::facts).collect();
-    // Orders that want at least one of the leads at its price; only their counters
-    // are read.
+    // Whether an order would buy a lead at its price, before its counters.
+    let fits = |row: &store::standing_orders::StandingOrderRow,
+                r: &OrderRules,
+                f: &LeadFacts<'_>,
+                price: i64| {
+        row.max_price_cents >= price
+            && r.filter.matches(f, &rules.tree, now)
+            && r.hours.is_none_or(|h| h.contains(local_minute(now, r.tz)))
+    };
+    // Orders that want at least one of the leads; only their counters are read.
     let wants = |row: &store::standing_orders::StandingOrderRow, r: &OrderRules| {
-        r.hours.is_none_or(|h| h.contains(local_minute(now, r.tz)))
-            && facts.iter().zip(&prices).any(|(f, &price)| {
-                row.max_price_cents >= price && r.filter.matches(f, &rules.tree, now)
-            })
+        facts
+            .iter()
+            .zip(&prices)
+            .any(|(f, &price)| fits(row, r, f, price))
     };
     let mut orders: Vec<Order> = super::book::candidates(conn, &segments, &countries, wants)?
         .into_iter()
@@ -147,11 +156,7 @@ fn allocate_in(
         let mut eligible: Vec<usize> = (0..orders.len())
             .filter(|&i| {
                 let o = &orders[i];
-                o.row.max_price_cents >= price
-                    && o.rules.filter.matches(facts, &rules.tree, now)
-                    && o.rules
-                        .hours
-                        .is_none_or(|h| h.contains(local_minute(now, o.tz)))
+                fits(&o.row, &o.rules, facts, price)
                     && o.allowance().admits(local_day(now, o.tz), price)
                     && !held.contains(&(lead.sale.id.clone(), o.row.buyer_id.clone()))
             })

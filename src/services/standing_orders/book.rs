@@ -56,10 +56,11 @@ static BOOKS: Copies<Snapshot> = Copies::new();
 /// The active orders of active buyers whose index keys fit (`segment` `None` or one of
 /// `segments`, the leads' segments and their parents; `country` `None` or one of
 /// `countries`) and that `wants` (its filter, hours or ceiling fit), with their counters
-/// as committed now. Only those orders' counters are read: a ping wants 75 of the
-/// bench's 1,000 orders, and reading and decoding every order's counters was a third of
-/// its CPU. Orders whose filter or zone does not parse are passed over (never allowed to
-/// buy under a wider filter).
+/// as committed now. On SQLite only those orders' counters are read: a ping wants about
+/// 130 of the bench's 1,000 orders, and reading and decoding every order's counters was
+/// a third of its CPU; PostgreSQL reads a small book's in one scan
+/// (`db::scans_small_tables`). Orders whose filter or zone does not parse are passed over
+/// (never allowed to buy under a wider filter).
 pub fn candidates(
     conn: &mut AnyConnection,
     segments: &[String],
