@@ -9,6 +9,7 @@
 
 pub mod bench;
 mod fixed;
+mod group;
 mod json_rows;
 mod one_of;
 pub mod schema;
@@ -25,6 +26,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use fixed::{Fixed, fixed};
+pub use group::{Group, Job};
 pub use json_rows::{JsonKind, insert_json_rows};
 pub use one_of::{OneOf, one_of};
 

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use chrono::NaiveDateTime;
 
-use crate::db::{AnyConnection, write_transaction};
+use crate::db::{AnyConnection, Group, Job};
 use crate::domain::catalogue::LeadFacts;
 use crate::domain::ping::{
     Bid, PingLead, PingStatus, bid_for, bid_window, expires_at, run_auction,
@@ -56,6 +56,10 @@ type Window = (String, HashSet<String>);
 /// a ping notes only the buyers new to its window, and most pings none.
 static NOTED: LazyLock<Mutex<HashMap<String, Window>>> = LazyLock::new(Default::default);
 
+/// The auctions' writes, committed in groups on SQLite (`db::Group`): under a crowd of
+/// pings each paid BEGIN, COMMIT and the same tail pages of the log on its own.
+static AUCTIONS: Group<PingAnswer, AppError> = Group::new();
+
 /// Databases whose noted buyers are kept; past it they start again.
 const MAX_NOTED: usize = 64;
 
@@ -73,11 +77,20 @@ pub fn ping(
     let ping_id = store::new_id();
     let window = bid_window(&ping_id).map(|(w, _)| w);
     let note = to_note(&known.database, window.as_deref(), &bidders);
-    let answer = write_transaction(conn, |conn| {
-        auction(
-            conn, &ping_id, agency_id, lead, asked, bidders, &note, now, started,
-        )
-    })?;
+    let job: Job<PingAnswer, AppError> = {
+        let (ping_id, agency_id, lead, note) = (
+            ping_id.clone(),
+            agency_id.to_string(),
+            lead.clone(),
+            note.clone(),
+        );
+        Box::new(move |conn| {
+            auction(
+                conn, &ping_id, &agency_id, &lead, asked, bidders, &note, now, started,
+            )
+        })
+    };
+    let answer = AUCTIONS.run(conn, &known.database, job)?;
     if let Some(window) = window {
         noted(&known.database, window, note);
     }
