@@ -34,14 +34,18 @@ pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliErr
     let c = crate::bench::crowd(&config, &config.database_url, leads, seconds)
         .map_err(CliError::Other)?;
     println!(
-        "crowd: {} rows imported in {:.1} s ({} accepted); catalogue over the 20 mixes in the {:.1} s after the import: p50 {:.1} ms p99 {:.1} ms ({} queries)",
+        "crowd: {} rows imported in {:.1} s ({} accepted); catalogue over the 20 mixes in the {:.1} s after the import, alone: p50 {:.1} ms p99 {:.1} ms ({} queries); then in the crowd's first {:.1} s, beside it: p50 {:.1} ms p99 {:.1} ms ({} queries)",
         c.rows,
         c.import_seconds,
         c.accepted,
-        c.catalogue_seconds,
-        c.catalogue_ms.0,
-        c.catalogue_ms.1,
-        c.catalogue_queries
+        c.alone.seconds,
+        c.alone.ms.0,
+        c.alone.ms.1,
+        c.alone.queries,
+        c.beside_crowd.seconds,
+        c.beside_crowd.ms.0,
+        c.beside_crowd.ms.1,
+        c.beside_crowd.queries
     );
     for r in &c.runs {
         println!(

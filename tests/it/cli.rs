@@ -277,6 +277,9 @@ async fn bench_market_crowd_buys_by_one_filter_after_a_real_import(app: &TestApp
     let accepted = number_before(import, " accepted");
     assert!(accepted > 400, "{text}");
     assert!(import.contains("catalogue over the 20 mixes"), "{text}");
+    // Timed alone first, then beside the crowd: each window ran some queries.
+    assert!(number_before(import, " queries); then") > 0, "{text}");
+    assert!(import.contains(", beside it: p50 "), "{text}");
     let runs: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("crowd of 16 buyers"))
