@@ -54,10 +54,10 @@ impl<T: Send, E: From<Error> + Send> Group<T, E> {
     }
 
     /// Runs `job` on `database` (its name as `db::stamp` gives it; empty for one in
-    /// memory), in a group on SQLite and alone on PostgreSQL; `conn` must not be in a
-    /// transaction.
+    /// memory), in a group on SQLite and alone on PostgreSQL. Inside a transaction of
+    /// the caller's it is a savepoint of it, as `write_transaction` makes it.
     pub fn run(&self, conn: &mut AnyConnection, database: &str, job: Job<T, E>) -> Result<T, E> {
-        if matches!(conn, AnyConnection::Postgresql(_)) || database.is_empty() {
+        if database.is_empty() || !super::sqlite_top_level(conn).map_err(E::from)? {
             return write_transaction(conn, job);
         }
         let lane = self.lane(database);
@@ -177,6 +177,7 @@ fn again(e: &Error) -> Error {
 #[cfg(test)]
 mod tests {
     use std::sync::Barrier;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     use diesel::connection::SimpleConnection as _;
     use diesel::prelude::*;
@@ -186,6 +187,8 @@ mod tests {
     use crate::db::{DatabaseUrl, connect_pool};
 
     static WRITES: Group<i64, Error> = Group::new();
+    /// Some write ran on another caller's thread, in that caller's group.
+    static RUN_BY_ANOTHER: AtomicBool = AtomicBool::new(false);
 
     #[derive(QueryableByName)]
     struct Count {
@@ -224,7 +227,11 @@ mod tests {
                         (0..rounds)
                             .map(|r| {
                                 let n = (t * rounds + r) as i64;
+                                let caller = std::thread::current().id();
                                 let job: Job<i64, Error> = Box::new(move |c| {
+                                    if std::thread::current().id() != caller {
+                                        RUN_BY_ANOTHER.store(true, Ordering::Relaxed);
+                                    }
                                     diesel::sql_query(format!("INSERT INTO t VALUES ({n})"))
                                         .execute(c)?;
                                     // Every seventh write fails after writing.
@@ -262,5 +269,35 @@ mod tests {
             .unwrap()
             .n;
         assert_eq!(failed_kept, 0, "a failed write's row was committed");
+        assert!(
+            RUN_BY_ANOTHER.load(Ordering::Relaxed),
+            "12 writers at once never ran in one group"
+        );
+    }
+
+    #[test]
+    fn a_write_run_inside_a_transaction_is_undone_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested.db");
+        let pool = connect_pool(&DatabaseUrl::Sqlite(path.clone()), 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let database = path.to_string_lossy().to_string();
+        let undone = write_transaction::<(), Error, _>(&mut conn, |c| {
+            let answer = WRITES.run(
+                c,
+                &database,
+                Box::new(|c| {
+                    diesel::sql_query("INSERT INTO t VALUES (1)").execute(c)?;
+                    Ok(1)
+                }),
+            )?;
+            assert_eq!(answer, 1);
+            assert_eq!(count(c), 1);
+            Err(Error::RollbackTransaction)
+        });
+        assert!(undone.is_err());
+        assert_eq!(count(&mut conn), 0);
     }
 }

@@ -381,6 +381,16 @@ pub fn is_transient(e: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether `conn` is SQLite and in no transaction: where a write takes the writer's turn.
+fn sqlite_top_level(conn: &mut AnyConnection) -> QueryResult<bool> {
+    Ok(match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        AnyConnection::Postgresql(_) => false,
+    })
+}
+
 /// Runs `f` in a write transaction. On SQLite it waits for this process's turn to write
 /// (`sqlite_writer`), then begins with `BEGIN IMMEDIATE`, so a transaction that reads
 /// then writes waits for the lock instead of failing with "database is locked". Nested
@@ -390,14 +400,7 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let sqlite_top_level = match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()
-            .map_err(E::from)?
-            .is_none(),
-        AnyConnection::Postgresql(_) => false,
-    };
-    if !sqlite_top_level {
+    if !sqlite_top_level(conn).map_err(E::from)? {
         return conn.transaction(f);
     }
     // Dropped when this function returns, after the commit or rollback.
