@@ -75,7 +75,11 @@ impl<T: Send, E: From<Error> + Send> Group<T, E> {
                 let jobs: Vec<(u64, Job<T, E>)> = state.queue.drain(..take).collect();
                 let ids: Vec<u64> = jobs.iter().map(|(id, _)| *id).collect();
                 let ran = parking_lot::MutexGuard::unlocked(&mut state, || {
-                    catch_unwind(AssertUnwindSafe(|| run_group(conn, jobs)))
+                    let ran = catch_unwind(AssertUnwindSafe(|| run_group(conn, jobs)));
+                    if ran.is_err() {
+                        roll_back_open(conn);
+                    }
+                    ran
                 });
                 state.running = false;
                 lane.changed.notify_all();
@@ -161,6 +165,18 @@ fn run_group<T, E: From<Error>>(
             .into_iter()
             .map(|id| (id, Err(E::from(again(&e)))))
             .collect(),
+    }
+}
+
+/// Rolls back what a panic left open on `conn`, savepoints and all: it goes back to the
+/// pool, where a later write would otherwise run inside it (and commit it).
+fn roll_back_open(conn: &mut AnyConnection) {
+    use diesel::connection::TransactionManager as _;
+    while matches!(super::sqlite_top_level(conn), Ok(false)) {
+        if <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn).is_err() {
+            tracing::error!("rollback after a panic in a group of writes failed");
+            return;
+        }
     }
 }
 
@@ -299,5 +315,41 @@ mod tests {
         });
         assert!(undone.is_err());
         assert_eq!(count(&mut conn), 0);
+    }
+
+    #[test]
+    fn a_write_that_panics_leaves_nothing_open_or_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("panic.db");
+        let pool = connect_pool(&DatabaseUrl::Sqlite(path.clone()), 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let database = path.to_string_lossy().to_string();
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            WRITES.run(
+                &mut conn,
+                &database,
+                Box::new(|c| {
+                    diesel::sql_query("INSERT INTO t VALUES (1)").execute(c)?;
+                    panic!("a bug in the write");
+                }),
+            )
+        }));
+        assert!(panicked.is_err());
+        assert!(
+            super::super::sqlite_top_level(&mut conn).unwrap(),
+            "left open"
+        );
+        let next = WRITES.run(
+            &mut conn,
+            &database,
+            Box::new(|c| {
+                diesel::sql_query("INSERT INTO t VALUES (2)").execute(c)?;
+                Ok(2)
+            }),
+        );
+        assert_eq!(next.unwrap(), 2);
+        assert_eq!(count(&mut pool.get().unwrap()), 1);
     }
 }
