@@ -219,17 +219,22 @@ mod tests {
             .n
     }
 
-    #[test]
-    fn writes_queued_together_each_get_their_own_answer_and_a_failed_one_leaves_nothing() {
+    /// A SQLite file with an empty table `t`, its pool and its name for `Group::run`.
+    fn scratch(pool_size: u32) -> (tempfile::TempDir, crate::db::Pool, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("group.db");
-        let url = DatabaseUrl::Sqlite(path.clone());
-        let pool = connect_pool(&url, 16).unwrap();
+        let pool = connect_pool(&DatabaseUrl::Sqlite(path.clone()), pool_size).unwrap();
         pool.get()
             .unwrap()
             .batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
         let database = path.to_string_lossy().to_string();
+        (dir, pool, database)
+    }
+
+    #[test]
+    fn writes_queued_together_each_get_their_own_answer_and_a_failed_one_leaves_nothing() {
+        let (_dir, pool, database) = scratch(16);
         let threads = 12;
         let rounds = 20;
         let start = Barrier::new(threads);
@@ -293,13 +298,8 @@ mod tests {
 
     #[test]
     fn a_write_run_inside_a_transaction_is_undone_with_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested.db");
-        let pool = connect_pool(&DatabaseUrl::Sqlite(path.clone()), 2).unwrap();
+        let (_dir, pool, database) = scratch(2);
         let mut conn = pool.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .unwrap();
-        let database = path.to_string_lossy().to_string();
         let undone = write_transaction::<(), Error, _>(&mut conn, |c| {
             let answer = WRITES.run(
                 c,
@@ -319,13 +319,8 @@ mod tests {
 
     #[test]
     fn a_write_that_panics_leaves_nothing_open_or_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("panic.db");
-        let pool = connect_pool(&DatabaseUrl::Sqlite(path.clone()), 2).unwrap();
+        let (_dir, pool, database) = scratch(2);
         let mut conn = pool.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .unwrap();
-        let database = path.to_string_lossy().to_string();
         let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
             WRITES.run(
                 &mut conn,
