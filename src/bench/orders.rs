@@ -79,12 +79,7 @@ pub fn orders(
     let mut conn = pool.get()?;
     let started = Instant::now();
     let now = store::now();
-    super::data::market_leads(&mut conn, &agency.id, lead_count, now)?;
-    crate::db::bench::analyze_seeded(&mut conn)?;
-    // A running market's rollup has counted its stored leads long ago: its first pass
-    // over the seed (seconds at 1M leads) would fall in the timed posts otherwise.
-    crate::services::funnel::refresh(&mut conn, "bench")?;
-    store::pricing::set_priced_on(&mut conn, now.date())?;
+    seed_stored_leads(&mut conn, &agency.id, lead_count, now)?;
     let receiver = Receiver::bind()?;
     seed_standing_orders(&mut conn, now, Some(&receiver.url))?;
     let key = accounts::create_api_key(&mut conn, &agency.id, "bench", None)?.secret;
@@ -252,6 +247,23 @@ impl Receiving {
         self.server.stop(false).await;
         std::mem::take(&mut *self.arrivals.lock().expect("arrivals lock"))
     }
+}
+
+/// `lead_count` leads stored as a running market holds them: analysed, counted by the
+/// funnel's rollup and priced for today.
+pub(super) fn seed_stored_leads(
+    conn: &mut crate::db::AnyConnection,
+    agency_id: &str,
+    lead_count: usize,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    super::data::market_leads(conn, agency_id, lead_count, now)?;
+    crate::db::bench::analyze_seeded(conn)?;
+    // A running market's rollup has counted its stored leads long ago: its first pass
+    // over the seed (seconds at 1M leads) would fall in the timed posts otherwise.
+    crate::services::funnel::refresh(conn, "bench")?;
+    store::pricing::set_priced_on(conn, now.date())?;
+    Ok(())
 }
 
 /// 1,000 active standing orders of 100 buyers (credit without limit): segments and

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::market::percentile;
-use super::orders::seed_standing_orders;
+use super::orders::{seed_standing_orders, seed_stored_leads};
 use super::purchases::{Server, runtime};
 use crate::config::Config;
 use crate::db::{DatabaseUrl, scratch::ScratchDb};
@@ -52,12 +52,7 @@ pub fn ping(
     let mut conn = pool.get()?;
     let started = Instant::now();
     let now = store::now();
-    super::data::market_leads(&mut conn, &agency.id, lead_count, now)?;
-    crate::db::bench::analyze_seeded(&mut conn)?;
-    // A running market's rollup has counted its stored leads long ago: its first pass
-    // over the seed (seconds at 1M leads) would fall in the timed posts otherwise.
-    crate::services::funnel::refresh(&mut conn, "bench")?;
-    store::pricing::set_priced_on(&mut conn, now.date())?;
+    seed_stored_leads(&mut conn, &agency.id, lead_count, now)?;
     seed_standing_orders(&mut conn, now, None)?;
     let key = accounts::create_api_key(&mut conn, &agency.id, "bench", None)?.secret;
     let seed_seconds = started.elapsed().as_secs_f64();

@@ -6,6 +6,8 @@
 //! winner's row is claimed (`store::pings::claim_turn`, a row lock on PostgreSQL; SQLite
 //! has one writer) and its counters and offers read again before the offer is stored.
 //! The ping and its bids are stored before that lock is taken, so it is held briefly.
+//! On SQLite that transaction is a savepoint in a group of auctions committed together
+//! (`db::Group`); what each sees and checks is the same.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
