@@ -34,7 +34,7 @@ pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliErr
     let c = crate::bench::crowd(&config, &config.database_url, leads, seconds)
         .map_err(CliError::Other)?;
     println!(
-        "crowd: {} rows imported in {:.1} s ({} accepted); catalogue over the 20 mixes in the {:.1} s after the import, alone: p50 {:.1} ms p99 {:.1} ms ({} queries); then in the crowd's first {:.1} s, beside it: p50 {:.1} ms p99 {:.1} ms ({} queries)",
+        "crowd: {} rows imported in {:.1} s ({} accepted); catalogue over the 20 mixes in the {:.1} s after the import, alone: p50 {:.1} ms p99 {:.1} ms ({} queries)",
         c.rows,
         c.import_seconds,
         c.accepted,
@@ -42,26 +42,34 @@ pub fn market(leads: usize, keep: bool, crowd: Option<u64>) -> Result<(), CliErr
         c.alone.ms.0,
         c.alone.ms.1,
         c.alone.queries,
-        c.beside_crowd.seconds,
-        c.beside_crowd.ms.0,
-        c.beside_crowd.ms.1,
-        c.beside_crowd.queries
     );
     for r in &c.runs {
-        println!(
-            "crowd of 16 buyers by one filter, quantity {}: {} bought in {:.1} s = {:.0} leads/s, {:.0} requests/s ({} requests); refused {} while matching leads remained, {} after they ran out, {} still buying when time was up",
-            r.quantity,
-            r.bought,
-            r.seconds,
-            r.bought as f64 / r.seconds,
-            r.requests as f64 / r.seconds,
-            r.requests,
-            r.refused_while_available,
-            r.refused_sold_out,
-            r.stopped_by_time
-        );
+        println!("crowd of 16 buyers by one filter, {}", crowd_run(r));
     }
+    println!(
+        "catalogue beside the crowd: p50 {:.1} ms p99 {:.1} ms ({} queries in {:.1} s); meanwhile the crowd, {}",
+        c.beside_crowd.ms.0,
+        c.beside_crowd.ms.1,
+        c.beside_crowd.queries,
+        c.beside_crowd.seconds,
+        crowd_run(&c.beside_run)
+    );
     Ok(())
+}
+
+fn crowd_run(r: &crate::bench::CrowdRun) -> String {
+    format!(
+        "quantity {}: {} bought in {:.1} s = {:.0} leads/s, {:.0} requests/s ({} requests); refused {} while matching leads remained, {} after they ran out, {} still buying when time was up",
+        r.quantity,
+        r.bought,
+        r.seconds,
+        r.bought as f64 / r.seconds,
+        r.requests as f64 / r.seconds,
+        r.requests,
+        r.refused_while_available,
+        r.refused_sold_out,
+        r.stopped_by_time
+    )
 }
 
 pub fn intake(rows: usize, ceiling: bool) -> Result<(), CliError> {
