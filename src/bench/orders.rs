@@ -156,7 +156,7 @@ fn deliveries_due(pool: &crate::db::Pool) -> anyhow::Result<i64> {
         .filter(d::channel.eq("callback"))
         .filter(d::status.ne("delivered"))
         .count()
-        .get_result(&mut conn)?)
+        .get_result(&mut **conn)?)
 }
 
 /// The callback sales, and for each callback that arrived the ms from its purchase's
@@ -172,7 +172,7 @@ fn callback_latencies(
         .inner_join(p::purchases)
         .filter(d::channel.eq("callback"))
         .select((d::purchase_id, p::created_at))
-        .load(&mut conn)?;
+        .load(&mut **conn)?;
     let sold_at: std::collections::HashMap<_, _> = sold.iter().cloned().collect();
     let mut ms = Vec::new();
     let mut seen = std::collections::HashSet::new();

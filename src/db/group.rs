@@ -286,7 +286,7 @@ mod tests {
         let mut conn = pool.get().unwrap();
         assert_eq!(count(&mut conn), kept);
         let failed_kept: i64 = diesel::sql_query("SELECT COUNT(*) AS n FROM t WHERE n % 7 = 0")
-            .get_result::<Count>(&mut conn)
+            .get_result::<Count>(&mut **conn)
             .unwrap()
             .n;
         assert_eq!(failed_kept, 0, "a failed write's row was committed");

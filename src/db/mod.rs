@@ -18,7 +18,7 @@ mod sqlite_writer;
 pub mod text_enum;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -41,6 +41,33 @@ pub enum AnyConnection {
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// A pooled connection, with when it was last known to be alive.
+pub struct PoolConn {
+    conn: AnyConnection,
+    checked: Instant,
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+/// A PostgreSQL connection tested less than this long ago is handed out again without a
+/// test query (HikariCP's "alive bypass window", with its default). Under load almost
+/// every checkout is such a one, and its `SELECT 1` was a round trip of its own (two of
+/// a purchase's 14 statements). A connection the server dropped fails requests for at
+/// most this long: diesel reports it broken only inside a transaction, so it is the next
+/// test, at most this much later, that takes it out of the pool.
+const ALIVE_WINDOW: Duration = Duration::from_millis(500);
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 /// Which backend a `DATABASE_URL` names, decided by its scheme alone.
@@ -138,10 +165,40 @@ pub fn set_sqlite_cache_kib(conn: &mut AnyConnection, kib: i64) -> QueryResult<(
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
+    type Connection = PoolConn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+    fn connect(&self) -> Result<PoolConn, r2d2::Error> {
+        Ok(PoolConn {
+            conn: self.open()?,
+            checked: Instant::now(),
+        })
+    }
+
+    /// Runs on every checkout (r2d2's `test_on_check_out`). On SQLite the live query it
+    /// needs also reloads planner statistics another connection refreshed.
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        let fresh = match &mut conn.conn {
+            AnyConnection::Sqlite(c) => sqlite_stats::reload_if_refreshed(c).is_ok(),
+            AnyConnection::Postgresql(_) => conn.checked.elapsed() < ALIVE_WINDOW,
+        };
+        if fresh {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(r2d2::Error::QueryError)?;
+        conn.checked = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.conn.is_broken()
+    }
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
@@ -160,23 +217,6 @@ impl ManageConnection for ConnectionManager {
                 Ok(conn)
             }
         }
-    }
-
-    /// Runs on every checkout (r2d2's `test_on_check_out`). On SQLite the live query it
-    /// needs also reloads planner statistics another connection refreshed.
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        use diesel::r2d2::R2D2Connection;
-        if let AnyConnection::Sqlite(c) = conn
-            && sqlite_stats::reload_if_refreshed(c).is_ok()
-        {
-            return Ok(());
-        }
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
     }
 }
 
@@ -275,7 +315,7 @@ pub fn connect_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbSetupErr
     // One direct connection first: it fails fast with the real cause, where the pool
     // would wait out its timeout and report only that.
     let mut first = ConnectionManager::new(url.clone())
-        .connect()
+        .open()
         .map_err(|e| connect_err(Box::new(e)))?;
     if let AnyConnection::Sqlite(c) = &mut first {
         c.batch_execute("PRAGMA journal_mode = WAL;")
@@ -321,7 +361,7 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbSetupError> {
 /// by the same time, and no pending migrations.
 pub fn check_ready(pool: &Pool, wait: Duration) -> anyhow::Result<bool> {
     let mut conn = pool.get_timeout(wait)?;
-    if let AnyConnection::Postgresql(c) = &mut *conn {
+    if let AnyConnection::Postgresql(c) = &mut **conn {
         return c.transaction(|c| {
             // SET LOCAL ends with the transaction, so the pooled connection keeps no limit.
             c.batch_execute(&format!(

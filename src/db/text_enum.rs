@@ -205,7 +205,7 @@ mod tests {
     fn text_enums_are_written_and_read_as_their_text_on_both_backends() {
         for db in scratch_databases() {
             let pool = db.migrated_pool(1).unwrap();
-            let conn = &mut *pool.get().unwrap();
+            let conn = &mut **pool.get().unwrap();
             let backend = db.url().redacted();
 
             // A row written with enum values and filtered by one, read into enum fields.

@@ -76,3 +76,56 @@ fn an_unopenable_sqlite_path_reports_the_real_cause() {
         .to_string();
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
 }
+
+#[derive(diesel::QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+fn backend_pid(conn: &mut db::AnyConnection) -> diesel::QueryResult<i32> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(conn)
+        .map(|b| b.pid)
+}
+
+/// Checkouts skip the test query for a while after one (`db::PoolConn`), so a
+/// connection the server dropped is handed out a little longer; it must still leave the
+/// pool within that while, even when it is checked out again and again meanwhile.
+#[tokio::test]
+#[cfg_attr(
+    not(leadmarket_pg_tests),
+    ignore = "PostgreSQL twin: TEST_DATABASE_URL is not set"
+)]
+async fn a_postgres_connection_the_server_dropped_leaves_the_pool_soon_after() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn_with(crate::helpers::Backend::Postgres, &[])
+        .await
+        .expect(crate::helpers::PG_TWIN_NEEDS_URL);
+    let pool = db::connect_pool(&app.state.config().database_url, 1).unwrap();
+    let dropped = backend_pid(&mut pool.get().unwrap()).unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({dropped})"))
+        .execute(&mut **app.conn())
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut failed = 0;
+    let pid = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the dropped connection was still handed out after 5 s ({failed} failed queries)"
+        );
+        match backend_pid(&mut pool.get().unwrap()) {
+            Ok(pid) => break pid,
+            Err(_) => failed += 1,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert_ne!(pid, dropped);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "replaced only after {:?}",
+        started.elapsed()
+    );
+    app.finish().await;
+}

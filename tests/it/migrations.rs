@@ -11,7 +11,7 @@ on_both_backends!(migrations_revert_and_reapply_cleanly);
 async fn migrations_revert_and_reapply_cleanly(app: &TestApp) {
     let mut conn = app.conn();
     assert!(db::migrations_current(&mut conn).unwrap());
-    let reverted = match &mut *conn {
+    let reverted = match &mut **conn {
         AnyConnection::Postgresql(c) => c.revert_all_migrations(db::PG_MIGRATIONS).unwrap().len(),
         AnyConnection::Sqlite(c) => c
             .revert_all_migrations(db::SQLITE_MIGRATIONS)
@@ -98,7 +98,7 @@ async fn stored_hex_keys_become_digest_bytes_and_back_when_the_migration_is_reve
          (SELECT MIN(key_hash) FROM suppressions) AS suppressed \
          FROM leads l JOIN lead_details d ON d.lead_id = l.id WHERE l.id = '{lead}'"
     ))
-    .get_result(&mut *conn)
+    .get_result(&mut **conn)
     .unwrap();
     assert_eq!(
         hex,
