@@ -41,6 +41,7 @@ pub enum AnyConnection {
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 /// A pooled connection, with when it was last known to be alive.
 pub struct PoolConn {
@@ -68,7 +69,6 @@ impl std::ops::DerefMut for PoolConn {
 /// most this long: diesel reports it broken only inside a transaction, so it is the next
 /// test, at most this much later, that takes it out of the pool.
 const ALIVE_WINDOW: Duration = Duration::from_millis(500);
-pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 /// Which backend a `DATABASE_URL` names, decided by its scheme alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
