@@ -65,9 +65,9 @@ impl std::ops::DerefMut for PoolConn {
 /// A PostgreSQL connection tested less than this long ago is handed out again without a
 /// test query (HikariCP's "alive bypass window", with its default). Under load almost
 /// every checkout is such a one, and its `SELECT 1` was a round trip of its own (two of
-/// a purchase's 14 statements). A connection the server dropped fails requests for at
-/// most this long: diesel reports it broken only inside a transaction, so it is the next
-/// test, at most this much later, that takes it out of the pool.
+/// a purchase's 14 statements). A connection the server dropped in that while fails the
+/// one request that uses it: libpq then reports its status unknown, diesel reports it
+/// broken, and the pool drops it on its return (`has_broken`).
 const ALIVE_WINDOW: Duration = Duration::from_millis(500);
 
 /// Which backend a `DATABASE_URL` names, decided by its scheme alone.
