@@ -77,17 +77,12 @@ fn an_unopenable_sqlite_path_reports_the_real_cause() {
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
 }
 
-#[derive(diesel::QueryableByName)]
-struct Backend {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pid: i32,
-}
-
 fn backend_pid(conn: &mut db::AnyConnection) -> diesel::QueryResult<i32> {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Backend>(conn)
-        .map(|b| b.pid)
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        "pg_backend_pid()",
+    ))
+    .get_result(conn)
 }
 
 /// Checkouts skip the test query for a while after one (`db::PoolConn`), so a
